@@ -1,0 +1,81 @@
+#pragma once
+
+// The conversation's rules as a pure state machine: no CAF, no I/O, no clock. The actor feeds it
+// commands with the current time and journals what it decides. Unit-tested alone
+// (tests/actors/conversation_machine_test.cpp).
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <variant>
+
+#include "pactum/common/time.hpp"
+#include "pactum/common/uuid.hpp"
+#include "pactum/protocol/errors.hpp"
+#include "pactum/protocol/events.hpp"
+
+namespace pactum::actors::conversation {
+
+struct rules {
+  /// How many recent client ids per conversation are remembered for idempotent retries. A retry
+  /// of a message older than this many messages is stored again.
+  size_t dedup_window = 4096;
+};
+
+struct state {
+  uuid id;
+  uuid brand;
+  uuid creator;
+  int64_t head = 0; ///< last applied seq; 0 before `conversation.opened`
+
+  struct sent {
+    int64_t seq;
+    millis at;
+  };
+  /// (author, client id) of recent messages, for dedup; oldest first in `recent_order_`.
+  std::unordered_map<std::string, sent> recent;
+  std::deque<std::string> recent_order;
+
+  bool exists() const noexcept { return head > 0; }
+  bool is_member(const uuid& user) const noexcept {
+    return exists() && (user == brand || user == creator);
+  }
+};
+
+struct post_message {
+  uuid author;
+  std::string client_id;
+  std::string text;
+};
+
+/// The command was refused; nothing is journaled.
+struct refusal {
+  protocol::error_code code;
+  std::string message;
+};
+
+/// The command was a retry of an earlier one: answer with the earlier result.
+struct duplicate {
+  int64_t seq;
+  millis at;
+};
+
+/// New events to journal (seq numbers follow `state.head`).
+struct accepted {
+  protocol::conversation_event event;
+};
+
+using decision = std::variant<refusal, duplicate, accepted>;
+
+/// Decides what `cmd` does to `s` at time `now`. Pure.
+decision decide(const state& s, const post_message& cmd, millis now);
+
+/// Applies the event with sequence number `seq` (must be s.head + 1). Used both for fresh events
+/// and for replaying the journal.
+void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const rules& r);
+
+/// The dedup key of a message.
+std::string dedup_key(const uuid& author, const std::string& client_id);
+
+} // namespace pactum::actors::conversation

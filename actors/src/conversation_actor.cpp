@@ -1,0 +1,375 @@
+// The conversation entity actor: thin CAF glue around conversation_machine.
+//
+// Lifecycle: spawned by the directory on the first message for its id. It first replays its
+// journal (skipping every other message until done), then serves. A conversation whose journal is
+// empty does not exist: it answers `forbidden` for a short while and stops. A failed journal
+// append stops it (its state may be ahead of the database); the directory re-activates it from the
+// database on the next message.
+//
+// Ownership and threading: one CAF actor, so its state is only touched by whichever scheduler
+// thread runs it. Persistence callbacks run on persistence threads and only send it messages.
+//
+// Commands are batched: while one append is in flight, new commands queue; when it commits, all
+// queued commands are decided together and journaled in one append. That keeps per-entity order,
+// acknowledges only after commit, and lets group commit fold many entities into one transaction.
+
+#include <deque>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "message_types.hpp"
+#include "services.hpp"
+
+namespace pactum::actors {
+
+namespace {
+
+struct cached_event {
+  int64_t seq;
+  protocol::push_frame_ptr frame;
+};
+
+struct pending_post {
+  post_command cmd;
+  caf::response_promise rp;
+};
+
+struct unacked {
+  caf::response_promise rp;
+  int64_t seq;
+  millis at;
+  bool duplicate;
+};
+
+struct waiting_read {
+  caf::response_promise rp;
+  history_query query; // for history reads
+  int64_t head = 0;    // for gap reads
+};
+
+} // namespace
+
+struct conversation_state {
+  static inline const char* name = "conversation";
+
+  services* svc = nullptr;
+  uuid id;
+  std::string stream;
+  conversation::state machine;
+  conversation::rules rules;
+  int64_t committed = 0;
+  std::deque<cached_event> tail;
+  std::map<caf::actor_addr, caf::actor> subscribers;
+  std::vector<pending_post> queued;
+  std::vector<unacked> in_flight;
+  std::vector<protocol::push_frame_ptr> in_flight_frames;
+  bool appending = false;
+  uint64_t batch = 0;
+  uint64_t next_ticket = 0;
+  std::map<uint64_t, waiting_read> reads;
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<conversation_state>*;
+
+caf::error refuse(protocol::error_code code, std::string msg) {
+  return caf::error{code, std::move(msg)};
+}
+
+protocol::error_code from_persistence(persistence::errc code) {
+  switch (code) {
+    case persistence::errc::overloaded:
+      return protocol::error_code::overloaded;
+    case persistence::errc::unavailable:
+    case persistence::errc::conflict:
+      return protocol::error_code::unavailable;
+    default:
+      return protocol::error_code::internal;
+  }
+}
+
+void remember(self_ptr self, int64_t seq, protocol::push_frame_ptr frame) {
+  auto& st = self->state;
+  st.tail.push_back({seq, std::move(frame)});
+  while (st.tail.size() > st.svc->cfg.tail_cache)
+    st.tail.pop_front();
+}
+
+protocol::push_frame_ptr make_frame(const std::string& stream, int64_t seq, std::string payload) {
+  return std::make_shared<protocol::push_frame>(
+    stream, seq, std::make_shared<const std::string>(std::move(payload)));
+}
+
+void start_batch(self_ptr self) {
+  auto& st = self->state;
+  auto now = now_millis();
+  std::vector<persistence::event_record> records;
+  for (auto& p : st.queued) {
+    auto d = conversation::decide(st.machine, p.cmd.cmd, now);
+    if (auto* r = std::get_if<conversation::refusal>(&d)) {
+      p.rp.deliver(refuse(r->code, r->message));
+    } else if (auto* dup = std::get_if<conversation::duplicate>(&d)) {
+      if (dup->seq <= st.committed)
+        p.rp.deliver(protocol::message_ack_reply{st.id, dup->seq, dup->at, true});
+      else // a retry of a message in this very batch: answer after commit
+        st.in_flight.push_back({p.rp, dup->seq, dup->at, true});
+    } else {
+      auto& ev = std::get<conversation::accepted>(d).event;
+      auto seq = st.machine.head + 1;
+      auto payload = protocol::encode_event(ev);
+      records.push_back({seq, std::string{protocol::event_type(ev)}, protocol::event_version(ev),
+                         payload, now});
+      conversation::apply(st.machine, seq, ev, st.rules);
+      st.in_flight_frames.push_back(make_frame(st.stream, seq, std::move(payload)));
+      st.in_flight.push_back({p.rp, seq, now, false});
+    }
+  }
+  st.queued.clear();
+  if (records.empty())
+    return;
+  st.appending = true;
+  auto batch = ++st.batch;
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.svc->db.append({st.id, "conversation", st.committed, std::move(records),
+                     [handle, batch](persistence::result<int64_t> r) {
+                       caf::anon_send(handle, append_done{batch, std::move(r)});
+                     }});
+}
+
+void on_appended(self_ptr self, append_done& done) {
+  auto& st = self->state;
+  if (done.batch != st.batch || !st.appending)
+    return;
+  st.appending = false;
+  if (!done.head) {
+    auto code = from_persistence(done.head.error().code);
+    spdlog::warn("conversation {}: append failed ({}): {}; stopping to re-activate from storage",
+                 st.id.str(), persistence::to_string(done.head.error().code),
+                 done.head.error().message);
+    for (auto& u : st.in_flight)
+      u.rp.deliver(refuse(code, "the message was not stored; retry with the same client_id"));
+    for (auto& p : st.queued)
+      p.rp.deliver(refuse(code, "the message was not stored; retry with the same client_id"));
+    st.in_flight.clear();
+    st.queued.clear();
+    self->quit(refuse(code, "journal append failed"));
+    return;
+  }
+  st.committed = done.head.value();
+  for (auto& frame : st.in_flight_frames) {
+    remember(self, frame->seq(), frame);
+    for (auto& [addr, sub] : st.subscribers)
+      self->send(sub, push_atom_v, st.id, frame);
+  }
+  for (auto& u : st.in_flight)
+    u.rp.deliver(protocol::message_ack_reply{st.id, u.seq, u.at, u.duplicate});
+  st.in_flight.clear();
+  st.in_flight_frames.clear();
+  if (!st.queued.empty())
+    start_batch(self);
+}
+
+/// Events in (after, upper) from the in-memory tail, or nullopt if the tail does not reach back.
+std::optional<std::vector<const cached_event*>> from_tail(const conversation_state& st,
+                                                          int64_t first, int64_t last) {
+  std::vector<const cached_event*> out;
+  if (first > last)
+    return out;
+  if (st.tail.empty() || st.tail.front().seq > first)
+    return std::nullopt;
+  for (auto& ev : st.tail)
+    if (ev.seq >= first && ev.seq <= last)
+      out.push_back(&ev);
+  return out;
+}
+
+caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
+  auto& st = self->state;
+  if (!st.machine.is_member(q.user))
+    return refuse(protocol::error_code::forbidden, "not a member of this conversation");
+  auto after = std::min(q.after, st.committed);
+  if (static_cast<size_t>(st.committed - after) > st.svc->cfg.max_gap)
+    return refuse(protocol::error_code::bad_request,
+                  "more than " + std::to_string(st.svc->cfg.max_gap)
+                    + " events to replay: page with 'history' first, then subscribe closer to "
+                      "the head");
+  if (!st.subscribers.count(q.subscriber.address())) {
+    self->monitor(q.subscriber);
+    st.subscribers.emplace(q.subscriber.address(), q.subscriber);
+  }
+  subscribe_result result{protocol::subscribe_reply{st.id, st.committed}, {}};
+  if (auto cached = from_tail(st, after + 1, st.committed)) {
+    for (auto* ev : *cached)
+      result.gap.push_back(ev->frame);
+    return result;
+  }
+  auto rp = self->make_response_promise();
+  auto ticket = ++st.next_ticket;
+  st.reads.emplace(ticket, waiting_read{rp, {}, st.committed});
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.svc->db.read_events(st.id, after, st.committed + 1, st.committed - after, false,
+                         [handle, ticket](auto r) {
+                           caf::anon_send(handle, gap_loaded{ticket, std::move(r)});
+                         });
+  return rp;
+}
+
+void on_gap_loaded(self_ptr self, gap_loaded& g) {
+  auto& st = self->state;
+  auto i = st.reads.find(g.ticket);
+  if (i == st.reads.end())
+    return;
+  auto w = std::move(i->second);
+  st.reads.erase(i);
+  if (!g.events) {
+    w.rp.deliver(refuse(from_persistence(g.events.error().code), g.events.error().message));
+    return;
+  }
+  subscribe_result result{protocol::subscribe_reply{st.id, w.head}, {}};
+  for (auto& rec : g.events.value())
+    result.gap.push_back(make_frame(st.stream, rec.seq, std::move(rec.payload)));
+  w.rp.deliver(std::move(result));
+}
+
+caf::result<protocol::history_reply> on_history(self_ptr self, history_query& q) {
+  auto& st = self->state;
+  if (!st.machine.is_member(q.user))
+    return refuse(protocol::error_code::forbidden, "not a member of this conversation");
+  auto upper = q.req.before == 0 ? st.committed + 1 : std::min(q.req.before, st.committed + 1);
+  int64_t limit = q.req.limit;
+  bool forward = q.req.after > 0;
+  int64_t first = forward ? q.req.after + 1 : std::max<int64_t>(upper - limit, 1);
+  int64_t last = forward ? std::min(q.req.after + limit, upper - 1) : upper - 1;
+  if (auto cached = from_tail(st, first, last)) {
+    protocol::history_reply reply{st.id, {}, forward ? last < upper - 1 : first > 1};
+    for (auto* ev : *cached)
+      reply.events.push_back({ev->seq, ev->frame->event_msgpack()});
+    return reply;
+  }
+  auto rp = self->make_response_promise();
+  auto ticket = ++st.next_ticket;
+  st.reads.emplace(ticket, waiting_read{rp, q, 0});
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.svc->db.read_events(st.id, forward ? q.req.after : 0, upper, static_cast<size_t>(limit) + 1,
+                         !forward, [handle, ticket](auto r) {
+                           caf::anon_send(handle, history_loaded{ticket, std::move(r)});
+                         });
+  return rp;
+}
+
+void on_history_loaded(self_ptr self, history_loaded& h) {
+  auto& st = self->state;
+  auto i = st.reads.find(h.ticket);
+  if (i == st.reads.end())
+    return;
+  auto w = std::move(i->second);
+  st.reads.erase(i);
+  if (!h.events) {
+    w.rp.deliver(refuse(from_persistence(h.events.error().code), h.events.error().message));
+    return;
+  }
+  auto& rows = h.events.value();
+  protocol::history_reply reply{st.id, {}, rows.size() > w.query.req.limit};
+  if (reply.more)
+    rows.pop_back(); // the extra row only told us there is more
+  if (w.query.req.after == 0)
+    std::reverse(rows.begin(), rows.end()); // newest-first from storage; pages read oldest first
+  for (auto& rec : rows)
+    reply.events.push_back({rec.seq, std::move(rec.payload)});
+  w.rp.deliver(std::move(reply));
+}
+
+caf::behavior running(self_ptr self) {
+  return {
+    [=](post_atom, post_command& c) -> caf::result<protocol::message_ack_reply> {
+      auto rp = self->make_response_promise();
+      self->state.queued.push_back({std::move(c), rp});
+      if (!self->state.appending)
+        start_batch(self);
+      return rp;
+    },
+    [=](append_done& d) { on_appended(self, d); },
+    [=](caf::subscribe_atom, subscribe_query& q) { return on_subscribe(self, q); },
+    [=](caf::leave_atom, const caf::actor& subscriber) {
+      if (self->state.subscribers.erase(subscriber.address()) > 0)
+        self->demonitor(subscriber);
+    },
+    [=](gap_loaded& g) { on_gap_loaded(self, g); },
+    [=](history_atom, history_query& q) { return on_history(self, q); },
+    [=](history_loaded& h) { on_history_loaded(self, h); },
+  };
+}
+
+/// A conversation with an empty journal: refuse everything briefly, then stop.
+caf::behavior absent(self_ptr self) {
+  auto no = [] { return refuse(protocol::error_code::forbidden, "not a member of this conversation"); };
+  self->delayed_send(self, std::chrono::seconds(2), expire_atom_v);
+  return {
+    [=](post_atom, post_command&) -> caf::result<protocol::message_ack_reply> { return no(); },
+    [=](caf::subscribe_atom, subscribe_query&) -> caf::result<subscribe_result> { return no(); },
+    [=](history_atom, history_query&) -> caf::result<protocol::history_reply> { return no(); },
+    [=](caf::leave_atom, const caf::actor&) {},
+    [=](expire_atom) { self->quit(); },
+  };
+}
+
+void load_next(self_ptr self) {
+  auto handle = caf::actor_cast<caf::actor>(self);
+  self->state.svc->db.read_events(self->state.id, self->state.machine.head, 0, 1000, false,
+                                  [handle](auto r) {
+                                    caf::anon_send(handle, events_loaded{std::move(r)});
+                                  });
+}
+
+} // namespace
+
+caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) {
+  auto init = [](caf::stateful_actor<conversation_state>* self, services* svc,
+                 uuid id) -> caf::behavior {
+    auto& st = self->state;
+    st.svc = svc;
+    st.id = id;
+    st.stream = protocol::conversation_stream(id);
+    st.machine.id = id;
+    st.rules.dedup_window = svc->cfg.dedup_window;
+    self->set_down_handler([=](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
+    self->set_default_handler(caf::skip); // hold commands until the journal is replayed
+    load_next(self);
+    return {
+      [=](events_loaded& loaded) {
+        auto& st = self->state;
+        if (!loaded.events) {
+          spdlog::warn("conversation {}: recovery failed: {}", st.id.str(),
+                       loaded.events.error().message);
+          self->quit(refuse(from_persistence(loaded.events.error().code),
+                            "could not load the conversation"));
+          return;
+        }
+        auto& rows = loaded.events.value();
+        for (auto& rec : rows) {
+          auto ev = protocol::decode_event(rec.type, rec.version, rec.payload);
+          if (!ev || rec.seq != st.machine.head + 1) {
+            spdlog::error("conversation {}: journal is unreadable at seq {}: {}", st.id.str(),
+                          rec.seq, ev ? "sequence gap" : ev.error());
+            self->quit(refuse(protocol::error_code::internal, "corrupt journal"));
+            return;
+          }
+          conversation::apply(st.machine, rec.seq, ev.value(), st.rules);
+          remember(self, rec.seq, make_frame(st.stream, rec.seq, std::move(rec.payload)));
+        }
+        if (rows.size() == 1000) {
+          load_next(self);
+          return;
+        }
+        st.committed = st.machine.head;
+        self->set_default_handler(caf::print_and_drop);
+        self->become(st.machine.exists() ? running(self) : absent(self));
+      },
+    };
+  };
+  return parent->spawn(init, svc, id);
+}
+
+} // namespace pactum::actors

@@ -1,0 +1,89 @@
+// The directory and the registry.
+//
+// Directory: the one place that maps a conversation id to its live actor. It guarantees at most
+// one actor per id (all activations go through this single actor), activates on demand, and
+// forgets an actor when it goes down, so the next lookup re-activates it from storage.
+//
+// Registry: user id -> that user's live session actors, for pushes addressed to a user (the
+// ephemeral `user:<id>` stream) rather than to an entity stream.
+
+#include <map>
+#include <unordered_map>
+
+#include "message_types.hpp"
+#include "services.hpp"
+
+namespace pactum::actors {
+
+struct directory_state {
+  static inline const char* name = "directory";
+  std::unordered_map<uuid, caf::actor> live;
+  std::map<caf::actor_addr, uuid> ids;
+};
+
+struct registry_state {
+  static inline const char* name = "registry";
+  std::unordered_map<uuid, std::vector<caf::actor>> sessions;
+  std::map<caf::actor_addr, uuid> users;
+};
+
+caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
+  auto init = [](caf::stateful_actor<directory_state>* self, services* svc) -> caf::behavior {
+    self->set_down_handler([=](caf::down_msg& dm) {
+      auto& st = self->state;
+      if (auto i = st.ids.find(dm.source); i != st.ids.end()) {
+        st.live.erase(i->second);
+        st.ids.erase(i);
+      }
+    });
+    return {
+      [=](lookup_atom, const uuid& id) -> caf::actor {
+        auto& st = self->state;
+        if (auto i = st.live.find(id); i != st.live.end())
+          return i->second;
+        auto a = spawn_conversation(self, svc, id);
+        self->monitor(a);
+        st.live.emplace(id, a);
+        st.ids.emplace(a.address(), id);
+        return a;
+      },
+      [=](caf::get_atom) -> size_t { return self->state.live.size(); },
+    };
+  };
+  return sys.spawn(init, svc);
+}
+
+caf::actor spawn_registry(caf::actor_system& sys) {
+  auto init = [](caf::stateful_actor<registry_state>* self) -> caf::behavior {
+    self->set_down_handler([=](caf::down_msg& dm) {
+      auto& st = self->state;
+      auto i = st.users.find(dm.source);
+      if (i == st.users.end())
+        return;
+      auto& list = st.sessions[i->second];
+      list.erase(std::remove_if(list.begin(), list.end(),
+                                [&](const caf::actor& a) { return a.address() == dm.source; }),
+                 list.end());
+      if (list.empty())
+        st.sessions.erase(i->second);
+      st.users.erase(i);
+    });
+    return {
+      [=](caf::join_atom, const uuid& user, const caf::actor& session) {
+        self->monitor(session);
+        self->state.sessions[user].push_back(session);
+        self->state.users.emplace(session.address(), user);
+      },
+      [=](notify_atom, const uuid& user, const protocol::push_frame_ptr& frame) {
+        auto i = self->state.sessions.find(user);
+        if (i == self->state.sessions.end())
+          return;
+        for (auto& s : i->second)
+          self->send(s, notify_atom_v, frame);
+      },
+    };
+  };
+  return sys.spawn(init);
+}
+
+} // namespace pactum::actors

@@ -1,0 +1,127 @@
+#pragma once
+
+// Every CAF message type and atom of the project, in one place.
+//
+// All custom types here are process-local: they carry shared pointers to encoded frames, request
+// structs handed over by the gateway, or persistence results delivered by its threads. They are
+// allowed as unsafe message types (never serialized). Making entity commands serializable with a
+// CAF `inspect` is a prerequisite of the multi-node design (shared/design.md, "Beyond one
+// machine") and belongs with that work.
+
+#include <caf/all.hpp>
+
+#include "pactum/actors/conversation_machine.hpp"
+#include "pactum/common/uuid.hpp"
+#include "pactum/persistence/database.hpp"
+#include "pactum/protocol/messages.hpp"
+
+namespace pactum::actors {
+
+/// A decoded client request and the encoding its reply must use.
+struct client_command {
+  protocol::request req;
+  protocol::encoding enc;
+};
+
+/// A member's command to a conversation, stamped with who sends it.
+struct post_command {
+  conversation::post_message cmd;
+};
+
+struct history_query {
+  protocol::history_req req;
+  uuid user;
+};
+
+struct subscribe_query {
+  uuid user;
+  int64_t after = 0;
+  caf::actor subscriber;
+};
+
+/// The answer to a subscribe: the reply plus the gap (events after `after` up to `head`).
+struct subscribe_result {
+  protocol::subscribe_reply reply;
+  std::vector<protocol::push_frame_ptr> gap;
+};
+
+struct events_loaded {
+  persistence::result<std::vector<persistence::event_record>> events;
+};
+
+struct append_done {
+  uint64_t batch;
+  persistence::result<int64_t> head;
+};
+
+struct history_loaded {
+  uint64_t ticket;
+  persistence::result<std::vector<persistence::event_record>> events;
+};
+
+struct gap_loaded {
+  uint64_t ticket;
+  persistence::result<std::vector<persistence::event_record>> events;
+};
+
+/// The outcome of `conversation.open` computed off the actor (database lookups).
+struct open_done {
+  protocol::request_id id;
+  protocol::encoding enc;
+  expected<protocol::conversation_open_reply, std::pair<protocol::error_code, std::string>> result;
+};
+
+struct list_done {
+  protocol::request_id id;
+  protocol::encoding enc;
+  expected<protocol::conversation_list_reply, std::pair<protocol::error_code, std::string>> result;
+};
+
+} // namespace pactum::actors
+
+CAF_ERROR_CODE_ENUM(pactum::protocol::error_code, "pactum")
+
+CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
+  CAF_ADD_ATOM(pactum, pactum::actors, post_atom, "post")
+  CAF_ADD_ATOM(pactum, pactum::actors, history_atom, "history")
+  CAF_ADD_ATOM(pactum, pactum::actors, push_atom, "push")
+  CAF_ADD_ATOM(pactum, pactum::actors, command_atom, "command")
+  CAF_ADD_ATOM(pactum, pactum::actors, lookup_atom, "lookup")
+  CAF_ADD_ATOM(pactum, pactum::actors, notify_atom, "notify")
+  CAF_ADD_ATOM(pactum, pactum::actors, expire_atom, "expire")
+  CAF_ADD_ATOM(pactum, pactum::actors, resub_atom, "resub")
+CAF_END_TYPE_ID_BLOCK(pactum)
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::push_frame_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pactum::protocol::push_frame_ptr>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::message_ack_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::history_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::client_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::post_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::history_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::subscribe_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::subscribe_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::events_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::append_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::history_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::gap_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::open_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::list_done)
+
+namespace pactum::actors {
+
+static_assert(caf::has_type_id<uuid>::value);
+static_assert(caf::has_type_id<protocol::push_frame_ptr>::value);
+static_assert(caf::has_type_id<client_command>::value);
+static_assert(caf::has_type_id<post_command>::value);
+static_assert(caf::has_type_id<subscribe_result>::value);
+static_assert(caf::has_type_id<append_done>::value);
+
+/// Turns a caf::error from a request into a protocol error code (timeouts, dead actors, ours).
+protocol::error_code to_protocol_code(const caf::error& err);
+
+/// Shared services every entity actor needs; outlives the actor system's actors.
+struct services;
+
+} // namespace pactum::actors

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <atomic>
+
+#include <caf/all.hpp>
+
+#include "pactum/actors/runtime.hpp"
+#include "pactum/persistence/database.hpp"
+
+namespace pactum::actors {
+
+/// What every actor of the runtime may use. Owned by runtime::impl, which outlives all actors
+/// (the actor system is shut down before it is destroyed). Actors hold a plain pointer.
+struct services {
+  runtime_config cfg;
+  persistence::database& db;
+  caf::actor directory; ///< conversation id -> live conversation actor
+  caf::actor registry;  ///< user id -> live session actors
+  std::atomic<size_t> in_flight{0};
+};
+
+/// Spawns the directory: conversation id -> live conversation actor, activated on demand.
+caf::actor spawn_directory(caf::actor_system& sys, services* svc);
+
+/// Spawns the registry: user id -> live session actors, for pushes to a user.
+caf::actor spawn_registry(caf::actor_system& sys);
+
+/// Spawns one conversation entity actor (called by the directory only).
+caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id);
+
+/// Spawns the session actor of one client connection.
+caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
+                         std::shared_ptr<session_sink> sink);
+
+} // namespace pactum::actors

@@ -1,0 +1,409 @@
+// The session actor: one per authenticated WebSocket connection.
+//
+// Lifecycle: spawned by runtime::open_session when the gateway has accepted an upgrade; sends the
+// `hello` frame, joins the registry, then turns client requests into entity commands and entity
+// events into frames. It ends when the gateway drops its handle (connection closed), which also
+// removes it from every conversation's subscribers (they monitor it).
+//
+// Ordering: per subscribed stream it forwards events strictly in sequence order. Events that
+// arrive ahead of a gap still being replayed are held, duplicates are dropped, so a client sees
+// after+1, after+2, ... with no holes even while the replay is read from storage.
+//
+// Threading: a CAF actor; it touches the connection only through session_sink, which hands frames
+// to the connection's I/O strand.
+
+#include <map>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "message_types.hpp"
+#include "services.hpp"
+
+namespace pactum::actors {
+
+namespace {
+
+struct stream_state {
+  int64_t next = 1;   ///< next seq the client should see
+  bool ready = false; ///< the replay was delivered; live events flow
+  std::map<int64_t, protocol::push_frame_ptr> ahead;
+  caf::actor conv;
+  int retries = 0;
+};
+
+constexpr size_t max_ahead = 100'000; // events held behind a replay before giving up
+
+} // namespace
+
+struct session_state {
+  static inline const char* name = "session";
+  services* svc = nullptr;
+  principal who;
+  std::shared_ptr<session_sink> sink;
+  std::unordered_map<uuid, stream_state> streams;
+  std::unordered_map<uuid, caf::actor> convs;
+  std::map<caf::actor_addr, uuid> conv_ids;
+  /// Requests of this session not answered yet; shared with the exit hook, which gives them back
+  /// to the runtime-wide count when the session ends with requests outstanding.
+  std::shared_ptr<std::atomic<size_t>> in_flight = std::make_shared<std::atomic<size_t>>(0);
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<session_state>*;
+using protocol::error_code;
+
+std::string error_text(const caf::error& err) {
+  auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  if (err == caf::sec::request_timeout)
+    return "no answer in time; retry with the same ids";
+  if (err == caf::sec::request_receiver_down)
+    return "the entity restarted; retry with the same ids";
+  return "internal error";
+}
+
+void finish(self_ptr self) {
+  --*self->state.in_flight;
+  --self->state.svc->in_flight;
+}
+
+void reply_ok(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
+              const protocol::reply_body& body) {
+  self->state.sink->send(protocol::encode_ok(id, body, enc), enc);
+  finish(self);
+}
+
+void reply_error(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
+                 error_code code, std::string_view message) {
+  self->state.sink->send(protocol::encode_error(&id, code, message, enc), enc);
+  finish(self);
+}
+
+void reply_caf_error(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
+                     const caf::error& err) {
+  reply_error(self, id, enc, to_protocol_code(err), error_text(err));
+}
+
+/// Runs `k` with the live actor of conversation `id` (asking the directory when not cached).
+template <class K, class E>
+void with_conversation(self_ptr self, const uuid& id, K k, E on_error) {
+  auto& st = self->state;
+  if (auto i = st.convs.find(id); i != st.convs.end()) {
+    k(i->second);
+    return;
+  }
+  self->request(st.svc->directory, st.svc->cfg.request_timeout, lookup_atom_v, id)
+    .then(
+      [=](caf::actor& conv) {
+        auto& st = self->state;
+        if (st.convs.emplace(id, conv).second) {
+          self->monitor(conv);
+          st.conv_ids.emplace(conv.address(), id);
+        }
+        k(conv);
+      },
+      [=](caf::error& err) { on_error(err); });
+}
+
+void forget_conversation(self_ptr self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  if (auto i = st.conv_ids.find(addr); i != st.conv_ids.end()) {
+    st.convs.erase(i->second);
+    st.conv_ids.erase(i);
+  }
+}
+
+void deliver(self_ptr self, stream_state& s, const protocol::push_frame_ptr& frame) {
+  if (frame->seq() < s.next)
+    return; // already delivered
+  if (!s.ready || frame->seq() > s.next) {
+    if (s.ahead.size() >= max_ahead) {
+      self->state.sink->close(protocol::close_code::slow_consumer, "too far behind");
+      return;
+    }
+    s.ahead.emplace(frame->seq(), frame);
+    return;
+  }
+  self->state.sink->push(frame);
+  ++s.next;
+  while (!s.ahead.empty() && s.ahead.begin()->first <= s.next) {
+    if (s.ahead.begin()->first == s.next) {
+      self->state.sink->push(s.ahead.begin()->second);
+      ++s.next;
+    }
+    s.ahead.erase(s.ahead.begin());
+  }
+}
+
+/// Asks the conversation for events after `s.next - 1` and live events from then on. `reply`
+/// answers the client's request when this is one (not for an automatic re-subscribe).
+void subscribe(self_ptr self, const uuid& conv_id,
+               std::function<void(expected<subscribe_result, caf::error>)> reply) {
+  auto fail = [=](caf::error err) {
+    self->state.streams.erase(conv_id);
+    reply(std::move(err));
+  };
+  with_conversation(
+    self, conv_id,
+    [=](caf::actor conv) {
+      auto i = self->state.streams.find(conv_id);
+      if (i == self->state.streams.end())
+        return reply(caf::error{error_code::bad_request, std::string{"unsubscribed meanwhile"}});
+      i->second.conv = conv;
+      i->second.ready = false;
+      auto me = caf::actor_cast<caf::actor>(self);
+      self
+        ->request(conv, self->state.svc->cfg.request_timeout, caf::subscribe_atom_v,
+                  subscribe_query{self->state.who.user, i->second.next - 1, me})
+        .then(
+          [=](subscribe_result& r) {
+            auto j = self->state.streams.find(conv_id);
+            if (j == self->state.streams.end())
+              return;
+            auto& s = j->second;
+            if (r.reply.head < s.next - 1)
+              s.next = r.reply.head + 1; // the client claimed more than exists
+            s.retries = 0;
+            reply(r); // the ok goes out before the replayed events
+            s.ready = true;
+            for (auto& frame : r.gap)
+              deliver(self, s, frame);
+            if (!s.ahead.empty() && s.ahead.begin()->first == s.next) {
+              auto first = s.ahead.begin()->second;
+              s.ahead.erase(s.ahead.begin());
+              deliver(self, s, first);
+            }
+          },
+          [=](caf::error& err) {
+            if (err == caf::sec::request_receiver_down)
+              forget_conversation(self, conv.address());
+            fail(err);
+          });
+    },
+    fail);
+}
+
+void resubscribe(self_ptr self, const uuid& conv_id) {
+  auto i = self->state.streams.find(conv_id);
+  if (i == self->state.streams.end())
+    return;
+  subscribe(self, conv_id, [=](expected<subscribe_result, caf::error> r) {
+    if (r)
+      return;
+    auto& err = r.error();
+    // The directory may not have noticed the old actor's end yet: try again shortly.
+    auto& streams = self->state.streams;
+    auto code = to_protocol_code(err);
+    if (code == error_code::unavailable || code == error_code::timeout) {
+      auto& s = streams[conv_id];
+      if (++s.retries <= 5) {
+        self->delayed_send(self, std::chrono::milliseconds(100 * s.retries), resub_atom_v, conv_id);
+        return;
+      }
+    }
+    streams.erase(conv_id);
+    auto msg = "subscription to " + protocol::conversation_stream(conv_id)
+               + " was lost; subscribe again with your last seq";
+    self->state.sink->send(protocol::encode_error(nullptr, code, msg, protocol::encoding::json),
+                           protocol::encoding::json);
+  });
+}
+
+void open_conversation(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
+                       const protocol::conversation_open_req& req) {
+  auto& st = self->state;
+  if (st.who.role != "brand")
+    return reply_error(self, id, enc, error_code::forbidden,
+                       "only brands open conversations with creators");
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto* svc = st.svc;
+  auto brand = st.who.user;
+  auto fail = [me, id, enc](error_code code, std::string msg) {
+    caf::anon_send(me, open_done{id, enc, std::make_pair(code, std::move(msg))});
+  };
+  svc->db.find_user(req.with, [=](persistence::result<persistence::user_row> user) {
+    if (!user) {
+      if (user.error().code == persistence::errc::not_found)
+        return fail(error_code::not_found, "no creator with this id");
+      return fail(error_code::unavailable, "could not look up the creator; retry");
+    }
+    if (user->role != "creator")
+      return fail(error_code::not_found, "no creator with this id");
+    auto now = now_millis();
+    protocol::conversation_event ev = protocol::conversation_opened{brand, user->id, now};
+    persistence::event_record first{1, std::string{protocol::event_type(ev)},
+                                    protocol::event_version(ev), protocol::encode_event(ev), now};
+    svc->db.open_conversation(
+      brand, user->id, uuid::v7(), std::move(first),
+      [=](persistence::result<std::pair<persistence::conversation_row, bool>> r) {
+        if (!r)
+          return fail(error_code::unavailable, "could not open the conversation; retry");
+        auto& row = r->first;
+        protocol::conversation_open_reply reply{
+          {row.id, row.brand_id, row.creator_id, row.created_at, row.head_seq}, r->second};
+        caf::anon_send(me, open_done{id, enc, std::move(reply)});
+      });
+  });
+}
+
+void list_conversations(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
+                        const protocol::conversation_list_req& req) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->state.svc->db.list_conversations(
+    self->state.who.user, req.limit,
+    [me, id, enc](persistence::result<std::vector<persistence::conversation_row>> r) {
+      if (!r) {
+        caf::anon_send(me, list_done{id, enc,
+                                     std::make_pair(error_code::unavailable,
+                                                    std::string{"could not list; retry"})});
+        return;
+      }
+      protocol::conversation_list_reply reply;
+      for (auto& row : r.value())
+        reply.conversations.push_back(
+          {row.id, row.brand_id, row.creator_id, row.created_at, row.head_seq});
+      caf::anon_send(me, list_done{id, enc, std::move(reply)});
+    });
+}
+
+void handle_command(self_ptr self, client_command& c) {
+  auto& st = self->state;
+  auto id = c.req.id;
+  auto enc = c.enc;
+  ++*st.in_flight;
+  ++st.svc->in_flight;
+  if (*st.in_flight > st.svc->cfg.max_in_flight_per_session)
+    return reply_error(self, id, enc, error_code::rate_limited,
+                       "too many unanswered requests on this connection (at most "
+                         + std::to_string(st.svc->cfg.max_in_flight_per_session) + ")");
+  auto on_caf_error = [=](caf::error& err) { reply_caf_error(self, id, enc, err); };
+  auto timeout = st.svc->cfg.request_timeout;
+  std::visit(
+    [&](auto& body) {
+      using T = std::decay_t<decltype(body)>;
+      if constexpr (std::is_same_v<T, protocol::ping_req>) {
+        reply_ok(self, id, enc, protocol::pong_reply{now_millis()});
+      } else if constexpr (std::is_same_v<T, protocol::conversation_open_req>) {
+        open_conversation(self, id, enc, body);
+      } else if constexpr (std::is_same_v<T, protocol::conversation_list_req>) {
+        list_conversations(self, id, enc, body);
+      } else if constexpr (std::is_same_v<T, protocol::message_send_req>) {
+        post_command cmd{{st.who.user, std::move(body.client_id), std::move(body.text)}};
+        with_conversation(
+          self, body.conversation,
+          [=](caf::actor conv) {
+            self->request(conv, timeout, post_atom_v, cmd)
+              .then(
+                [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); },
+                [=](caf::error& err) {
+                  if (err == caf::sec::request_receiver_down)
+                    forget_conversation(self, conv.address());
+                  reply_caf_error(self, id, enc, err);
+                });
+          },
+          on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::subscribe_req>) {
+        auto conv_id = body.conversation;
+        auto& s = st.streams[conv_id];
+        s = stream_state{};
+        s.next = body.after + 1;
+        subscribe(self, conv_id, [=](expected<subscribe_result, caf::error> r) {
+          if (r)
+            reply_ok(self, id, enc, r->reply);
+          else
+            reply_caf_error(self, id, enc, r.error());
+        });
+      } else if constexpr (std::is_same_v<T, protocol::unsubscribe_req>) {
+        if (auto i = st.streams.find(body.conversation); i != st.streams.end()) {
+          if (i->second.conv)
+            self->send(i->second.conv, caf::leave_atom_v, caf::actor_cast<caf::actor>(self));
+          st.streams.erase(i);
+        }
+        reply_ok(self, id, enc, protocol::unsubscribe_reply{body.conversation});
+      } else if constexpr (std::is_same_v<T, protocol::history_req>) {
+        history_query q{body, st.who.user};
+        with_conversation(
+          self, body.conversation,
+          [=](caf::actor conv) {
+            self->request(conv, timeout, history_atom_v, q)
+              .then([=](protocol::history_reply& page) { reply_ok(self, id, enc, page); },
+                    [=](caf::error& err) {
+                      if (err == caf::sec::request_receiver_down)
+                        forget_conversation(self, conv.address());
+                      reply_caf_error(self, id, enc, err);
+                    });
+          },
+          on_caf_error);
+      }
+    },
+    c.req.body);
+}
+
+template <class Done>
+void on_done(self_ptr self, Done& d) {
+  if (d.result)
+    reply_ok(self, d.id, d.enc, d.result.value());
+  else
+    reply_error(self, d.id, d.enc, d.result.error().first, d.result.error().second);
+}
+
+} // namespace
+
+caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
+                         std::shared_ptr<session_sink> sink) {
+  auto init = [](caf::stateful_actor<session_state>* self, services* svc, principal who,
+                 std::shared_ptr<session_sink> sink) -> caf::behavior {
+    auto& st = self->state;
+    st.svc = svc;
+    st.who = std::move(who);
+    st.sink = std::move(sink);
+    self->set_down_handler([=](caf::down_msg& dm) {
+      // A conversation actor ended (e.g. a failed append): forget it and re-subscribe where the
+      // client left off; the directory re-activates it from storage.
+      auto i = self->state.conv_ids.find(dm.source);
+      if (i == self->state.conv_ids.end())
+        return;
+      auto conv_id = i->second;
+      forget_conversation(self, dm.source);
+      if (self->state.streams.count(conv_id))
+        resubscribe(self, conv_id);
+    });
+    self->attach_functor([svc, pending = st.in_flight](const caf::error&) {
+      // Requests still unanswered when the connection went away are no longer in flight.
+      svc->in_flight -= pending->load();
+    });
+    self->send(svc->registry, caf::join_atom_v, st.who.user, caf::actor_cast<caf::actor>(self));
+    protocol::hello h{st.who.user,         st.who.role, st.who.display_name, now_millis(),
+                      0,                   svc->cfg.limits.max_text_chars};
+    st.sink->send(protocol::encode_hello(h, protocol::encoding::json), protocol::encoding::json);
+    return {
+      [=](client_command& c) { handle_command(self, c); },
+      [=](push_atom, const uuid& conv, const protocol::push_frame_ptr& frame) {
+        auto i = self->state.streams.find(conv);
+        if (i != self->state.streams.end())
+          deliver(self, i->second, frame);
+      },
+      [=](notify_atom, const protocol::push_frame_ptr& frame) { self->state.sink->push(frame); },
+      [=](resub_atom, const uuid& conv) { resubscribe(self, conv); },
+      [=](open_done& d) {
+        if (d.result && d.result->created) {
+          auto& info = d.result->conversation;
+          auto notice = std::make_shared<const std::string>(protocol::encode_conversation_notice(info));
+          for (auto& user : {info.brand, info.creator}) {
+            auto frame = std::make_shared<protocol::push_frame>("user:" + user.str(), 0, notice);
+            self->send(self->state.svc->registry, notify_atom_v, user,
+                       protocol::push_frame_ptr{frame});
+          }
+        }
+        on_done(self, d);
+      },
+      [=](list_done& d) { on_done(self, d); },
+    };
+  };
+  return sys.spawn(init, svc, std::move(who), std::move(sink));
+}
+
+} // namespace pactum::actors

@@ -1,0 +1,228 @@
+// pactumd: the Pactum server process.
+//
+// Start-up: parse flags and environment, apply migrations, start persistence, the actor runtime
+// and the gateway, then wait for SIGINT/SIGTERM. Shutdown: stop accepting, answer new requests
+// `unavailable`, let in-flight commands finish and the journal flush, close every WebSocket with
+// 1001, then stop the actor system and the database threads, in that order.
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "pactum/actors/runtime.hpp"
+#include "pactum/gateway/server.hpp"
+#include "pactum/persistence/database.hpp"
+
+namespace {
+
+struct options {
+  std::string listen = "127.0.0.1:8080";
+  std::string database_url;
+  size_t workers = 2;
+  size_t io_threads = 1;
+  size_t db_pool = 4;
+  std::string log_level = "info";
+  size_t max_frame_bytes = 64 * 1024;
+  uint32_t max_text_chars = 4000;
+  size_t outbound_queue = 4096;
+  unsigned long long pwhash_opslimit = 3;
+  size_t pwhash_memlimit_kib = 64 * 1024;
+  std::string port_file;
+  bool migrate_only = false;
+};
+
+constexpr const char* usage = R"(usage: pactumd [options]
+
+Every option can also be set in the environment (shown in brackets); a flag wins.
+  --listen HOST:PORT        address to serve HTTP and WebSocket on [PACTUM_LISTEN] (127.0.0.1:8080;
+                            port 0 picks a free one)
+  --database-url URL        PostgreSQL connection URL [PACTUM_DATABASE_URL] (required)
+  --workers N               CAF scheduler threads [PACTUM_WORKERS] (2)
+  --io-threads N            Asio I/O threads [PACTUM_IO_THREADS] (1)
+  --db-pool N               database connections for reads [PACTUM_DB_POOL] (4)
+  --log-level LEVEL         trace, debug, info, warn, error [PACTUM_LOG_LEVEL] (info)
+  --max-frame-bytes N       largest WebSocket message [PACTUM_MAX_FRAME_BYTES] (65536)
+  --max-text-chars N        longest chat message [PACTUM_MAX_TEXT_CHARS] (4000)
+  --outbound-queue N        frames queued per socket before 4001 [PACTUM_OUTBOUND_QUEUE] (4096)
+  --pwhash-opslimit N       argon2id passes [PACTUM_PWHASH_OPSLIMIT] (3)
+  --pwhash-memlimit-kib N   argon2id memory in KiB [PACTUM_PWHASH_MEMLIMIT_KIB] (65536)
+  --port-file FILE          write the bound port to FILE once listening
+  --migrate-only            apply database migrations and exit
+  --help                    show this text
+)";
+
+[[noreturn]] void die(const std::string& msg) {
+  std::cerr << "pactumd: " << msg << "\n";
+  std::exit(2);
+}
+
+size_t to_size(const std::string& name, const std::string& v) {
+  try {
+    size_t pos = 0;
+    auto x = std::stoull(v, &pos);
+    if (pos != v.size())
+      throw std::invalid_argument(v);
+    return x;
+  } catch (const std::exception&) {
+    die("--" + name + " needs a whole number, got '" + v + "'");
+  }
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  std::map<std::string, std::string> values;
+  const std::map<std::string, const char*> env{
+    {"listen", "PACTUM_LISTEN"},
+    {"database-url", "PACTUM_DATABASE_URL"},
+    {"workers", "PACTUM_WORKERS"},
+    {"io-threads", "PACTUM_IO_THREADS"},
+    {"db-pool", "PACTUM_DB_POOL"},
+    {"log-level", "PACTUM_LOG_LEVEL"},
+    {"max-frame-bytes", "PACTUM_MAX_FRAME_BYTES"},
+    {"max-text-chars", "PACTUM_MAX_TEXT_CHARS"},
+    {"outbound-queue", "PACTUM_OUTBOUND_QUEUE"},
+    {"pwhash-opslimit", "PACTUM_PWHASH_OPSLIMIT"},
+    {"pwhash-memlimit-kib", "PACTUM_PWHASH_MEMLIMIT_KIB"},
+    {"port-file", "PACTUM_PORT_FILE"},
+  };
+  for (auto& [name, var] : env)
+    if (auto* v = std::getenv(var); v && *v)
+      values[name] = v;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    }
+    if (arg == "--migrate-only") {
+      o.migrate_only = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0)
+      die("unexpected argument '" + arg + "' (see --help)");
+    auto name = arg.substr(2);
+    std::string value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      die("--" + name + " needs a value");
+    }
+    if (!env.count(name))
+      die("unknown option --" + name + " (see --help)");
+    values[name] = value;
+  }
+  for (auto& [name, v] : values) {
+    if (name == "listen") o.listen = v;
+    else if (name == "database-url") o.database_url = v;
+    else if (name == "workers") o.workers = to_size(name, v);
+    else if (name == "io-threads") o.io_threads = to_size(name, v);
+    else if (name == "db-pool") o.db_pool = to_size(name, v);
+    else if (name == "log-level") o.log_level = v;
+    else if (name == "max-frame-bytes") o.max_frame_bytes = to_size(name, v);
+    else if (name == "max-text-chars") o.max_text_chars = static_cast<uint32_t>(to_size(name, v));
+    else if (name == "outbound-queue") o.outbound_queue = to_size(name, v);
+    else if (name == "pwhash-opslimit") o.pwhash_opslimit = to_size(name, v);
+    else if (name == "pwhash-memlimit-kib") o.pwhash_memlimit_kib = to_size(name, v);
+    else if (name == "port-file") o.port_file = v;
+  }
+  if (o.database_url.empty())
+    die("no database: set --database-url or PACTUM_DATABASE_URL");
+  if (o.workers == 0 || o.io_threads == 0 || o.db_pool == 0)
+    die("--workers, --io-threads and --db-pool must be at least 1");
+  if (o.max_frame_bytes < 1024)
+    die("--max-frame-bytes must be at least 1024");
+  if (o.pwhash_opslimit < 1 || o.pwhash_memlimit_kib < 8)
+    die("--pwhash-opslimit must be >= 1 and --pwhash-memlimit-kib >= 8");
+  return o;
+}
+
+std::pair<std::string, uint16_t> split_listen(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos)
+    die("--listen needs HOST:PORT, got '" + s + "'");
+  auto port = to_size("listen", s.substr(colon + 1));
+  if (port > 65535)
+    die("--listen port out of range");
+  return {s.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opt = parse(argc, argv);
+  spdlog::set_level(spdlog::level::from_str(opt.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
+
+  // Signals are taken by sigwait on the main thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  pactum::persistence::config dbcfg;
+  dbcfg.url = opt.database_url;
+  dbcfg.pool_threads = opt.db_pool;
+  pactum::persistence::database db{dbcfg};
+  try {
+    db.migrate();
+  } catch (const std::exception& ex) {
+    spdlog::critical("migrations failed: {}", ex.what());
+    return 1;
+  }
+  if (opt.migrate_only) {
+    spdlog::info("migrations applied");
+    return 0;
+  }
+  db.start();
+
+  pactum::actors::runtime_config rcfg;
+  rcfg.scheduler_threads = opt.workers;
+  rcfg.limits.max_text_chars = opt.max_text_chars;
+  rcfg.pwhash_opslimit = opt.pwhash_opslimit;
+  rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
+  auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
+
+  auto [host, port] = split_listen(opt.listen);
+  pactum::gateway::server_config scfg;
+  scfg.address = host;
+  scfg.port = port;
+  scfg.io_threads = opt.io_threads;
+  scfg.max_frame_bytes = opt.max_frame_bytes;
+  scfg.outbound_queue_limit = opt.outbound_queue;
+  pactum::gateway::server srv{scfg, *rt};
+  try {
+    srv.start();
+  } catch (const std::exception& ex) {
+    spdlog::critical("{}", ex.what());
+    return 1;
+  }
+  spdlog::info("pactumd listening on http://{}:{}/ (WebSocket at /ws)", host, srv.port());
+  if (!opt.port_file.empty()) {
+    auto tmp = opt.port_file + ".tmp";
+    std::ofstream(tmp) << srv.port() << "\n";
+    std::rename(tmp.c_str(), opt.port_file.c_str());
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  srv.begin_shutdown();
+  if (!rt->drain(std::chrono::seconds(10)))
+    spdlog::warn("shutdown: {} requests still unanswered after 10 s", rt->in_flight());
+  srv.close_all(std::chrono::seconds(3));
+  srv.stop();
+  rt.reset();
+  db.stop();
+  spdlog::info("stopped");
+  return 0;
+}

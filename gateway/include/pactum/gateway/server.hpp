@@ -1,0 +1,53 @@
+#pragma once
+
+// The HTTP + WebSocket front door (Boost.Beast). No Beast or Asio type in this header.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace pactum::actors {
+class runtime;
+}
+
+namespace pactum::gateway {
+
+struct server_config {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;                   ///< 0 picks a free port (see `port()`)
+  size_t io_threads = 1;                  ///< Asio threads running the connections
+  size_t max_frame_bytes = 64 * 1024;     ///< largest WebSocket message accepted (close 1009)
+  size_t max_body_bytes = 64 * 1024;      ///< largest HTTP request body (413)
+  size_t outbound_queue_limit = 4096;     ///< frames queued for one socket before close 4001
+  size_t max_batch_frames = 64;           ///< queued frames coalesced into one batch frame
+  size_t max_bad_frames = 16;             ///< malformed frames before close 1008
+  std::string web_root;                   ///< folder served at `/` (empty: a built-in page)
+};
+
+/// Lifecycle: construct, `start()` (binds; throws std::runtime_error if it cannot), then
+/// `begin_shutdown()` (stop accepting; new requests are answered `unavailable`),
+/// `close_all()` (close every WebSocket with 1001 after its queued frames), `stop()` (joins the
+/// I/O threads). Thread-safe; `stop` also runs in the destructor.
+class server {
+public:
+  server(server_config cfg, actors::runtime& rt);
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  void start();
+  uint16_t port() const noexcept;
+  void begin_shutdown();
+  void close_all(std::chrono::milliseconds wait);
+  void stop();
+
+  size_t connections() const noexcept;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace pactum::gateway

@@ -1,0 +1,139 @@
+// One HTTP connection. Owned by the chain of its own async operations (shared_from_this); all
+// handlers run on the connection's strand. Requests are read one at a time (no pipelining): each
+// gets its response before the next is read. A WebSocket upgrade is authenticated here, before
+// any 101 is sent, and then the socket moves to a ws_session.
+
+#include <spdlog/spdlog.h>
+
+#include "shared.hpp"
+
+namespace pactum::gateway {
+
+namespace {
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket socket, std::shared_ptr<gateway_state> gw)
+    : stream_(std::move(socket)), gw_(std::move(gw)), id_(gw_->next_conn_id++) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&http_session::read, shared_from_this()));
+  }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(gw_->cfg.max_body_bytes);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted
+        || ec == beast::error::timeout || ec == net::error::eof) {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      actors::api_error err{413, protocol::error_code::too_large,
+                            "request body larger than " + std::to_string(gw_->cfg.max_body_bytes)
+                              + " bytes",
+                            {}};
+      auto res = error_response(parser_->get(), err);
+      res.keep_alive(false);
+      return write(std::move(res));
+    }
+    if (ec) {
+      spdlog::debug("conn={} http read: {}", id_, ec.message());
+      return;
+    }
+    req_ = parser_->release();
+    if (websocket::is_upgrade(req_))
+      return upgrade();
+    auto self = shared_from_this();
+    handle_rest(req_, *gw_, [self](http_response res) {
+      net::post(self->stream_.get_executor(),
+                [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    });
+  }
+
+  void upgrade() {
+    auto target = std::string_view{req_.target()};
+    if (target.substr(0, target.find('?')) != "/ws") {
+      actors::api_error err{404, protocol::error_code::not_found, "no WebSocket endpoint here; use /ws", {}};
+      auto res = error_response(req_, err);
+      res.keep_alive(false);
+      return write(std::move(res));
+    }
+    if (gw_->draining) {
+      actors::api_error err{503, protocol::error_code::unavailable, "server shutting down", {}};
+      auto res = error_response(req_, err);
+      res.keep_alive(false);
+      return write(std::move(res));
+    }
+    auto self = shared_from_this();
+    stream_.expires_after(std::chrono::seconds(30));
+    gw_->rt.authenticate(bearer_token(req_), [self](expected<actors::principal, actors::api_error> who) {
+      net::post(self->stream_.get_executor(), [self, who = std::move(who)]() mutable {
+        if (!who) {
+          auto res = error_response(self->req_, who.error());
+          if (who.error().status == 401)
+            res.set(http::field::www_authenticate, "Bearer");
+          res.keep_alive(false);
+          return self->write(std::move(res));
+        }
+        self->stream_.expires_never();
+        spdlog::info("conn={} websocket user={} role={}", self->id_, who->user.str(), who->role);
+        run_ws_session(self->stream_.release_socket(), std::move(self->req_), std::move(who.value()),
+                       self->id_, self->gw_);
+      });
+    });
+  }
+
+  void write(http_response res) {
+    auto sp = std::make_shared<http_response>(std::move(res));
+    bool close = !sp->keep_alive();
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp, close](beast::error_code ec, size_t) {
+                        if (ec || close) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::request<http::string_body> req_;
+  std::shared_ptr<gateway_state> gw_;
+  uint64_t id_;
+};
+
+} // namespace
+
+void run_http_session(tcp::socket socket, std::shared_ptr<gateway_state> gw) {
+  std::make_shared<http_session>(std::move(socket), std::move(gw))->run();
+}
+
+std::string bearer_token(const http::request<http::string_body>& req) {
+  auto i = req.find(http::field::authorization);
+  if (i == req.end())
+    return {};
+  auto value = i->value();
+  constexpr std::string_view prefix = "Bearer ";
+  if (value.size() <= prefix.size())
+    return {};
+  for (size_t k = 0; k < prefix.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(value[k])) != std::tolower(static_cast<unsigned char>(prefix[k])))
+      return {};
+  return std::string{value.substr(prefix.size())};
+}
+
+} // namespace pactum::gateway

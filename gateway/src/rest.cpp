@@ -1,0 +1,163 @@
+// REST endpoints of the foundation: health, registration, login, and the landing page.
+// Errors use one JSON shape: {"error":{"code","message","fields"?}} (docs/protocol.md).
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "shared.hpp"
+
+namespace pactum::gateway {
+
+using json = nlohmann::json;
+
+namespace {
+
+http_response json_response(const http::request<http::string_body>& req, http::status status,
+                            const json& body) {
+  http_response res{status, req.version()};
+  res.set(http::field::server, "pactumd");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  res.prepare_payload();
+  return res;
+}
+
+http_response bad_request(const http::request<http::string_body>& req, std::string msg) {
+  return error_response(req, actors::api_error{400, protocol::error_code::bad_request, std::move(msg), {}});
+}
+
+/// Parses a JSON object body; nullopt (and `fail` sent) when it is not one.
+std::optional<json> object_body(const http::request<http::string_body>& req,
+                                const std::function<void(http_response)>& send) {
+  auto ct = req[http::field::content_type];
+  if (ct.substr(0, 16) != "application/json") {
+    send(error_response(req, actors::api_error{415, protocol::error_code::bad_request,
+                                               "Content-Type must be application/json", {}}));
+    return std::nullopt;
+  }
+  auto body = json::parse(req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    send(bad_request(req, "the body must be a JSON object"));
+    return std::nullopt;
+  }
+  return body;
+}
+
+std::string string_field(const json& body, const char* key) {
+  auto i = body.find(key);
+  return i != body.end() && i->is_string() ? i->get<std::string>() : std::string{};
+}
+
+json user_json(const actors::principal& p) {
+  return json{{"id", p.user.str()}, {"role", p.role}, {"display_name", p.display_name}};
+}
+
+constexpr std::string_view landing_page = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Pactum</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
+<h1>Pactum is running</h1>
+<p>This server speaks the protocol in <code>docs/protocol.md</code>:</p>
+<ul>
+<li><code>POST /api/v1/users/register</code> and <code>POST /api/v1/users/login</code> (JSON)</li>
+<li><code>GET /ws</code> with <code>Authorization: Bearer &lt;token&gt;</code> (WebSocket)</li>
+<li><code>GET /healthz</code></li>
+</ul></body></html>
+)";
+
+} // namespace
+
+http_response error_response(const http::request<http::string_body>& req,
+                             const actors::api_error& err) {
+  json e{{"code", std::string{protocol::to_string(err.code)}}, {"message", err.message}};
+  if (!err.fields.empty()) {
+    json fields = json::object();
+    for (auto& [k, v] : err.fields)
+      fields[k] = v;
+    e["fields"] = std::move(fields);
+  }
+  auto res = json_response(req, static_cast<http::status>(err.status), json{{"error", e}});
+  return res;
+}
+
+void handle_rest(const http::request<http::string_body>& req, gateway_state& gw,
+                 std::function<void(http_response)> send) {
+  auto target = std::string_view{req.target()};
+  auto path = target.substr(0, target.find('?'));
+  auto method = req.method();
+  auto wrong_method = [&](const char* allowed) {
+    auto res = error_response(req, actors::api_error{405, protocol::error_code::bad_request,
+                                                     std::string{"use "} + allowed, {}});
+    res.set(http::field::allow, allowed);
+    send(std::move(res));
+  };
+  // The handlers below capture only copies (version/keep-alive via a request copy), since `req`
+  // does not outlive this call.
+  auto head = std::make_shared<http::request<http::string_body>>();
+  head->version(req.version());
+  head->keep_alive(req.keep_alive());
+
+  if (path == "/healthz") {
+    if (method != http::verb::get)
+      return wrong_method("GET");
+    gw.rt.check_health([head, send](bool ok, std::string detail) {
+      send(json_response(*head, ok ? http::status::ok : http::status::service_unavailable,
+                         json{{"status", ok ? "ok" : "unavailable"}, {"detail", detail}}));
+    });
+    return;
+  }
+  if (path == "/api/v1/users/register") {
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    auto body = object_body(req, send);
+    if (!body)
+      return;
+    actors::registration in{string_field(*body, "email"), string_field(*body, "password"),
+                            string_field(*body, "display_name"), string_field(*body, "role")};
+    auto email = in.email;
+    gw.rt.register_user(std::move(in), [head, send](expected<actors::principal, actors::api_error> r) {
+      if (!r)
+        return send(error_response(*head, r.error()));
+      send(json_response(*head, http::status::created, json{{"user", user_json(r.value())}}));
+    });
+    return;
+  }
+  if (path == "/api/v1/users/login") {
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    auto body = object_body(req, send);
+    if (!body)
+      return;
+    gw.rt.login(string_field(*body, "email"), string_field(*body, "password"),
+                [head, send](expected<actors::login_result, actors::api_error> r) {
+                  if (!r)
+                    return send(error_response(*head, r.error()));
+                  send(json_response(*head, http::status::ok,
+                                     json{{"token", r->token},
+                                          {"token_type", "Bearer"},
+                                          {"expires_at", r->expires_at},
+                                          {"user", user_json(r->who)}}));
+                });
+    return;
+  }
+  if (path == "/" && method == http::verb::get) {
+    http_response res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "text/html; charset=utf-8");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::string{landing_page};
+    res.prepare_payload();
+    return send(std::move(res));
+  }
+  if (path == "/ws")
+    return send(error_response(req, actors::api_error{426, protocol::error_code::bad_request,
+                                                      "this endpoint needs a WebSocket upgrade", {}}));
+  send(error_response(req, actors::api_error{404, protocol::error_code::not_found,
+                                             "no such endpoint", {}}));
+}
+
+} // namespace pactum::gateway

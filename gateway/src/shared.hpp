@@ -1,0 +1,66 @@
+#pragma once
+
+// Private to the gateway: Beast/Asio aliases and the state every connection shares.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "pactum/actors/runtime.hpp"
+#include "pactum/gateway/server.hpp"
+
+namespace pactum::gateway {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class ws_session;
+
+/// Shared by all connections of one server. Outlives them: the server joins its I/O threads
+/// (which own every connection) before destroying this.
+struct gateway_state {
+  gateway_state(server_config c, actors::runtime& r) : cfg(std::move(c)), rt(r) {}
+
+  server_config cfg;
+  actors::runtime& rt;
+  std::atomic<bool> draining{false};
+  std::atomic<uint64_t> next_conn_id{1};
+  std::atomic<size_t> ws_connections{0};
+
+  std::mutex sessions_mtx;
+  std::set<std::weak_ptr<ws_session>, std::owner_less<std::weak_ptr<ws_session>>> sessions;
+};
+
+/// Serves one TCP connection's HTTP requests; hands an authenticated upgrade to a ws_session.
+void run_http_session(tcp::socket socket, std::shared_ptr<gateway_state> gw);
+
+/// Takes over an upgraded connection (the request was authenticated as `who`).
+void run_ws_session(tcp::socket socket, http::request<http::string_body> req,
+                    actors::principal who, uint64_t conn_id, std::shared_ptr<gateway_state> gw);
+
+/// Asks every live WebSocket to close with 1001 once its queued frames are written.
+void close_all_sessions(gateway_state& gw);
+
+using http_response = http::response<http::string_body>;
+
+/// Answers a non-upgrade request; `send` is called exactly once, on any thread.
+void handle_rest(const http::request<http::string_body>& req, gateway_state& gw,
+                 std::function<void(http_response)> send);
+
+/// A JSON error response in the documented shape.
+http_response error_response(const http::request<http::string_body>& req,
+                             const actors::api_error& err);
+
+/// Extracts the bearer token from `Authorization: Bearer <token>`; empty if absent.
+std::string bearer_token(const http::request<http::string_body>& req);
+
+} // namespace pactum::gateway

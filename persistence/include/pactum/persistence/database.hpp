@@ -1,0 +1,178 @@
+#pragma once
+
+// The persistence layer's whole public surface. No libpqxx type appears here: callers (the actors
+// layer) see typed operations and callbacks, so pqxx stays out of every other translation unit.
+//
+// Threading: every operation is asynchronous. Blocking libpqxx calls run only on this layer's own
+// threads (a pool of readers/short transactions, plus one journal writer thread). Callbacks run on
+// those threads, except that a request refused up front (queue full, stopping) has its callback
+// invoked synchronously on the caller's thread. Callbacks must be quick and must not block: the
+// actors layer only turns them into CAF messages.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pactum/common/expected.hpp"
+#include "pactum/common/time.hpp"
+#include "pactum/common/uuid.hpp"
+
+namespace pactum::persistence {
+
+/// Stable error codes of the persistence layer.
+enum class errc : uint8_t {
+  conflict = 1, ///< expected sequence did not match the journal (another writer) / unique clash
+  unavailable,  ///< PostgreSQL is unreachable or the connection broke; nothing was applied
+  overloaded,   ///< a bounded queue is full; nothing was applied
+  not_found,    ///< the row asked for does not exist
+  duplicate,    ///< a unique value (e.g. email) is already taken
+  internal,     ///< anything else (a bug or an unexpected database error); logged with detail
+};
+
+const char* to_string(errc) noexcept;
+
+struct failure {
+  errc code;
+  std::string message;
+};
+
+template <class T>
+using result = expected<T, failure>;
+
+struct unit {};
+
+struct config {
+  std::string url;                       ///< libpq connection string or postgresql:// URL
+  size_t pool_threads = 4;               ///< connections/threads for reads and short transactions
+  size_t pool_queue_limit = 10'000;      ///< queued pool jobs before `overloaded`
+  size_t journal_queue_limit = 100'000;  ///< queued appends before `overloaded`
+  size_t journal_batch_max = 1'000;      ///< appends folded into one transaction at most
+  std::chrono::microseconds journal_batch_wait{0}; ///< extra wait to fill a batch (0: none)
+  std::chrono::milliseconds reconnect_backoff_max{2'000};
+};
+
+/// One stored journal event.
+struct event_record {
+  int64_t seq = 0;        ///< 1-based, gap-free per entity
+  std::string type;       ///< e.g. "message.posted"
+  int16_t version = 1;    ///< payload format version of that type
+  std::string payload;    ///< msgpack bytes
+  millis recorded_at = 0; ///< set by the writer (ms since epoch) when read back
+};
+
+/// Appends `events` to `entity`'s journal if and only if its current last sequence number is
+/// `expected_seq` (0 for an empty journal). `events[i].seq` must be `expected_seq + 1 + i`.
+struct append_request {
+  uuid entity;
+  std::string entity_type; ///< "conversation", "campaign", ...
+  int64_t expected_seq = 0;
+  std::vector<event_record> events;
+  /// On success: the new last sequence number. On failure: conflict, unavailable, overloaded or
+  /// internal. Called exactly once.
+  std::function<void(result<int64_t>)> done;
+};
+
+struct user_row {
+  uuid id;
+  std::string email; ///< normalised (lower-case, trimmed)
+  std::string password_hash;
+  std::string display_name;
+  std::string role;
+  millis created_at = 0;
+};
+
+struct conversation_row {
+  uuid id;
+  uuid brand_id;
+  uuid creator_id;
+  millis created_at = 0;
+  int64_t head_seq = 0; ///< last journal sequence number at the time of reading
+};
+
+/// The database: connection pool, migrations, journal writer (group commit) and the small stores
+/// the foundation needs. Owned by `pactumd`'s main; shared with the actors layer by reference.
+///
+/// Lifecycle: construct, `migrate()` (blocking, main thread, before serving), `start()`, use,
+/// `stop()` (drains queued appends and jobs, then joins; also run by the destructor).
+class database {
+public:
+  explicit database(config cfg);
+  ~database();
+
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+
+  /// Applies pending migrations (embedded in the binary) in order, each in its own transaction,
+  /// under a PostgreSQL advisory lock so concurrent starters serialise. Blocking; throws
+  /// std::runtime_error with the reason on failure. Safe on every start.
+  void migrate();
+
+  /// Starts the pool threads and the journal writer.
+  void start();
+
+  /// Stops taking work, lets queued appends commit and queued jobs run, joins threads.
+  void stop();
+
+  // -- journal --------------------------------------------------------------------------------
+
+  /// Queues an append for the group-commit writer. Per entity, appends commit in the order they
+  /// were queued. The callback fires after COMMIT returned (or the outcome was resolved).
+  void append(append_request req);
+
+  /// Reads events of `entity` with after_seq < seq < before_seq (before_seq 0: no upper bound),
+  /// at most `limit`, oldest first; or, with `newest_first`, the newest `limit` of that range,
+  /// newest first.
+  void read_events(uuid entity, int64_t after_seq, int64_t before_seq, size_t limit,
+                   bool newest_first,
+                   std::function<void(result<std::vector<event_record>>)> done);
+
+  // -- accounts -------------------------------------------------------------------------------
+
+  /// Inserts a user. `duplicate` when the email is taken.
+  void create_user(user_row user, std::function<void(result<unit>)> done);
+
+  /// `not_found` when no user has this (normalised) email.
+  void find_user_by_email(std::string email, std::function<void(result<user_row>)> done);
+
+  /// `not_found` when there is no such user.
+  void find_user(uuid id, std::function<void(result<user_row>)> done);
+
+  /// Stores a session token by its hash (never the token itself).
+  void insert_token(std::string token_hash, uuid user, millis expires_at,
+                    std::function<void(result<unit>)> done);
+
+  /// Returns the user owning an unexpired token with this hash; `not_found` otherwise.
+  void find_user_by_token(std::string token_hash, std::function<void(result<user_row>)> done);
+
+  // -- conversations --------------------------------------------------------------------------
+
+  /// Returns the conversation between this brand and creator, creating it when there is none:
+  /// in one transaction, insert the conversations row and append `first_event` (seq 1) to its
+  /// journal. The second of the pair tells whether this call created it. Safe under races (one
+  /// row per pair, the loser gets the winner's id).
+  void open_conversation(uuid brand, uuid creator, uuid new_id, event_record first_event,
+                         std::function<void(result<std::pair<conversation_row, bool>>)> done);
+
+  /// Conversations the user belongs to, newest first, at most `limit`.
+  void list_conversations(uuid user, size_t limit,
+                          std::function<void(result<std::vector<conversation_row>>)> done);
+
+  // -- health ---------------------------------------------------------------------------------
+
+  /// Runs `SELECT 1` on a pool connection.
+  void ping(std::function<void(result<unit>)> done);
+
+  /// Appends queued or in flight right now (for graceful shutdown and metrics).
+  size_t pending_appends() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace pactum::persistence

@@ -1,0 +1,473 @@
+#include "pactum/persistence/database.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <limits>
+#include <mutex>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "connection.hpp"
+#include "journal_writer.hpp"
+#include "migrations.hpp"
+#include "pactum/common/executor.hpp"
+
+namespace pactum::persistence {
+
+const char* to_string(errc code) noexcept {
+  switch (code) {
+    case errc::conflict:
+      return "conflict";
+    case errc::unavailable:
+      return "unavailable";
+    case errc::overloaded:
+      return "overloaded";
+    case errc::not_found:
+      return "not_found";
+    case errc::duplicate:
+      return "duplicate";
+    case errc::internal:
+      return "internal";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr const char* user_columns =
+  "u.id::text, u.email, u.password_hash, u.display_name, u.role,"
+  " floor(extract(epoch from u.created_at) * 1000)::bigint";
+
+constexpr const char* conversation_columns =
+  "c.id::text, c.brand_id::text, c.creator_id::text,"
+  " floor(extract(epoch from c.created_at) * 1000)::bigint";
+
+/// Every statement a pool connection prepares when it opens: planned once per connection.
+const std::pair<const char*, std::string> pool_statements[] = {
+  {"read_events_asc",
+   "select seq, event_type, version, payload,"
+   " floor(extract(epoch from recorded_at) * 1000)::bigint from journal"
+   " where entity_id = $1 and seq > $2 and seq < $3 order by seq limit $4"},
+  {"read_events_desc",
+   "select seq, event_type, version, payload,"
+   " floor(extract(epoch from recorded_at) * 1000)::bigint from journal"
+   " where entity_id = $1 and seq > $2 and seq < $3 order by seq desc limit $4"},
+  {"create_user",
+   "insert into users (id, email, password_hash, display_name, role, created_at)"
+   " values ($1, $2, $3, $4, $5, case when $6::bigint = 0 then now()"
+   " else 'epoch'::timestamptz + $6::bigint * interval '1 millisecond' end)"},
+  {"find_user_by_email",
+   std::string{"select "} + user_columns + " from users u where u.email = $1"},
+  {"find_user", std::string{"select "} + user_columns + " from users u where u.id = $1"},
+  {"insert_token",
+   "insert into auth_tokens (token_hash, user_id, expires_at)"
+   " values ($1, $2, 'epoch'::timestamptz + $3::bigint * interval '1 millisecond')"},
+  {"find_user_by_token",
+   std::string{"select "} + user_columns
+     + " from auth_tokens t join users u on u.id = t.user_id"
+       " where t.token_hash = $1 and t.expires_at > now()"},
+  {"insert_conversation",
+   "insert into conversations as c (id, brand_id, creator_id) values ($1, $2, $3)"
+   " on conflict (brand_id, creator_id) do nothing returning "
+     + std::string{conversation_columns}},
+  {"find_conversation",
+   std::string{"select "} + conversation_columns
+     + ", coalesce((select max(j.seq) from journal j where j.entity_id = c.id), 0)"
+       " from conversations c where c.brand_id = $1 and c.creator_id = $2"},
+  {"insert_event",
+   "insert into journal (entity_id, seq, entity_type, event_type, version, payload)"
+   " values ($1, $2, $3, $4, $5, $6)"},
+  {"list_conversations",
+   std::string{"select "} + conversation_columns
+     + ", coalesce((select max(j.seq) from journal j where j.entity_id = c.id), 0)"
+       " from conversations c where c.brand_id = $1 or c.creator_id = $1"
+       " order by c.created_at desc, c.id desc limit $2"},
+};
+
+failure make_failure(errc code, std::string message) {
+  return failure{code, std::move(message)};
+}
+
+uuid to_uuid(const pqxx::field& f) {
+  auto id = uuid::parse(f.c_str());
+  if (!id)
+    throw std::runtime_error(std::string{"malformed uuid from the database: "} + f.c_str());
+  return *id;
+}
+
+user_row to_user(const pqxx::row& row) {
+  user_row u;
+  u.id = to_uuid(row[0]);
+  u.email = row[1].as<std::string>();
+  u.password_hash = row[2].as<std::string>();
+  u.display_name = row[3].as<std::string>();
+  u.role = row[4].as<std::string>();
+  u.created_at = row[5].as<int64_t>();
+  return u;
+}
+
+conversation_row to_conversation(const pqxx::row& row, int64_t head_seq) {
+  conversation_row c;
+  c.id = to_uuid(row[0]);
+  c.brand_id = to_uuid(row[1]);
+  c.creator_id = to_uuid(row[2]);
+  c.created_at = row[3].as<int64_t>();
+  c.head_seq = head_seq;
+  return c;
+}
+
+/// Emails are compared in their normalised form (trimmed, ASCII lower-case) so that lookups do
+/// not depend on how a user typed theirs.
+std::string normalise_email(std::string email) {
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  email.erase(email.begin(), std::find_if(email.begin(), email.end(), not_space));
+  email.erase(std::find_if(email.rbegin(), email.rend(), not_space).base(), email.end());
+  for (auto& c : email)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return email;
+}
+
+int64_t clamp_limit(size_t limit) {
+  return static_cast<int64_t>(
+    std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
+}
+
+} // namespace
+
+// -- impl -----------------------------------------------------------------------------------------
+
+/// Lifecycle: built by the constructor; `start()` creates the pool and the writer, `stop()` stops
+/// both (objects live on until destruction, so a late caller racing `stop()` is refused instead
+/// of touching a dead object).
+/// Threading: public operations from any thread; each pool job runs on an executor thread and
+/// uses one connection slot exclusively for its duration.
+struct database::impl {
+  /// One pool connection. There are as many slots as pool threads, so a job always finds one.
+  struct slot {
+    std::unique_ptr<pqxx::connection> conn;
+  };
+
+  /// Borrows a slot for the duration of one job.
+  class slot_lease {
+  public:
+    explicit slot_lease(impl& owner) : owner_(owner) {
+      std::lock_guard<std::mutex> guard{owner_.slots_mtx};
+      slot_ = owner_.free_slots.back();
+      owner_.free_slots.pop_back();
+    }
+    ~slot_lease() {
+      std::lock_guard<std::mutex> guard{owner_.slots_mtx};
+      owner_.free_slots.push_back(slot_);
+    }
+    slot_lease(const slot_lease&) = delete;
+    slot_lease& operator=(const slot_lease&) = delete;
+    slot* operator->() const noexcept { return slot_; }
+
+  private:
+    impl& owner_;
+    slot* slot_;
+  };
+
+  explicit impl(config c) : cfg(std::move(c)), pool_gate(cfg.reconnect_backoff_max) {
+    cfg.pool_threads = std::max<size_t>(cfg.pool_threads, 1);
+    cfg.pool_queue_limit = std::max<size_t>(cfg.pool_queue_limit, 1);
+    for (size_t i = 0; i < cfg.pool_threads; ++i) {
+      slots.push_back(std::make_unique<slot>());
+      free_slots.push_back(slots.back().get());
+    }
+  }
+
+  ~impl() { stop(); }
+
+  void start() {
+    std::lock_guard<std::mutex> guard{lifecycle_mtx};
+    if (pool || stopped)
+      return;
+    pool = std::make_unique<executor>("pactum-db", cfg.pool_threads, cfg.pool_queue_limit);
+    writer = std::make_unique<detail::journal_writer>(cfg);
+    running.store(true, std::memory_order_release);
+  }
+
+  void stop() {
+    std::lock_guard<std::mutex> guard{lifecycle_mtx};
+    running.store(false, std::memory_order_release);
+    stopped = true;
+    // Pool first: a pool callback may still append, and the writer is there to take it.
+    if (pool)
+      pool->stop();
+    if (writer)
+      writer->stop();
+    for (auto& s : slots)
+      s->conn.reset();
+  }
+
+  /// Runs `fn(connection)` on a pool thread and hands its result to `done`. Refusals (not
+  /// running, queue full) answer synchronously.
+  template <class T, class Fn>
+  void submit(const char* what, std::function<void(result<T>)> done, Fn fn) {
+    if (!running.load(std::memory_order_acquire)) {
+      done(make_failure(errc::unavailable, "persistence is not running"));
+      return;
+    }
+    // Shared so the callback survives a refused post (post consumes the job it refuses).
+    auto shared_done = std::make_shared<std::function<void(result<T>)>>(std::move(done));
+    auto job = [this, what, shared_done, fn = std::move(fn)]() mutable {
+      result<T> r = run_job<T>(what, fn);
+      try {
+        (*shared_done)(std::move(r));
+      } catch (const std::exception& e) {
+        spdlog::error("persistence: {} callback threw: {}", what, e.what());
+      }
+    };
+    if (!pool->post(std::move(job))) {
+      if (running.load(std::memory_order_acquire))
+        (*shared_done)(make_failure(errc::overloaded, "persistence pool queue is full"));
+      else
+        (*shared_done)(make_failure(errc::unavailable, "persistence is not running"));
+    }
+  }
+
+  /// The exception boundary: libpqxx errors become error codes here.
+  template <class T, class Fn>
+  result<T> run_job(const char* what, Fn& fn) {
+    slot_lease s{*this};
+    if (s->conn && !s->conn->is_open())
+      s->conn.reset();
+    if (!s->conn) {
+      // While the database is down, refuse at once instead of stalling every job on a connect.
+      if (!pool_gate.may_attempt())
+        return make_failure(errc::unavailable, "database unreachable (reconnect backing off)");
+      try {
+        auto conn = detail::open_connection(cfg.url, "pactum-pool");
+        for (const auto& [name, sql] : pool_statements)
+          conn->prepare(name, sql);
+        s->conn = std::move(conn);
+        pool_gate.succeeded();
+      } catch (const std::exception& e) {
+        pool_gate.failed();
+        spdlog::warn("persistence: cannot connect: {}", e.what());
+        return make_failure(errc::unavailable, std::string{"database unreachable: "} + e.what());
+      }
+    }
+    try {
+      return fn(*s->conn);
+    } catch (const pqxx::unique_violation& e) {
+      return make_failure(errc::duplicate, e.what());
+    } catch (const pqxx::broken_connection& e) {
+      spdlog::warn("persistence: {}: connection lost: {}", what, e.what());
+      s->conn.reset();
+      return make_failure(errc::unavailable, std::string{"connection lost: "} + e.what());
+    } catch (const pqxx::in_doubt_error& e) {
+      // Only single-statement idempotent work runs here; the caller may retry.
+      spdlog::warn("persistence: {}: commit outcome unknown: {}", what, e.what());
+      s->conn.reset();
+      return make_failure(errc::unavailable, std::string{"commit outcome unknown: "} + e.what());
+    } catch (const pqxx::sql_error& e) {
+      if (detail::is_connection_loss(e)) {
+        spdlog::warn("persistence: {}: session lost: {}", what, e.what());
+        s->conn.reset();
+        return make_failure(errc::unavailable, std::string{"session lost: "} + e.what());
+      }
+      spdlog::error("persistence: {} failed: {} (sqlstate {})", what, e.what(), e.sqlstate());
+      return make_failure(errc::internal, e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("persistence: {} failed: {}", what, e.what());
+      if (!s->conn->is_open())
+        s->conn.reset();
+      return make_failure(errc::internal, e.what());
+    }
+  }
+
+  config cfg;
+  detail::reconnect_gate pool_gate;
+  std::mutex slots_mtx;
+  std::vector<std::unique_ptr<slot>> slots;
+  std::vector<slot*> free_slots;
+
+  std::mutex lifecycle_mtx;
+  std::atomic<bool> running{false};
+  bool stopped = false;
+  std::unique_ptr<executor> pool;
+  std::unique_ptr<detail::journal_writer> writer;
+};
+
+// -- database -------------------------------------------------------------------------------------
+
+database::database(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+database::~database() = default;
+
+void database::migrate() {
+  detail::run_migrations(impl_->cfg.url);
+}
+
+void database::start() {
+  impl_->start();
+}
+
+void database::stop() {
+  impl_->stop();
+}
+
+void database::append(append_request req) {
+  if (!impl_->running.load(std::memory_order_acquire)) {
+    req.done(make_failure(errc::unavailable, "persistence is not running"));
+    return;
+  }
+  impl_->writer->submit(std::move(req));
+}
+
+void database::read_events(uuid entity, int64_t after_seq, int64_t before_seq, size_t limit,
+                           bool newest_first,
+                           std::function<void(result<std::vector<event_record>>)> done) {
+  impl_->submit<std::vector<event_record>>(
+    "read_events", std::move(done),
+    [=](pqxx::connection& conn) -> result<std::vector<event_record>> {
+      pqxx::read_transaction tx{conn};
+      auto upper = before_seq > 0 ? before_seq : std::numeric_limits<int64_t>::max();
+      auto rows = tx.exec_prepared(newest_first ? "read_events_desc" : "read_events_asc",
+                                   entity.str(), after_seq, upper, clamp_limit(limit));
+      std::vector<event_record> out;
+      out.reserve(rows.size());
+      for (const auto& row : rows) {
+        event_record ev;
+        ev.seq = row[0].as<int64_t>();
+        ev.type = row[1].as<std::string>();
+        ev.version = row[2].as<int16_t>();
+        ev.payload = pqxx::binarystring{row[3]}.str();
+        ev.recorded_at = row[4].as<int64_t>();
+        out.push_back(std::move(ev));
+      }
+      return out;
+    });
+}
+
+void database::create_user(user_row user, std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("create_user", std::move(done),
+                      [user = std::move(user)](pqxx::connection& conn) -> result<unit> {
+                        pqxx::work tx{conn};
+                        tx.exec_prepared0("create_user", user.id.str(),
+                                          normalise_email(user.email), user.password_hash,
+                                          user.display_name, user.role, user.created_at);
+                        tx.commit();
+                        return unit{};
+                      });
+}
+
+void database::find_user_by_email(std::string email, std::function<void(result<user_row>)> done) {
+  impl_->submit<user_row>(
+    "find_user_by_email", std::move(done),
+    [email = normalise_email(std::move(email))](pqxx::connection& conn) -> result<user_row> {
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_prepared("find_user_by_email", email);
+      if (rows.empty())
+        return make_failure(errc::not_found, "no user with this email");
+      return to_user(rows[0]);
+    });
+}
+
+void database::find_user(uuid id, std::function<void(result<user_row>)> done) {
+  impl_->submit<user_row>("find_user", std::move(done),
+                          [id](pqxx::connection& conn) -> result<user_row> {
+                            pqxx::read_transaction tx{conn};
+                            auto rows = tx.exec_prepared("find_user", id.str());
+                            if (rows.empty())
+                              return make_failure(errc::not_found, "no such user");
+                            return to_user(rows[0]);
+                          });
+}
+
+void database::insert_token(std::string token_hash, uuid user, millis expires_at,
+                            std::function<void(result<unit>)> done) {
+  impl_->submit<unit>(
+    "insert_token", std::move(done),
+    [hash = std::move(token_hash), user, expires_at](pqxx::connection& conn) -> result<unit> {
+      try {
+        pqxx::work tx{conn};
+        tx.exec_prepared0("insert_token", pqxx::binarystring{hash}, user.str(), expires_at);
+        tx.commit();
+        return unit{};
+      } catch (const pqxx::foreign_key_violation&) {
+        return make_failure(errc::not_found, "no such user");
+      }
+    });
+}
+
+void database::find_user_by_token(std::string token_hash,
+                                  std::function<void(result<user_row>)> done) {
+  impl_->submit<user_row>(
+    "find_user_by_token", std::move(done),
+    [hash = std::move(token_hash)](pqxx::connection& conn) -> result<user_row> {
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_prepared("find_user_by_token", pqxx::binarystring{hash});
+      if (rows.empty())
+        return make_failure(errc::not_found, "no valid token with this hash");
+      return to_user(rows[0]);
+    });
+}
+
+void database::open_conversation(
+  uuid brand, uuid creator, uuid new_id, event_record first_event,
+  std::function<void(result<std::pair<conversation_row, bool>>)> done) {
+  using answer = std::pair<conversation_row, bool>;
+  impl_->submit<answer>(
+    "open_conversation", std::move(done),
+    [brand, creator, new_id,
+     ev = std::move(first_event)](pqxx::connection& conn) -> result<answer> {
+      try {
+        pqxx::work tx{conn};
+        // A concurrent opener of the same pair makes this insert wait for its transaction and
+        // then do nothing; the select below (a fresh snapshot) then sees the winner's row.
+        auto inserted =
+          tx.exec_prepared("insert_conversation", new_id.str(), brand.str(), creator.str());
+        if (!inserted.empty()) {
+          tx.exec_prepared0("insert_event", new_id.str(), int64_t{1}, std::string{"conversation"},
+                            ev.type, ev.version, pqxx::binarystring{ev.payload});
+          auto row = to_conversation(inserted[0], 1);
+          tx.commit();
+          return answer{row, true};
+        }
+        auto existing = tx.exec_prepared("find_conversation", brand.str(), creator.str());
+        if (existing.empty())
+          return make_failure(errc::internal, "conversation vanished while opening it");
+        auto row = to_conversation(existing[0], existing[0][4].as<int64_t>());
+        tx.commit();
+        return answer{row, false};
+      } catch (const pqxx::foreign_key_violation&) {
+        return make_failure(errc::not_found, "brand or creator does not exist");
+      }
+    });
+}
+
+void database::list_conversations(
+  uuid user, size_t limit, std::function<void(result<std::vector<conversation_row>>)> done) {
+  impl_->submit<std::vector<conversation_row>>(
+    "list_conversations", std::move(done),
+    [user, limit](pqxx::connection& conn) -> result<std::vector<conversation_row>> {
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_prepared("list_conversations", user.str(), clamp_limit(limit));
+      std::vector<conversation_row> out;
+      out.reserve(rows.size());
+      for (const auto& row : rows)
+        out.push_back(to_conversation(row, row[4].as<int64_t>()));
+      return out;
+    });
+}
+
+void database::ping(std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("ping", std::move(done), [](pqxx::connection& conn) -> result<unit> {
+    pqxx::nontransaction tx{conn};
+    tx.exec1("select 1");
+    return unit{};
+  });
+}
+
+size_t database::pending_appends() const {
+  if (!impl_->writer)
+    return 0;
+  return impl_->writer->pending();
+}
+
+} // namespace pactum::persistence

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pactum/common/expected.hpp"
+#include "pactum/protocol/errors.hpp"
+#include "pactum/protocol/messages.hpp"
+
+namespace pactum::protocol {
+
+/// Validation limits applied while decoding. All configurable in pactumd.
+struct limits {
+  uint32_t max_text_chars = 4000; ///< message text, in Unicode code points
+  uint32_t max_client_id_bytes = 64;
+  uint32_t max_history_page = 200;
+  uint32_t max_depth = 16; ///< nesting of arrays/objects in a frame
+};
+
+struct decode_error {
+  error_code code;
+  std::string message;
+  std::optional<request_id> id; ///< set when the frame carried a usable id
+};
+
+/// Decodes one client frame. Never throws; every malformed input yields a decode_error.
+expected<request, decode_error> decode_request(std::string_view frame, encoding enc,
+                                               const limits& lim);
+
+std::string encode_ok(const request_id& re, const reply_body& body, encoding enc);
+
+/// `re` may be null when the failing frame carried no usable id.
+std::string encode_error(const request_id* re, error_code code, std::string_view message,
+                         encoding enc);
+
+std::string encode_hello(const hello& h, encoding enc);
+
+/// Wraps already-encoded frames into one `{"type":"batch","items":[...]}` frame without
+/// re-encoding them.
+std::string encode_batch(const std::vector<std::string_view>& frames, encoding enc);
+
+} // namespace pactum::protocol

@@ -1,0 +1,168 @@
+#pragma once
+
+// The message catalogue of the WebSocket protocol (see docs/protocol.md). Plain structs: the codec
+// turns frames into these and these into frames.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "pactum/common/time.hpp"
+#include "pactum/common/uuid.hpp"
+
+namespace pactum::protocol {
+
+/// How a connection's frames are encoded: JSON in text frames, msgpack in binary frames. A client
+/// picks per frame; the server answers each request in the encoding it arrived in and pushes in
+/// the encoding of the client's most recent frame (JSON until the first frame).
+enum class encoding : uint8_t { json, msgpack };
+
+/// The client-chosen request id, echoed as `re` in the reply: a string (1..64 bytes) or an integer.
+struct request_id {
+  std::variant<int64_t, std::string> value;
+};
+
+// -- requests ---------------------------------------------------------------------------------
+
+struct ping_req {};
+
+/// A brand opens (or finds) its conversation with a creator.
+struct conversation_open_req {
+  uuid with;
+};
+
+struct conversation_list_req {
+  uint32_t limit = 50;
+};
+
+struct message_send_req {
+  uuid conversation;
+  std::string client_id;
+  std::string text;
+};
+
+/// Subscribe to stream "conversation:<id>", receiving every event with seq > after, then live.
+struct subscribe_req {
+  uuid conversation;
+  int64_t after = 0;
+};
+
+struct unsubscribe_req {
+  uuid conversation;
+};
+
+/// A page of history: events with after < seq < before (0: unbounded). Without `after`, the newest
+/// `limit` events below `before`, returned oldest first.
+struct history_req {
+  uuid conversation;
+  int64_t before = 0;
+  int64_t after = 0;
+  uint32_t limit = 50;
+};
+
+using request_body = std::variant<ping_req, conversation_open_req, conversation_list_req,
+                                  message_send_req, subscribe_req, unsubscribe_req, history_req>;
+
+struct request {
+  request_id id;
+  request_body body;
+};
+
+// -- replies ----------------------------------------------------------------------------------
+
+struct conversation_info {
+  uuid id;
+  uuid brand;
+  uuid creator;
+  millis created_at = 0;
+  int64_t head = 0; ///< last seq at the time of the reply
+};
+
+struct pong_reply {
+  millis time = 0;
+};
+
+struct conversation_open_reply {
+  conversation_info conversation;
+  bool created = false;
+};
+
+struct conversation_list_reply {
+  std::vector<conversation_info> conversations;
+};
+
+struct message_ack_reply {
+  uuid conversation;
+  int64_t seq = 0;
+  millis at = 0;
+  bool duplicate = false; ///< a retry: this is the first send's result, nothing new was stored
+};
+
+struct subscribe_reply {
+  uuid conversation;
+  int64_t head = 0;
+};
+
+struct unsubscribe_reply {
+  uuid conversation;
+};
+
+struct history_item {
+  int64_t seq = 0;
+  std::string event; ///< encoded event (msgpack), see events.hpp
+};
+
+struct history_reply {
+  uuid conversation;
+  std::vector<history_item> events;
+  bool more = false; ///< more events exist beyond this page in the direction asked
+};
+
+using reply_body = std::variant<pong_reply, conversation_open_reply, conversation_list_reply,
+                                message_ack_reply, subscribe_reply, unsubscribe_reply,
+                                history_reply>;
+
+// -- server-initiated ---------------------------------------------------------------------------
+
+struct hello {
+  uuid user;
+  std::string role;
+  std::string display_name;
+  millis server_time = 0;
+  uint32_t max_frame_bytes = 0;
+  uint32_t max_text_chars = 0;
+};
+
+/// One event pushed to subscribers of a stream, encoded at most once per encoding however many
+/// sessions receive it. Thread-safe: sessions on any thread call `frame`.
+class push_frame {
+public:
+  /// `seq` 0 marks an ephemeral push (no sequence number, e.g. on a `user:` stream).
+  push_frame(std::string stream, int64_t seq, std::shared_ptr<const std::string> event_msgpack);
+
+  const std::string& stream() const noexcept { return stream_; }
+  int64_t seq() const noexcept { return seq_; }
+  const std::string& event_msgpack() const noexcept { return *event_; }
+
+  /// The whole `{"type":"event",...}` frame in the given encoding (computed once, then cached).
+  const std::string& frame(encoding enc) const;
+
+private:
+  std::string stream_;
+  int64_t seq_;
+  std::shared_ptr<const std::string> event_;
+  mutable std::once_flag json_once_;
+  mutable std::once_flag msgpack_once_;
+  mutable std::string json_;
+  mutable std::string msgpack_;
+};
+
+using push_frame_ptr = std::shared_ptr<const push_frame>;
+
+/// Returns "conversation:<id>".
+std::string conversation_stream(const uuid& id);
+
+} // namespace pactum::protocol

@@ -1,0 +1,419 @@
+#include "pactum/protocol/codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "msgpack_writer.hpp"
+#include "pactum/protocol/events.hpp"
+#include "utf8.hpp"
+
+namespace pactum::protocol {
+
+using json = nlohmann::json;
+
+namespace {
+
+template <class... Fs>
+struct overload : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overload(Fs...) -> overload<Fs...>;
+
+/// Builds a DOM like nlohmann's own parser, but refuses nesting deeper than `max_depth` before
+/// the recursive msgpack reader can descend (a 64 KiB frame of 0x91 bytes would otherwise recurse
+/// 65,536 levels), refuses msgpack binary/ext values, and checks that msgpack strings are UTF-8
+/// (nlohmann checks that only for JSON text).
+class guarded_sax {
+public:
+  guarded_sax(json& root, uint32_t max_depth, bool check_utf8)
+    : inner_(root, false), max_depth_(max_depth), check_utf8_(check_utf8) {}
+
+  bool null() { return inner_.null(); }
+  bool boolean(bool x) { return inner_.boolean(x); }
+  bool number_integer(json::number_integer_t x) { return inner_.number_integer(x); }
+  bool number_unsigned(json::number_unsigned_t x) { return inner_.number_unsigned(x); }
+  bool number_float(json::number_float_t x, const json::string_t& s) {
+    return inner_.number_float(x, s);
+  }
+  bool string(json::string_t& x) {
+    if (check_utf8_ && !detail::utf8_length(x))
+      return fail("a string is not valid UTF-8");
+    return inner_.string(x);
+  }
+  bool binary(json::binary_t&) { return fail("binary values are not accepted"); }
+  bool start_object(std::size_t n) {
+    if (++depth_ > max_depth_)
+      return fail("nested too deeply");
+    return inner_.start_object(n);
+  }
+  bool key(json::string_t& x) {
+    if (check_utf8_ && !detail::utf8_length(x))
+      return fail("a key is not valid UTF-8");
+    return inner_.key(x);
+  }
+  bool end_object() {
+    --depth_;
+    return inner_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    if (++depth_ > max_depth_)
+      return fail("nested too deeply");
+    return inner_.start_array(n);
+  }
+  bool end_array() {
+    --depth_;
+    return inner_.end_array();
+  }
+  bool parse_error(std::size_t pos, const std::string& token, const nlohmann::detail::exception& ex) {
+    if (reason_.empty())
+      reason_ = ex.what();
+    return inner_.parse_error(pos, token, ex);
+  }
+
+  const std::string& reason() const { return reason_; }
+  bool failed() const { return !reason_.empty() || inner_.is_errored(); }
+
+private:
+  bool fail(const char* why) {
+    if (reason_.empty())
+      reason_ = why;
+    return false;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> inner_;
+  uint32_t max_depth_;
+  uint32_t depth_ = 0;
+  bool check_utf8_;
+  std::string reason_;
+};
+
+struct field_error {
+  error_code code;
+  std::string message;
+};
+
+/// Typed field access with messages a client author can act on.
+class fields {
+public:
+  explicit fields(const json& obj) : obj_(obj) {}
+
+  const json* find(const char* key) const {
+    auto i = obj_.find(key);
+    return i == obj_.end() ? nullptr : &*i;
+  }
+
+  expected<uuid, field_error> uuid_field(const char* key) const {
+    auto v = find(key);
+    if (!v)
+      return missing(key);
+    if (v->is_string())
+      if (auto id = uuid::parse(v->get_ref<const std::string&>()))
+        return *id;
+    return field_error{error_code::bad_request,
+                       std::string{"field '"} + key + "' must be a UUID string"};
+  }
+
+  /// A string of 1..max bytes (or code points, when `chars`).
+  expected<std::string, field_error> string_field(const char* key, uint32_t max, bool chars) const {
+    auto v = find(key);
+    if (!v)
+      return missing(key);
+    if (!v->is_string())
+      return field_error{error_code::bad_request, std::string{"field '"} + key + "' must be a string"};
+    auto& s = v->get_ref<const std::string&>();
+    size_t len = s.size();
+    if (chars) {
+      auto n = detail::utf8_length(s);
+      if (!n)
+        return field_error{error_code::bad_request,
+                           std::string{"field '"} + key + "' is not valid UTF-8"};
+      len = *n;
+    }
+    if (len == 0)
+      return field_error{error_code::bad_request, std::string{"field '"} + key + "' must not be empty"};
+    if (len > max)
+      return field_error{error_code::too_large, std::string{"field '"} + key + "' is longer than "
+                                                  + std::to_string(max)
+                                                  + (chars ? " characters" : " bytes")};
+    return s;
+  }
+
+  /// An optional integer in [lo, hi]; `fallback` when absent.
+  expected<int64_t, field_error> int_field(const char* key, int64_t lo, int64_t hi,
+                                           int64_t fallback) const {
+    auto v = find(key);
+    if (!v || v->is_null())
+      return fallback;
+    if (!v->is_number_integer())
+      return field_error{error_code::bad_request,
+                         std::string{"field '"} + key + "' must be an integer"};
+    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(hi))
+      return out_of_range(key, lo, hi);
+    auto x = v->get<int64_t>();
+    if (x < lo || x > hi)
+      return out_of_range(key, lo, hi);
+    return x;
+  }
+
+private:
+  static field_error missing(const char* key) {
+    return {error_code::bad_request, std::string{"field '"} + key + "' is required"};
+  }
+  static field_error out_of_range(const char* key, int64_t lo, int64_t hi) {
+    return {error_code::bad_request, std::string{"field '"} + key + "' must be between "
+                                       + std::to_string(lo) + " and " + std::to_string(hi)};
+  }
+
+  const json& obj_;
+};
+
+constexpr int64_t max_seq = int64_t{1} << 53; // exact in a JavaScript number
+
+#define PACTUM_TRY_FIELD(var, expr)                                                          \
+  auto var##_result = (expr);                                                                \
+  if (!var##_result)                                                                         \
+    return decode_error{var##_result.error().code, var##_result.error().message, id};         \
+  auto var = std::move(var##_result.value());
+
+expected<request_body, decode_error> decode_body(std::string_view type, const fields& f,
+                                                 const request_id& id, const limits& lim) {
+  if (type == "ping")
+    return request_body{ping_req{}};
+  if (type == "conversation.open") {
+    PACTUM_TRY_FIELD(with, f.uuid_field("with"));
+    return request_body{conversation_open_req{with}};
+  }
+  if (type == "conversation.list") {
+    PACTUM_TRY_FIELD(limit, f.int_field("limit", 1, lim.max_history_page, 50));
+    return request_body{conversation_list_req{static_cast<uint32_t>(limit)}};
+  }
+  if (type == "message.send") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(client_id, f.string_field("client_id", lim.max_client_id_bytes, false));
+    PACTUM_TRY_FIELD(text, f.string_field("text", lim.max_text_chars, true));
+    return request_body{message_send_req{conversation, std::move(client_id), std::move(text)}};
+  }
+  if (type == "subscribe") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(after, f.int_field("after", 0, max_seq, 0));
+    return request_body{subscribe_req{conversation, after}};
+  }
+  if (type == "unsubscribe") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    return request_body{unsubscribe_req{conversation}};
+  }
+  if (type == "history") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(before, f.int_field("before", 0, max_seq, 0));
+    PACTUM_TRY_FIELD(after, f.int_field("after", 0, max_seq, 0));
+    PACTUM_TRY_FIELD(limit, f.int_field("limit", 1, lim.max_history_page, 50));
+    if (before != 0 && after >= before)
+      return decode_error{error_code::bad_request, "'after' must be below 'before'", id};
+    return request_body{history_req{conversation, before, after, static_cast<uint32_t>(limit)}};
+  }
+  return decode_error{error_code::unknown_type,
+                      "unknown request type '" + std::string{type} + "'", id};
+}
+
+#undef PACTUM_TRY_FIELD
+
+json id_to_json(const request_id& id) {
+  return std::visit([](const auto& x) { return json(x); }, id.value);
+}
+
+std::string serialize(const json& obj, encoding enc) {
+  if (enc == encoding::json)
+    return obj.dump(-1, ' ', false, json::error_handler_t::replace);
+  auto bytes = json::to_msgpack(obj);
+  return std::string{bytes.begin(), bytes.end()};
+}
+
+json info_to_json(const conversation_info& c) {
+  return json{{"id", c.id.str()},
+              {"brand", c.brand.str()},
+              {"creator", c.creator.str()},
+              {"created_at", c.created_at},
+              {"head", c.head}};
+}
+
+json event_json(const std::string& msgpack) {
+  auto obj = json::from_msgpack(msgpack.begin(), msgpack.end(), true, false);
+  return obj.is_discarded() ? json(nullptr) : obj;
+}
+
+} // namespace
+
+expected<request, decode_error> decode_request(std::string_view frame, encoding enc,
+                                               const limits& lim) {
+  json root;
+  guarded_sax sax{root, lim.max_depth, enc == encoding::msgpack};
+  bool ok = false;
+  try {
+    ok = json::sax_parse(frame.begin(), frame.end(), &sax,
+                         enc == encoding::json ? json::input_format_t::json
+                                               : json::input_format_t::msgpack,
+                         true);
+  } catch (const std::exception& ex) { // defensive: the reader reports through the SAX
+    return decode_error{error_code::bad_frame, ex.what(), std::nullopt};
+  }
+  if (!ok || sax.failed())
+    return decode_error{error_code::bad_frame,
+                        sax.reason().empty() ? "malformed frame" : sax.reason(), std::nullopt};
+  if (!root.is_object())
+    return decode_error{error_code::bad_frame, "a frame must be an object", std::nullopt};
+  std::optional<request_id> id;
+  if (auto i = root.find("id"); i != root.end()) {
+    if (i->is_number_integer() && !(i->is_number_unsigned() && i->get<uint64_t>() > INT64_MAX))
+      id = request_id{i->get<int64_t>()};
+    else if (i->is_string() && !i->get_ref<const std::string&>().empty()
+             && i->get_ref<const std::string&>().size() <= 64)
+      id = request_id{i->get<std::string>()};
+  }
+  if (!id)
+    return decode_error{error_code::bad_request,
+                        "field 'id' is required: a string of 1..64 bytes or an integer",
+                        std::nullopt};
+  auto t = root.find("type");
+  if (t == root.end() || !t->is_string())
+    return decode_error{error_code::bad_request, "field 'type' is required and must be a string",
+                        id};
+  fields f{root};
+  auto body = decode_body(t->get_ref<const std::string&>(), f, *id, lim);
+  if (!body)
+    return body.error();
+  return request{std::move(*id), std::move(body.value())};
+}
+
+std::string encode_ok(const request_id& re, const reply_body& body, encoding enc) {
+  json obj{{"type", "ok"}, {"re", id_to_json(re)}};
+  std::visit(overload{
+               [&](const pong_reply& x) { obj["time"] = x.time; },
+               [&](const conversation_open_reply& x) {
+                 obj["conversation"] = info_to_json(x.conversation);
+                 obj["created"] = x.created;
+               },
+               [&](const conversation_list_reply& x) {
+                 auto list = json::array();
+                 for (auto& c : x.conversations)
+                   list.push_back(info_to_json(c));
+                 obj["conversations"] = std::move(list);
+               },
+               [&](const message_ack_reply& x) {
+                 obj["conversation"] = x.conversation.str();
+                 obj["seq"] = x.seq;
+                 obj["at"] = x.at;
+                 obj["duplicate"] = x.duplicate;
+               },
+               [&](const subscribe_reply& x) {
+                 obj["stream"] = conversation_stream(x.conversation);
+                 obj["head"] = x.head;
+               },
+               [&](const unsubscribe_reply& x) { obj["stream"] = conversation_stream(x.conversation); },
+               [&](const history_reply& x) {
+                 obj["conversation"] = x.conversation.str();
+                 auto list = json::array();
+                 for (auto& item : x.events)
+                   list.push_back(json{{"seq", item.seq}, {"event", event_json(item.event)}});
+                 obj["events"] = std::move(list);
+                 obj["more"] = x.more;
+               },
+             },
+             body);
+  return serialize(obj, enc);
+}
+
+std::string encode_error(const request_id* re, error_code code, std::string_view message,
+                         encoding enc) {
+  json obj{{"type", "error"},
+           {"re", re ? id_to_json(*re) : json(nullptr)},
+           {"code", std::string{to_string(code)}},
+           {"message", std::string{message}}};
+  return serialize(obj, enc);
+}
+
+std::string encode_hello(const hello& h, encoding enc) {
+  json obj{{"type", "hello"},
+           {"user", json{{"id", h.user.str()}, {"role", h.role}, {"display_name", h.display_name}}},
+           {"server_time", h.server_time},
+           {"limits", json{{"max_frame_bytes", h.max_frame_bytes},
+                           {"max_text_chars", h.max_text_chars}}}};
+  return serialize(obj, enc);
+}
+
+std::string encode_batch(const std::vector<std::string_view>& frames, encoding enc) {
+  std::string out;
+  size_t total = 32;
+  for (auto f : frames)
+    total += f.size() + 1;
+  out.reserve(total);
+  if (enc == encoding::json) {
+    out += R"({"type":"batch","items":[)";
+    for (size_t i = 0; i < frames.size(); ++i) {
+      if (i > 0)
+        out.push_back(',');
+      out.append(frames[i]);
+    }
+    out += "]}";
+  } else {
+    detail::mp_map(out, 2);
+    detail::mp_str(out, "type");
+    detail::mp_str(out, "batch");
+    detail::mp_str(out, "items");
+    detail::mp_array(out, static_cast<uint32_t>(frames.size()));
+    for (auto f : frames)
+      out.append(f);
+  }
+  return out;
+}
+
+push_frame::push_frame(std::string stream, int64_t seq,
+                       std::shared_ptr<const std::string> event_msgpack)
+  : stream_(std::move(stream)), seq_(seq), event_(std::move(event_msgpack)) {}
+
+const std::string& push_frame::frame(encoding enc) const {
+  if (enc == encoding::json) {
+    std::call_once(json_once_, [this] {
+      json_ = R"({"type":"event","stream":)";
+      json_ += json(stream_).dump();
+      if (seq_ > 0) {
+        json_ += R"(,"seq":)";
+        json_ += std::to_string(seq_);
+      }
+      json_ += R"(,"event":)";
+      json_ += event_to_json(*event_);
+      json_ += '}';
+    });
+    return json_;
+  }
+  std::call_once(msgpack_once_, [this] {
+    msgpack_.reserve(event_->size() + stream_.size() + 32);
+    detail::mp_map(msgpack_, seq_ > 0 ? 4 : 3);
+    detail::mp_str(msgpack_, "type");
+    detail::mp_str(msgpack_, "event");
+    detail::mp_str(msgpack_, "stream");
+    detail::mp_str(msgpack_, stream_);
+    if (seq_ > 0) {
+      detail::mp_str(msgpack_, "seq");
+      detail::mp_uint(msgpack_, static_cast<uint64_t>(seq_));
+    }
+    detail::mp_str(msgpack_, "event");
+    msgpack_.append(*event_);
+  });
+  return msgpack_;
+}
+
+std::string conversation_stream(const uuid& id) {
+  return "conversation:" + id.str();
+}
+
+} // namespace pactum::protocol
+
+namespace pactum::protocol {
+
+std::string encode_conversation_notice(const conversation_info& info) {
+  json obj{{"type", "conversation.opened"}, {"conversation", info_to_json(info)}};
+  auto bytes = json::to_msgpack(obj);
+  return std::string{bytes.begin(), bytes.end()};
+}
+
+} // namespace pactum::protocol

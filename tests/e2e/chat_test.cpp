@@ -1,0 +1,365 @@
+// End to end: a real pactumd process, real PostgreSQL, real WebSocket and HTTP clients.
+
+#include <gtest/gtest.h>
+
+#include "pactum/common/uuid.hpp"
+#include "pactum/sim/client.hpp"
+#include "pactumd_process.hpp"
+#include "test_database.hpp"
+
+using namespace pactum;
+using namespace pactum::sim;
+using pactum::test_support::pactumd_process;
+
+namespace {
+
+class ChatEndToEnd : public pactum::test_support::database_test {
+protected:
+  void SetUp() override {
+    database_test::SetUp();
+    if (HasFatalFailure())
+      return;
+    server_.emplace(url());
+  }
+  void TearDown() override {
+    if (HasFailure() && server_)
+      std::cerr << "---- pactumd log ----\n" << server_->log() << "---------------------\n";
+    server_.reset();
+    database_test::TearDown();
+  }
+
+  endpoint ep() const { return endpoint{"127.0.0.1", server_->port()}; }
+
+  /// Brand opens a conversation with creator; returns its id.
+  std::string open_conversation(ws_client& brand, const account& creator) {
+    auto r = brand.request(json{{"type", "conversation.open"}, {"with", creator.id}});
+    EXPECT_EQ(r["type"], "ok") << r.dump();
+    return r["conversation"]["id"].get<std::string>();
+  }
+
+  /// Waits for the next event on `stream` (skipping events of other streams).
+  static json next_on(ws_client& c, const std::string& stream, std::chrono::milliseconds t = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + t;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto ev = c.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()));
+      if (!ev)
+        break;
+      if ((*ev)["stream"] == stream)
+        return *ev;
+    }
+    ADD_FAILURE() << "no event on " << stream;
+    return nullptr;
+  }
+
+  std::optional<pactumd_process> server_;
+};
+
+json send_msg(ws_client& c, const std::string& conv, const std::string& client_id,
+              const std::string& text) {
+  return c.request(json{{"type", "message.send"},
+                        {"conversation", conv},
+                        {"client_id", client_id},
+                        {"text", text}});
+}
+
+} // namespace
+
+TEST_F(ChatEndToEnd, HealthzChecksTheDatabase) {
+  auto r = http_call(ep(), "GET", "/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json_body()["status"], "ok");
+}
+
+TEST_F(ChatEndToEnd, RegistrationValidatesFieldsAndLoginDoesNotTellWhichPartWasWrong) {
+  auto bad = http_call(ep(), "POST", "/api/v1/users/register",
+                       json{{"email", "not-an-email"}, {"password", "short"}, {"display_name", ""}, {"role", "admin"}}.dump());
+  EXPECT_EQ(bad.status, 400);
+  auto fields = bad.json_body()["error"]["fields"];
+  EXPECT_TRUE(fields.contains("email"));
+  EXPECT_TRUE(fields.contains("password"));
+  EXPECT_TRUE(fields.contains("display_name"));
+  EXPECT_TRUE(fields.contains("role")) << "admins cannot sign themselves up";
+
+  auto a = make_account(ep(), "brand", "Acme");
+  auto dup = http_call(ep(), "POST", "/api/v1/users/register",
+                       json{{"email", "  " + a.email + " "}, {"password", "another good one"}, {"display_name", "X"}, {"role", "creator"}}.dump());
+  EXPECT_EQ(dup.status, 409) << "emails are normalised before the uniqueness check";
+
+  auto wrong_pw = http_call(ep(), "POST", "/api/v1/users/login", json{{"email", a.email}, {"password", "wrong password!"}}.dump());
+  auto no_user = http_call(ep(), "POST", "/api/v1/users/login", json{{"email", "nobody@example.test"}, {"password", "wrong password!"}}.dump());
+  EXPECT_EQ(wrong_pw.status, 401);
+  EXPECT_EQ(no_user.status, 401);
+  EXPECT_EQ(wrong_pw.json_body(), no_user.json_body()) << "no user enumeration through login errors";
+
+  auto not_json = http_call(ep(), "POST", "/api/v1/users/login", "{", "", "application/json");
+  EXPECT_EQ(not_json.status, 400);
+  EXPECT_EQ(http_call(ep(), "GET", "/api/v1/users/login").status, 405);
+  EXPECT_EQ(http_call(ep(), "GET", "/nope").status, 404);
+}
+
+TEST_F(ChatEndToEnd, UpgradeWithoutAValidTokenIsRefusedBeforeAny101) {
+  try {
+    ws_client c{ep(), ""};
+    FAIL() << "upgrade without a token succeeded";
+  } catch (const upgrade_refused& e) {
+    EXPECT_EQ(e.status, 401);
+  }
+  try {
+    ws_client c{ep(), std::string(43, 'A')};
+    FAIL() << "upgrade with an unknown token succeeded";
+  } catch (const upgrade_refused& e) {
+    EXPECT_EQ(e.status, 401);
+  }
+}
+
+TEST_F(ChatEndToEnd, AMessageCrossesBothWaysLiveInBothEncodings) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client b{ep(), brand.token, ws_client::mode::msgpack};
+  ws_client c{ep(), creator.token, ws_client::mode::json};
+  EXPECT_EQ(c.hello()["user"]["id"], creator.id);
+  EXPECT_EQ(c.hello()["user"]["role"], "creator");
+
+  auto conv = open_conversation(b, creator);
+  // The creator learns about the new conversation on their user stream.
+  auto notice = next_on(c, "user:" + creator.id);
+  EXPECT_EQ(notice["event"]["type"], "conversation.opened");
+  EXPECT_EQ(notice["event"]["conversation"]["id"], conv);
+
+  auto stream = "conversation:" + conv;
+  auto sub_c = c.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 0}});
+  ASSERT_EQ(sub_c["type"], "ok") << sub_c.dump();
+  EXPECT_EQ(sub_c["head"], 1);
+  auto opened = next_on(c, stream);
+  EXPECT_EQ(opened["seq"], 1);
+  EXPECT_EQ(opened["event"]["type"], "conversation.opened");
+  ASSERT_EQ(b.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 1}})["type"], "ok");
+
+  auto ack = send_msg(b, conv, "b-1", "Hi Cleo, want to work together?");
+  ASSERT_EQ(ack["type"], "ok") << ack.dump();
+  EXPECT_EQ(ack["seq"], 2);
+  EXPECT_EQ(ack["duplicate"], false);
+  auto got = next_on(c, stream);
+  EXPECT_EQ(got["seq"], 2);
+  EXPECT_EQ(got["event"]["type"], "message.posted");
+  EXPECT_EQ(got["event"]["text"], "Hi Cleo, want to work together?");
+  EXPECT_EQ(got["event"]["author"], brand.id);
+  EXPECT_EQ(got["event"]["client_id"], "b-1");
+
+  auto ack2 = send_msg(c, conv, "c-1", "Sure! 🎉");
+  ASSERT_EQ(ack2["type"], "ok");
+  EXPECT_EQ(ack2["seq"], 3);
+  auto own = next_on(b, stream);
+  EXPECT_EQ(own["seq"], 2) << "a member's sessions see their own messages too";
+  auto back = next_on(b, stream);
+  EXPECT_EQ(back["seq"], 3);
+  EXPECT_EQ(back["event"]["text"], "Sure! 🎉");
+
+  auto list = c.request(json{{"type", "conversation.list"}});
+  ASSERT_EQ(list["conversations"].size(), 1u);
+  EXPECT_EQ(list["conversations"][0]["head"], 3);
+}
+
+TEST_F(ChatEndToEnd, ARetriedSendReturnsTheFirstAckAndStoresNothingTwice) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client b{ep(), brand.token};
+  auto conv = open_conversation(b, creator);
+  auto first = send_msg(b, conv, "same-id", "once");
+  auto again = send_msg(b, conv, "same-id", "once");
+  ASSERT_EQ(first["type"], "ok");
+  ASSERT_EQ(again["type"], "ok");
+  EXPECT_EQ(again["seq"], first["seq"]);
+  EXPECT_EQ(again["at"], first["at"]);
+  EXPECT_EQ(again["duplicate"], true);
+  // Several retries in flight at once still store one message.
+  for (int i = 0; i < 5; ++i)
+    b.send(json{{"type", "message.send"}, {"id", "burst" + std::to_string(i)}, {"conversation", conv}, {"client_id", "burst"}, {"text", "x"}});
+  std::set<int64_t> seqs;
+  for (int i = 0; i < 5; ++i) {
+    auto r = b.wait_reply("burst" + std::to_string(i));
+    ASSERT_TRUE(r);
+    seqs.insert((*r)["seq"].get<int64_t>());
+  }
+  EXPECT_EQ(seqs.size(), 1u);
+  auto h = b.request(json{{"type", "history"}, {"conversation", conv}, {"limit", 50}});
+  ASSERT_EQ(h["events"].size(), 3u) << "opened + two distinct messages: " << h.dump();
+}
+
+TEST_F(ChatEndToEnd, StrangersAreForbiddenEverywhere) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  auto stranger = make_account(ep(), "creator", "Mallory");
+  ws_client b{ep(), brand.token};
+  ws_client s{ep(), stranger.token};
+  auto conv = open_conversation(b, creator);
+  for (const std::string& conv_id : {conv, uuid::v7().str()}) {
+    auto post = send_msg(s, conv_id, "x", "let me in");
+    EXPECT_EQ(post["code"], "forbidden") << post.dump();
+    auto sub = s.request(json{{"type", "subscribe"}, {"conversation", conv_id}});
+    EXPECT_EQ(sub["code"], "forbidden");
+    auto hist = s.request(json{{"type", "history"}, {"conversation", conv_id}});
+    EXPECT_EQ(hist["code"], "forbidden");
+  }
+  auto open = s.request(json{{"type", "conversation.open"}, {"with", brand.id}});
+  EXPECT_EQ(open["code"], "forbidden") << "creators do not open conversations";
+  auto not_creator = b.request(json{{"type", "conversation.open"}, {"with", brand.id}});
+  EXPECT_EQ(not_creator["code"], "not_found");
+  // Nothing the stranger did reached the conversation.
+  auto h = b.request(json{{"type", "history"}, {"conversation", conv}});
+  EXPECT_EQ(h["events"].size(), 1u);
+}
+
+TEST_F(ChatEndToEnd, BadInputGetsDocumentedErrorsAndOthersKeepBeingServed) {
+  auto user = make_account(ep(), "brand", "Acme");
+  ws_client c{ep(), user.token};
+  ws_client bystander{ep(), user.token, ws_client::mode::msgpack};
+
+  c.send_raw("{not json", true);
+  auto e1 = c.wait_reply(nullptr);
+  ASSERT_TRUE(e1);
+  EXPECT_EQ((*e1)["code"], "bad_frame");
+
+  c.send(json{{"type", "no.such.thing"}, {"id", "u1"}});
+  EXPECT_EQ((*c.wait_reply("u1"))["code"], "unknown_type");
+
+  c.send(json{{"type", "message.send"}, {"id", "w1"}, {"conversation", uuid::v7().str()}, {"client_id", 5}, {"text", "x"}});
+  EXPECT_EQ((*c.wait_reply("w1"))["code"], "bad_request");
+
+  c.send_raw(std::string("\x85\xa4type", 6), false); // truncated msgpack
+  auto e2 = c.wait_reply(nullptr);
+  ASSERT_TRUE(e2);
+  EXPECT_EQ((*e2)["code"], "bad_frame");
+
+  auto ping = c.request(json{{"type", "ping"}});
+  EXPECT_EQ(ping["type"], "ok") << "the connection survives malformed frames";
+
+  // An oversized frame closes this connection with 1009 ...
+  c.send_raw(std::string(64 * 1024 + 1, 'x'), true);
+  ASSERT_TRUE(c.wait_closed(5s));
+  EXPECT_EQ(c.close_code(), 1009);
+  // ... and everyone else is still served.
+  EXPECT_EQ(bystander.request(json{{"type", "ping"}})["type"], "ok");
+
+  // A flood of malformed frames ends in 1008.
+  ws_client flood{ep(), user.token};
+  for (int i = 0; i < 40; ++i)
+    flood.send_raw("garbage", true);
+  ASSERT_TRUE(flood.wait_closed(5s));
+  EXPECT_EQ(flood.close_code(), 1008);
+  EXPECT_EQ(bystander.request(json{{"type", "ping"}})["type"], "ok");
+}
+
+TEST_F(ChatEndToEnd, HistoryAndResumeSurviveARestart) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  std::string conv;
+  {
+    ws_client b{ep(), brand.token};
+    conv = open_conversation(b, creator);
+    for (int i = 1; i <= 30; ++i)
+      ASSERT_EQ(send_msg(b, conv, "m" + std::to_string(i), "message " + std::to_string(i))["type"], "ok");
+  }
+  ASSERT_EQ(server_->stop(), 0) << "graceful shutdown exits 0";
+  server_->start();
+
+  ws_client b{ep(), brand.token};
+  ws_client c{ep(), creator.token};
+  // Page backwards through the whole history, 7 at a time.
+  std::vector<int64_t> seqs;
+  int64_t before = 0;
+  for (;;) {
+    json q{{"type", "history"}, {"conversation", conv}, {"limit", 7}};
+    if (before)
+      q["before"] = before;
+    auto page = c.request(q);
+    ASSERT_EQ(page["type"], "ok") << page.dump();
+    auto& evs = page["events"];
+    ASSERT_FALSE(evs.empty());
+    for (auto i = evs.size(); i-- > 0;)
+      seqs.push_back(evs[i]["seq"].get<int64_t>());
+    before = evs[0]["seq"].get<int64_t>();
+    if (!page["more"].get<bool>())
+      break;
+  }
+  ASSERT_EQ(seqs.size(), 31u);
+  for (size_t i = 0; i < seqs.size(); ++i)
+    EXPECT_EQ(seqs[i], static_cast<int64_t>(31 - i));
+  auto forward = c.request(json{{"type", "history"}, {"conversation", conv}, {"after", 29}, {"limit", 10}});
+  ASSERT_EQ(forward["events"].size(), 2u);
+  EXPECT_EQ(forward["events"][0]["event"]["text"], "message 29");
+  EXPECT_EQ(forward["more"], false);
+
+  // The creator last saw seq 10: subscribing replays exactly 11..31, then live events follow.
+  auto stream = "conversation:" + conv;
+  ASSERT_EQ(c.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 10}})["head"], 31);
+  for (int64_t seq = 11; seq <= 31; ++seq) {
+    auto ev = next_on(c, stream);
+    ASSERT_EQ(ev["seq"], seq);
+    EXPECT_EQ(ev["event"]["text"], "message " + std::to_string(seq - 1));
+  }
+  ASSERT_EQ(send_msg(b, conv, "after-restart", "still here")["seq"], 32);
+  auto live = next_on(c, stream);
+  EXPECT_EQ(live["seq"], 32);
+  EXPECT_FALSE(c.next_event(300ms)) << "nothing delivered twice";
+  // A retry of a message sent before the restart is still recognised.
+  EXPECT_EQ(send_msg(b, conv, "m30", "message 30")["duplicate"], true);
+}
+
+TEST_F(ChatEndToEnd, ResumeFromFarBackReadsTheGapFromStorage) {
+  // More events than the in-memory tail holds (512), so the replay comes from PostgreSQL while
+  // live messages keep arriving: the client must still see every seq once, in order.
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client b{ep(), brand.token, ws_client::mode::msgpack};
+  auto conv = open_conversation(b, creator);
+  for (int chunk = 0; chunk < 700; chunk += 200) { // below the per-connection in-flight limit
+    for (int i = chunk; i < chunk + 200 && i < 700; ++i)
+      b.send(json{{"type", "message.send"}, {"id", i}, {"conversation", conv}, {"client_id", "p" + std::to_string(i)}, {"text", "x"}});
+    for (int i = chunk; i < chunk + 200 && i < 700; ++i)
+      ASSERT_EQ((*b.wait_reply(i, 30s))["type"], "ok");
+  }
+  ws_client c{ep(), creator.token};
+  c.send(json{{"type", "subscribe"}, {"id", "s"}, {"conversation", conv}, {"after", 0}});
+  for (int i = 0; i < 20; ++i)
+    b.send(json{{"type", "message.send"}, {"id", 1000 + i}, {"conversation", conv}, {"client_id", "live" + std::to_string(i)}, {"text", "y"}});
+  ASSERT_EQ((*c.wait_reply("s", 30s))["type"], "ok");
+  auto stream = "conversation:" + conv;
+  for (int64_t seq = 1; seq <= 721; ++seq) {
+    auto ev = next_on(c, stream, 30s);
+    ASSERT_EQ(ev["seq"], seq);
+  }
+  EXPECT_GT(c.batches_received(), 0u) << "queued pushes leave as batch frames";
+}
+
+TEST_F(ChatEndToEnd, TooManyUnansweredRequestsAreRateLimited) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client b{ep(), brand.token};
+  auto conv = open_conversation(b, creator);
+  for (int i = 0; i < 600; ++i)
+    b.send(json{{"type", "message.send"}, {"id", i}, {"conversation", conv}, {"client_id", "f" + std::to_string(i)}, {"text", "x"}});
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 600; ++i) {
+    auto r = b.wait_reply(i, 30s);
+    ASSERT_TRUE(r);
+    if ((*r)["type"] == "ok")
+      ++ok;
+    else if ((*r)["code"] == "rate_limited")
+      ++limited;
+  }
+  EXPECT_EQ(ok + limited, 600);
+  EXPECT_GE(ok, 256) << "at least the allowed in-flight requests succeed";
+  auto h = b.request(json{{"type", "history"}, {"conversation", conv}, {"after", 1}, {"limit", 200}});
+  EXPECT_EQ(h["events"].size(), std::min(ok, 200)) << "exactly the acknowledged messages are stored";
+}
+
+TEST_F(ChatEndToEnd, GracefulShutdownClosesSocketsWith1001) {
+  auto user = make_account(ep(), "creator", "Cleo");
+  ws_client c{ep(), user.token};
+  EXPECT_EQ(server_->stop(), 0);
+  ASSERT_TRUE(c.wait_closed(5s));
+  EXPECT_EQ(c.close_code(), 1001);
+  server_->start(); // TearDown expects a server
+}
