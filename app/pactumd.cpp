@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
   pactum::actors::runtime_config rcfg;
   rcfg.scheduler_threads = opt.workers;
   rcfg.limits.max_text_chars = opt.max_text_chars;
+  rcfg.max_frame_bytes = static_cast<uint32_t>(opt.max_frame_bytes);
   rcfg.pwhash_opslimit = opt.pwhash_opslimit;
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);

@@ -29,6 +29,13 @@ struct registry_state {
 
 caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
   auto init = [](caf::stateful_actor<directory_state>* self, services* svc) -> caf::behavior {
+    // The runtime ends the directory on shutdown; it takes every conversation with it, so the
+    // actor system has nothing left to wait for.
+    self->set_exit_handler([=](caf::exit_msg& msg) {
+      for (auto& [id, conv] : self->state.live)
+        self->send_exit(conv, msg.reason);
+      self->quit(msg.reason);
+    });
     self->set_down_handler([=](caf::down_msg& dm) {
       auto& st = self->state;
       if (auto i = st.ids.find(dm.source); i != st.ids.end()) {
@@ -55,6 +62,13 @@ caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
 
 caf::actor spawn_registry(caf::actor_system& sys) {
   auto init = [](caf::stateful_actor<registry_state>* self) -> caf::behavior {
+    // On shutdown, end every session still registered (normally the gateway has closed them).
+    self->set_exit_handler([=](caf::exit_msg& msg) {
+      for (auto& [user, list] : self->state.sessions)
+        for (auto& s : list)
+          self->send_exit(s, msg.reason);
+      self->quit(msg.reason);
+    });
     self->set_down_handler([=](caf::down_msg& dm) {
       auto& st = self->state;
       auto i = st.users.find(dm.source);

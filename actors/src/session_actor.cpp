@@ -376,8 +376,8 @@ caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
       svc->in_flight -= pending->load();
     });
     self->send(svc->registry, caf::join_atom_v, st.who.user, caf::actor_cast<caf::actor>(self));
-    protocol::hello h{st.who.user,         st.who.role, st.who.display_name, now_millis(),
-                      0,                   svc->cfg.limits.max_text_chars};
+    protocol::hello h{st.who.user,   st.who.role,         st.who.display_name,
+                      now_millis(),  svc->cfg.max_frame_bytes, svc->cfg.limits.max_text_chars};
     st.sink->send(protocol::encode_hello(h, protocol::encoding::json), protocol::encoding::json);
     return {
       [=](client_command& c) { handle_command(self, c); },

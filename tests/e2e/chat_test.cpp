@@ -1,5 +1,8 @@
 // End to end: a real pactumd process, real PostgreSQL, real WebSocket and HTTP clients.
 
+#include <cstdlib>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "pactum/common/uuid.hpp"
@@ -120,6 +123,7 @@ TEST_F(ChatEndToEnd, AMessageCrossesBothWaysLiveInBothEncodings) {
   ws_client c{ep(), creator.token, ws_client::mode::json};
   EXPECT_EQ(c.hello()["user"]["id"], creator.id);
   EXPECT_EQ(c.hello()["user"]["role"], "creator");
+  EXPECT_EQ(c.hello()["limits"]["max_frame_bytes"], 65536);
 
   auto conv = open_conversation(b, creator);
   // The creator learns about the new conversation on their user stream.
@@ -362,4 +366,14 @@ TEST_F(ChatEndToEnd, GracefulShutdownClosesSocketsWith1001) {
   ASSERT_TRUE(c.wait_closed(5s));
   EXPECT_EQ(c.close_code(), 1001);
   server_->start(); // TearDown expects a server
+}
+
+TEST_F(ChatEndToEnd, PactumSimSmokeRunPassesItsOwnChecks) {
+  auto* sim = std::getenv("PACTUM_SIM_BIN");
+  ASSERT_TRUE(sim && *sim) << "PACTUM_SIM_BIN is not set";
+  for (const char* enc : {"json", "msgpack"}) {
+    auto cmd = std::string{sim} + " --url http://127.0.0.1:" + std::to_string(server_->port())
+               + " --pairs 3 --messages 60 --rate 300 --encoding " + enc + " > /dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
 }

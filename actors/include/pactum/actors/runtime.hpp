@@ -28,6 +28,7 @@ struct runtime_config {
   size_t cpu_threads = 2;           ///< threads for password hashing
   size_t cpu_queue_limit = 1'000;   ///< queued hashing jobs before `overloaded`
   protocol::limits limits;          ///< frame validation limits
+  uint32_t max_frame_bytes = 64 * 1024; ///< told to clients in `hello` (the gateway enforces it)
   std::chrono::hours token_ttl{24}; ///< lifetime of a login token
   std::chrono::seconds request_timeout{10};
   size_t max_gap = 10'000;          ///< most events a subscribe replays at once
