@@ -32,6 +32,8 @@ struct options {
   size_t outbound_queue = 4096;
   unsigned long long pwhash_opslimit = 3;
   size_t pwhash_memlimit_kib = 64 * 1024;
+  size_t snapshot_every = 100;
+  size_t passivate_after_ms = 300'000;
   std::string port_file;
   bool migrate_only = false;
 };
@@ -51,6 +53,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --outbound-queue N        frames queued per socket before 4001 [PACTUM_OUTBOUND_QUEUE] (4096)
   --pwhash-opslimit N       argon2id passes [PACTUM_PWHASH_OPSLIMIT] (3)
   --pwhash-memlimit-kib N   argon2id memory in KiB [PACTUM_PWHASH_MEMLIMIT_KIB] (65536)
+  --snapshot-every N        events between snapshots of an entity; 0 = never [PACTUM_SNAPSHOT_EVERY] (100)
+  --passivate-after-ms N    stop entities idle this long; 0 = never [PACTUM_PASSIVATE_AFTER_MS] (300000)
   --port-file FILE          write the bound port to FILE once listening
   --migrate-only            apply database migrations and exit
   --help                    show this text
@@ -89,6 +93,8 @@ options parse(int argc, char** argv) {
     {"pwhash-opslimit", "PACTUM_PWHASH_OPSLIMIT"},
     {"pwhash-memlimit-kib", "PACTUM_PWHASH_MEMLIMIT_KIB"},
     {"port-file", "PACTUM_PORT_FILE"},
+    {"snapshot-every", "PACTUM_SNAPSHOT_EVERY"},
+    {"passivate-after-ms", "PACTUM_PASSIVATE_AFTER_MS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -132,6 +138,8 @@ options parse(int argc, char** argv) {
     else if (name == "pwhash-opslimit") o.pwhash_opslimit = to_size(name, v);
     else if (name == "pwhash-memlimit-kib") o.pwhash_memlimit_kib = to_size(name, v);
     else if (name == "port-file") o.port_file = v;
+    else if (name == "snapshot-every") o.snapshot_every = to_size(name, v);
+    else if (name == "passivate-after-ms") o.passivate_after_ms = to_size(name, v);
   }
   if (o.database_url.empty())
     die("no database: set --database-url or PACTUM_DATABASE_URL");
@@ -190,6 +198,8 @@ int main(int argc, char** argv) {
   rcfg.limits.max_text_chars = opt.max_text_chars;
   rcfg.max_frame_bytes = static_cast<uint32_t>(opt.max_frame_bytes);
   rcfg.pwhash_opslimit = opt.pwhash_opslimit;
+  rcfg.snapshot_every = opt.snapshot_every;
+  rcfg.passivate_after = std::chrono::milliseconds(opt.passivate_after_ms);
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 

@@ -9,6 +9,12 @@
 // Ownership and threading: one CAF actor, so its state is only touched by whichever scheduler
 // thread runs it. Persistence callbacks run on persistence threads and only send it messages.
 //
+// Recovery is the latest snapshot plus the journal after it. A snapshot is written every
+// `snapshot_every` events and when the actor passivates. Passivation: with no subscriber and no
+// command for `passivate_after`, it asks the directory to retire it; the directory stops routing
+// to it (holding new lookups) and tells it to go; it finishes what is in flight, snapshots, stops,
+// and the directory re-activates the id on the next message.
+//
 // Commands are batched: while one append is in flight, new commands queue; when it commits, all
 // queued commands are decided together and journaled in one append. That keeps per-entity order,
 // acknowledges only after commit, and lets group commit fold many entities into one transaction.
@@ -68,6 +74,9 @@ struct conversation_state {
   uint64_t batch = 0;
   uint64_t next_ticket = 0;
   std::map<uint64_t, waiting_read> reads;
+  int64_t snapshot_seq = 0;           ///< seq of the latest snapshot written or loaded
+  caf::actor_clock::time_point last_active;
+  bool retiring = false;              ///< the directory told us to passivate
 };
 
 namespace {
@@ -95,6 +104,40 @@ void remember(self_ptr self, int64_t seq, protocol::push_frame_ptr frame) {
   st.tail.push_back({seq, std::move(frame)});
   while (st.tail.size() > st.svc->cfg.tail_cache)
     st.tail.pop_front();
+}
+
+void take_snapshot(self_ptr self) {
+  auto& st = self->state;
+  if (st.committed <= st.snapshot_seq || st.appending)
+    return; // nothing new, or state is ahead of storage
+  st.snapshot_seq = st.committed;
+  persistence::snapshot_record snap{st.committed, conversation::snapshot_version,
+                                    conversation::encode_snapshot(st.machine)};
+  auto id = st.id;
+  st.svc->store.save_snapshot(id, "conversation", std::move(snap),
+                              [id](persistence::result<persistence::unit> r) {
+                                if (!r) // an optimisation only: recovery replays more events
+                                  spdlog::warn("conversation {}: snapshot not saved: {}", id.str(),
+                                               r.error().message);
+                              });
+}
+
+bool busy(const conversation_state& st) {
+  return st.appending || !st.queued.empty() || !st.reads.empty();
+}
+
+/// Stops once nothing is in flight, after the directory asked us to passivate.
+void try_retire(self_ptr self) {
+  if (!self->state.retiring || busy(self->state))
+    return;
+  take_snapshot(self);
+  ++self->state.svc->passivations;
+  spdlog::debug("conversation {}: passivated at seq {}", self->state.id.str(), self->state.committed);
+  self->quit();
+}
+
+void touch(self_ptr self) {
+  self->state.last_active = self->clock().now();
 }
 
 protocol::push_frame_ptr make_frame(const std::string& stream, int64_t seq, std::string payload) {
@@ -132,7 +175,7 @@ void start_batch(self_ptr self) {
   st.appending = true;
   auto batch = ++st.batch;
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.svc->db.append({st.id, "conversation", st.committed, std::move(records),
+  st.svc->store.append({st.id, "conversation", st.committed, std::move(records),
                      [handle, batch](persistence::result<int64_t> r) {
                        caf::anon_send(handle, append_done{batch, std::move(r)});
                      }});
@@ -169,6 +212,10 @@ void on_appended(self_ptr self, append_done& done) {
   st.in_flight_frames.clear();
   if (!st.queued.empty())
     start_batch(self);
+  if (st.svc->cfg.snapshot_every > 0
+      && static_cast<size_t>(st.committed - st.snapshot_seq) >= st.svc->cfg.snapshot_every)
+    take_snapshot(self);
+  try_retire(self);
 }
 
 /// Events in (after, upper) from the in-memory tail, or nullopt if the tail does not reach back.
@@ -199,7 +246,8 @@ caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
     self->monitor(q.subscriber);
     st.subscribers.emplace(q.subscriber.address(), q.subscriber);
   }
-  subscribe_result result{protocol::subscribe_reply{st.id, st.committed}, {}};
+  subscribe_result result{caf::actor_cast<caf::actor>(self),
+                          protocol::subscribe_reply{st.id, st.committed}, {}};
   if (auto cached = from_tail(st, after + 1, st.committed)) {
     for (auto* ev : *cached)
       result.gap.push_back(ev->frame);
@@ -209,7 +257,7 @@ caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
   auto ticket = ++st.next_ticket;
   st.reads.emplace(ticket, waiting_read{rp, {}, st.committed});
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.svc->db.read_events(st.id, after, st.committed + 1, st.committed - after, false,
+  st.svc->store.read_events(st.id, after, st.committed + 1, st.committed - after, false,
                          [handle, ticket](auto r) {
                            caf::anon_send(handle, gap_loaded{ticket, std::move(r)});
                          });
@@ -227,10 +275,12 @@ void on_gap_loaded(self_ptr self, gap_loaded& g) {
     w.rp.deliver(refuse(from_persistence(g.events.error().code), g.events.error().message));
     return;
   }
-  subscribe_result result{protocol::subscribe_reply{st.id, w.head}, {}};
+  subscribe_result result{caf::actor_cast<caf::actor>(self),
+                          protocol::subscribe_reply{st.id, w.head}, {}};
   for (auto& rec : g.events.value())
     result.gap.push_back(make_frame(st.stream, rec.seq, std::move(rec.payload)));
   w.rp.deliver(std::move(result));
+  try_retire(self);
 }
 
 caf::result<protocol::history_reply> on_history(self_ptr self, history_query& q) {
@@ -252,7 +302,7 @@ caf::result<protocol::history_reply> on_history(self_ptr self, history_query& q)
   auto ticket = ++st.next_ticket;
   st.reads.emplace(ticket, waiting_read{rp, q, 0});
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.svc->db.read_events(st.id, forward ? q.req.after : 0, upper, static_cast<size_t>(limit) + 1,
+  st.svc->store.read_events(st.id, forward ? q.req.after : 0, upper, static_cast<size_t>(limit) + 1,
                          !forward, [handle, ticket](auto r) {
                            caf::anon_send(handle, history_loaded{ticket, std::move(r)});
                          });
@@ -279,11 +329,22 @@ void on_history_loaded(self_ptr self, history_loaded& h) {
   for (auto& rec : rows)
     reply.events.push_back({rec.seq, std::move(rec.payload)});
   w.rp.deliver(std::move(reply));
+  try_retire(self);
+}
+
+void schedule_idle_check(self_ptr self) {
+  auto idle = self->state.svc->cfg.passivate_after;
+  if (idle.count() > 0)
+    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
+                       idle_check_atom_v);
 }
 
 caf::behavior running(self_ptr self) {
+  touch(self);
+  schedule_idle_check(self);
   return {
     [=](post_atom, post_command& c) -> caf::result<protocol::message_ack_reply> {
+      touch(self);
       auto rp = self->make_response_promise();
       self->state.queued.push_back({std::move(c), rp});
       if (!self->state.appending)
@@ -291,14 +352,35 @@ caf::behavior running(self_ptr self) {
       return rp;
     },
     [=](append_done& d) { on_appended(self, d); },
-    [=](caf::subscribe_atom, subscribe_query& q) { return on_subscribe(self, q); },
+    [=](caf::subscribe_atom, subscribe_query& q) {
+      touch(self);
+      return on_subscribe(self, q);
+    },
     [=](caf::leave_atom, const caf::actor& subscriber) {
       if (self->state.subscribers.erase(subscriber.address()) > 0)
         self->demonitor(subscriber);
     },
     [=](gap_loaded& g) { on_gap_loaded(self, g); },
-    [=](history_atom, history_query& q) { return on_history(self, q); },
+    [=](history_atom, history_query& q) {
+      touch(self);
+      return on_history(self, q);
+    },
     [=](history_loaded& h) { on_history_loaded(self, h); },
+    [=](idle_check_atom) {
+      auto& st = self->state;
+      if (st.retiring)
+        return;
+      if (st.subscribers.empty() && !busy(st)
+          && self->clock().now() - st.last_active >= st.svc->cfg.passivate_after) {
+        self->send(st.svc->directory, passivate_atom_v, st.id); // ask; it answers passivate
+        return;
+      }
+      schedule_idle_check(self);
+    },
+    [=](passivate_atom) {
+      self->state.retiring = true;
+      try_retire(self);
+    },
   };
 }
 
@@ -317,7 +399,7 @@ caf::behavior absent(self_ptr self) {
 
 void load_next(self_ptr self) {
   auto handle = caf::actor_cast<caf::actor>(self);
-  self->state.svc->db.read_events(self->state.id, self->state.machine.head, 0, 1000, false,
+  self->state.svc->store.read_events(self->state.id, self->state.machine.head, 0, 1000, false,
                                   [handle](auto r) {
                                     caf::anon_send(handle, events_loaded{std::move(r)});
                                   });
@@ -330,14 +412,39 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
                  uuid id) -> caf::behavior {
     auto& st = self->state;
     st.svc = svc;
+    ++svc->activations;
     st.id = id;
     st.stream = protocol::conversation_stream(id);
     st.machine.id = id;
     st.rules.dedup_window = svc->cfg.dedup_window;
     self->set_down_handler([=](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
     self->set_default_handler(caf::skip); // hold commands until the journal is replayed
-    load_next(self);
+    auto handle = caf::actor_cast<caf::actor>(self);
+    svc->store.load_snapshot(id, [handle](auto r) {
+      caf::anon_send(handle, snapshot_loaded{std::move(r)});
+    });
     return {
+      [=](snapshot_loaded& loaded) {
+        auto& st = self->state;
+        if (!loaded.snapshot) {
+          spdlog::warn("conversation {}: recovery failed: {}", st.id.str(),
+                       loaded.snapshot.error().message);
+          self->quit(refuse(from_persistence(loaded.snapshot.error().code),
+                            "could not load the conversation"));
+          return;
+        }
+        if (auto& snap = loaded.snapshot.value()) {
+          auto decoded = conversation::decode_snapshot(snap->version, snap->payload, st.rules);
+          if (decoded && decoded->head == snap->seq) {
+            st.machine = std::move(decoded.value());
+            st.snapshot_seq = snap->seq;
+          } else { // the journal is the truth: replay it all
+            spdlog::warn("conversation {}: ignoring snapshot at seq {}: {}", st.id.str(), snap->seq,
+                         decoded ? "head mismatch" : decoded.error());
+          }
+        }
+        load_next(self);
+      },
       [=](events_loaded& loaded) {
         auto& st = self->state;
         if (!loaded.events) {
@@ -364,6 +471,8 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
           return;
         }
         st.committed = st.machine.head;
+        spdlog::debug("conversation {}: active at seq {} (snapshot {})", st.id.str(), st.committed,
+                      st.snapshot_seq);
         self->set_default_handler(caf::print_and_drop);
         self->become(st.machine.exists() ? running(self) : absent(self));
       },

@@ -4,6 +4,11 @@
 // one actor per id (all activations go through this single actor), activates on demand, and
 // forgets an actor when it goes down, so the next lookup re-activates it from storage.
 //
+// Passivation: an idle entity asks to retire; from then on lookups of its id wait here until it
+// has stopped (it may still be finishing work), then get a fresh activation. So there is never a
+// second live actor for an id, and no message is lost: senders holding the old handle get
+// `request_receiver_down` and ask again.
+//
 // Registry: user id -> that user's live session actors, for pushes addressed to a user (the
 // ephemeral `user:<id>` stream) rather than to an entity stream.
 
@@ -15,11 +20,29 @@
 
 namespace pactum::actors {
 
+struct directory_entry {
+  caf::actor actor;
+  bool retiring = false;
+  std::vector<caf::typed_response_promise<caf::actor>> waiting; ///< lookups held while it retires
+};
+
 struct directory_state {
   static inline const char* name = "directory";
-  std::unordered_map<uuid, caf::actor> live;
+  std::unordered_map<uuid, directory_entry> live;
   std::map<caf::actor_addr, uuid> ids;
+  size_t passivations = 0;
 };
+
+namespace {
+
+caf::actor activate(caf::stateful_actor<directory_state>* self, services* svc, const uuid& id) {
+  auto a = spawn_conversation(self, svc, id);
+  self->monitor(a);
+  self->state.ids.emplace(a.address(), id);
+  return a;
+}
+
+} // namespace
 
 struct registry_state {
   static inline const char* name = "registry";
@@ -32,29 +55,54 @@ caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
     // The runtime ends the directory on shutdown; it takes every conversation with it, so the
     // actor system has nothing left to wait for.
     self->set_exit_handler([=](caf::exit_msg& msg) {
-      for (auto& [id, conv] : self->state.live)
-        self->send_exit(conv, msg.reason);
+      for (auto& [id, entry] : self->state.live)
+        self->send_exit(entry.actor, msg.reason);
       self->quit(msg.reason);
     });
     self->set_down_handler([=](caf::down_msg& dm) {
       auto& st = self->state;
-      if (auto i = st.ids.find(dm.source); i != st.ids.end()) {
-        st.live.erase(i->second);
-        st.ids.erase(i);
+      auto i = st.ids.find(dm.source);
+      if (i == st.ids.end())
+        return;
+      auto id = i->second;
+      st.ids.erase(i);
+      auto e = st.live.find(id);
+      if (e == st.live.end())
+        return;
+      auto waiting = std::move(e->second.waiting);
+      if (waiting.empty()) {
+        st.live.erase(e);
+        return;
       }
+      e->second = directory_entry{activate(self, svc, id), false, {}};
+      for (auto& rp : waiting)
+        rp.deliver(e->second.actor);
     });
     return {
-      [=](lookup_atom, const uuid& id) -> caf::actor {
+      [=](lookup_atom, const uuid& id) -> caf::result<caf::actor> {
         auto& st = self->state;
-        if (auto i = st.live.find(id); i != st.live.end())
-          return i->second;
-        auto a = spawn_conversation(self, svc, id);
-        self->monitor(a);
-        st.live.emplace(id, a);
-        st.ids.emplace(a.address(), id);
-        return a;
+        auto i = st.live.find(id);
+        if (i == st.live.end())
+          i = st.live.emplace(id, directory_entry{activate(self, svc, id), false, {}}).first;
+        if (!i->second.retiring)
+          return i->second.actor;
+        auto rp = self->make_response_promise<caf::actor>();
+        i->second.waiting.push_back(rp);
+        return rp;
       },
-      [=](caf::get_atom) -> size_t { return self->state.live.size(); },
+      [=](passivate_atom, const uuid& id) {
+        auto& st = self->state;
+        auto i = st.live.find(id);
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        if (i == st.live.end() || i->second.actor != sender || i->second.retiring)
+          return;
+        i->second.retiring = true;
+        ++st.passivations;
+        self->send(sender, passivate_atom_v);
+      },
+      [=](caf::get_atom) -> std::pair<size_t, size_t> {
+        return {self->state.live.size(), self->state.passivations};
+      },
     };
   };
   return sys.spawn(init, svc);

@@ -41,6 +41,7 @@ struct subscribe_query {
 
 /// The answer to a subscribe: the reply plus the gap (events after `after` up to `head`).
 struct subscribe_result {
+  caf::actor conversation; ///< monitored by the session, to re-subscribe if it ends
   protocol::subscribe_reply reply;
   std::vector<protocol::push_frame_ptr> gap;
 };
@@ -57,6 +58,10 @@ struct append_done {
 struct history_loaded {
   uint64_t ticket;
   persistence::result<std::vector<persistence::event_record>> events;
+};
+
+struct snapshot_loaded {
+  persistence::result<std::optional<persistence::snapshot_record>> snapshot;
 };
 
 struct gap_loaded {
@@ -90,6 +95,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, notify_atom, "notify")
   CAF_ADD_ATOM(pactum, pactum::actors, expire_atom, "expire")
   CAF_ADD_ATOM(pactum, pactum::actors, resub_atom, "resub")
+  CAF_ADD_ATOM(pactum, pactum::actors, passivate_atom, "passivate")
+  CAF_ADD_ATOM(pactum, pactum::actors, idle_check_atom, "idlecheck")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -106,6 +113,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::events_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::append_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::history_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::gap_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::snapshot_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::open_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::list_done)
 

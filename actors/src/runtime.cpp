@@ -116,7 +116,8 @@ private:
 
 struct runtime::impl {
   impl(runtime_config c, persistence::database& db)
-    : svc{std::move(c), db, {}, {}, {}},
+    : store(make_database_store(db)),
+      svc{std::move(c), &db, *store, {}, {}, {}},
       cpu("pactum-cpu", svc.cfg.cpu_threads, svc.cfg.cpu_queue_limit),
       sys(configure(caf_cfg, svc.cfg)) {
     svc.directory = spawn_directory(sys, &svc);
@@ -145,6 +146,7 @@ struct runtime::impl {
     return cfg;
   }
 
+  std::unique_ptr<entity_store> store;
   services svc;
   executor cpu;
   caf::actor_system_config caf_cfg; // CAF keeps a reference: must outlive `sys`
@@ -192,7 +194,7 @@ void runtime::register_user(registration in,
       return done(make_api_error(503, error_code::overloaded, "out of memory; retry shortly"));
     persistence::user_row row{uuid::v7(), in.email, buf, in.display_name, in.role, now_millis()};
     principal who{row.id, row.role, row.display_name};
-    self->svc.db.create_user(std::move(row), [who, done](persistence::result<persistence::unit> r) {
+    self->svc.db->create_user(std::move(row), [who, done](persistence::result<persistence::unit> r) {
       if (r)
         return done(who);
       if (r.error().code == persistence::errc::duplicate) {
@@ -213,7 +215,7 @@ void runtime::login(std::string email, std::string password,
   email = normalise_email(email);
   if (email.empty() || password.empty() || password.size() > 1024)
     return done(make_api_error(401, error_code::unauthorized, "wrong email or password"));
-  self->svc.db.find_user_by_email(email, [self, password, done](
+  self->svc.db->find_user_by_email(email, [self, password, done](
                                            persistence::result<persistence::user_row> user) {
     if (!user && user.error().code != persistence::errc::not_found)
       return done(from_persistence(user.error()));
@@ -231,7 +233,7 @@ void runtime::login(std::string email, std::string password,
                      + std::chrono::duration_cast<std::chrono::milliseconds>(self->svc.cfg.token_ttl)
                          .count();
       principal who{found->id, found->role, found->display_name};
-      self->svc.db.insert_token(hash_token(token), found->id, expires,
+      self->svc.db->insert_token(hash_token(token), found->id, expires,
                                 [who, token, expires, done](persistence::result<persistence::unit> r) {
                                   if (!r)
                                     return done(from_persistence(r.error()));
@@ -247,7 +249,7 @@ void runtime::authenticate(std::string token,
                            std::function<void(expected<principal, api_error>)> done) {
   if (!plausible_token(token))
     return done(make_api_error(401, error_code::unauthorized, "missing or invalid token"));
-  impl_->svc.db.find_user_by_token(hash_token(token),
+  impl_->svc.db->find_user_by_token(hash_token(token),
                                    [done](persistence::result<persistence::user_row> user) {
                                      if (user)
                                        return done(principal{user->id, user->role,
@@ -260,7 +262,7 @@ void runtime::authenticate(std::string token,
 }
 
 void runtime::check_health(std::function<void(bool, std::string)> done) {
-  impl_->svc.db.ping([done](persistence::result<persistence::unit> r) {
+  impl_->svc.db->ping([done](persistence::result<persistence::unit> r) {
     if (r)
       done(true, "ok");
     else
@@ -280,7 +282,7 @@ size_t runtime::in_flight() const noexcept {
 bool runtime::drain(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (impl_->svc.in_flight.load() == 0 && impl_->svc.db.pending_appends() == 0)
+    if (impl_->svc.in_flight.load() == 0 && impl_->svc.db->pending_appends() == 0)
       return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

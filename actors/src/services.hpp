@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "pactum/actors/entity_store.hpp"
 #include "pactum/actors/runtime.hpp"
 #include "pactum/persistence/database.hpp"
 
@@ -13,10 +14,13 @@ namespace pactum::actors {
 /// (the actor system is shut down before it is destroyed). Actors hold a plain pointer.
 struct services {
   runtime_config cfg;
-  persistence::database& db;
+  persistence::database* db; ///< accounts and conversation registry (null in simulation tests)
+  entity_store& store;       ///< journals and snapshots of entities
   caf::actor directory; ///< conversation id -> live conversation actor
   caf::actor registry;  ///< user id -> live session actors
   std::atomic<size_t> in_flight{0};
+  std::atomic<uint64_t> activations{0};  ///< entity actors started (including re-activations)
+  std::atomic<uint64_t> passivations{0}; ///< entity actors stopped for being idle
 };
 
 /// Spawns the directory: conversation id -> live conversation actor, activated on demand.

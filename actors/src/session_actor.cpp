@@ -28,7 +28,8 @@ struct stream_state {
   int64_t next = 1;   ///< next seq the client should see
   bool ready = false; ///< the replay was delivered; live events flow
   std::map<int64_t, protocol::push_frame_ptr> ahead;
-  caf::actor conv;
+  caf::actor conv;   ///< the actor serving this subscription (monitored)
+  uint64_t gen = 0;  ///< bumped by every subscribe attempt; answers to older ones are stale
   int retries = 0;
 };
 
@@ -108,6 +109,31 @@ void with_conversation(self_ptr self, const uuid& id, K k, E on_error) {
       [=](caf::error& err) { on_error(err); });
 }
 
+void forget_conversation(self_ptr self, const caf::actor_addr& addr);
+
+/// Sends `msg` to conversation `id` and hands the typed reply to `on_ok`. If the actor it reached
+/// had just stopped (passivated, or failed an append), asks the directory again and retries once:
+/// every conversation command is safe to repeat (messages are deduplicated by client id).
+template <class Reply, class OnOk, class OnError>
+void ask(self_ptr self, const uuid& id, caf::message msg, OnOk on_ok, OnError on_error,
+         bool retried = false) {
+  with_conversation(
+    self, id,
+    [=](caf::actor conv) {
+      self->request(conv, self->state.svc->cfg.request_timeout, msg)
+        .then([=](Reply& r) { on_ok(r); },
+              [=](caf::error& err) {
+                if (err == caf::sec::request_receiver_down) {
+                  forget_conversation(self, conv.address());
+                  if (!retried)
+                    return ask<Reply>(self, id, msg, on_ok, on_error, true);
+                }
+                on_error(err);
+              });
+    },
+    on_error);
+}
+
 void forget_conversation(self_ptr self, const caf::actor_addr& addr) {
   auto& st = self->state;
   if (auto i = st.conv_ids.find(addr); i != st.conv_ids.end()) {
@@ -142,69 +168,72 @@ void deliver(self_ptr self, stream_state& s, const protocol::push_frame_ptr& fra
 /// answers the client's request when this is one (not for an automatic re-subscribe).
 void subscribe(self_ptr self, const uuid& conv_id,
                std::function<void(expected<subscribe_result, caf::error>)> reply) {
-  auto fail = [=](caf::error err) {
-    self->state.streams.erase(conv_id);
-    reply(std::move(err));
+  auto i = self->state.streams.find(conv_id);
+  if (i == self->state.streams.end())
+    return reply(caf::error{error_code::bad_request, std::string{"unsubscribed meanwhile"}});
+  auto gen = ++i->second.gen;
+  i->second.ready = false;
+  auto me = caf::actor_cast<caf::actor>(self);
+  // The stream as this attempt knows it, or null when a later attempt (or unsubscribe) won.
+  auto current = [=]() -> stream_state* {
+    auto j = self->state.streams.find(conv_id);
+    return j != self->state.streams.end() && j->second.gen == gen ? &j->second : nullptr;
   };
-  with_conversation(
+  ask<subscribe_result>(
     self, conv_id,
-    [=](caf::actor conv) {
-      auto i = self->state.streams.find(conv_id);
-      if (i == self->state.streams.end())
-        return reply(caf::error{error_code::bad_request, std::string{"unsubscribed meanwhile"}});
-      i->second.conv = conv;
-      i->second.ready = false;
-      auto me = caf::actor_cast<caf::actor>(self);
-      self
-        ->request(conv, self->state.svc->cfg.request_timeout, caf::subscribe_atom_v,
-                  subscribe_query{self->state.who.user, i->second.next - 1, me})
-        .then(
-          [=](subscribe_result& r) {
-            auto j = self->state.streams.find(conv_id);
-            if (j == self->state.streams.end())
-              return;
-            auto& s = j->second;
-            if (r.reply.head < s.next - 1)
-              s.next = r.reply.head + 1; // the client claimed more than exists
-            s.retries = 0;
-            reply(r); // the ok goes out before the replayed events
-            s.ready = true;
-            for (auto& frame : r.gap)
-              deliver(self, s, frame);
-            if (!s.ahead.empty() && s.ahead.begin()->first == s.next) {
-              auto first = s.ahead.begin()->second;
-              s.ahead.erase(s.ahead.begin());
-              deliver(self, s, first);
-            }
-          },
-          [=](caf::error& err) {
-            if (err == caf::sec::request_receiver_down)
-              forget_conversation(self, conv.address());
-            fail(err);
-          });
+    caf::make_message(caf::subscribe_atom_v,
+                      subscribe_query{self->state.who.user, i->second.next - 1, me}),
+    [=](subscribe_result& r) {
+      auto* s = current();
+      if (!s)
+        return reply(r); // superseded: answer the request, leave the stream to the newer attempt
+      spdlog::debug("session {}: subscribed to {} head {} next {}", self->id(), conv_id.str(),
+                    r.reply.head, s->next);
+      if (s->conv != r.conversation) {
+        s->conv = r.conversation;
+        self->monitor(s->conv); // if it ends, we re-subscribe (see the down handler)
+      }
+      if (r.reply.head < s->next - 1)
+        s->next = r.reply.head + 1; // the client claimed more than exists
+      s->retries = 0;
+      reply(r); // the ok goes out before the replayed events
+      s->ready = true;
+      for (auto& frame : r.gap)
+        deliver(self, *s, frame);
+      if (!s->ahead.empty() && s->ahead.begin()->first == s->next) {
+        auto first = s->ahead.begin()->second;
+        s->ahead.erase(s->ahead.begin());
+        deliver(self, *s, first);
+      }
     },
-    fail);
+    [=](caf::error& err) {
+      spdlog::debug("session {}: subscribe to {} failed: {}", self->id(), conv_id.str(),
+                    to_string(err));
+      reply(err); // the caller decides: drop the stream, or retry
+    });
 }
 
+/// Subscribes again where the client left off, after the serving actor ended. Retries a few
+/// times (the directory may not have noticed the end yet); if it cannot, tells the client.
 void resubscribe(self_ptr self, const uuid& conv_id) {
   auto i = self->state.streams.find(conv_id);
   if (i == self->state.streams.end())
     return;
+  spdlog::debug("session {}: re-subscribing to {} after {}", self->id(), conv_id.str(),
+                i->second.next - 1);
+  auto gen = i->second.gen + 1; // the attempt subscribe() is about to make
   subscribe(self, conv_id, [=](expected<subscribe_result, caf::error> r) {
-    if (r)
+    auto j = self->state.streams.find(conv_id);
+    if (r || j == self->state.streams.end() || j->second.gen != gen)
+      return; // done, unsubscribed, or superseded by a newer subscribe
+    auto code = to_protocol_code(r.error());
+    if ((code == error_code::unavailable || code == error_code::timeout)
+        && ++j->second.retries <= 5) {
+      self->delayed_send(self, std::chrono::milliseconds(100 * j->second.retries), resub_atom_v,
+                         conv_id);
       return;
-    auto& err = r.error();
-    // The directory may not have noticed the old actor's end yet: try again shortly.
-    auto& streams = self->state.streams;
-    auto code = to_protocol_code(err);
-    if (code == error_code::unavailable || code == error_code::timeout) {
-      auto& s = streams[conv_id];
-      if (++s.retries <= 5) {
-        self->delayed_send(self, std::chrono::milliseconds(100 * s.retries), resub_atom_v, conv_id);
-        return;
-      }
     }
-    streams.erase(conv_id);
+    self->state.streams.erase(j);
     auto msg = "subscription to " + protocol::conversation_stream(conv_id)
                + " was lost; subscribe again with your last seq";
     self->state.sink->send(protocol::encode_error(nullptr, code, msg, protocol::encoding::json),
@@ -224,7 +253,7 @@ void open_conversation(self_ptr self, const protocol::request_id& id, protocol::
   auto fail = [me, id, enc](error_code code, std::string msg) {
     caf::anon_send(me, open_done{id, enc, std::make_pair(code, std::move(msg))});
   };
-  svc->db.find_user(req.with, [=](persistence::result<persistence::user_row> user) {
+  svc->db->find_user(req.with, [=](persistence::result<persistence::user_row> user) {
     if (!user) {
       if (user.error().code == persistence::errc::not_found)
         return fail(error_code::not_found, "no creator with this id");
@@ -236,7 +265,7 @@ void open_conversation(self_ptr self, const protocol::request_id& id, protocol::
     protocol::conversation_event ev = protocol::conversation_opened{brand, user->id, now};
     persistence::event_record first{1, std::string{protocol::event_type(ev)},
                                     protocol::event_version(ev), protocol::encode_event(ev), now};
-    svc->db.open_conversation(
+    svc->db->open_conversation(
       brand, user->id, uuid::v7(), std::move(first),
       [=](persistence::result<std::pair<persistence::conversation_row, bool>> r) {
         if (!r)
@@ -252,7 +281,7 @@ void open_conversation(self_ptr self, const protocol::request_id& id, protocol::
 void list_conversations(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
                         const protocol::conversation_list_req& req) {
   auto me = caf::actor_cast<caf::actor>(self);
-  self->state.svc->db.list_conversations(
+  self->state.svc->db->list_conversations(
     self->state.who.user, req.limit,
     [me, id, enc](persistence::result<std::vector<persistence::conversation_row>> r) {
       if (!r) {
@@ -280,7 +309,6 @@ void handle_command(self_ptr self, client_command& c) {
                        "too many unanswered requests on this connection (at most "
                          + std::to_string(st.svc->cfg.max_in_flight_per_session) + ")");
   auto on_caf_error = [=](caf::error& err) { reply_caf_error(self, id, enc, err); };
-  auto timeout = st.svc->cfg.request_timeout;
   std::visit(
     [&](auto& body) {
       using T = std::decay_t<decltype(body)>;
@@ -292,29 +320,24 @@ void handle_command(self_ptr self, client_command& c) {
         list_conversations(self, id, enc, body);
       } else if constexpr (std::is_same_v<T, protocol::message_send_req>) {
         post_command cmd{{st.who.user, std::move(body.client_id), std::move(body.text)}};
-        with_conversation(
-          self, body.conversation,
-          [=](caf::actor conv) {
-            self->request(conv, timeout, post_atom_v, cmd)
-              .then(
-                [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); },
-                [=](caf::error& err) {
-                  if (err == caf::sec::request_receiver_down)
-                    forget_conversation(self, conv.address());
-                  reply_caf_error(self, id, enc, err);
-                });
-          },
-          on_caf_error);
+        ask<protocol::message_ack_reply>(
+          self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
+          [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::subscribe_req>) {
         auto conv_id = body.conversation;
         auto& s = st.streams[conv_id];
+        auto previous_gen = s.gen;
         s = stream_state{};
+        s.gen = previous_gen; // answers to earlier attempts stay stale
         s.next = body.after + 1;
+        auto gen = s.gen + 1; // the attempt subscribe() is about to make
         subscribe(self, conv_id, [=](expected<subscribe_result, caf::error> r) {
           if (r)
-            reply_ok(self, id, enc, r->reply);
-          else
-            reply_caf_error(self, id, enc, r.error());
+            return reply_ok(self, id, enc, r->reply);
+          auto j = self->state.streams.find(conv_id);
+          if (j != self->state.streams.end() && j->second.gen == gen)
+            self->state.streams.erase(j);
+          reply_caf_error(self, id, enc, r.error());
         });
       } else if constexpr (std::is_same_v<T, protocol::unsubscribe_req>) {
         if (auto i = st.streams.find(body.conversation); i != st.streams.end()) {
@@ -324,19 +347,9 @@ void handle_command(self_ptr self, client_command& c) {
         }
         reply_ok(self, id, enc, protocol::unsubscribe_reply{body.conversation});
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
-        history_query q{body, st.who.user};
-        with_conversation(
-          self, body.conversation,
-          [=](caf::actor conv) {
-            self->request(conv, timeout, history_atom_v, q)
-              .then([=](protocol::history_reply& page) { reply_ok(self, id, enc, page); },
-                    [=](caf::error& err) {
-                      if (err == caf::sec::request_receiver_down)
-                        forget_conversation(self, conv.address());
-                      reply_caf_error(self, id, enc, err);
-                    });
-          },
-          on_caf_error);
+        ask<protocol::history_reply>(
+          self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user}),
+          [=](protocol::history_reply& page) { reply_ok(self, id, enc, page); }, on_caf_error);
       }
     },
     c.req.body);
@@ -361,14 +374,17 @@ caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
     st.who = std::move(who);
     st.sink = std::move(sink);
     self->set_down_handler([=](caf::down_msg& dm) {
-      // A conversation actor ended (e.g. a failed append): forget it and re-subscribe where the
-      // client left off; the directory re-activates it from storage.
-      auto i = self->state.conv_ids.find(dm.source);
-      if (i == self->state.conv_ids.end())
-        return;
-      auto conv_id = i->second;
+      // A conversation actor ended (e.g. a failed append, or passivation): forget it, and
+      // re-subscribe every stream it served where the client left off; the directory
+      // re-activates it from storage.
       forget_conversation(self, dm.source);
-      if (self->state.streams.count(conv_id))
+      std::vector<uuid> lost;
+      for (auto& [conv_id, s] : self->state.streams)
+        if (s.conv && s.conv.address() == dm.source) {
+          s.conv = nullptr;
+          lost.push_back(conv_id);
+        }
+      for (auto& conv_id : lost)
         resubscribe(self, conv_id);
     });
     self->attach_functor([svc, pending = st.in_flight](const caf::error&) {

@@ -54,6 +54,12 @@ const std::pair<const char*, std::string> pool_statements[] = {
    "select seq, event_type, version, payload,"
    " floor(extract(epoch from recorded_at) * 1000)::bigint from journal"
    " where entity_id = $1 and seq > $2 and seq < $3 order by seq desc limit $4"},
+  {"save_snapshot",
+   "insert into snapshots as s (entity_id, entity_type, seq, version, payload)"
+   " values ($1, $2, $3, $4, $5) on conflict (entity_id) do update"
+   " set seq = excluded.seq, version = excluded.version, payload = excluded.payload,"
+   " taken_at = now() where s.seq < excluded.seq"},
+  {"load_snapshot", "select seq, version, payload from snapshots where entity_id = $1"},
   {"create_user",
    "insert into users (id, email, password_hash, display_name, role, created_at)"
    " values ($1, $2, $3, $4, $5, case when $6::bigint = 0 then now()"
@@ -341,6 +347,35 @@ void database::read_events(uuid entity, int64_t after_seq, int64_t before_seq, s
         out.push_back(std::move(ev));
       }
       return out;
+    });
+}
+
+void database::save_snapshot(uuid entity, std::string entity_type, snapshot_record snap,
+                             std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("save_snapshot", std::move(done),
+                      [=, snap = std::move(snap)](pqxx::connection& conn) -> result<unit> {
+                        pqxx::work tx{conn};
+                        tx.exec_prepared0("save_snapshot", entity.str(), entity_type, snap.seq,
+                                          snap.version, pqxx::binarystring{snap.payload});
+                        tx.commit();
+                        return unit{};
+                      });
+}
+
+void database::load_snapshot(uuid entity,
+                             std::function<void(result<std::optional<snapshot_record>>)> done) {
+  impl_->submit<std::optional<snapshot_record>>(
+    "load_snapshot", std::move(done),
+    [entity](pqxx::connection& conn) -> result<std::optional<snapshot_record>> {
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_prepared("load_snapshot", entity.str());
+      if (rows.empty())
+        return std::optional<snapshot_record>{};
+      snapshot_record snap;
+      snap.seq = rows[0][0].as<int64_t>();
+      snap.version = rows[0][1].as<int16_t>();
+      snap.payload = pqxx::binarystring{rows[0][2]}.str();
+      return std::optional<snapshot_record>{std::move(snap)};
     });
 }
 

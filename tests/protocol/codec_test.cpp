@@ -1,5 +1,8 @@
 #include "pactum/protocol/codec.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -216,5 +219,6 @@ TEST(Uuid, ParsesAndPrintsCanonicalForm) {
   EXPECT_EQ(uuid::parse(s), id);
   EXPECT_FALSE(uuid::parse("not-a-uuid"));
   EXPECT_FALSE(uuid::parse(s.substr(1)));
-  EXPECT_LT(id, uuid::v7()) << "v7 ids sort by creation time (same ms: random tail, so not guaranteed)";
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_LT(id, uuid::v7()) << "v7 ids from different milliseconds sort by creation time";
 }

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <variant>
 
+#include "pactum/common/expected.hpp"
 #include "pactum/common/time.hpp"
 #include "pactum/common/uuid.hpp"
 #include "pactum/protocol/errors.hpp"
@@ -77,5 +79,16 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
 
 /// The dedup key of a message.
 std::string dedup_key(const uuid& author, const std::string& client_id);
+
+/// The snapshot format this build writes. Older versions stay decodable (decode_snapshot).
+inline constexpr int16_t snapshot_version = 1;
+
+/// Encodes the whole state (msgpack) as of `s.head`.
+std::string encode_snapshot(const state& s);
+
+/// Decodes a snapshot of any version this build has ever written; the dedup window is trimmed to
+/// `r.dedup_window`.
+expected<state, std::string> decode_snapshot(int16_t version, std::string_view bytes,
+                                             const rules& r);
 
 } // namespace pactum::actors::conversation

@@ -35,6 +35,10 @@ struct runtime_config {
   size_t tail_cache = 512;          ///< recent events an active conversation keeps in memory
   size_t dedup_window = 4'096;      ///< recent client ids remembered per conversation
   size_t max_in_flight_per_session = 256; ///< unanswered commands per connection
+  size_t snapshot_every = 100;      ///< events between snapshots of an entity (0: never)
+  /// An entity with no subscriber and no command for this long is snapshotted and stopped; the
+  /// next command re-activates it (0: never).
+  std::chrono::milliseconds passivate_after{std::chrono::minutes(5)};
   /// argon2id cost. Defaults: libsodium's MODERATE-ish ops with 64 MiB (OWASP: at least 19 MiB, t=2).
   unsigned long long pwhash_opslimit = 3;
   size_t pwhash_memlimit = 64ull << 20;

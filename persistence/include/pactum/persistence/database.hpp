@@ -77,6 +77,13 @@ struct append_request {
   std::function<void(result<int64_t>)> done;
 };
 
+/// The latest snapshot of an entity: its state as of `seq`, encoded by the entity's own code.
+struct snapshot_record {
+  int64_t seq = 0;
+  int16_t version = 1;
+  std::string payload;
+};
+
 struct user_row {
   uuid id;
   std::string email; ///< normalised (lower-case, trimmed)
@@ -130,6 +137,14 @@ public:
   void read_events(uuid entity, int64_t after_seq, int64_t before_seq, size_t limit,
                    bool newest_first,
                    std::function<void(result<std::vector<event_record>>)> done);
+
+  /// Stores `snap` as `entity`'s latest snapshot unless a newer one (higher seq) is stored.
+  void save_snapshot(uuid entity, std::string entity_type, snapshot_record snap,
+                     std::function<void(result<unit>)> done);
+
+  /// The latest snapshot, or nullopt when the entity has none.
+  void load_snapshot(uuid entity,
+                     std::function<void(result<std::optional<snapshot_record>>)> done);
 
   // -- accounts -------------------------------------------------------------------------------
 
