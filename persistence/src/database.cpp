@@ -59,6 +59,11 @@ const std::pair<const char*, std::string> pool_statements[] = {
    " values ($1, $2, $3, $4, $5) on conflict (entity_id) do update"
    " set seq = excluded.seq, version = excluded.version, payload = excluded.payload,"
    " taken_at = now() where s.seq < excluded.seq"},
+  {"due_timers",
+   "select entity_id::text, entity_type, kind,"
+   " floor(extract(epoch from due_at) * 1000)::bigint from due_timers"
+   " where due_at <= 'epoch'::timestamptz + $1::bigint * interval '1 millisecond'"
+   " order by due_at limit $2 for update skip locked"},
   {"load_snapshot", "select seq, version, payload from snapshots where entity_id = $1"},
   {"create_user",
    "insert into users (id, email, password_hash, display_name, role, created_at)"
@@ -376,6 +381,23 @@ void database::load_snapshot(uuid entity,
       snap.version = rows[0][1].as<int16_t>();
       snap.payload = pqxx::binarystring{rows[0][2]}.str();
       return std::optional<snapshot_record>{std::move(snap)};
+    });
+}
+
+void database::due_timers(millis now, size_t limit,
+                          std::function<void(result<std::vector<due_timer>>)> done) {
+  impl_->submit<std::vector<due_timer>>(
+    "due_timers", std::move(done),
+    [now, limit](pqxx::connection& conn) -> result<std::vector<due_timer>> {
+      pqxx::work tx{conn};
+      auto rows = tx.exec_prepared("due_timers", now, clamp_limit(limit));
+      std::vector<due_timer> out;
+      out.reserve(rows.size());
+      for (const auto& row : rows)
+        out.push_back({to_uuid(row[0]), row[1].as<std::string>(), row[2].as<std::string>(),
+                       row[3].as<int64_t>()});
+      tx.commit();
+      return out;
     });
 }
 

@@ -1,5 +1,7 @@
 #include "journal_writer.hpp"
 
+#include <map>
+
 #include <algorithm>
 #include <numeric>
 #include <unordered_map>
@@ -25,6 +27,18 @@ constexpr const char* insert_sql =
   " select e, s, t, k, v, decode(p, 'hex')"
   " from unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::smallint[], $6::text[])"
   " as x(e, s, t, k, v, p)";
+
+// Timer changes of the accepted requests, folded to the last change per (entity, kind).
+constexpr const char* timers_set_sql =
+  "insert into due_timers (entity_id, entity_type, kind, due_at)"
+  " select e, t, k, 'epoch'::timestamptz + d * interval '1 millisecond'"
+  " from unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) as x(e, t, k, d)"
+  " on conflict (entity_id, kind) do update set due_at = excluded.due_at,"
+  " entity_type = excluded.entity_type";
+
+constexpr const char* timers_clear_sql =
+  "delete from due_timers d using unnest($1::uuid[], $2::text[]) as x(e, k)"
+  " where d.entity_id = x.e and d.kind = x.k";
 
 constexpr const char* heads_sql =
   "select entity_id::text, max(seq) from journal where entity_id = any($1::uuid[]) group by 1";
@@ -189,6 +203,40 @@ void journal_writer::process(std::vector<append_request>& batch) {
   }
 }
 
+void journal_writer::write_timers(pqxx::work& tx, const std::vector<append_request>& batch,
+                                  const std::vector<size_t>& accepted,
+                                  const std::vector<std::string>& keys) {
+  // The last change per (entity, kind) in queue order is the one that holds after commit.
+  std::map<std::pair<std::string, std::string>, std::pair<const timer_change*, size_t>> last;
+  for (auto i : accepted)
+    for (const auto& tc : batch[i].timers)
+      last[{keys[i], tc.kind}] = {&tc, i};
+  if (last.empty())
+    return;
+  std::string se = "{", st = "{", sk = "{", sd = "{", ce = "{", ck = "{";
+  for (const auto& [key, change] : last) {
+    const auto& [tc, i] = change;
+    if (tc->clear) {
+      if (ce.size() > 1)
+        ce += ',', ck += ',';
+      ce += key.first;
+      append_array_element(ck, tc->kind);
+    } else {
+      if (se.size() > 1)
+        se += ',', st += ',', sk += ',', sd += ',';
+      se += key.first;
+      append_array_element(st, batch[i].entity_type);
+      append_array_element(sk, tc->kind);
+      sd += std::to_string(tc->due_at);
+    }
+  }
+  se += '}', st += '}', sk += '}', sd += '}', ce += '}', ck += '}';
+  if (ce.size() > 2)
+    tx.exec_prepared0("timers_clear", ce, ck);
+  if (se.size() > 2)
+    tx.exec_prepared0("timers_set", se, st, sk, sd);
+}
+
 void journal_writer::commit_group(std::vector<append_request>& batch,
                                   const std::vector<size_t>& idx, std::vector<outcome>& out,
                                   bool may_split) {
@@ -261,6 +309,7 @@ void journal_writer::commit_group(std::vector<append_request>& batch,
       }
       e += '}', s += '}', t += '}', k += '}', v += '}', p += '}';
       tx.exec_prepared0("journal_insert", e, s, t, k, v, p);
+      write_timers(tx, batch, accepted, keys);
     }
     committing = true;
     tx.commit();
@@ -400,6 +449,8 @@ void journal_writer::adopt_connection(std::unique_ptr<pqxx::connection> conn) {
   conn->prepare("journal_heads", heads_sql);
   conn->prepare("journal_insert", insert_sql);
   conn->prepare("journal_range", range_sql);
+  conn->prepare("timers_set", timers_set_sql);
+  conn->prepare("timers_clear", timers_clear_sql);
   {
     pqxx::nontransaction tx{*conn};
     auto row = tx.exec1("select pg_backend_pid(), backend_start::text from pg_stat_activity"

@@ -56,6 +56,10 @@ private:
   void commit_group(std::vector<append_request>& batch, const std::vector<size_t>& idx,
                     std::vector<outcome>& out, bool may_split);
 
+  /// Applies the timer changes of the accepted requests inside the batch transaction.
+  void write_timers(pqxx::work& tx, const std::vector<append_request>& batch,
+                    const std::vector<size_t>& accepted, const std::vector<std::string>& keys);
+
   /// COMMIT's outcome is unknown (the connection broke during it): reconnects within a bounded
   /// time, makes sure the old session is gone, then answers each request by re-reading what the
   /// journal holds. Never guesses: anything unresolved answers `unavailable`.

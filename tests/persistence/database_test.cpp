@@ -896,3 +896,96 @@ TEST_F(InDoubtCommitTest, CommitThatNeverArrivedIsReportedAsUnavailable) {
 
 } // namespace
 } // namespace pactum::persistence
+
+// -- durable timers -------------------------------------------------------------------------------
+
+namespace pactum::persistence {
+namespace {
+
+append_request with_timers(append_request req, std::vector<timer_change> timers) {
+  req.timers = std::move(timers);
+  return req;
+}
+
+TEST_F(DatabaseTest, TimersAreWrittenAndClearedAtomicallyWithTheirEvents) {
+  auto db = open();
+  auto entity = uuid::v7();
+  auto due = now_millis() - 1000; // already due
+  ASSERT_EQ(*append(*db, with_timers(make_append(entity, 0, {"funded"}),
+                                     {{"delivery_deadline", due, false}, {"reminder", due + 5, false}})),
+            1);
+  auto found = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, cb); });
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].entity, entity);
+  EXPECT_EQ((*found)[0].kind, "delivery_deadline") << "oldest first";
+  EXPECT_EQ((*found)[0].due_at, due);
+  EXPECT_EQ((*found)[0].entity_type, "conversation");
+
+  // A refused append changes no timer: the timer and the state never disagree.
+  EXPECT_EQ(code_of(append(*db, with_timers(make_append(entity, 0, {"stale"}),
+                                            {{"delivery_deadline", 0, true}}))),
+            errc::conflict);
+  EXPECT_EQ(query("select count(*) from due_timers")[0][0].as<int>(), 2);
+
+  // The event that fires the deadline clears it in the same transaction.
+  ASSERT_EQ(*append(*db, with_timers(make_append(entity, 1, {"refunded"}),
+                                     {{"delivery_deadline", 0, true}})),
+            2);
+  auto left = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, cb); });
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].kind, "reminder");
+}
+
+TEST_F(DatabaseTest, TimersInOneBatchFollowQueueOrderAndOnlyDueOnesAreListed) {
+  auto db = open();
+  auto a = uuid::v7(), b = uuid::v7();
+  auto later = now_millis() + 3'600'000;
+  // Queue several appends at once so they share a batch: for `a` a set then a clear (net: none),
+  // for `b` a far-future set then a move to the past.
+  std::vector<std::future<result<int64_t>>> acks;
+  auto submit = [&](append_request req) {
+    auto p = std::make_shared<std::promise<result<int64_t>>>();
+    acks.push_back(p->get_future());
+    req.done = [p](result<int64_t> r) { p->set_value(std::move(r)); };
+    db->append(std::move(req));
+  };
+  submit(with_timers(make_append(a, 0, {"x"}), {{"t", later, false}}));
+  submit(with_timers(make_append(b, 0, {"x"}), {{"t", later, false}}));
+  submit(with_timers(make_append(a, 1, {"y"}), {{"t", 0, true}}));
+  submit(with_timers(make_append(b, 1, {"y"}), {{"t", now_millis() - 10, false}}));
+  for (auto& f : acks)
+    ASSERT_TRUE(f.get());
+  auto due = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, cb); });
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].entity, b);
+  EXPECT_EQ(query("select count(*) from due_timers where entity_id = '" + a.str() + "'")[0][0].as<int>(), 0);
+  auto none = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis() - 60'000, 10, cb); });
+  EXPECT_TRUE(none->empty()) << "nothing is due a minute ago";
+}
+
+TEST_F(DatabaseTest, SnapshotsKeepOnlyTheNewest) {
+  auto db = open();
+  auto entity = uuid::v7();
+  auto save = [&](int64_t seq, std::string payload) {
+    return await<unit>([&](auto cb) {
+      db->save_snapshot(entity, "conversation", snapshot_record{seq, 1, std::move(payload)}, cb);
+    });
+  };
+  auto none = await<std::optional<snapshot_record>>([&](auto cb) { db->load_snapshot(entity, cb); });
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(save(10, std::string("ten\0bytes", 9)));
+  ASSERT_TRUE(save(5, "older, arriving late"));
+  auto got = await<std::optional<snapshot_record>>([&](auto cb) { db->load_snapshot(entity, cb); });
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->seq, 10) << "a late, older snapshot never replaces a newer one";
+  EXPECT_EQ((*got)->payload, std::string("ten\0bytes", 9));
+  ASSERT_TRUE(save(20, "twenty"));
+  got = await<std::optional<snapshot_record>>([&](auto cb) { db->load_snapshot(entity, cb); });
+  EXPECT_EQ((*got)->seq, 20);
+}
+
+} // namespace
+} // namespace pactum::persistence

@@ -65,6 +65,22 @@ struct event_record {
   millis recorded_at = 0; ///< set by the writer (ms since epoch) when read back
 };
 
+/// Sets (or, with `clear`, removes) the entity's durable timer of this kind, in the same
+/// transaction as the append that carries it.
+struct timer_change {
+  std::string kind;  ///< e.g. "delivery_deadline"; one timer per (entity, kind)
+  millis due_at = 0; ///< ms since epoch (ignored with `clear`)
+  bool clear = false;
+};
+
+/// A timer whose due time has come.
+struct due_timer {
+  uuid entity;
+  std::string entity_type;
+  std::string kind;
+  millis due_at = 0;
+};
+
 /// Appends `events` to `entity`'s journal if and only if its current last sequence number is
 /// `expected_seq` (0 for an empty journal). `events[i].seq` must be `expected_seq + 1 + i`.
 struct append_request {
@@ -72,6 +88,8 @@ struct append_request {
   std::string entity_type; ///< "conversation", "campaign", ...
   int64_t expected_seq = 0;
   std::vector<event_record> events;
+  /// Timer changes committed atomically with the events (applied in queue order per entity).
+  std::vector<timer_change> timers;
   /// On success: the new last sequence number. On failure: conflict, unavailable, overloaded or
   /// internal. Called exactly once.
   std::function<void(result<int64_t>)> done;
@@ -145,6 +163,11 @@ public:
   /// The latest snapshot, or nullopt when the entity has none.
   void load_snapshot(uuid entity,
                      std::function<void(result<std::optional<snapshot_record>>)> done);
+
+  /// Timers due at or before `now`, oldest first, at most `limit`. Rows locked by another
+  /// sweeper are skipped (`for update skip locked`), so several nodes never take the same one.
+  void due_timers(millis now, size_t limit,
+                  std::function<void(result<std::vector<due_timer>>)> done);
 
   // -- accounts -------------------------------------------------------------------------------
 
