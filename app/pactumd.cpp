@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -34,6 +35,15 @@ struct options {
   size_t pwhash_memlimit_kib = 64 * 1024;
   size_t snapshot_every = 100;
   size_t passivate_after_ms = 300'000;
+  size_t edit_window_ms = 15 * 60 * 1000;
+  size_t access_token_ttl_s = 15 * 60;
+  size_t refresh_token_ttl_s = 30 * 24 * 3600;
+  size_t login_free_failures = 5;
+  size_t login_free_failures_per_address = 20;
+  size_t login_backoff_max_s = 900;
+  size_t login_throttle_entries = 100'000;
+  std::string allowed_origins;
+  size_t max_sockets_per_user = 20;
   std::string port_file;
   bool migrate_only = false;
 };
@@ -55,6 +65,18 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --pwhash-memlimit-kib N   argon2id memory in KiB [PACTUM_PWHASH_MEMLIMIT_KIB] (65536)
   --snapshot-every N        events between snapshots of an entity; 0 = never [PACTUM_SNAPSHOT_EVERY] (100)
   --passivate-after-ms N    stop entities idle this long; 0 = never [PACTUM_PASSIVATE_AFTER_MS] (300000)
+  --edit-window-ms N        how long authors may edit/delete a message [PACTUM_EDIT_WINDOW_MS] (900000)
+  --access-token-ttl-s N    access token lifetime in seconds [PACTUM_ACCESS_TOKEN_TTL_S] (900)
+  --refresh-token-ttl-s N   refresh token lifetime in seconds [PACTUM_REFRESH_TOKEN_TTL_S] (2592000)
+  --login-free-failures N   failed logins per account before waits start [PACTUM_LOGIN_FREE_FAILURES] (5)
+  --login-free-failures-per-address N
+                            failed logins per client address before waits start
+                            [PACTUM_LOGIN_FREE_FAILURES_PER_ADDRESS] (20)
+  --login-backoff-max-s N   longest wait after failed logins [PACTUM_LOGIN_BACKOFF_MAX_S] (900)
+  --login-throttle-entries N  accounts + addresses tracked in memory [PACTUM_LOGIN_THROTTLE_ENTRIES] (100000)
+  --allowed-origins LIST    comma-separated origins allowed to open WebSockets besides the
+                            server's own [PACTUM_ALLOWED_ORIGINS] (none)
+  --max-sockets-per-user N  concurrent WebSockets per user [PACTUM_MAX_SOCKETS_PER_USER] (20)
   --port-file FILE          write the bound port to FILE once listening
   --migrate-only            apply database migrations and exit
   --help                    show this text
@@ -95,6 +117,15 @@ options parse(int argc, char** argv) {
     {"port-file", "PACTUM_PORT_FILE"},
     {"snapshot-every", "PACTUM_SNAPSHOT_EVERY"},
     {"passivate-after-ms", "PACTUM_PASSIVATE_AFTER_MS"},
+    {"edit-window-ms", "PACTUM_EDIT_WINDOW_MS"},
+    {"access-token-ttl-s", "PACTUM_ACCESS_TOKEN_TTL_S"},
+    {"refresh-token-ttl-s", "PACTUM_REFRESH_TOKEN_TTL_S"},
+    {"login-free-failures", "PACTUM_LOGIN_FREE_FAILURES"},
+    {"login-free-failures-per-address", "PACTUM_LOGIN_FREE_FAILURES_PER_ADDRESS"},
+    {"login-backoff-max-s", "PACTUM_LOGIN_BACKOFF_MAX_S"},
+    {"login-throttle-entries", "PACTUM_LOGIN_THROTTLE_ENTRIES"},
+    {"allowed-origins", "PACTUM_ALLOWED_ORIGINS"},
+    {"max-sockets-per-user", "PACTUM_MAX_SOCKETS_PER_USER"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -140,6 +171,15 @@ options parse(int argc, char** argv) {
     else if (name == "port-file") o.port_file = v;
     else if (name == "snapshot-every") o.snapshot_every = to_size(name, v);
     else if (name == "passivate-after-ms") o.passivate_after_ms = to_size(name, v);
+    else if (name == "edit-window-ms") o.edit_window_ms = to_size(name, v);
+    else if (name == "access-token-ttl-s") o.access_token_ttl_s = to_size(name, v);
+    else if (name == "refresh-token-ttl-s") o.refresh_token_ttl_s = to_size(name, v);
+    else if (name == "login-free-failures") o.login_free_failures = to_size(name, v);
+    else if (name == "login-free-failures-per-address") o.login_free_failures_per_address = to_size(name, v);
+    else if (name == "login-backoff-max-s") o.login_backoff_max_s = to_size(name, v);
+    else if (name == "login-throttle-entries") o.login_throttle_entries = to_size(name, v);
+    else if (name == "allowed-origins") o.allowed_origins = v;
+    else if (name == "max-sockets-per-user") o.max_sockets_per_user = to_size(name, v);
   }
   if (o.database_url.empty())
     die("no database: set --database-url or PACTUM_DATABASE_URL");
@@ -149,7 +189,30 @@ options parse(int argc, char** argv) {
     die("--max-frame-bytes must be at least 1024");
   if (o.pwhash_opslimit < 1 || o.pwhash_memlimit_kib < 8)
     die("--pwhash-opslimit must be >= 1 and --pwhash-memlimit-kib >= 8");
+  if (o.access_token_ttl_s < 1 || o.refresh_token_ttl_s < o.access_token_ttl_s)
+    die("--access-token-ttl-s must be >= 1 and --refresh-token-ttl-s at least as long");
+  if (o.login_free_failures < 1 || o.login_free_failures_per_address < 1
+      || o.login_backoff_max_s < 1 || o.login_throttle_entries < 2 || o.max_sockets_per_user < 1)
+    die("--login-free-failures*, --login-backoff-max-s and --max-sockets-per-user must be >= 1, "
+        "--login-throttle-entries >= 2");
   return o;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    auto comma = s.find(',', start);
+    auto item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty())
+      out.push_back(item);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
 }
 
 std::pair<std::string, uint16_t> split_listen(const std::string& s) {
@@ -200,7 +263,14 @@ int main(int argc, char** argv) {
   rcfg.pwhash_opslimit = opt.pwhash_opslimit;
   rcfg.snapshot_every = opt.snapshot_every;
   rcfg.passivate_after = std::chrono::milliseconds(opt.passivate_after_ms);
+  rcfg.edit_window = std::chrono::milliseconds(opt.edit_window_ms);
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
+  rcfg.access_ttl = std::chrono::seconds(opt.access_token_ttl_s);
+  rcfg.refresh_ttl = std::chrono::seconds(opt.refresh_token_ttl_s);
+  rcfg.login_free_failures = opt.login_free_failures;
+  rcfg.login_free_failures_per_address = opt.login_free_failures_per_address;
+  rcfg.login_backoff_max = std::chrono::seconds(opt.login_backoff_max_s);
+  rcfg.login_throttle_entries = opt.login_throttle_entries;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   auto [host, port] = split_listen(opt.listen);
@@ -210,6 +280,8 @@ int main(int argc, char** argv) {
   scfg.io_threads = opt.io_threads;
   scfg.max_frame_bytes = opt.max_frame_bytes;
   scfg.outbound_queue_limit = opt.outbound_queue;
+  scfg.allowed_origins = split_list(opt.allowed_origins);
+  scfg.max_sockets_per_user = opt.max_sockets_per_user;
   pactum::gateway::server srv{scfg, *rt};
   try {
     srv.start();

@@ -157,6 +157,7 @@ options parse(int argc, char** argv) {
 
 struct run_result {
   double events_per_s = 0;
+  double first_second_per_s = 0, last_second_per_s = 0; ///< shows a rate that drifts in a run
   double p50_ms = 0, p99_ms = 0, max_ms = 0; ///< entity-view ack latency
   double txn_p50_ms = 0;                     ///< naive: BEGIN..COMMIT of one event
   double events_per_commit = 0;              ///< group: measured from pg_stat_database
@@ -175,21 +176,46 @@ double ms(steady::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-/// Acks counted in [from, to), with their latencies in milliseconds.
+/// Acks counted in [from, to), with their latencies in milliseconds, and per second.
 struct window {
+  window() = default;
+  window(steady::time_point f, steady::time_point t) : from(f), to(t) {}
+
   steady::time_point from, to;
   size_t acks = 0;
   std::vector<double> latencies;
+  std::vector<size_t> per_second;
 
   void add(steady::time_point ack, steady::duration latency) {
     if (ack < from || ack >= to)
       return;
     ++acks;
     latencies.push_back(ms(latency));
+    auto second = static_cast<size_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(ack - from).count());
+    if (per_second.size() <= second)
+      per_second.resize(second + 1);
+    ++per_second[second];
+  }
+
+  void merge(const window& other) {
+    acks += other.acks;
+    latencies.insert(latencies.end(), other.latencies.begin(), other.latencies.end());
+    if (per_second.size() < other.per_second.size())
+      per_second.resize(other.per_second.size());
+    for (size_t i = 0; i < other.per_second.size(); ++i)
+      per_second[i] += other.per_second[i];
   }
 
   void finish(run_result& r) {
     r.events_per_s = static_cast<double>(acks) / std::chrono::duration<double>(to - from).count();
+    if (per_second.size() >= 2) {
+      r.first_second_per_s = static_cast<double>(per_second.front());
+      // The last bucket may be partial (a duration that is not whole seconds): take the one before.
+      auto whole = static_cast<size_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(to - from).count());
+      r.last_second_per_s = static_cast<double>(per_second[std::min(whole, per_second.size()) - 1]);
+    }
     r.p50_ms = percentile(latencies, 0.50);
     r.p99_ms = percentile(latencies, 0.99);
     r.max_ms = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
@@ -256,8 +282,9 @@ public:
     }
     pqxx::nontransaction tx{*admin_};
     tx.exec("select pg_stat_clear_snapshot()");
-    return tx.exec1("select xact_commit from pg_stat_database where datname = current_database()")[0]
-      .as<int64_t>();
+    auto row = tx.exec1("select xact_commit from pg_stat_database"
+                        " where datname = current_database()");
+    return row[0].as<int64_t>();
   }
 
 private:
@@ -332,7 +359,7 @@ run_result run_group(const options& o, bench_database& bdb, std::vector<entity>&
 
   run_result result;
   auto start = steady::now();
-  window w{start + o.warmup, start + o.warmup + o.duration, 0, {}};
+  window w{start + o.warmup, start + o.warmup + o.duration};
   w.latencies.reserve(1 << 20);
   size_t outstanding = entities.size();
   size_t events = 0;
@@ -396,7 +423,7 @@ run_result run_naive(const options& o, bench_database& bdb, std::vector<entity>&
   auto start = steady::now();
   std::vector<per_thread> parts(connections);
   for (auto& p : parts) {
-    p.w = window{start + o.warmup, start + o.warmup + o.duration, 0, {}};
+    p.w = window{start + o.warmup, start + o.warmup + o.duration};
     p.w.latencies.reserve(1 << 16);
   }
   std::vector<std::thread> threads;
@@ -436,12 +463,11 @@ run_result run_naive(const options& o, bench_database& bdb, std::vector<entity>&
     });
   for (auto& t : threads)
     t.join();
-  window all{start + o.warmup, start + o.warmup + o.duration, 0, {}};
+  window all{start + o.warmup, start + o.warmup + o.duration};
   std::vector<double> txn;
   run_result result;
   for (auto& p : parts) {
-    all.acks += p.w.acks;
-    all.latencies.insert(all.latencies.end(), p.w.latencies.begin(), p.w.latencies.end());
+    all.merge(p.w);
     txn.insert(txn.end(), p.txn.begin(), p.txn.end());
     result.errors += p.errors;
   }
@@ -475,6 +501,8 @@ struct series {
     m.max_ms = pick(&run_result::max_ms);
     m.txn_p50_ms = pick(&run_result::txn_p50_ms);
     m.events_per_commit = pick(&run_result::events_per_commit);
+    m.first_second_per_s = pick(&run_result::first_second_per_s);
+    m.last_second_per_s = pick(&run_result::last_second_per_s);
     for (const auto& r : runs)
       m.errors += r.errors;
     return m;
@@ -485,6 +513,8 @@ json to_json(const run_result& r) {
   return json{{"events_per_s", r.events_per_s},     {"ack_p50_ms", r.p50_ms},
               {"ack_p99_ms", r.p99_ms},             {"ack_max_ms", r.max_ms},
               {"txn_p50_ms", r.txn_p50_ms},         {"events_per_commit", r.events_per_commit},
+              {"first_second_events_per_s", r.first_second_per_s},
+              {"last_second_events_per_s", r.last_second_per_s},
               {"errors", r.errors}};
 }
 
@@ -498,8 +528,10 @@ std::string cpu_model() {
 }
 
 void print_run(const std::string& name, size_t rep, const run_result& r) {
-  std::printf("  %-10s run %zu: %9.0f events/s  ack p50 %7.2f ms  p99 %7.2f ms", name.c_str(),
-              rep + 1, r.events_per_s, r.p50_ms, r.p99_ms);
+  std::printf("  %-10s run %zu: %9.0f events/s (first s %6.0f, last s %6.0f)  ack p50 %7.2f ms"
+              "  p99 %7.2f ms",
+              name.c_str(), rep + 1, r.events_per_s, r.first_second_per_s, r.last_second_per_s,
+              r.p50_ms, r.p99_ms);
   if (name == "group")
     std::printf("  %.1f events/commit", r.events_per_commit);
   else
@@ -549,12 +581,13 @@ int main(int argc, char** argv) {
       }
 
     std::printf("\nmedian of %zu runs:\n", o.repeats);
-    std::printf("  %-10s %12s %12s %12s %14s\n", "config", "events/s", "ack p50 ms", "ack p99 ms",
-                "events/commit");
+    std::printf("  %-10s %10s %12s %12s %12s %12s %14s\n", "config", "events/s", "first s/s",
+                "last s/s", "ack p50 ms", "ack p99 ms", "events/commit");
     for (const auto& s : all) {
       auto m = s.med();
-      std::printf("  %-10s %12.0f %12.2f %12.2f %14.1f\n", s.name.c_str(), m.events_per_s,
-                  m.p50_ms, m.p99_ms, m.events_per_commit);
+      std::printf("  %-10s %10.0f %12.0f %12.0f %12.2f %12.2f %14.1f\n", s.name.c_str(),
+                  m.events_per_s, m.first_second_per_s, m.last_second_per_s, m.p50_ms, m.p99_ms,
+                  m.events_per_commit);
     }
     json out;
     out["params"] = {{"entities", o.entities},

@@ -22,6 +22,7 @@
 #include <deque>
 #include <map>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "message_types.hpp"
@@ -74,6 +75,7 @@ struct conversation_state {
   uint64_t batch = 0;
   uint64_t next_ticket = 0;
   std::map<uint64_t, waiting_read> reads;
+  std::map<uuid, caf::actor_clock::time_point> last_typing; ///< per member, for the throttle
   int64_t snapshot_seq = 0;           ///< seq of the latest snapshot written or loaded
   caf::actor_clock::time_point last_active;
   bool retiring = false;              ///< the directory told us to passivate
@@ -150,7 +152,15 @@ void start_batch(self_ptr self) {
   auto now = now_millis();
   std::vector<persistence::event_record> records;
   for (auto& p : st.queued) {
-    auto d = conversation::decide(st.machine, p.cmd.cmd, now);
+    auto d = std::visit(
+      [&](const auto& cmd) {
+        using T = std::decay_t<decltype(cmd)>;
+        if constexpr (std::is_same_v<T, conversation::post_message>)
+          return conversation::decide(st.machine, cmd, now);
+        else
+          return conversation::decide(st.machine, cmd, now, st.rules);
+      },
+      p.cmd.cmd);
     if (auto* r = std::get_if<conversation::refusal>(&d)) {
       p.rp.deliver(refuse(r->code, r->message));
     } else if (auto* dup = std::get_if<conversation::duplicate>(&d)) {
@@ -366,6 +376,25 @@ caf::behavior running(self_ptr self) {
       return on_history(self, q);
     },
     [=](history_loaded& h) { on_history_loaded(self, h); },
+    [=](typing_atom, const uuid& user) -> caf::result<protocol::typing_reply> {
+      // Ephemeral: pushed to subscribers without a seq, never journaled, at most one per member
+      // every two seconds (clients send it on every keystroke).
+      auto& st = self->state;
+      if (!st.machine.is_member(user))
+        return refuse(protocol::error_code::forbidden, "not a member of this conversation");
+      touch(self);
+      auto now = self->clock().now();
+      auto& last = st.last_typing[user];
+      if (last != caf::actor_clock::time_point{} && now - last < std::chrono::seconds(2))
+        return protocol::typing_reply{false};
+      last = now;
+      nlohmann::json ev{{"type", "typing"}, {"user", user.str()}, {"at", now_millis()}};
+      auto bytes = nlohmann::json::to_msgpack(ev);
+      auto frame = make_frame(st.stream, 0, std::string{bytes.begin(), bytes.end()});
+      for (auto& [addr, sub] : st.subscribers)
+        self->send(sub, push_atom_v, st.id, frame);
+      return protocol::typing_reply{true};
+    },
     [=](idle_check_atom) {
       auto& st = self->state;
       if (st.retiring)
@@ -417,6 +446,7 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
     st.stream = protocol::conversation_stream(id);
     st.machine.id = id;
     st.rules.dedup_window = svc->cfg.dedup_window;
+    st.rules.edit_window = std::chrono::duration_cast<std::chrono::milliseconds>(svc->cfg.edit_window).count();
     self->set_down_handler([=](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
     self->set_default_handler(caf::skip); // hold commands until the journal is replayed
     auto handle = caf::actor_cast<caf::actor>(self);

@@ -136,6 +136,14 @@ caf::actor spawn_registry(caf::actor_system& sys) {
         self->state.sessions[user].push_back(session);
         self->state.users.emplace(session.address(), user);
       },
+      [=](kick_atom, const uuid& user, const std::string& session_id, protocol::close_code code,
+          const std::string& reason) {
+        auto i = self->state.sessions.find(user);
+        if (i == self->state.sessions.end())
+          return;
+        for (auto& s : i->second)
+          self->send(s, kick_atom_v, session_id, code, reason);
+      },
       [=](notify_atom, const uuid& user, const protocol::push_frame_ptr& frame) {
         auto i = self->state.sessions.find(user);
         if (i == self->state.sessions.end())

@@ -23,9 +23,11 @@ struct client_command {
   protocol::encoding enc;
 };
 
-/// A member's command to a conversation, stamped with who sends it.
+/// A member's journaled command to a conversation, stamped with who sends it.
 struct post_command {
-  conversation::post_message cmd;
+  std::variant<conversation::post_message, conversation::edit_message,
+               conversation::delete_message>
+    cmd;
 };
 
 struct history_query {
@@ -97,6 +99,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, resub_atom, "resub")
   CAF_ADD_ATOM(pactum, pactum::actors, passivate_atom, "passivate")
   CAF_ADD_ATOM(pactum, pactum::actors, idle_check_atom, "idlecheck")
+  CAF_ADD_ATOM(pactum, pactum::actors, kick_atom, "kick")
+  CAF_ADD_ATOM(pactum, pactum::actors, typing_atom, "typing")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -104,6 +108,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::push_frame_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pactum::protocol::push_frame_ptr>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::message_ack_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::history_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::close_code)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::typing_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::client_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::post_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::history_query)

@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <list>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -99,6 +102,111 @@ bool plausible_token(const std::string& t) {
          });
 }
 
+api_error unauthorized(std::string msg) {
+  return make_api_error(401, error_code::unauthorized, std::move(msg));
+}
+
+int64_t millis_from_now(std::chrono::milliseconds d) {
+  return now_millis() + d.count();
+}
+
+/// Failed-login bookkeeping, in memory and per process. Keys are "a:<normalised email>" and
+/// "i:<client address>"; the same rules apply whether or not the account exists, so throttling
+/// tells nothing about which emails are registered. Bounded: at most `max_entries` keys, the least
+/// recently touched evicted first. Thread-safe (a mutex; every operation is O(1)).
+class login_throttle {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit login_throttle(const runtime_config& c) : cfg_(c) {}
+
+  /// Seconds until an attempt for this account from this address may be made (0: now).
+  int64_t retry_after(const std::string& account, const std::string& address) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto now = clock::now();
+    return std::max(wait_s(find("a:" + account, now), now), wait_s(find("i:" + address, now), now));
+  }
+
+  void failed(const std::string& account, const std::string& address) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto now = clock::now();
+    bump("a:" + account, cfg_.login_free_failures, now);
+    bump("i:" + address, cfg_.login_free_failures_per_address, now);
+  }
+
+  void succeeded(const std::string& account) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = table_.find("a:" + account); i != table_.end()) {
+      lru_.erase(i->second.lru);
+      table_.erase(i);
+    }
+  }
+
+private:
+  struct entry {
+    size_t failures = 0;
+    clock::time_point last_failure;
+    clock::time_point blocked_until;
+    std::list<std::string>::iterator lru;
+  };
+
+  entry* find(const std::string& key, clock::time_point now) {
+    auto i = table_.find(key);
+    if (i == table_.end())
+      return nullptr;
+    if (now - i->second.last_failure > 4 * cfg_.login_backoff_max) { // quiet long enough: forget
+      lru_.erase(i->second.lru);
+      table_.erase(i);
+      return nullptr;
+    }
+    return &i->second;
+  }
+
+  static int64_t wait_s(const entry* e, clock::time_point now) {
+    if (!e || e->blocked_until <= now)
+      return 0;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e->blocked_until - now).count();
+    return (ms + 999) / 1000;
+  }
+
+  void bump(const std::string& key, size_t free, clock::time_point now) {
+    auto* e = find(key, now);
+    if (!e) {
+      if (table_.size() >= std::max<size_t>(cfg_.login_throttle_entries, 2)) {
+        table_.erase(lru_.back());
+        lru_.pop_back();
+      }
+      lru_.push_front(key);
+      e = &table_[key];
+      e->lru = lru_.begin();
+    } else {
+      lru_.splice(lru_.begin(), lru_, e->lru);
+    }
+    ++e->failures;
+    e->last_failure = now;
+    if (e->failures >= free) {
+      auto doublings = std::min<size_t>(e->failures - free, 30);
+      auto delay = cfg_.login_backoff_base * (int64_t{1} << doublings);
+      e->blocked_until = now + std::min(delay, cfg_.login_backoff_max);
+    }
+  }
+
+  const runtime_config& cfg_;
+  std::mutex mtx_;
+  std::unordered_map<std::string, entry> table_;
+  std::list<std::string> lru_; ///< most recently touched first
+};
+
+api_error throttled(int64_t seconds) {
+  auto e = make_api_error(429, error_code::rate_limited, "too many failed logins; retry later");
+  e.retry_after_s = seconds;
+  return e;
+}
+
+principal to_principal(const persistence::token_owner& o) {
+  return principal{o.user.id, o.user.role, o.user.display_name, o.login ? o.login->str() : ""};
+}
+
 /// Session handle given to the gateway: forwards requests; its end ends the session actor.
 class session_handle final : public session {
 public:
@@ -119,7 +227,8 @@ struct runtime::impl {
     : store(make_database_store(db)),
       svc{std::move(c), &db, *store, {}, {}, {}},
       cpu("pactum-cpu", svc.cfg.cpu_threads, svc.cfg.cpu_queue_limit),
-      sys(configure(caf_cfg, svc.cfg)) {
+      sys(configure(caf_cfg, svc.cfg)),
+      throttle(svc.cfg) {
     svc.directory = spawn_directory(sys, &svc);
     svc.registry = spawn_registry(sys);
     // A fixed hash to verify against when the email is unknown, so that the answer takes as long
@@ -152,6 +261,33 @@ struct runtime::impl {
   caf::actor_system_config caf_cfg; // CAF keeps a reference: must outlive `sys`
   caf::actor_system sys;
   std::string dummy_hash;
+  login_throttle throttle;
+
+  /// Closes the WebSockets opened with this login (4003).
+  void kick(const uuid& user, const std::string& login, std::string reason) {
+    caf::anon_send(svc.registry, kick_atom_v, user, login, protocol::close_code::session_revoked,
+                   std::move(reason));
+  }
+
+  /// A fresh access + refresh pair: the tokens to hand out and the grants (hashes) to store.
+  struct token_pair {
+    std::string access;
+    std::string refresh;
+    int64_t access_expires_at = 0;
+    int64_t refresh_expires_at = 0;
+    std::vector<persistence::token_grant> grants;
+  };
+  token_pair new_pair() const {
+    token_pair p;
+    p.access = new_token();
+    p.refresh = new_token();
+    p.access_expires_at = millis_from_now(svc.cfg.access_ttl);
+    p.refresh_expires_at = millis_from_now(svc.cfg.refresh_ttl);
+    p.grants.push_back(persistence::token_grant{hash_token(p.access), "access", p.access_expires_at});
+    p.grants.push_back(
+      persistence::token_grant{hash_token(p.refresh), "refresh", p.refresh_expires_at});
+    return p;
+  }
 };
 
 runtime::runtime(runtime_config cfg, persistence::database& db)
@@ -193,7 +329,7 @@ void runtime::register_user(registration in,
         != 0)
       return done(make_api_error(503, error_code::overloaded, "out of memory; retry shortly"));
     persistence::user_row row{uuid::v7(), in.email, buf, in.display_name, in.role, now_millis()};
-    principal who{row.id, row.role, row.display_name};
+    principal who{row.id, row.role, row.display_name, {}};
     self->svc.db->create_user(std::move(row), [who, done](persistence::result<persistence::unit> r) {
       if (r)
         return done(who);
@@ -209,56 +345,168 @@ void runtime::register_user(registration in,
     done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
 }
 
-void runtime::login(std::string email, std::string password,
+void runtime::login(std::string email, std::string password, login_context ctx,
                     std::function<void(expected<login_result, api_error>)> done) {
   auto* self = impl_.get();
   email = normalise_email(email);
+  // Throttled before anything else, by the email as given (registered or not), so the 429 and its
+  // Retry-After are the same for unknown and known accounts.
+  if (auto wait = self->throttle.retry_after(email, ctx.client_address); wait > 0)
+    return done(throttled(wait));
+  auto fail = [self, email, addr = ctx.client_address, done]() {
+    self->throttle.failed(email, addr);
+    done(unauthorized("wrong email or password"));
+  };
   if (email.empty() || password.empty() || password.size() > 1024)
-    return done(make_api_error(401, error_code::unauthorized, "wrong email or password"));
-  self->svc.db->find_user_by_email(email, [self, password, done](
+    return fail();
+  auto agent = ctx.user_agent.substr(0, 256);
+  self->svc.db->find_user_by_email(email, [self, email, password, agent, fail, done](
                                            persistence::result<persistence::user_row> user) {
     if (!user && user.error().code != persistence::errc::not_found)
       return done(from_persistence(user.error()));
     std::optional<persistence::user_row> found;
     if (user)
       found = std::move(user.value());
-    auto job = [self, password, done, found]() {
+    auto job = [self, email, password, agent, fail, done, found]() {
       // Verify even when the user is unknown, so both cases cost the same time.
       auto& hash = found ? found->password_hash : self->dummy_hash;
       bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
       if (!ok || !found)
-        return done(make_api_error(401, error_code::unauthorized, "wrong email or password"));
-      auto token = new_token();
-      auto expires = now_millis()
-                     + std::chrono::duration_cast<std::chrono::milliseconds>(self->svc.cfg.token_ttl)
-                         .count();
-      principal who{found->id, found->role, found->display_name};
-      self->svc.db->insert_token(hash_token(token), found->id, expires,
-                                [who, token, expires, done](persistence::result<persistence::unit> r) {
-                                  if (!r)
-                                    return done(from_persistence(r.error()));
-                                  done(login_result{who, token, expires});
-                                });
+        return fail();
+      self->throttle.succeeded(email);
+      auto pair = self->new_pair();
+      persistence::login_row login{uuid::v7(), found->id, 0, 0, agent, pair.refresh_expires_at};
+      principal who{found->id, found->role, found->display_name, login.id.str()};
+      login_result out{who, pair.access, pair.access_expires_at, pair.refresh,
+                       pair.refresh_expires_at};
+      self->svc.db->create_login(std::move(login), std::move(pair.grants),
+                                 [out, done](persistence::result<persistence::unit> r) {
+                                   if (!r)
+                                     return done(from_persistence(r.error()));
+                                   done(out);
+                                 });
     };
     if (!self->cpu.post(std::move(job)))
       done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
   });
 }
 
+void runtime::refresh(std::string refresh_token,
+                      std::function<void(expected<login_result, api_error>)> done) {
+  if (!plausible_token(refresh_token))
+    return done(unauthorized("invalid or expired refresh token"));
+  auto* self = impl_.get();
+  auto pair = self->new_pair();
+  auto grants = pair.grants;
+  self->svc.db->rotate_refresh(
+    hash_token(refresh_token), std::move(grants), pair.refresh_expires_at,
+    [self, pair, done](persistence::result<persistence::refresh_result> r) {
+      if (!r)
+        return done(from_persistence(r.error()));
+      switch (r->outcome) {
+        case persistence::refresh_outcome::rotated: {
+          auto who = to_principal(*r->owner);
+          return done(login_result{who, pair.access, pair.access_expires_at, pair.refresh,
+                                   pair.refresh_expires_at});
+        }
+        case persistence::refresh_outcome::reused:
+          spdlog::warn("refresh token reused: login {} of user {} revoked",
+                       r->owner->login->str(), r->owner->user.id.str());
+          self->kick(r->owner->user.id, r->owner->login->str(),
+                     "refresh token reused; this login was revoked");
+          return done(unauthorized("this refresh token was already used; the login was revoked"));
+        case persistence::refresh_outcome::invalid:
+          break;
+      }
+      done(unauthorized("invalid or expired refresh token"));
+    });
+}
+
 void runtime::authenticate(std::string token,
                            std::function<void(expected<principal, api_error>)> done) {
   if (!plausible_token(token))
-    return done(make_api_error(401, error_code::unauthorized, "missing or invalid token"));
-  impl_->svc.db->find_user_by_token(hash_token(token),
-                                   [done](persistence::result<persistence::user_row> user) {
-                                     if (user)
-                                       return done(principal{user->id, user->role,
-                                                             user->display_name});
-                                     if (user.error().code == persistence::errc::not_found)
-                                       return done(make_api_error(401, error_code::unauthorized,
-                                                                  "missing or invalid token"));
-                                     done(from_persistence(user.error()));
+    return done(unauthorized("missing or invalid token"));
+  impl_->svc.db->find_access_token(hash_token(token),
+                                   [done](persistence::result<persistence::token_owner> owner) {
+                                     if (owner)
+                                       return done(to_principal(*owner));
+                                     if (owner.error().code == persistence::errc::not_found)
+                                       return done(unauthorized("missing or invalid token"));
+                                     done(from_persistence(owner.error()));
                                    });
+}
+
+void runtime::authenticate_ticket(std::string ticket,
+                                  std::function<void(expected<principal, api_error>)> done) {
+  if (!plausible_token(ticket))
+    return done(unauthorized("invalid or expired ticket"));
+  impl_->svc.db->consume_ticket(hash_token(ticket),
+                                [done](persistence::result<persistence::token_owner> owner) {
+                                  if (owner)
+                                    return done(to_principal(*owner));
+                                  if (owner.error().code == persistence::errc::not_found)
+                                    return done(unauthorized("invalid or expired ticket"));
+                                  done(from_persistence(owner.error()));
+                                });
+}
+
+void runtime::logout(principal who, std::function<void(expected<bool, api_error>)> done) {
+  if (who.session_id.empty())
+    return done(true); // a token from before logins existed: nothing to revoke but itself
+  revoke_login(who, who.session_id, std::move(done));
+}
+
+void runtime::list_logins(principal who,
+                          std::function<void(expected<std::vector<login_info>, api_error>)> done) {
+  impl_->svc.db->list_logins(
+    who.user, [who, done](persistence::result<std::vector<persistence::login_row>> rows) {
+      if (!rows)
+        return done(from_persistence(rows.error()));
+      std::vector<login_info> out;
+      for (auto& row : *rows) {
+        auto id = row.id.str();
+        bool current = id == who.session_id;
+        out.push_back(login_info{std::move(id), row.created_at, row.last_used_at,
+                                 std::move(row.user_agent), current});
+      }
+      done(std::move(out));
+    });
+}
+
+void runtime::revoke_login(principal who, std::string login_id,
+                           std::function<void(expected<bool, api_error>)> done) {
+  auto id = uuid::parse(login_id);
+  if (!id)
+    return done(make_api_error(404, error_code::not_found, "no such session"));
+  auto* self = impl_.get();
+  self->svc.db->revoke_login(who.user, *id,
+                             [self, who, id = *id, done](persistence::result<bool> r) {
+                               if (!r)
+                                 return done(from_persistence(r.error()));
+                               if (!*r)
+                                 return done(make_api_error(404, error_code::not_found,
+                                                            "no such session"));
+                               self->kick(who.user, id.str(), "session revoked");
+                               done(true);
+                             });
+}
+
+void runtime::issue_ws_ticket(principal who,
+                              std::function<void(expected<ws_ticket, api_error>)> done) {
+  auto login = uuid::parse(who.session_id);
+  if (!login)
+    return done(unauthorized("this token predates tickets; log in again"));
+  auto ticket = new_token();
+  auto expires = millis_from_now(impl_->svc.cfg.ticket_ttl);
+  impl_->svc.db->add_login_token(
+    who.user, *login, persistence::token_grant{hash_token(ticket), "ticket", expires},
+    [ticket, expires, done](persistence::result<persistence::unit> r) {
+      if (r)
+        return done(ws_ticket{ticket, expires});
+      if (r.error().code == persistence::errc::not_found)
+        return done(unauthorized("this login was revoked"));
+      done(from_persistence(r.error()));
+    });
 }
 
 void runtime::check_health(std::function<void(bool, std::string)> done) {
@@ -273,6 +521,11 @@ void runtime::check_health(std::function<void(bool, std::string)> done) {
 std::unique_ptr<session> runtime::open_session(principal who, std::shared_ptr<session_sink> sink) {
   return std::make_unique<session_handle>(
     spawn_session(impl_->sys, &impl_->svc, std::move(who), std::move(sink)));
+}
+
+void runtime::close_user_sessions(const uuid& user, const std::string& session_id,
+                                  protocol::close_code code, std::string reason) {
+  caf::anon_send(impl_->svc.registry, kick_atom_v, user, session_id, code, std::move(reason));
 }
 
 size_t runtime::in_flight() const noexcept {

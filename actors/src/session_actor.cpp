@@ -143,6 +143,11 @@ void forget_conversation(self_ptr self, const caf::actor_addr& addr) {
 }
 
 void deliver(self_ptr self, stream_state& s, const protocol::push_frame_ptr& frame) {
+  if (frame->seq() == 0) { // ephemeral (typing): live only, outside the sequence
+    if (s.ready)
+      self->state.sink->push(frame);
+    return;
+  }
   if (frame->seq() < s.next)
     return; // already delivered
   if (!s.ready || frame->seq() > s.next) {
@@ -319,10 +324,26 @@ void handle_command(self_ptr self, client_command& c) {
       } else if constexpr (std::is_same_v<T, protocol::conversation_list_req>) {
         list_conversations(self, id, enc, body);
       } else if constexpr (std::is_same_v<T, protocol::message_send_req>) {
-        post_command cmd{{st.who.user, std::move(body.client_id), std::move(body.text)}};
+        post_command cmd{conversation::post_message{st.who.user, std::move(body.client_id),
+                                                    std::move(body.text), body.reply_to,
+                                                    std::move(body.attachments)}};
         ask<protocol::message_ack_reply>(
           self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::message_edit_req>
+                           || std::is_same_v<T, protocol::message_delete_req>) {
+        post_command cmd;
+        if constexpr (std::is_same_v<T, protocol::message_edit_req>)
+          cmd.cmd = conversation::edit_message{st.who.user, body.seq, std::move(body.text)};
+        else
+          cmd.cmd = conversation::delete_message{st.who.user, body.seq};
+        ask<protocol::message_ack_reply>(
+          self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
+          [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::typing_req>) {
+        ask<protocol::typing_reply>(
+          self, body.conversation, caf::make_message(typing_atom_v, st.who.user),
+          [=](protocol::typing_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::subscribe_req>) {
         auto conv_id = body.conversation;
         auto& s = st.streams[conv_id];
@@ -404,6 +425,12 @@ caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
       },
       [=](notify_atom, const protocol::push_frame_ptr& frame) { self->state.sink->push(frame); },
       [=](resub_atom, const uuid& conv) { resubscribe(self, conv); },
+      [=](kick_atom, const std::string& session_id, protocol::close_code code,
+          const std::string& reason) {
+        // Credentials were revoked (logout, revocation, role change): close now.
+        if (session_id.empty() || session_id == self->state.who.session_id)
+          self->state.sink->close(code, reason);
+      },
       [=](open_done& d) {
         if (d.result && d.result->created) {
           auto& info = d.result->conversation;

@@ -1,4 +1,5 @@
-// REST endpoints of the foundation: health, registration, login, and the landing page.
+// REST endpoints: health, registration, the token lifecycle (login, refresh, logout, own
+// sessions, WebSocket tickets), and the landing page.
 // Errors use one JSON shape: {"error":{"code","message","fields"?}} (docs/protocol.md).
 
 #include <fstream>
@@ -57,6 +58,46 @@ json user_json(const actors::principal& p) {
   return json{{"id", p.user.str()}, {"role", p.role}, {"display_name", p.display_name}};
 }
 
+/// The answer to login and refresh. `token`/`expires_at` are the access token under the names
+/// clients used before refresh tokens existed.
+json tokens_json(const actors::login_result& r) {
+  return json{{"token", r.token},
+              {"token_type", "Bearer"},
+              {"expires_at", r.expires_at},
+              {"access_expires_at", r.expires_at},
+              {"refresh_token", r.refresh_token},
+              {"refresh_expires_at", r.refresh_expires_at},
+              {"session_id", r.who.session_id},
+              {"user", user_json(r.who)}};
+}
+
+http_response no_content(const http::request<http::string_body>& req) {
+  http_response res{http::status::no_content, req.version()};
+  res.set(http::field::server, "pactumd");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  return res;
+}
+
+/// Authenticates the bearer access token, then runs `fn(principal)`; a refusal is sent as is
+/// (401 with `WWW-Authenticate: Bearer`).
+void with_principal(const http::request<http::string_body>& req, gateway_state& gw,
+                    std::shared_ptr<http::request<http::string_body>> head,
+                    std::function<void(http_response)> send,
+                    std::function<void(actors::principal)> fn) {
+  gw.rt.authenticate(bearer_token(req), [head, send, fn = std::move(fn)](
+                                          expected<actors::principal, actors::api_error> who) {
+    if (!who) {
+      auto res = error_response(*head, who.error());
+      if (who.error().status == 401)
+        res.set(http::field::www_authenticate, "Bearer");
+      return send(std::move(res));
+    }
+    fn(std::move(who.value()));
+  });
+}
+
 constexpr std::string_view landing_page = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Pactum</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
@@ -82,11 +123,13 @@ http_response error_response(const http::request<http::string_body>& req,
     e["fields"] = std::move(fields);
   }
   auto res = json_response(req, static_cast<http::status>(err.status), json{{"error", e}});
+  if (err.retry_after_s > 0)
+    res.set(http::field::retry_after, std::to_string(err.retry_after_s));
   return res;
 }
 
-void handle_rest(const http::request<http::string_body>& req, gateway_state& gw,
-                 std::function<void(http_response)> send) {
+void handle_rest(const http::request<http::string_body>& req, const std::string& client_address,
+                 gateway_state& gw, std::function<void(http_response)> send) {
   auto target = std::string_view{req.target()};
   auto path = target.substr(0, target.find('?'));
   auto method = req.method();
@@ -133,16 +176,82 @@ void handle_rest(const http::request<http::string_body>& req, gateway_state& gw,
     auto body = object_body(req, send);
     if (!body)
       return;
-    gw.rt.login(string_field(*body, "email"), string_field(*body, "password"),
+    actors::login_context ctx{client_address, std::string{req[http::field::user_agent]}};
+    gw.rt.login(string_field(*body, "email"), string_field(*body, "password"), std::move(ctx),
                 [head, send](expected<actors::login_result, actors::api_error> r) {
                   if (!r)
                     return send(error_response(*head, r.error()));
-                  send(json_response(*head, http::status::ok,
-                                     json{{"token", r->token},
-                                          {"token_type", "Bearer"},
-                                          {"expires_at", r->expires_at},
-                                          {"user", user_json(r->who)}}));
+                  send(json_response(*head, http::status::ok, tokens_json(r.value())));
                 });
+    return;
+  }
+  if (path == "/api/v1/users/refresh") {
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    auto body = object_body(req, send);
+    if (!body)
+      return;
+    gw.rt.refresh(string_field(*body, "refresh_token"),
+                  [head, send](expected<actors::login_result, actors::api_error> r) {
+                    if (!r)
+                      return send(error_response(*head, r.error()));
+                    send(json_response(*head, http::status::ok, tokens_json(r.value())));
+                  });
+    return;
+  }
+  if (path == "/api/v1/users/logout") {
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+      gw.rt.logout(std::move(who), [head, send](expected<bool, actors::api_error> r) {
+        send(r ? no_content(*head) : error_response(*head, r.error()));
+      });
+    });
+    return;
+  }
+  if (path == "/api/v1/users/me/sessions") {
+    if (method != http::verb::get)
+      return wrong_method("GET");
+    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+      gw.rt.list_logins(std::move(who), [head, send](
+                                          expected<std::vector<actors::login_info>, actors::api_error> r) {
+        if (!r)
+          return send(error_response(*head, r.error()));
+        json list = json::array();
+        for (auto& s : *r)
+          list.push_back(json{{"id", s.id},
+                              {"created_at", s.created_at},
+                              {"last_used_at", s.last_used_at},
+                              {"user_agent", s.user_agent},
+                              {"current", s.current}});
+        send(json_response(*head, http::status::ok, json{{"sessions", std::move(list)}}));
+      });
+    });
+    return;
+  }
+  if (constexpr std::string_view prefix = "/api/v1/users/me/sessions/";
+      path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix) {
+    if (method != http::verb::delete_)
+      return wrong_method("DELETE");
+    auto id = std::string{path.substr(prefix.size())};
+    with_principal(req, gw, head, send, [&gw, head, send, id](actors::principal who) {
+      gw.rt.revoke_login(std::move(who), id, [head, send](expected<bool, actors::api_error> r) {
+        send(r ? no_content(*head) : error_response(*head, r.error()));
+      });
+    });
+    return;
+  }
+  if (path == "/api/v1/ws-ticket") {
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+      gw.rt.issue_ws_ticket(std::move(who), [head, send](expected<actors::ws_ticket, actors::api_error> r) {
+        if (!r)
+          return send(error_response(*head, r.error()));
+        send(json_response(*head, http::status::ok,
+                           json{{"ticket", r->ticket}, {"expires_at", r->expires_at}}));
+      });
+    });
     return;
   }
   if (path == "/" && method == http::verb::get) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -38,12 +39,32 @@ struct gateway_state {
 
   std::mutex sessions_mtx;
   std::set<std::weak_ptr<ws_session>, std::owner_less<std::weak_ptr<ws_session>>> sessions;
+
+  /// Takes one of `user`'s WebSocket slots; false when they already have the maximum.
+  bool acquire_socket(const uuid& user) {
+    std::lock_guard<std::mutex> guard{sockets_mtx};
+    auto& n = sockets_per_user[user];
+    if (n >= cfg.max_sockets_per_user)
+      return false;
+    ++n;
+    return true;
+  }
+  void release_socket(const uuid& user) {
+    std::lock_guard<std::mutex> guard{sockets_mtx};
+    auto i = sockets_per_user.find(user);
+    if (i != sockets_per_user.end() && --i->second == 0)
+      sockets_per_user.erase(i);
+  }
+
+  std::mutex sockets_mtx;
+  std::unordered_map<uuid, size_t> sockets_per_user;
 };
 
 /// Serves one TCP connection's HTTP requests; hands an authenticated upgrade to a ws_session.
 void run_http_session(tcp::socket socket, std::shared_ptr<gateway_state> gw);
 
-/// Takes over an upgraded connection (the request was authenticated as `who`).
+/// Takes over an upgraded connection (the request was authenticated as `who`, who holds one
+/// socket slot, released when the connection ends).
 void run_ws_session(tcp::socket socket, http::request<http::string_body> req,
                     actors::principal who, uint64_t conn_id, std::shared_ptr<gateway_state> gw);
 
@@ -52,9 +73,10 @@ void close_all_sessions(gateway_state& gw);
 
 using http_response = http::response<http::string_body>;
 
-/// Answers a non-upgrade request; `send` is called exactly once, on any thread.
-void handle_rest(const http::request<http::string_body>& req, gateway_state& gw,
-                 std::function<void(http_response)> send);
+/// Answers a non-upgrade request from `client_address`; `send` is called exactly once, on any
+/// thread.
+void handle_rest(const http::request<http::string_body>& req, const std::string& client_address,
+                 gateway_state& gw, std::function<void(http_response)> send);
 
 /// A JSON error response in the documented shape.
 http_response error_response(const http::request<http::string_body>& req,

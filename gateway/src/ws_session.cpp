@@ -24,7 +24,10 @@ public:
              std::shared_ptr<gateway_state> gw)
     : ws_(std::move(socket)), who_(std::move(who)), id_(id), gw_(std::move(gw)) {}
 
-  ~ws_session() { --gw_->ws_connections; }
+  ~ws_session() {
+    gw_->release_socket(who_.user);
+    --gw_->ws_connections;
+  }
 
   void run(http::request<http::string_body> req);
 

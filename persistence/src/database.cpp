@@ -76,9 +76,53 @@ const std::pair<const char*, std::string> pool_statements[] = {
    "insert into auth_tokens (token_hash, user_id, expires_at)"
    " values ($1, $2, 'epoch'::timestamptz + $3::bigint * interval '1 millisecond')"},
   {"find_user_by_token",
-   std::string{"select "} + user_columns
+   std::string{"select "} + user_columns + ", t.session_id::text"
      + " from auth_tokens t join users u on u.id = t.user_id"
-       " where t.token_hash = $1 and t.expires_at > now()"},
+       " left join auth_sessions s on s.id = t.session_id"
+       " where t.token_hash = $1 and t.kind = 'access' and t.expires_at > now()"
+       " and (t.session_id is null or s.revoked_at is null)"},
+  {"insert_login",
+   "insert into auth_sessions (id, user_id, user_agent, refresh_expires_at)"
+   " values ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 millisecond')"},
+  {"insert_login_token",
+   "insert into auth_tokens (token_hash, user_id, expires_at, session_id, kind)"
+   " values ($1, $2, 'epoch'::timestamptz + $3::bigint * interval '1 millisecond', $4, $5)"},
+  {"add_login_token",
+   "insert into auth_tokens (token_hash, user_id, expires_at, session_id, kind)"
+   " select $1, $2, 'epoch'::timestamptz + $3::bigint * interval '1 millisecond', $4, $5"
+   " where exists (select 1 from auth_sessions s where s.id = $4 and s.user_id = $2"
+   " and s.revoked_at is null)"},
+  {"touch_login",
+   "update auth_sessions set last_used_at = now()"
+   " where id = $1 and last_used_at < now() - interval '1 minute'"},
+  {"lock_refresh",
+   std::string{"select t.session_id::text, t.used_at is not null, t.expires_at > now(),"}
+     + " s.revoked_at is null, " + user_columns
+     + " from auth_tokens t join auth_sessions s on s.id = t.session_id"
+       " join users u on u.id = t.user_id"
+       " where t.token_hash = $1 and t.kind = 'refresh' for update of t, s"},
+  {"use_refresh", "update auth_tokens set used_at = now() where token_hash = $1"},
+  {"extend_login",
+   "update auth_sessions set last_used_at = now(),"
+   " refresh_expires_at = 'epoch'::timestamptz + $2::bigint * interval '1 millisecond'"
+   " where id = $1"},
+  {"revoke_login",
+   "update auth_sessions set revoked_at = now()"
+   " where id = $1 and user_id = $2 and revoked_at is null"},
+  {"drop_login_tokens", "delete from auth_tokens where session_id = $1 and kind <> 'refresh'"},
+  {"list_logins",
+   "select id::text, user_id::text, floor(extract(epoch from created_at) * 1000)::bigint,"
+   " floor(extract(epoch from last_used_at) * 1000)::bigint, user_agent,"
+   " floor(extract(epoch from refresh_expires_at) * 1000)::bigint from auth_sessions"
+   " where user_id = $1 and revoked_at is null and refresh_expires_at > now()"
+   " order by created_at desc, id desc limit 100"},
+  {"consume_ticket",
+   "delete from auth_tokens where token_hash = $1 and kind = 'ticket'"
+   " returning session_id::text, expires_at > now()"},
+  {"ticket_owner",
+   std::string{"select "} + user_columns
+     + " from auth_sessions s join users u on u.id = s.user_id"
+       " where s.id = $1 and s.revoked_at is null"},
   {"insert_conversation",
    "insert into conversations as c (id, brand_id, creator_id) values ($1, $2, $3)"
    " on conflict (brand_id, creator_id) do nothing returning "
@@ -462,6 +506,161 @@ void database::find_user_by_token(std::string token_hash,
       if (rows.empty())
         return make_failure(errc::not_found, "no valid token with this hash");
       return to_user(rows[0]);
+    });
+}
+
+namespace {
+
+std::optional<uuid> optional_uuid(const pqxx::field& f) {
+  if (f.is_null())
+    return std::nullopt;
+  return to_uuid(f);
+}
+
+void insert_login_tokens(pqxx::work& tx, const uuid& user, const uuid& login,
+                         const std::vector<token_grant>& tokens) {
+  for (const auto& t : tokens)
+    tx.exec_prepared0("insert_login_token", pqxx::binarystring{t.hash}, user.str(), t.expires_at,
+                      login.str(), t.kind);
+}
+
+} // namespace
+
+void database::create_login(login_row login, std::vector<token_grant> tokens,
+                            std::function<void(result<unit>)> done) {
+  impl_->submit<unit>(
+    "create_login", std::move(done),
+    [login = std::move(login), tokens = std::move(tokens)](pqxx::connection& conn) -> result<unit> {
+      try {
+        pqxx::work tx{conn};
+        tx.exec_prepared0("insert_login", login.id.str(), login.user.str(), login.user_agent,
+                          login.refresh_expires_at);
+        insert_login_tokens(tx, login.user, login.id, tokens);
+        tx.commit();
+        return unit{};
+      } catch (const pqxx::foreign_key_violation&) {
+        return make_failure(errc::not_found, "no such user");
+      }
+    });
+}
+
+void database::find_access_token(std::string token_hash,
+                                 std::function<void(result<token_owner>)> done) {
+  impl_->submit<token_owner>(
+    "find_access_token", std::move(done),
+    [hash = std::move(token_hash)](pqxx::connection& conn) -> result<token_owner> {
+      pqxx::work tx{conn};
+      auto rows = tx.exec_prepared("find_user_by_token", pqxx::binarystring{hash});
+      if (rows.empty())
+        return make_failure(errc::not_found, "no valid token with this hash");
+      token_owner out{to_user(rows[0]), optional_uuid(rows[0][6])};
+      if (out.login)
+        tx.exec_prepared0("touch_login", out.login->str());
+      tx.commit();
+      return out;
+    });
+}
+
+void database::rotate_refresh(std::string token_hash, std::vector<token_grant> new_tokens,
+                              millis refresh_expires_at,
+                              std::function<void(result<refresh_result>)> done) {
+  impl_->submit<refresh_result>(
+    "rotate_refresh", std::move(done),
+    [hash = std::move(token_hash), tokens = std::move(new_tokens),
+     refresh_expires_at](pqxx::connection& conn) -> result<refresh_result> {
+      pqxx::work tx{conn};
+      auto rows = tx.exec_prepared("lock_refresh", pqxx::binarystring{hash});
+      if (rows.empty())
+        return refresh_result{refresh_outcome::invalid, std::nullopt};
+      auto row = rows[0];
+      auto login = to_uuid(row[0]);
+      bool used = row[1].as<bool>();
+      bool unexpired = row[2].as<bool>();
+      bool live = row[3].as<bool>();
+      user_row user;
+      user.id = to_uuid(row[4]);
+      user.email = row[5].as<std::string>();
+      user.password_hash = row[6].as<std::string>();
+      user.display_name = row[7].as<std::string>();
+      user.role = row[8].as<std::string>();
+      user.created_at = row[9].as<int64_t>();
+      if (!live)
+        return refresh_result{refresh_outcome::invalid, std::nullopt};
+      if (used) {
+        // A rotated token presented again: someone holds a copy. End the whole family.
+        tx.exec_prepared0("revoke_login", login.str(), user.id.str());
+        tx.exec_prepared0("drop_login_tokens", login.str());
+        tx.commit();
+        return refresh_result{refresh_outcome::reused, token_owner{std::move(user), login}};
+      }
+      if (!unexpired)
+        return refresh_result{refresh_outcome::invalid, std::nullopt};
+      tx.exec_prepared0("use_refresh", pqxx::binarystring{hash});
+      insert_login_tokens(tx, user.id, login, tokens);
+      tx.exec_prepared0("extend_login", login.str(), refresh_expires_at);
+      tx.commit();
+      return refresh_result{refresh_outcome::rotated, token_owner{std::move(user), login}};
+    });
+}
+
+void database::revoke_login(uuid user, uuid login, std::function<void(result<bool>)> done) {
+  impl_->submit<bool>("revoke_login", std::move(done),
+                      [user, login](pqxx::connection& conn) -> result<bool> {
+                        pqxx::work tx{conn};
+                        auto r = tx.exec_prepared("revoke_login", login.str(), user.str());
+                        bool was_live = r.affected_rows() > 0;
+                        if (was_live)
+                          tx.exec_prepared0("drop_login_tokens", login.str());
+                        tx.commit();
+                        return was_live;
+                      });
+}
+
+void database::list_logins(uuid user, std::function<void(result<std::vector<login_row>>)> done) {
+  impl_->submit<std::vector<login_row>>(
+    "list_logins", std::move(done), [user](pqxx::connection& conn) -> result<std::vector<login_row>> {
+      pqxx::read_transaction tx{conn};
+      std::vector<login_row> out;
+      for (const auto& row : tx.exec_prepared("list_logins", user.str()))
+        out.push_back(login_row{to_uuid(row[0]), to_uuid(row[1]), row[2].as<int64_t>(),
+                                row[3].as<int64_t>(), row[4].as<std::string>(),
+                                row[5].as<int64_t>()});
+      return out;
+    });
+}
+
+void database::add_login_token(uuid user, uuid login, token_grant token,
+                               std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("add_login_token", std::move(done),
+                      [user, login, token = std::move(token)](pqxx::connection& conn) -> result<unit> {
+                        pqxx::work tx{conn};
+                        auto r = tx.exec_prepared("add_login_token", pqxx::binarystring{token.hash},
+                                                  user.str(), token.expires_at, login.str(),
+                                                  token.kind);
+                        tx.commit();
+                        if (r.affected_rows() == 0)
+                          return make_failure(errc::not_found, "no such live login");
+                        return unit{};
+                      });
+}
+
+void database::consume_ticket(std::string token_hash,
+                              std::function<void(result<token_owner>)> done) {
+  impl_->submit<token_owner>(
+    "consume_ticket", std::move(done),
+    [hash = std::move(token_hash)](pqxx::connection& conn) -> result<token_owner> {
+      pqxx::work tx{conn};
+      auto rows = tx.exec_prepared("consume_ticket", pqxx::binarystring{hash});
+      if (rows.empty() || rows[0][0].is_null() || !rows[0][1].as<bool>()) {
+        tx.commit(); // the delete stands: a ticket is single-use even when it has expired
+        return make_failure(errc::not_found, "no valid ticket with this hash");
+      }
+      auto login = to_uuid(rows[0][0]);
+      auto owner = tx.exec_prepared("ticket_owner", login.str());
+      tx.commit();
+      if (owner.empty())
+        return make_failure(errc::not_found, "the ticket's login was revoked");
+      return token_owner{to_user(owner[0]), login};
     });
 }
 

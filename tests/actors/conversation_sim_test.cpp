@@ -180,7 +180,7 @@ public:
     clients_[1].user = creator_;
     clients_[2].user = brand_; // the brand's second device
     for (auto& c : clients_)
-      c.session = spawn_session(sys_, &svc_, principal{c.user, "brand", "x"}, c.sink);
+      c.session = spawn_session(sys_, &svc_, principal{c.user, "brand", "x", {}}, c.sink);
     drain();
   }
 

@@ -377,3 +377,54 @@ TEST_F(ChatEndToEnd, PactumSimSmokeRunPassesItsOwnChecks) {
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
 }
+
+TEST_F(ChatEndToEnd, RepliesAttachmentsEditsDeletesAndTypingReachTheOtherSide) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client b{ep(), brand.token};
+  ws_client c{ep(), creator.token, ws_client::mode::msgpack};
+  auto conv = open_conversation(b, creator);
+  auto stream = "conversation:" + conv;
+  ASSERT_EQ(c.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 1}})["type"], "ok");
+
+  auto first = b.request(json{{"type", "message.send"}, {"conversation", conv}, {"client_id", "b1"},
+                              {"text", "Here is the brief"},
+                              {"attachments", json::array({json{{"url", "https://cdn.example/brief.pdf"},
+                                                                {"type", "application/pdf"}, {"size", 52000}}})}});
+  ASSERT_EQ(first["type"], "ok") << first.dump();
+  auto posted = next_on(c, stream);
+  EXPECT_EQ(posted["event"]["attachments"][0]["url"], "https://cdn.example/brief.pdf");
+
+  auto reply = c.request(json{{"type", "message.send"}, {"conversation", conv}, {"client_id", "c1"},
+                              {"text", "Got it"}, {"reply_to", first["seq"]}});
+  ASSERT_EQ(reply["type"], "ok");
+  EXPECT_EQ(next_on(c, stream)["event"]["reply_to"], first["seq"]);
+
+  // Only the author edits, and the other side sees it.
+  auto foreign = c.request(json{{"type", "message.edit"}, {"conversation", conv}, {"seq", first["seq"]}, {"text", "mine"}});
+  EXPECT_EQ(foreign["code"], "forbidden");
+  auto edit = b.request(json{{"type", "message.edit"}, {"conversation", conv}, {"seq", first["seq"]}, {"text", "Here is the final brief"}});
+  ASSERT_EQ(edit["type"], "ok") << edit.dump();
+  auto edited = next_on(c, stream);
+  EXPECT_EQ(edited["event"]["type"], "message.edited");
+  EXPECT_EQ(edited["event"]["target"], first["seq"]);
+  EXPECT_EQ(edited["event"]["text"], "Here is the final brief");
+  auto del = b.request(json{{"type", "message.delete"}, {"conversation", conv}, {"seq", first["seq"]}});
+  ASSERT_EQ(del["type"], "ok");
+  EXPECT_EQ(next_on(c, stream)["event"]["type"], "message.deleted");
+  auto del_again = b.request(json{{"type", "message.delete"}, {"conversation", conv}, {"seq", first["seq"]}});
+  EXPECT_EQ(del_again["duplicate"], true);
+
+  // Typing is pushed live without a seq, throttled, and never stored.
+  auto t1 = b.request(json{{"type", "typing"}, {"conversation", conv}});
+  EXPECT_EQ(t1["sent"], true);
+  auto typing = next_on(c, stream);
+  EXPECT_EQ(typing["event"]["type"], "typing");
+  EXPECT_EQ(typing["event"]["user"], brand.id);
+  EXPECT_FALSE(typing.contains("seq"));
+  EXPECT_EQ(b.request(json{{"type", "typing"}, {"conversation", conv}})["sent"], false) << "throttled";
+  auto h = b.request(json{{"type", "history"}, {"conversation", conv}});
+  for (auto& e : h["events"])
+    EXPECT_NE(e["event"]["type"], "typing");
+  EXPECT_EQ(h["events"].size(), 5u) << "opened, two messages, one edit, one delete";
+}

@@ -222,3 +222,69 @@ TEST(Uuid, ParsesAndPrintsCanonicalForm) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2));
   EXPECT_LT(id, uuid::v7()) << "v7 ids from different milliseconds sort by creation time";
 }
+
+TEST(CodecChat, DecodesRepliesAttachmentsEditsDeletesAndTyping) {
+  limits lim;
+  auto conv = uuid::v7().str();
+  auto send = decode_request(
+    json{{"type", "message.send"}, {"id", 1}, {"conversation", conv}, {"client_id", "c"},
+         {"text", "see the brief"}, {"reply_to", 7},
+         {"attachments", json::array({json{{"url", "https://cdn.example/brief.pdf"},
+                                           {"type", "application/pdf"}, {"size", 1234}},
+                                      json{{"url", "https://cdn.example/a.jpg"}, {"type", "image/jpeg"},
+                                           {"size", 99}, {"width", 640}, {"height", 480}}})}}
+      .dump(),
+    encoding::json, lim);
+  ASSERT_TRUE(send) << send.error().message;
+  auto& m = std::get<message_send_req>(send->body);
+  EXPECT_EQ(m.reply_to, 7);
+  ASSERT_EQ(m.attachments.size(), 2u);
+  EXPECT_EQ(m.attachments[1].width, 640);
+  EXPECT_EQ(m.attachments[0].type, "application/pdf");
+
+  auto bad_url = decode_request(
+    json{{"type", "message.send"}, {"id", 1}, {"conversation", conv}, {"client_id", "c"}, {"text", "x"},
+         {"attachments", json::array({json{{"url", "javascript:alert(1)"}, {"type", "image/png"}, {"size", 1}}})}}
+      .dump(),
+    encoding::json, lim);
+  ASSERT_FALSE(bad_url);
+  EXPECT_EQ(bad_url.error().code, error_code::bad_request);
+  json many = json::array();
+  for (int i = 0; i < 11; ++i)
+    many.push_back(json{{"url", "https://x.example/" + std::to_string(i)}, {"type", "image/png"}, {"size", 1}});
+  auto too_many = decode_request(json{{"type", "message.send"}, {"id", 1}, {"conversation", conv},
+                                      {"client_id", "c"}, {"text", "x"}, {"attachments", many}}
+                                   .dump(),
+                                 encoding::json, lim);
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(too_many.error().code, error_code::too_large);
+
+  auto edit = decode_request(json{{"type", "message.edit"}, {"id", 2}, {"conversation", conv}, {"seq", 5}, {"text", "fixed"}}.dump(), encoding::json, lim);
+  ASSERT_TRUE(edit);
+  EXPECT_EQ(std::get<message_edit_req>(edit->body).seq, 5);
+  auto no_seq = decode_request(json{{"type", "message.delete"}, {"id", 3}, {"conversation", conv}}.dump(), encoding::json, lim);
+  ASSERT_FALSE(no_seq);
+  EXPECT_EQ(no_seq.error().code, error_code::bad_request);
+  EXPECT_TRUE(decode_request(json{{"type", "typing"}, {"id", 4}, {"conversation", conv}}.dump(), encoding::json, lim));
+}
+
+TEST(Events, MessagesWrittenInVersionOneStillLoad) {
+  // The exact shape version 1 of message.posted was journaled in (before replies/attachments).
+  auto author = uuid::v7();
+  auto v1 = json::to_msgpack(json{{"type", "message.posted"}, {"author", author.str()},
+                                  {"client_id", "old"}, {"text", "from last year"}, {"at", 1700000000000}});
+  auto ev = decode_event("message.posted", 1, std::string{v1.begin(), v1.end()});
+  ASSERT_TRUE(ev) << ev.error();
+  auto& m = std::get<message_posted>(ev.value());
+  EXPECT_EQ(m.text, "from last year");
+  EXPECT_EQ(m.reply_to, 0);
+  EXPECT_TRUE(m.attachments.empty());
+  // And the current version round-trips its new fields.
+  conversation_event v2 = message_posted{author, "new", "hi", 5, 3, {{"https://x.example/a.png", "image/png", 10, 2, 3}}};
+  EXPECT_EQ(event_version(v2), 2);
+  auto back = decode_event("message.posted", 2, encode_event(v2));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(std::get<message_posted>(back.value()).attachments, std::get<message_posted>(v2).attachments);
+  EXPECT_EQ(std::get<message_posted>(back.value()).reply_to, 3);
+  EXPECT_FALSE(decode_event("message.posted", 3, encode_event(v2))) << "a future version is refused, not misread";
+}

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <vector>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,8 +23,11 @@ namespace pactum::actors::conversation {
 
 struct rules {
   /// How many recent client ids per conversation are remembered for idempotent retries. A retry
-  /// of a message older than this many messages is stored again.
+  /// of a message older than this many messages is stored again. Also bounds how many recent
+  /// messages are remembered for edits and deletes.
   size_t dedup_window = 4096;
+  /// How long after posting its author may edit or delete a message.
+  millis edit_window = 15 * 60 * 1000;
 };
 
 struct state {
@@ -39,6 +44,16 @@ struct state {
   std::unordered_map<std::string, sent> recent;
   std::deque<std::string> recent_order;
 
+  /// What edits and deletes need to know of a recent message (bounded like `recent`).
+  struct message_meta {
+    uuid author;
+    millis at = 0;
+    uint64_t text_hash = 0;
+    bool deleted = false;
+    int64_t last_change = 0; ///< seq of the event that last changed it
+  };
+  std::map<int64_t, message_meta> messages;
+
   bool exists() const noexcept { return head > 0; }
   bool is_member(const uuid& user) const noexcept {
     return exists() && (user == brand || user == creator);
@@ -49,6 +64,19 @@ struct post_message {
   uuid author;
   std::string client_id;
   std::string text;
+  int64_t reply_to = 0;
+  std::vector<protocol::attachment> attachments = {};
+};
+
+struct edit_message {
+  uuid by;
+  int64_t target = 0;
+  std::string text;
+};
+
+struct delete_message {
+  uuid by;
+  int64_t target = 0;
 };
 
 /// The command was refused; nothing is journaled.
@@ -72,6 +100,8 @@ using decision = std::variant<refusal, duplicate, accepted>;
 
 /// Decides what `cmd` does to `s` at time `now`. Pure.
 decision decide(const state& s, const post_message& cmd, millis now);
+decision decide(const state& s, const edit_message& cmd, millis now, const rules& r);
+decision decide(const state& s, const delete_message& cmd, millis now, const rules& r);
 
 /// Applies the event with sequence number `seq` (must be s.head + 1). Used both for fresh events
 /// and for replaying the journal.
@@ -81,7 +111,7 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
 std::string dedup_key(const uuid& author, const std::string& client_id);
 
 /// The snapshot format this build writes. Older versions stay decodable (decode_snapshot).
-inline constexpr int16_t snapshot_version = 1;
+inline constexpr int16_t snapshot_version = 2;
 
 /// Encodes the whole state (msgpack) as of `s.head`.
 std::string encode_snapshot(const state& s);

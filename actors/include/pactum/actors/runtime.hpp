@@ -29,11 +29,23 @@ struct runtime_config {
   size_t cpu_queue_limit = 1'000;   ///< queued hashing jobs before `overloaded`
   protocol::limits limits;          ///< frame validation limits
   uint32_t max_frame_bytes = 64 * 1024; ///< told to clients in `hello` (the gateway enforces it)
-  std::chrono::hours token_ttl{24}; ///< lifetime of a login token
+  std::chrono::seconds access_ttl{15 * 60};             ///< lifetime of an access token
+  std::chrono::seconds refresh_ttl{30 * 24 * 60 * 60};  ///< lifetime of a refresh token
+  std::chrono::seconds ticket_ttl{30};                  ///< lifetime of a WebSocket ticket
+  /// Login throttling (in memory, per process): failures that cost nothing, per account (its
+  /// normalised email) and per client address; then a wait of `login_backoff_base` doubling with
+  /// each further failure up to `login_backoff_max`. A key quiet for 4 × max is forgotten; at most
+  /// `login_throttle_entries` keys are kept (the least recently used go first).
+  size_t login_free_failures = 5;
+  size_t login_free_failures_per_address = 20;
+  std::chrono::milliseconds login_backoff_base{1'000};
+  std::chrono::milliseconds login_backoff_max{15 * 60 * 1'000};
+  size_t login_throttle_entries = 100'000;
   std::chrono::seconds request_timeout{10};
   size_t max_gap = 10'000;          ///< most events a subscribe replays at once
   size_t tail_cache = 512;          ///< recent events an active conversation keeps in memory
   size_t dedup_window = 4'096;      ///< recent client ids remembered per conversation
+  std::chrono::milliseconds edit_window{std::chrono::minutes(15)}; ///< edit/delete own messages
   size_t max_in_flight_per_session = 256; ///< unanswered commands per connection
   size_t snapshot_every = 100;      ///< events between snapshots of an entity (0: never)
   /// An entity with no subscriber and no command for this long is snapshotted and stopped; the
@@ -49,6 +61,7 @@ struct principal {
   uuid user;
   std::string role; ///< "brand", "creator", "moderator", "admin"
   std::string display_name;
+  std::string session_id; ///< identifies the login (token) this principal came from; may be empty
 };
 
 /// A refusal from the REST-facing operations: HTTP status, stable code, message, and per-field
@@ -58,6 +71,7 @@ struct api_error {
   protocol::error_code code = protocol::error_code::internal;
   std::string message;
   std::vector<std::pair<std::string, std::string>> fields;
+  int64_t retry_after_s = 0; ///< > 0: sent as `Retry-After` (seconds), e.g. with 429
 };
 
 struct registration {
@@ -67,10 +81,32 @@ struct registration {
   std::string role;
 };
 
+/// Where a login comes from (for throttling and the session list).
+struct login_context {
+  std::string client_address; ///< the peer's IP address
+  std::string user_agent;     ///< the User-Agent header (may be empty)
+};
+
 struct login_result {
-  principal who;
-  std::string token;  ///< opaque bearer token (shown once; only its hash is stored)
-  int64_t expires_at; ///< ms since epoch
+  principal who;                  ///< `who.session_id` is the login id
+  std::string token;              ///< opaque access token (shown once; only its hash is stored)
+  int64_t expires_at = 0;         ///< access token expiry, ms since epoch
+  std::string refresh_token;      ///< opaque refresh token, single use (rotates)
+  int64_t refresh_expires_at = 0; ///< ms since epoch
+};
+
+/// One live login of a user, as listed to that user.
+struct login_info {
+  std::string id;
+  int64_t created_at = 0;
+  int64_t last_used_at = 0;
+  std::string user_agent;
+  bool current = false; ///< the login the listing request was made with
+};
+
+struct ws_ticket {
+  std::string ticket;     ///< single use, for `/ws?ticket=`
+  int64_t expires_at = 0; ///< ms since epoch
 };
 
 /// Where one connection's outbound frames go. Implemented by the gateway; called from CAF threads,
@@ -113,10 +149,31 @@ public:
   // -- accounts (REST). Callbacks run on a runtime thread and must not block. --
 
   void register_user(registration input, std::function<void(expected<principal, api_error>)> done);
-  void login(std::string email, std::string password,
+  /// Throttled per account and per `ctx.client_address` (429 with `retry_after_s`); the answer
+  /// for an unknown email is the same as for a wrong password.
+  void login(std::string email, std::string password, login_context ctx,
              std::function<void(expected<login_result, api_error>)> done);
+  /// Rotates a refresh token: a new access + refresh pair of the same login. An already used
+  /// refresh token revokes its whole login (and closes its WebSockets with 4003).
+  void refresh(std::string refresh_token,
+               std::function<void(expected<login_result, api_error>)> done);
+  /// An access token's principal (401 when unknown, expired or revoked).
   void authenticate(std::string bearer_token,
                     std::function<void(expected<principal, api_error>)> done);
+  /// A WebSocket ticket's principal; the ticket is consumed whatever the outcome.
+  void authenticate_ticket(std::string ticket,
+                           std::function<void(expected<principal, api_error>)> done);
+  /// Revokes `who`'s own login (logout) and closes its WebSockets with 4003.
+  void logout(principal who, std::function<void(expected<bool, api_error>)> done);
+  /// `who`'s live logins, newest first.
+  void list_logins(principal who,
+                   std::function<void(expected<std::vector<login_info>, api_error>)> done);
+  /// Revokes one of `who`'s logins by id (404 when it is not a live login of theirs) and closes
+  /// its WebSockets with 4003.
+  void revoke_login(principal who, std::string login_id,
+                    std::function<void(expected<bool, api_error>)> done);
+  /// A single-use ticket for `/ws?ticket=`, valid `ticket_ttl`, bound to `who`'s login.
+  void issue_ws_ticket(principal who, std::function<void(expected<ws_ticket, api_error>)> done);
 
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);
@@ -124,6 +181,12 @@ public:
   // -- live sessions --
 
   std::unique_ptr<session> open_session(principal who, std::shared_ptr<session_sink> sink);
+
+  /// Closes the live WebSockets of `user` with `code` (e.g. session_revoked after logout): all of
+  /// them, or with a non-empty `session_id` only those opened with that login. Asynchronous;
+  /// takes effect within milliseconds.
+  void close_user_sessions(const uuid& user, const std::string& session_id,
+                           protocol::close_code code, std::string reason);
 
   /// Commands accepted from clients and not answered yet, across all sessions.
   size_t in_flight() const noexcept;

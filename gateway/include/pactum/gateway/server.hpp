@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace pactum::actors {
 class runtime;
@@ -23,6 +24,11 @@ struct server_config {
   size_t max_batch_frames = 64;           ///< queued frames coalesced into one batch frame
   size_t max_bad_frames = 16;             ///< malformed frames before close 1008
   std::string web_root;                   ///< folder served at `/` (empty: a built-in page)
+  /// Origins (e.g. "https://app.example.com") whose pages may open WebSockets, besides the
+  /// server's own origin (http:// or https:// + the Host header). An upgrade with any other
+  /// Origin header gets 403; one without an Origin header (not a browser) is allowed.
+  std::vector<std::string> allowed_origins;
+  size_t max_sockets_per_user = 20;       ///< concurrent WebSockets of one user (429 beyond)
 };
 
 /// Lifecycle: construct, `start()` (binds; throws std::runtime_error if it cannot), then

@@ -88,11 +88,11 @@ struct append_request {
   std::string entity_type; ///< "conversation", "campaign", ...
   int64_t expected_seq = 0;
   std::vector<event_record> events;
-  /// Timer changes committed atomically with the events (applied in queue order per entity).
-  std::vector<timer_change> timers;
   /// On success: the new last sequence number. On failure: conflict, unavailable, overloaded or
   /// internal. Called exactly once.
   std::function<void(result<int64_t>)> done;
+  /// Timer changes committed atomically with the events (applied in queue order per entity).
+  std::vector<timer_change> timers = {};
 };
 
 /// The latest snapshot of an entity: its state as of `seq`, encoded by the entity's own code.
@@ -109,6 +109,41 @@ struct user_row {
   std::string display_name;
   std::string role;
   millis created_at = 0;
+};
+
+/// One login: the family of tokens issued by one successful login (and its refreshes).
+struct login_row {
+  uuid id;                       ///< the login (token family) id
+  uuid user;
+  millis created_at = 0;         ///< when the login happened (set by the database)
+  millis last_used_at = 0;       ///< last refresh, or access-token use (updated at most once a minute)
+  std::string user_agent;        ///< as sent at login, truncated; may be empty
+  millis refresh_expires_at = 0; ///< when its current refresh token expires
+};
+
+/// A token to store. Only its hash is ever stored.
+struct token_grant {
+  std::string hash;
+  std::string kind;     ///< "access", "refresh" or "ticket"
+  millis expires_at = 0;
+};
+
+/// The user a token belongs to, and its login (nullopt for tokens issued before logins existed).
+struct token_owner {
+  user_row user;
+  std::optional<uuid> login;
+};
+
+/// What presenting a refresh token did.
+enum class refresh_outcome : uint8_t {
+  rotated, ///< valid and unused: now used, the new tokens are stored
+  reused,  ///< already used once: treated as theft, the whole login was revoked
+  invalid, ///< unknown, expired, or its login is revoked: nothing changed
+};
+
+struct refresh_result {
+  refresh_outcome outcome = refresh_outcome::invalid;
+  std::optional<token_owner> owner; ///< set for rotated and reused
 };
 
 struct conversation_row {
@@ -184,8 +219,38 @@ public:
   void insert_token(std::string token_hash, uuid user, millis expires_at,
                     std::function<void(result<unit>)> done);
 
-  /// Returns the user owning an unexpired token with this hash; `not_found` otherwise.
+  /// Returns the user owning an unexpired access token with this hash whose login (if any) is
+  /// live; `not_found` otherwise.
   void find_user_by_token(std::string token_hash, std::function<void(result<user_row>)> done);
+
+  /// Stores a new login of `login.user` and its first tokens, in one transaction.
+  void create_login(login_row login, std::vector<token_grant> tokens,
+                    std::function<void(result<unit>)> done);
+
+  /// The owner of an unexpired access token of a live login (or a pre-login token);
+  /// `not_found` otherwise. Touches the login's `last_used_at` (at most once a minute).
+  void find_access_token(std::string token_hash, std::function<void(result<token_owner>)> done);
+
+  /// Presents a refresh token: if valid and unused, marks it used, stores `new_tokens` in its
+  /// login and moves the login's refresh expiry to `refresh_expires_at`; if it was already used,
+  /// revokes the whole login (theft). Serialised per login (row locks).
+  void rotate_refresh(std::string token_hash, std::vector<token_grant> new_tokens,
+                      millis refresh_expires_at, std::function<void(result<refresh_result>)> done);
+
+  /// Revokes the login `login` of `user` and deletes its access tokens and tickets (refresh
+  /// tokens stay, so a replay is still recognised). True when it was live.
+  void revoke_login(uuid user, uuid login, std::function<void(result<bool>)> done);
+
+  /// The user's live logins (not revoked, refresh not expired), newest first, at most 100.
+  void list_logins(uuid user, std::function<void(result<std::vector<login_row>>)> done);
+
+  /// Adds a token (e.g. a WebSocket ticket) to a live login of `user`; `not_found` otherwise.
+  void add_login_token(uuid user, uuid login, token_grant token,
+                       std::function<void(result<unit>)> done);
+
+  /// Consumes a ticket: deletes it whatever its state (single use) and returns its owner when it
+  /// was unexpired and its login live; `not_found` otherwise.
+  void consume_ticket(std::string token_hash, std::function<void(result<token_owner>)> done);
 
   // -- conversations --------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ struct limits {
   uint32_t max_client_id_bytes = 64;
   uint32_t max_history_page = 200;
   uint32_t max_depth = 16; ///< nesting of arrays/objects in a frame
+  uint32_t max_attachments = 10;
+  uint32_t max_url_bytes = 2048;
 };
 
 struct decode_error {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "pactum/common/expected.hpp"
 #include "pactum/common/time.hpp"
@@ -22,15 +23,44 @@ struct conversation_opened {
   millis at = 0;
 };
 
-/// A chat message. `client_id` is the sender's idempotency key.
+/// A media reference attached to a message (the media itself lives elsewhere).
+struct attachment {
+  std::string url;  ///< http(s) URL
+  std::string type; ///< MIME type, e.g. "image/jpeg"
+  int64_t size = 0; ///< bytes
+  int64_t width = 0;  ///< pixels; 0 when unknown or not visual
+  int64_t height = 0; ///< pixels; 0 when unknown or not visual
+  friend bool operator==(const attachment&, const attachment&) = default;
+};
+
+/// A chat message. `client_id` is the sender's idempotency key. Version 1 had neither `reply_to`
+/// nor `attachments`; version 2 adds both (absent means none).
 struct message_posted {
   uuid author;
   std::string client_id;
   std::string text;
   millis at = 0;
+  int64_t reply_to = 0; ///< seq of the message this answers; 0: none
+  std::vector<attachment> attachments = {};
 };
 
-using conversation_event = std::variant<conversation_opened, message_posted>;
+/// The author changed the text of message `target`.
+struct message_edited {
+  int64_t target = 0;
+  uuid by;
+  std::string text;
+  millis at = 0;
+};
+
+/// The author withdrew message `target`; clients show it as deleted.
+struct message_deleted {
+  int64_t target = 0;
+  uuid by;
+  millis at = 0;
+};
+
+using conversation_event =
+  std::variant<conversation_opened, message_posted, message_edited, message_deleted>;
 
 /// The journal/event type name, e.g. "message.posted".
 std::string_view event_type(const conversation_event&) noexcept;

@@ -12,6 +12,7 @@
 
 #include "pactum/common/time.hpp"
 #include "pactum/common/uuid.hpp"
+#include "pactum/protocol/events.hpp"
 
 namespace pactum::protocol {
 
@@ -42,6 +43,26 @@ struct message_send_req {
   uuid conversation;
   std::string client_id;
   std::string text;
+  int64_t reply_to = 0; ///< seq of the message answered; 0: none
+  std::vector<attachment> attachments = {};
+};
+
+/// The author replaces the text of their message `seq` (within the edit window).
+struct message_edit_req {
+  uuid conversation;
+  int64_t seq = 0;
+  std::string text;
+};
+
+/// The author deletes their message `seq` (within the edit window).
+struct message_delete_req {
+  uuid conversation;
+  int64_t seq = 0;
+};
+
+/// "I am typing": pushed to the other members' sessions, never stored, throttled.
+struct typing_req {
+  uuid conversation;
 };
 
 /// Subscribe to stream "conversation:<id>", receiving every event with seq > after, then live.
@@ -63,8 +84,10 @@ struct history_req {
   uint32_t limit = 50;
 };
 
-using request_body = std::variant<ping_req, conversation_open_req, conversation_list_req,
-                                  message_send_req, subscribe_req, unsubscribe_req, history_req>;
+using request_body =
+  std::variant<ping_req, conversation_open_req, conversation_list_req, message_send_req,
+               subscribe_req, unsubscribe_req, history_req, message_edit_req, message_delete_req,
+               typing_req>;
 
 struct request {
   request_id id;
@@ -121,9 +144,13 @@ struct history_reply {
   bool more = false; ///< more events exist beyond this page in the direction asked
 };
 
+struct typing_reply {
+  bool sent = false; ///< false when throttled (the last indicator is still fresh)
+};
+
 using reply_body = std::variant<pong_reply, conversation_open_reply, conversation_list_reply,
                                 message_ack_reply, subscribe_reply, unsubscribe_reply,
-                                history_reply>;
+                                history_reply, typing_reply>;
 
 // -- server-initiated ---------------------------------------------------------------------------
 

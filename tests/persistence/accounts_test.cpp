@@ -1,0 +1,168 @@
+// Logins and their token families against a real PostgreSQL: rotation, reuse detection (also
+// when two refreshes race), revocation, single-use tickets.
+
+#include <future>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "pactum/persistence/database.hpp"
+#include "test_database.hpp"
+
+namespace pactum::persistence {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <class T, class Call>
+result<T> await(Call&& call) {
+  auto promise = std::make_shared<std::promise<result<T>>>();
+  auto future = promise->get_future();
+  call([promise](result<T> r) { promise->set_value(std::move(r)); });
+  if (future.wait_for(30s) != std::future_status::ready)
+    throw std::runtime_error("no answer within the timeout");
+  return future.get();
+}
+
+errc code_of(const auto& r) {
+  return r.has_value() ? errc{} : r.error().code;
+}
+
+class AccountsTest : public test_support::database_test {
+protected:
+  void SetUp() override {
+    database_test::SetUp();
+    if (HasFatalFailure())
+      return;
+    config c;
+    c.url = url();
+    c.pool_threads = 3;
+    db_ = std::make_unique<database>(c);
+    db_->migrate();
+    db_->start();
+    user_.id = uuid::v7();
+    user_.email = "ana@example.com";
+    user_.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+    user_.display_name = "Ana";
+    user_.role = "brand";
+    ASSERT_EQ(code_of(await<unit>([&](auto cb) { db_->create_user(user_, cb); })), errc{});
+  }
+
+  void TearDown() override {
+    db_.reset();
+    database_test::TearDown();
+  }
+
+  /// A new login with an access token `"a-" + tag` and a refresh token `"r-" + tag`.
+  uuid new_login(const std::string& tag) {
+    login_row login{uuid::v7(), user_.id, 0, 0, "test-agent", now_millis() + 3'600'000};
+    auto id = login.id;
+    std::vector<token_grant> grants{{"a-" + tag, "access", now_millis() + 60'000},
+                                    {"r-" + tag, "refresh", now_millis() + 3'600'000}};
+    EXPECT_EQ(code_of(await<unit>([&](auto cb) { db_->create_login(login, grants, cb); })),
+              errc{});
+    return id;
+  }
+
+  result<refresh_result> rotate(const std::string& from, const std::string& to) {
+    std::vector<token_grant> grants{{"a-" + to, "access", now_millis() + 60'000},
+                                    {"r-" + to, "refresh", now_millis() + 3'600'000}};
+    return await<refresh_result>([&](auto cb) {
+      db_->rotate_refresh("r-" + from, grants, now_millis() + 3'600'000, cb);
+    });
+  }
+
+  bool access_ok(const std::string& tag) {
+    return await<token_owner>([&](auto cb) { db_->find_access_token("a-" + tag, cb); })
+      .has_value();
+  }
+
+  std::unique_ptr<database> db_;
+  user_row user_;
+};
+
+TEST_F(AccountsTest, RotationIssuesNewTokensAndAReplayRevokesTheFamily) {
+  auto login = new_login("1");
+  auto owner = await<token_owner>([&](auto cb) { db_->find_access_token("a-1", cb); });
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->user.id, user_.id);
+  EXPECT_EQ(owner->login, login);
+  EXPECT_FALSE(await<token_owner>([&](auto cb) { db_->find_access_token("r-1", cb); }).has_value())
+    << "a refresh token is no access token";
+
+  auto r = rotate("1", "2");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->outcome, refresh_outcome::rotated);
+  EXPECT_EQ(r->owner->login, login);
+  EXPECT_TRUE(access_ok("2"));
+
+  auto replay = rotate("1", "3");
+  ASSERT_TRUE(replay.has_value());
+  EXPECT_EQ(replay->outcome, refresh_outcome::reused);
+  EXPECT_EQ(replay->owner->login, login);
+  EXPECT_FALSE(access_ok("1"));
+  EXPECT_FALSE(access_ok("2"));
+  EXPECT_FALSE(access_ok("3"));
+  EXPECT_EQ(rotate("2", "4")->outcome, refresh_outcome::invalid);
+  EXPECT_EQ(rotate("unknown", "5")->outcome, refresh_outcome::invalid);
+  auto logins = await<std::vector<login_row>>([&](auto cb) { db_->list_logins(user_.id, cb); });
+  ASSERT_TRUE(logins.has_value());
+  EXPECT_TRUE(logins->empty());
+}
+
+TEST_F(AccountsTest, TwoRefreshesRacingWithOneTokenRevokeTheFamily) {
+  new_login("x");
+  auto a = std::async(std::launch::async, [&] { return rotate("x", "a"); });
+  auto b = std::async(std::launch::async, [&] { return rotate("x", "b"); });
+  auto ra = a.get();
+  auto rb = b.get();
+  ASSERT_TRUE(ra.has_value() && rb.has_value());
+  std::multiset<refresh_outcome> outcomes{ra->outcome, rb->outcome};
+  EXPECT_EQ(outcomes, (std::multiset<refresh_outcome>{refresh_outcome::rotated,
+                                                      refresh_outcome::reused}));
+  EXPECT_FALSE(access_ok("a"));
+  EXPECT_FALSE(access_ok("b"));
+}
+
+TEST_F(AccountsTest, RevokingOneLoginLeavesTheOthersAndTicketsAreSingleUse) {
+  auto one = new_login("1");
+  auto two = new_login("2");
+  auto ticket = token_grant{"t-1", "ticket", now_millis() + 30'000};
+  ASSERT_EQ(code_of(await<unit>([&](auto cb) { db_->add_login_token(user_.id, one, ticket, cb); })),
+            errc{});
+  auto used = await<token_owner>([&](auto cb) { db_->consume_ticket("t-1", cb); });
+  ASSERT_TRUE(used.has_value());
+  EXPECT_EQ(used->login, one);
+  EXPECT_EQ(code_of(await<token_owner>([&](auto cb) { db_->consume_ticket("t-1", cb); })),
+            errc::not_found);
+  auto expired = token_grant{"t-old", "ticket", now_millis() - 1};
+  ASSERT_EQ(code_of(await<unit>([&](auto cb) { db_->add_login_token(user_.id, one, expired, cb); })),
+            errc{});
+  EXPECT_EQ(code_of(await<token_owner>([&](auto cb) { db_->consume_ticket("t-old", cb); })),
+            errc::not_found);
+
+  EXPECT_EQ(await<bool>([&](auto cb) { db_->revoke_login(uuid::v7(), one, cb); }).value(), false)
+    << "only the owner can revoke";
+  EXPECT_EQ(await<bool>([&](auto cb) { db_->revoke_login(user_.id, one, cb); }).value(), true);
+  EXPECT_EQ(await<bool>([&](auto cb) { db_->revoke_login(user_.id, one, cb); }).value(), false);
+  EXPECT_FALSE(access_ok("1"));
+  EXPECT_TRUE(access_ok("2"));
+  EXPECT_EQ(rotate("1", "1b")->outcome, refresh_outcome::invalid);
+  EXPECT_EQ(code_of(await<unit>([&](auto cb) {
+              db_->add_login_token(user_.id, one, token_grant{"t-2", "ticket", now_millis() + 30'000}, cb);
+            })),
+            errc::not_found)
+    << "no ticket for a revoked login";
+  auto logins = await<std::vector<login_row>>([&](auto cb) { db_->list_logins(user_.id, cb); });
+  ASSERT_TRUE(logins.has_value());
+  ASSERT_EQ(logins->size(), 1u);
+  EXPECT_EQ(logins->front().id, two);
+  EXPECT_EQ(logins->front().user_agent, "test-agent");
+  EXPECT_GT(logins->front().created_at, 0);
+}
+
+} // namespace
+} // namespace pactum::persistence
