@@ -242,6 +242,14 @@ std::optional<std::vector<const cached_event*>> from_tail(const conversation_sta
   return out;
 }
 
+/// The subscribe reply: head, every member's read mark, the subscriber's unread count.
+protocol::subscribe_reply reply_for(const conversation_state& st, const uuid& user, int64_t head) {
+  protocol::subscribe_reply reply{st.id, head, {}, st.machine.unread(user)};
+  for (auto& [member, mark] : st.machine.reads)
+    reply.read_marks.emplace_back(member, mark.upto);
+  return reply;
+}
+
 caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
   auto& st = self->state;
   if (!st.machine.is_member(q.user))
@@ -256,8 +264,7 @@ caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
     self->monitor(q.subscriber);
     st.subscribers.emplace(q.subscriber.address(), q.subscriber);
   }
-  subscribe_result result{caf::actor_cast<caf::actor>(self),
-                          protocol::subscribe_reply{st.id, st.committed}, {}};
+  subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, q.user, st.committed), {}};
   if (auto cached = from_tail(st, after + 1, st.committed)) {
     for (auto* ev : *cached)
       result.gap.push_back(ev->frame);
@@ -265,7 +272,7 @@ caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
   }
   auto rp = self->make_response_promise();
   auto ticket = ++st.next_ticket;
-  st.reads.emplace(ticket, waiting_read{rp, {}, st.committed});
+  st.reads.emplace(ticket, waiting_read{rp, history_query{{}, q.user}, st.committed});
   auto handle = caf::actor_cast<caf::actor>(self);
   st.svc->store.read_events(st.id, after, st.committed + 1, st.committed - after, false,
                          [handle, ticket](auto r) {
@@ -285,8 +292,7 @@ void on_gap_loaded(self_ptr self, gap_loaded& g) {
     w.rp.deliver(refuse(from_persistence(g.events.error().code), g.events.error().message));
     return;
   }
-  subscribe_result result{caf::actor_cast<caf::actor>(self),
-                          protocol::subscribe_reply{st.id, w.head}, {}};
+  subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, w.query.user, w.head), {}};
   for (auto& rec : g.events.value())
     result.gap.push_back(make_frame(st.stream, rec.seq, std::move(rec.payload)));
   w.rp.deliver(std::move(result));

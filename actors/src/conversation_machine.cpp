@@ -70,6 +70,27 @@ decision decide(const state& s, const edit_message& cmd, millis now, const rules
   return accepted{protocol::message_edited{cmd.target, cmd.by, cmd.text, now}};
 }
 
+decision decide(const state& s, const mark_read& cmd, millis now, const rules&) {
+  if (!s.is_member(cmd.member))
+    return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
+  if (cmd.upto > s.head)
+    return refusal{protocol::error_code::bad_request, "seq is beyond the conversation's head"};
+  if (auto i = s.reads.find(cmd.member); i != s.reads.end() && i->second.upto >= cmd.upto)
+    return duplicate{i->second.event_seq, i->second.at}; // marks only move forward
+  return accepted{protocol::read_marked{cmd.member, cmd.upto, now}};
+}
+
+int64_t state::unread(const uuid& member) const {
+  int64_t mark = 0;
+  if (auto i = reads.find(member); i != reads.end())
+    mark = i->second.upto;
+  int64_t n = 0;
+  for (auto i = messages.upper_bound(mark); i != messages.end(); ++i)
+    if (!i->second.deleted && i->second.author != member)
+      ++n;
+  return n;
+}
+
 decision decide(const state& s, const delete_message& cmd, millis now, const rules& r) {
   const state::message_meta* meta = nullptr;
   if (auto no = check_change(s, cmd.by, cmd.target, now, r, meta))
@@ -121,6 +142,11 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
                    i->second.deleted = true;
                    i->second.last_change = seq;
                  }
+               },
+               [&](const protocol::read_marked& x) {
+                 auto& mark = s.reads[x.member];
+                 if (x.seq > mark.upto)
+                   mark = state::read_mark{x.seq, seq, x.at};
                },
              },
              ev);
@@ -178,6 +204,10 @@ std::string encode_snapshot(const state& s) {
            {"head", s.head},
            {"recent", json::binary(std::vector<uint8_t>(recent.begin(), recent.end()))},
            {"messages", json::binary(std::vector<uint8_t>(messages.begin(), messages.end()))}};
+  auto reads = json::array();
+  for (auto& [member, mark] : s.reads)
+    reads.push_back(json::array({member.str(), mark.upto, mark.event_seq, mark.at}));
+  obj["reads"] = std::move(reads);
   auto bytes = json::to_msgpack(obj);
   return std::string{bytes.begin(), bytes.end()};
 }
@@ -235,6 +265,13 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
           return std::string{"snapshot: truncated message index"};
         m.deleted = deleted != 0;
         s.messages.emplace_hint(s.messages.end(), seq, m);
+      }
+      for (auto& r : obj.at("reads")) {
+        auto member = uuid::parse(r.at(0).get<std::string>());
+        if (!member)
+          return std::string{"snapshot has a malformed member"};
+        s.reads[*member] = state::read_mark{r.at(1).get<int64_t>(), r.at(2).get<int64_t>(),
+                                            r.at(3).get<int64_t>()};
       }
     }
     while (s.recent_order.size() > r.dedup_window) {

@@ -26,7 +26,7 @@ struct client_command {
 /// A member's journaled command to a conversation, stamped with who sends it.
 struct post_command {
   std::variant<conversation::post_message, conversation::edit_message,
-               conversation::delete_message>
+               conversation::delete_message, conversation::mark_read>
     cmd;
 };
 

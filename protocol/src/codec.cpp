@@ -250,6 +250,13 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
       return decode_error{error_code::bad_request, "field 'seq' is required", id};
     return request_body{message_delete_req{conversation, seq}};
   }
+  if (type == "read") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(seq, f.int_field("seq", 1, max_seq, 0));
+    if (seq == 0)
+      return decode_error{error_code::bad_request, "field 'seq' is required", id};
+    return request_body{read_req{conversation, seq}};
+  }
   if (type == "typing") {
     PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
     return request_body{typing_req{conversation}};
@@ -368,6 +375,11 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                [&](const subscribe_reply& x) {
                  obj["stream"] = conversation_stream(x.conversation);
                  obj["head"] = x.head;
+                 auto reads = json::object();
+                 for (auto& [member, seq] : x.read_marks)
+                   reads[member.str()] = seq;
+                 obj["read"] = std::move(reads);
+                 obj["unread"] = x.unread;
                },
                [&](const unsubscribe_reply& x) { obj["stream"] = conversation_stream(x.conversation); },
                [&](const typing_reply& x) { obj["sent"] = x.sent; },

@@ -46,6 +46,7 @@ std::string_view event_type(const conversation_event& ev) noexcept {
                       [](const message_posted&) { return std::string_view{"message.posted"}; },
                       [](const message_edited&) { return std::string_view{"message.edited"}; },
                       [](const message_deleted&) { return std::string_view{"message.deleted"}; },
+                      [](const read_marked&) { return std::string_view{"read.marked"}; },
                     },
                     ev);
 }
@@ -97,6 +98,12 @@ std::string encode_event(const conversation_event& ev) {
                                         {"by", x.by.str()},
                                         {"at", x.at}};
                           },
+                          [](const read_marked& x) {
+                            return json{{"type", "read.marked"},
+                                        {"member", x.member.str()},
+                                        {"seq", x.seq},
+                                        {"at", x.at}};
+                          },
                         },
                         ev);
   auto bytes = json::to_msgpack(obj);
@@ -144,6 +151,14 @@ expected<conversation_event, std::string> decode_event(std::string_view type, in
       }
     }
     return conversation_event{std::move(m)};
+  }
+  if (type == "read.marked") {
+    auto member = get_uuid(obj, "member");
+    auto seq = get_int(obj, "seq");
+    auto at = get_int(obj, "at");
+    if (!member || !seq || !at)
+      return std::string{"read.marked: missing field"};
+    return conversation_event{read_marked{*member, *seq, *at}};
   }
   if (type == "message.edited" || type == "message.deleted") {
     auto target = get_int(obj, "target");

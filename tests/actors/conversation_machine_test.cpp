@@ -165,3 +165,25 @@ TEST_F(ConversationMachineTest, SnapshotsRoundTripAndVersionOneStillLoads) {
   EXPECT_TRUE(std::holds_alternative<duplicate>(decide(old.value(), post_message{creator_, "b", "two"}, 30)));
   EXPECT_FALSE(decode_snapshot(99, bytes, rules_)) << "an unknown version is refused, not misread";
 }
+
+TEST_F(ConversationMachineTest, ReadMarksMoveForwardAndCountUnread) {
+  post(brand_, "a", "one");   // 2
+  post(brand_, "b", "two");   // 3
+  post(creator_, "c", "mine"); // 4
+  EXPECT_EQ(s_.unread(creator_), 2) << "the brand's two messages; never one's own";
+  auto mark = decide(s_, mark_read{creator_, 2}, 50, rules_);
+  ASSERT_TRUE(std::holds_alternative<accepted>(mark));
+  apply(s_, 5, std::get<accepted>(mark).event, rules_);
+  EXPECT_EQ(s_.unread(creator_), 1);
+  auto back = decide(s_, mark_read{creator_, 1}, 60, rules_);
+  ASSERT_TRUE(std::holds_alternative<duplicate>(back)) << "marks never move backwards";
+  EXPECT_EQ(std::get<duplicate>(back).seq, 5);
+  auto beyond = decide(s_, mark_read{creator_, 99}, 60, rules_);
+  ASSERT_TRUE(std::holds_alternative<refusal>(beyond));
+  EXPECT_EQ(std::get<refusal>(beyond).code, protocol::error_code::bad_request);
+  auto stranger = decide(s_, mark_read{uuid::v7(), 1}, 60, rules_);
+  EXPECT_TRUE(std::holds_alternative<refusal>(stranger));
+  auto snap = decode_snapshot(snapshot_version, encode_snapshot(s_), rules_);
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(snap->unread(creator_), 1) << "read marks survive a snapshot";
+}

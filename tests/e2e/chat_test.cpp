@@ -428,3 +428,32 @@ TEST_F(ChatEndToEnd, RepliesAttachmentsEditsDeletesAndTypingReachTheOtherSide) {
     EXPECT_NE(e["event"]["type"], "typing");
   EXPECT_EQ(h["events"].size(), 5u) << "opened, two messages, one edit, one delete";
 }
+
+TEST_F(ChatEndToEnd, ReadMarksArePersistedSeenByTheOtherSideAndCountUnread) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  std::string conv;
+  {
+    ws_client b{ep(), brand.token};
+    conv = open_conversation(b, creator);
+    for (int i = 0; i < 3; ++i)
+      ASSERT_EQ(send_msg(b, conv, "r" + std::to_string(i), "hello")["type"], "ok");
+    ASSERT_EQ(b.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 4}})["type"], "ok");
+    ws_client c{ep(), creator.token};
+    auto sub = c.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 4}});
+    EXPECT_EQ(sub["unread"], 3);
+    auto read = c.request(json{{"type", "read"}, {"conversation", conv}, {"seq", 3}});
+    ASSERT_EQ(read["type"], "ok") << read.dump();
+    auto seen = next_on(b, "conversation:" + conv);
+    EXPECT_EQ(seen["event"]["type"], "read.marked");
+    EXPECT_EQ(seen["event"]["member"], creator.id);
+    EXPECT_EQ(seen["event"]["seq"], 3);
+    EXPECT_EQ(c.request(json{{"type", "read"}, {"conversation", conv}, {"seq", 2}})["duplicate"], true);
+  }
+  ASSERT_EQ(server_->stop(), 0);
+  server_->start();
+  ws_client c{ep(), creator.token};
+  auto sub = c.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 5}});
+  EXPECT_EQ(sub["read"][creator.id], 3) << "read marks survive a restart";
+  EXPECT_EQ(sub["unread"], 1);
+}

@@ -54,6 +54,17 @@ struct state {
   };
   std::map<int64_t, message_meta> messages;
 
+  /// Each member's read mark and the event that set it (for idempotent retries).
+  struct read_mark {
+    int64_t upto = 0;
+    int64_t event_seq = 0;
+    millis at = 0;
+  };
+  std::map<uuid, read_mark> reads;
+
+  /// Messages from others after `member`'s read mark, counted over the recent-message index.
+  int64_t unread(const uuid& member) const;
+
   bool exists() const noexcept { return head > 0; }
   bool is_member(const uuid& user) const noexcept {
     return exists() && (user == brand || user == creator);
@@ -79,6 +90,11 @@ struct delete_message {
   int64_t target = 0;
 };
 
+struct mark_read {
+  uuid member;
+  int64_t upto = 0;
+};
+
 /// The command was refused; nothing is journaled.
 struct refusal {
   protocol::error_code code;
@@ -102,6 +118,7 @@ using decision = std::variant<refusal, duplicate, accepted>;
 decision decide(const state& s, const post_message& cmd, millis now);
 decision decide(const state& s, const edit_message& cmd, millis now, const rules& r);
 decision decide(const state& s, const delete_message& cmd, millis now, const rules& r);
+decision decide(const state& s, const mark_read& cmd, millis now, const rules& r);
 
 /// Applies the event with sequence number `seq` (must be s.head + 1). Used both for fresh events
 /// and for replaying the journal.

@@ -59,8 +59,15 @@ struct message_deleted {
   millis at = 0;
 };
 
+/// `member` has read everything up to and including `seq`. Read marks only move forward.
+struct read_marked {
+  uuid member;
+  int64_t seq = 0;
+  millis at = 0;
+};
+
 using conversation_event =
-  std::variant<conversation_opened, message_posted, message_edited, message_deleted>;
+  std::variant<conversation_opened, message_posted, message_edited, message_deleted, read_marked>;
 
 /// The journal/event type name, e.g. "message.posted".
 std::string_view event_type(const conversation_event&) noexcept;

@@ -60,6 +60,12 @@ struct message_delete_req {
   int64_t seq = 0;
 };
 
+/// The caller has read everything up to `seq` (persisted; only moves forward).
+struct read_req {
+  uuid conversation;
+  int64_t seq = 0;
+};
+
 /// "I am typing": pushed to the other members' sessions, never stored, throttled.
 struct typing_req {
   uuid conversation;
@@ -87,7 +93,7 @@ struct history_req {
 using request_body =
   std::variant<ping_req, conversation_open_req, conversation_list_req, message_send_req,
                subscribe_req, unsubscribe_req, history_req, message_edit_req, message_delete_req,
-               typing_req>;
+               typing_req, read_req>;
 
 struct request {
   request_id id;
@@ -127,6 +133,8 @@ struct message_ack_reply {
 struct subscribe_reply {
   uuid conversation;
   int64_t head = 0;
+  std::vector<std::pair<uuid, int64_t>> read_marks = {}; ///< each member's read mark
+  int64_t unread = 0; ///< messages from others after the caller's read mark
 };
 
 struct unsubscribe_reply {
