@@ -310,12 +310,28 @@ std::vector<stored_event> read_history(ws_client& c, const std::string& conversa
   return out;
 }
 
+/// Connects like a well-behaved client after an outage: right after PostgreSQL restarts, the first
+/// token lookup on each stale pooled connection fails fast (upgrade answered 503, `unavailable`),
+/// so retry for a bounded time.
+std::unique_ptr<ws_client> connect_retrying(const endpoint& ep, const std::string& token) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (;;) {
+    try {
+      return std::make_unique<ws_client>(ep, token);
+    } catch (const upgrade_refused& e) {
+      if (e.status == 401 || e.status == 403 || std::chrono::steady_clock::now() > deadline)
+        throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
 std::vector<std::vector<stored_event>> read_histories(const endpoint& ep,
                                                       const std::vector<conversation_pair>& pairs) {
   std::vector<std::vector<stored_event>> out;
   for (const auto& p : pairs) {
-    ws_client c{ep, p.creator.token};
-    out.push_back(read_history(c, p.conversation));
+    auto c = connect_retrying(ep, p.creator.token);
+    out.push_back(read_history(*c, p.conversation));
   }
   return out;
 }
@@ -391,7 +407,8 @@ retry_summary retry_unacknowledged(const endpoint& ep, const std::vector<convers
       by_author[{a.pair, a.from_brand}].push_back(&a);
   for (auto& [who, list] : by_author) {
     const auto& pair = pairs[who.first];
-    ws_client c{ep, who.second ? pair.brand.token : pair.creator.token};
+    auto conn = connect_retrying(ep, who.second ? pair.brand.token : pair.creator.token);
+    auto& c = *conn;
     constexpr size_t chunk = 100;
     for (size_t from = 0; from < list.size(); from += chunk) {
       auto to = std::min(list.size(), from + chunk);
