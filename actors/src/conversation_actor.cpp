@@ -427,6 +427,7 @@ caf::behavior absent(self_ptr self) {
     [=](post_atom, post_command&) -> caf::result<protocol::message_ack_reply> { return no(); },
     [=](caf::subscribe_atom, subscribe_query&) -> caf::result<subscribe_result> { return no(); },
     [=](history_atom, history_query&) -> caf::result<protocol::history_reply> { return no(); },
+    [=](typing_atom, const uuid&) -> caf::result<protocol::typing_reply> { return no(); },
     [=](caf::leave_atom, const caf::actor&) {},
     [=](expire_atom) { self->quit(); },
   };
