@@ -1,6 +1,9 @@
 #include "connection.hpp"
 
 #include <algorithm>
+#include <cerrno>
+
+#include <poll.h>
 
 namespace pactum::persistence::detail {
 
@@ -38,6 +41,22 @@ std::string with_connection_defaults(const std::string& url, std::string_view ap
 std::unique_ptr<pqxx::connection> open_connection(const std::string& url,
                                                   std::string_view application_name) {
   return std::make_unique<pqxx::connection>(with_connection_defaults(url, application_name));
+}
+
+bool connection_looks_alive(const pqxx::connection& conn) noexcept {
+  if (!conn.is_open())
+    return false;
+  int fd = conn.sock();
+  if (fd < 0)
+    return false;
+  pollfd pfd{fd, POLLIN, 0};
+  int n = 0;
+  do {
+    n = ::poll(&pfd, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  // n > 0: POLLIN, POLLHUP, POLLERR or POLLNVAL is set. n < 0: we cannot tell, so do not trust
+  // the connection either; a reconnect is cheap.
+  return n == 0;
 }
 
 bool is_connection_loss(const pqxx::sql_error& e) {

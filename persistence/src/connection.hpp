@@ -23,6 +23,16 @@ std::string with_connection_defaults(const std::string& url, std::string_view ap
 std::unique_ptr<pqxx::connection> open_connection(const std::string& url,
                                                   std::string_view application_name);
 
+/// Cheap health check for an idle connection, made before reusing it: returns false when libpq
+/// has no socket or the socket has something to read, a hang-up or an error. An idle session
+/// gets nothing from the server, so anything pending is the server's goodbye (the FATAL message
+/// it sends when shut down or restarted, then EOF); libpq itself only notices at the next query,
+/// which would then fail although the server may long be back. A rare stray message (a notice)
+/// also counts as dead: reconnecting is still correct. One non-blocking poll(2), no round trip;
+/// it cannot see a peer that vanished without closing (host crash, cut network), which the next
+/// query reports as usual.
+bool connection_looks_alive(const pqxx::connection& conn) noexcept;
+
 /// True when an SQL error means the session is gone (SQLSTATE class 08, or 57P01..57P03: the
 /// server is shutting down or terminated us): the connection must be dropped, not reused.
 bool is_connection_loss(const pqxx::sql_error& e);

@@ -288,8 +288,12 @@ struct database::impl {
   template <class T, class Fn>
   result<T> run_job(const char* what, Fn& fn) {
     slot_lease s{*this};
-    if (s->conn && !s->conn->is_open())
+    // An idle connection may have died under us (e.g. PostgreSQL restarted): find out before
+    // running the job on it, so the job gets a fresh connection instead of failing.
+    if (s->conn && !detail::connection_looks_alive(*s->conn)) {
+      spdlog::info("persistence: {}: pool connection found closed, reconnecting", what);
       s->conn.reset();
+    }
     if (!s->conn) {
       // While the database is down, refuse at once instead of stalling every job on a connect.
       if (!pool_gate.may_attempt())

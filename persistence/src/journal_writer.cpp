@@ -433,8 +433,12 @@ void journal_writer::resolve_in_doubt(std::vector<append_request>& batch,
 }
 
 bool journal_writer::ensure_connected() {
-  if (conn_ && conn_->is_open())
+  // As in the pool: an idle connection may have died (e.g. PostgreSQL restarted) without libpq
+  // knowing yet; find out before starting a batch on it.
+  if (conn_ && connection_looks_alive(*conn_))
     return true;
+  if (conn_)
+    spdlog::info("persistence: journal connection found closed, reconnecting");
   drop_connection();
   if (!gate_.may_attempt())
     return false;

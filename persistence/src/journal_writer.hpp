@@ -66,8 +66,8 @@ private:
   void resolve_in_doubt(std::vector<append_request>& batch, const std::vector<size_t>& accepted,
                         const std::vector<size_t>& rejected, std::vector<outcome>& out);
 
-  /// Returns true with `conn_` open, or false while the reconnect gate is closed or the
-  /// attempt failed.
+  /// Returns true with `conn_` open and passing `connection_looks_alive`, or false while the
+  /// reconnect gate is closed or the attempt failed.
   bool ensure_connected();
   void adopt_connection(std::unique_ptr<pqxx::connection> conn);
   void drop_connection();
