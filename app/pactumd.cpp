@@ -36,6 +36,9 @@ struct options {
   size_t snapshot_every = 100;
   size_t passivate_after_ms = 300'000;
   size_t edit_window_ms = 15 * 60 * 1000;
+  size_t offer_ttl_s = 72 * 3600;
+  size_t max_pending_offers = 10;
+  size_t timer_sweep_ms = 1'000;
   size_t access_token_ttl_s = 15 * 60;
   size_t refresh_token_ttl_s = 30 * 24 * 3600;
   size_t login_free_failures = 5;
@@ -66,6 +69,9 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --snapshot-every N        events between snapshots of an entity; 0 = never [PACTUM_SNAPSHOT_EVERY] (100)
   --passivate-after-ms N    stop entities idle this long; 0 = never [PACTUM_PASSIVATE_AFTER_MS] (300000)
   --edit-window-ms N        how long authors may edit/delete a message [PACTUM_EDIT_WINDOW_MS] (900000)
+  --offer-ttl-s N           lifetime of an offer that names none [PACTUM_OFFER_TTL_S] (259200)
+  --max-pending-offers N    offers awaiting an answer per conversation [PACTUM_MAX_PENDING_OFFERS] (10)
+  --timer-sweep-ms N        how often due durable timers are looked for [PACTUM_TIMER_SWEEP_MS] (1000)
   --access-token-ttl-s N    access token lifetime in seconds [PACTUM_ACCESS_TOKEN_TTL_S] (900)
   --refresh-token-ttl-s N   refresh token lifetime in seconds [PACTUM_REFRESH_TOKEN_TTL_S] (2592000)
   --login-free-failures N   failed logins per account before waits start [PACTUM_LOGIN_FREE_FAILURES] (5)
@@ -118,6 +124,9 @@ options parse(int argc, char** argv) {
     {"snapshot-every", "PACTUM_SNAPSHOT_EVERY"},
     {"passivate-after-ms", "PACTUM_PASSIVATE_AFTER_MS"},
     {"edit-window-ms", "PACTUM_EDIT_WINDOW_MS"},
+    {"offer-ttl-s", "PACTUM_OFFER_TTL_S"},
+    {"max-pending-offers", "PACTUM_MAX_PENDING_OFFERS"},
+    {"timer-sweep-ms", "PACTUM_TIMER_SWEEP_MS"},
     {"access-token-ttl-s", "PACTUM_ACCESS_TOKEN_TTL_S"},
     {"refresh-token-ttl-s", "PACTUM_REFRESH_TOKEN_TTL_S"},
     {"login-free-failures", "PACTUM_LOGIN_FREE_FAILURES"},
@@ -172,6 +181,9 @@ options parse(int argc, char** argv) {
     else if (name == "snapshot-every") o.snapshot_every = to_size(name, v);
     else if (name == "passivate-after-ms") o.passivate_after_ms = to_size(name, v);
     else if (name == "edit-window-ms") o.edit_window_ms = to_size(name, v);
+    else if (name == "offer-ttl-s") o.offer_ttl_s = to_size(name, v);
+    else if (name == "max-pending-offers") o.max_pending_offers = to_size(name, v);
+    else if (name == "timer-sweep-ms") o.timer_sweep_ms = to_size(name, v);
     else if (name == "access-token-ttl-s") o.access_token_ttl_s = to_size(name, v);
     else if (name == "refresh-token-ttl-s") o.refresh_token_ttl_s = to_size(name, v);
     else if (name == "login-free-failures") o.login_free_failures = to_size(name, v);
@@ -264,6 +276,9 @@ int main(int argc, char** argv) {
   rcfg.snapshot_every = opt.snapshot_every;
   rcfg.passivate_after = std::chrono::milliseconds(opt.passivate_after_ms);
   rcfg.edit_window = std::chrono::milliseconds(opt.edit_window_ms);
+  rcfg.offer_ttl = std::chrono::seconds(std::max<size_t>(opt.offer_ttl_s, 1));
+  rcfg.max_pending_offers = opt.max_pending_offers;
+  rcfg.timer_sweep_interval = std::chrono::milliseconds(std::max<size_t>(opt.timer_sweep_ms, 10));
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
   rcfg.access_ttl = std::chrono::seconds(opt.access_token_ttl_s);
   rcfg.refresh_ttl = std::chrono::seconds(opt.refresh_token_ttl_s);

@@ -43,11 +43,19 @@ struct pending_post {
 };
 
 struct unacked {
-  caf::response_promise rp;
+  caf::response_promise rp; ///< not pending for the actor's own commands (timer expiries)
   int64_t seq;
   millis at;
   bool duplicate;
+  uuid contract = {};
 };
+
+/// Answers a command's sender; the actor's own commands (timer expiries) have none.
+template <class T>
+void answer(caf::response_promise& rp, T&& x) {
+  if (rp.pending())
+    rp.deliver(std::forward<T>(x));
+}
 
 struct waiting_read {
   caf::response_promise rp;
@@ -77,6 +85,7 @@ struct conversation_state {
   std::map<uint64_t, waiting_read> reads;
   std::map<uuid, caf::actor_clock::time_point> last_typing; ///< per member, for the throttle
   int64_t snapshot_seq = 0;           ///< seq of the latest snapshot written or loaded
+  millis timer_due = 0; ///< the offer-expiry timer as stored with the last append (0: none)
   caf::actor_clock::time_point last_active;
   bool retiring = false;              ///< the directory told us to passivate
 };
@@ -162,12 +171,12 @@ void start_batch(self_ptr self) {
       },
       p.cmd.cmd);
     if (auto* r = std::get_if<conversation::refusal>(&d)) {
-      p.rp.deliver(refuse(r->code, r->message));
+      answer(p.rp, refuse(r->code, r->message));
     } else if (auto* dup = std::get_if<conversation::duplicate>(&d)) {
       if (dup->seq <= st.committed)
-        p.rp.deliver(protocol::message_ack_reply{st.id, dup->seq, dup->at, true});
-      else // a retry of a message in this very batch: answer after commit
-        st.in_flight.push_back({p.rp, dup->seq, dup->at, true});
+        answer(p.rp, protocol::message_ack_reply{st.id, dup->seq, dup->at, true, dup->contract});
+      else // a retry of a command in this very batch: answer after commit
+        st.in_flight.push_back({p.rp, dup->seq, dup->at, true, dup->contract});
     } else {
       auto& ev = std::get<conversation::accepted>(d).event;
       auto seq = st.machine.head + 1;
@@ -176,19 +185,31 @@ void start_batch(self_ptr self) {
                          payload, now});
       conversation::apply(st.machine, seq, ev, st.rules);
       st.in_flight_frames.push_back(make_frame(st.stream, seq, std::move(payload)));
-      st.in_flight.push_back({p.rp, seq, now, false});
+      uuid contract;
+      if (auto* acc = std::get_if<protocol::offer_accepted>(&ev))
+        contract = acc->contract;
+      st.in_flight.push_back({p.rp, seq, now, false, contract});
     }
   }
   st.queued.clear();
   if (records.empty())
     return;
+  // The offer-expiry timer follows the state: stored in the same transaction as the events that
+  // move it, so it can neither fire for an offer already answered nor be lost in a crash.
+  std::vector<persistence::timer_change> timers;
+  if (auto want = st.machine.next_offer_expiry(); want != st.timer_due) {
+    timers.push_back({std::string{conversation::offer_timer_kind}, want, want == 0});
+    st.timer_due = want;
+    spdlog::debug("conversation {}: offer timer now due at {}", st.id.str(), want);
+  }
   st.appending = true;
   auto batch = ++st.batch;
   auto handle = caf::actor_cast<caf::actor>(self);
   st.svc->store.append({st.id, "conversation", st.committed, std::move(records),
                      [handle, batch](persistence::result<int64_t> r) {
                        caf::anon_send(handle, append_done{batch, std::move(r)});
-                     }});
+                     },
+                     std::move(timers)});
 }
 
 void on_appended(self_ptr self, append_done& done) {
@@ -202,9 +223,9 @@ void on_appended(self_ptr self, append_done& done) {
                  st.id.str(), persistence::to_string(done.head.error().code),
                  done.head.error().message);
     for (auto& u : st.in_flight)
-      u.rp.deliver(refuse(code, "the message was not stored; retry with the same client_id"));
+      answer(u.rp, refuse(code, "nothing was stored; retry (with the same client_id)"));
     for (auto& p : st.queued)
-      p.rp.deliver(refuse(code, "the message was not stored; retry with the same client_id"));
+      answer(p.rp, refuse(code, "nothing was stored; retry (with the same client_id)"));
     st.in_flight.clear();
     st.queued.clear();
     self->quit(refuse(code, "journal append failed"));
@@ -217,7 +238,7 @@ void on_appended(self_ptr self, append_done& done) {
       self->send(sub, push_atom_v, st.id, frame);
   }
   for (auto& u : st.in_flight)
-    u.rp.deliver(protocol::message_ack_reply{st.id, u.seq, u.at, u.duplicate});
+    answer(u.rp, protocol::message_ack_reply{st.id, u.seq, u.at, u.duplicate, u.contract});
   st.in_flight.clear();
   st.in_flight_frames.clear();
   if (!st.queued.empty())
@@ -401,6 +422,23 @@ caf::behavior running(self_ptr self) {
         self->send(sub, push_atom_v, st.id, frame);
       return protocol::typing_reply{true};
     },
+    [=](timer_atom, const std::string& kind, millis due) {
+      // From the sweeper (at least once per due timer): queue an expiry for every pending offer
+      // that is due. The machine refuses one already answered or expired, so a repeated or stale
+      // timer changes nothing, and an expiry is journaled exactly once.
+      auto& st = self->state;
+      auto now = now_millis();
+      size_t due_offers = 0;
+      for (auto& [seq, o] : st.machine.offers)
+        if (o.status == conversation::offer_status::pending && o.expires_at <= now) {
+          st.queued.push_back({post_command{conversation::expire_offer{seq}}, {}});
+          ++due_offers;
+        }
+      spdlog::debug("conversation {}: timer {} due at {}: {} offer(s) to expire", st.id.str(), kind,
+                    due, due_offers);
+      if (due_offers > 0 && !st.appending)
+        start_batch(self);
+    },
     [=](idle_check_atom) {
       auto& st = self->state;
       if (st.retiring)
@@ -429,6 +467,7 @@ caf::behavior absent(self_ptr self) {
     [=](history_atom, history_query&) -> caf::result<protocol::history_reply> { return no(); },
     [=](typing_atom, const uuid&) -> caf::result<protocol::typing_reply> { return no(); },
     [=](caf::leave_atom, const caf::actor&) {},
+    [=](timer_atom, const std::string&, millis) {},
     [=](expire_atom) { self->quit(); },
   };
 }
@@ -454,6 +493,7 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
     st.machine.id = id;
     st.rules.dedup_window = svc->cfg.dedup_window;
     st.rules.edit_window = std::chrono::duration_cast<std::chrono::milliseconds>(svc->cfg.edit_window).count();
+    st.rules.max_pending_offers = svc->cfg.max_pending_offers;
     self->set_down_handler([=](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
     self->set_default_handler(caf::skip); // hold commands until the journal is replayed
     auto handle = caf::actor_cast<caf::actor>(self);
@@ -508,6 +548,7 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
           return;
         }
         st.committed = st.machine.head;
+        st.timer_due = st.machine.next_offer_expiry(); // what the last append stored
         spdlog::debug("conversation {}: active at seq {} (snapshot {})", st.id.str(), st.committed,
                       st.snapshot_seq);
         self->set_default_handler(caf::print_and_drop);

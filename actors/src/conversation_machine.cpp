@@ -80,6 +80,126 @@ decision decide(const state& s, const mark_read& cmd, millis now, const rules&) 
   return accepted{protocol::read_marked{cmd.member, cmd.upto, now}};
 }
 
+std::string_view to_string(offer_status x) noexcept {
+  switch (x) {
+    case offer_status::pending:
+      return "pending";
+    case offer_status::withdrawn:
+      return "withdrawn";
+    case offer_status::declined:
+      return "declined";
+    case offer_status::accepted:
+      return "accepted";
+    case offer_status::expired:
+      return "expired";
+    case offer_status::superseded:
+      return "superseded";
+  }
+  return "unknown";
+}
+
+size_t state::pending_offers() const {
+  size_t n = 0;
+  for (auto& [seq, o] : offers)
+    if (o.status == offer_status::pending)
+      ++n;
+  return n;
+}
+
+millis state::next_offer_expiry() const {
+  millis next = 0;
+  for (auto& [seq, o] : offers)
+    if (o.status == offer_status::pending && (next == 0 || o.expires_at < next))
+      next = o.expires_at;
+  return next;
+}
+
+namespace {
+
+refusal not_pending(int64_t seq, const state::offer_meta& o, millis now) {
+  if (o.status == offer_status::pending && o.expires_at <= now)
+    return {protocol::error_code::conflict, "offer " + std::to_string(seq) + " has expired"};
+  return {protocol::error_code::conflict, "offer " + std::to_string(seq) + " is no longer pending: it was "
+                                            + std::string{to_string(o.status)}};
+}
+
+} // namespace
+
+decision decide(const state& s, const make_offer& cmd, millis now, const rules& r) {
+  if (!s.is_member(cmd.by))
+    return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
+  if (cmd.client_id.empty())
+    return refusal{protocol::error_code::bad_request, "client_id must not be empty"};
+  if (auto i = s.recent.find(dedup_key(cmd.by, cmd.client_id)); i != s.recent.end())
+    return duplicate{i->second.seq, i->second.at};
+  if (cmd.expires_at <= now)
+    return refusal{protocol::error_code::bad_request, "the offer would expire at once"};
+  size_t pending = s.pending_offers();
+  if (cmd.counter_to != 0) {
+    auto i = s.offers.find(cmd.counter_to);
+    if (i == s.offers.end())
+      return refusal{protocol::error_code::not_found, "counter_to names no offer of this conversation"};
+    if (i->second.by == cmd.by)
+      return refusal{protocol::error_code::forbidden,
+                     "only the other member's offer can be countered; withdraw your own and make a new one"};
+    if (i->second.status != offer_status::pending || i->second.expires_at <= now)
+      return not_pending(cmd.counter_to, i->second, now);
+    --pending; // the counter supersedes it
+  }
+  if (pending >= r.max_pending_offers)
+    return refusal{protocol::error_code::limit_reached,
+                   "this conversation already has " + std::to_string(pending)
+                     + " pending offers (the limit): wait for answers or withdraw one"};
+  return accepted{protocol::offer_made{cmd.by, cmd.client_id, cmd.terms, cmd.counter_to,
+                                       cmd.expires_at, now}};
+}
+
+decision decide(const state& s, const answer_offer& cmd, millis now, const rules&) {
+  if (!s.is_member(cmd.by))
+    return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
+  auto i = s.offers.find(cmd.offer);
+  if (i == s.offers.end())
+    return refusal{protocol::error_code::not_found, "no offer with this seq in this conversation"};
+  const auto& o = i->second;
+  const bool own = o.by == cmd.by;
+  if (cmd.what == answer::withdraw && !own)
+    return refusal{protocol::error_code::forbidden, "only its author may withdraw an offer"};
+  if (cmd.what != answer::withdraw && own)
+    return refusal{protocol::error_code::forbidden,
+                   "only the other member may accept or decline an offer"};
+  if (o.status != offer_status::pending) {
+    // A retry (or a second click, from another device) of the answer that ended it.
+    static constexpr offer_status ends[] = {offer_status::accepted, offer_status::declined,
+                                            offer_status::withdrawn};
+    if (o.status == ends[static_cast<size_t>(cmd.what)]) {
+      return duplicate{o.closed_by, o.closed_at, o.contract};
+    }
+    return not_pending(cmd.offer, o, now);
+  }
+  if (o.expires_at <= now)
+    return not_pending(cmd.offer, o, now);
+  switch (cmd.what) {
+    case answer::accept:
+      if (cmd.contract.is_nil())
+        return refusal{protocol::error_code::internal, "accept without a contract id"};
+      return accepted{protocol::offer_accepted{cmd.offer, cmd.by, cmd.contract, now}};
+    case answer::decline:
+      return accepted{protocol::offer_declined{cmd.offer, cmd.by, cmd.reason, now}};
+    case answer::withdraw:
+      break;
+  }
+  return accepted{protocol::offer_withdrawn{cmd.offer, cmd.by, now}};
+}
+
+decision decide(const state& s, const expire_offer& cmd, millis now, const rules&) {
+  auto i = s.offers.find(cmd.offer);
+  if (i == s.offers.end() || i->second.status != offer_status::pending)
+    return refusal{protocol::error_code::conflict, "not a pending offer"};
+  if (i->second.expires_at > now)
+    return refusal{protocol::error_code::conflict, "not due yet"};
+  return accepted{protocol::offer_expired{cmd.offer, now}};
+}
+
 int64_t state::unread(const uuid& member) const {
   int64_t mark = 0;
   if (auto i = reads.find(member); i != reads.end())
@@ -109,6 +229,27 @@ struct overload : Fs... {
 template <class... Fs>
 overload(Fs...) -> overload<Fs...>;
 
+void remember_client_id(state& s, std::string key, int64_t seq, millis at, const rules& r) {
+  if (s.recent.emplace(key, state::sent{seq, at}).second) {
+    s.recent_order.push_back(std::move(key));
+    while (s.recent_order.size() > r.dedup_window) {
+      s.recent.erase(s.recent_order.front());
+      s.recent_order.pop_front();
+    }
+  }
+}
+
+/// Ends a pending offer; false when it is not pending (already ended: the first end stands).
+bool close_offer(state& s, int64_t offer, offer_status status, int64_t seq, millis at) {
+  auto i = s.offers.find(offer);
+  if (i == s.offers.end() || i->second.status != offer_status::pending)
+    return false;
+  i->second.status = status;
+  i->second.closed_by = seq;
+  i->second.closed_at = at;
+  return true;
+}
+
 } // namespace
 
 void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const rules& r) {
@@ -119,14 +260,7 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
                  s.creator = x.creator;
                },
                [&](const protocol::message_posted& x) {
-                 auto key = dedup_key(x.author, x.client_id);
-                 if (s.recent.emplace(key, state::sent{seq, x.at}).second) {
-                   s.recent_order.push_back(std::move(key));
-                   while (s.recent_order.size() > r.dedup_window) {
-                     s.recent.erase(s.recent_order.front());
-                     s.recent_order.pop_front();
-                   }
-                 }
+                 remember_client_id(s, dedup_key(x.author, x.client_id), seq, x.at, r);
                  s.messages[seq] = state::message_meta{x.author, x.at, text_hash(x.text), false, seq};
                  while (s.messages.size() > r.dedup_window)
                    s.messages.erase(s.messages.begin());
@@ -147,6 +281,29 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
                  auto& mark = s.reads[x.member];
                  if (x.seq > mark.upto)
                    mark = state::read_mark{x.seq, seq, x.at};
+               },
+               [&](const protocol::offer_made& x) {
+                 remember_client_id(s, dedup_key(x.by, x.client_id), seq, x.at, r);
+                 s.offers[seq] = state::offer_meta{x.by, x.expires_at, offer_status::pending, 0, 0, {}};
+                 if (x.counter_to != 0)
+                   close_offer(s, x.counter_to, offer_status::superseded, seq, x.at);
+               },
+               [&](const protocol::offer_withdrawn& x) {
+                 close_offer(s, x.offer, offer_status::withdrawn, seq, x.at);
+               },
+               [&](const protocol::offer_declined& x) {
+                 close_offer(s, x.offer, offer_status::declined, seq, x.at);
+               },
+               [&](const protocol::offer_accepted& x) {
+                 if (close_offer(s, x.offer, offer_status::accepted, seq, x.at))
+                   s.offers[x.offer].contract = x.contract;
+                 // The deal is struck: every other open offer is moot.
+                 for (auto& [other, o] : s.offers)
+                   if (o.status == offer_status::pending)
+                     close_offer(s, other, offer_status::superseded, seq, x.at);
+               },
+               [&](const protocol::offer_expired& x) {
+                 close_offer(s, x.offer, offer_status::expired, seq, x.at);
                },
              },
              ev);
@@ -208,13 +365,18 @@ std::string encode_snapshot(const state& s) {
   for (auto& [member, mark] : s.reads)
     reads.push_back(json::array({member.str(), mark.upto, mark.event_seq, mark.at}));
   obj["reads"] = std::move(reads);
+  auto offers = json::array();
+  for (auto& [seq, o] : s.offers)
+    offers.push_back(json::array({seq, o.by.str(), o.expires_at, static_cast<int>(o.status),
+                                  o.closed_by, o.closed_at, o.contract.str()}));
+  obj["offers"] = std::move(offers);
   auto bytes = json::to_msgpack(obj);
   return std::string{bytes.begin(), bytes.end()};
 }
 
 expected<state, std::string> decode_snapshot(int16_t version, std::string_view bytes,
                                              const rules& r) {
-  if (version != 1 && version != 2)
+  if (version < 1 || version > 3)
     return std::string{"unknown conversation snapshot version "} + std::to_string(version);
   auto obj = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
   if (obj.is_discarded() || !obj.is_object())
@@ -272,6 +434,18 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
           return std::string{"snapshot has a malformed member"};
         s.reads[*member] = state::read_mark{r.at(1).get<int64_t>(), r.at(2).get<int64_t>(),
                                             r.at(3).get<int64_t>()};
+      }
+    }
+    if (version >= 3) { // versions 1 and 2 predate offers
+      for (auto& o : obj.at("offers")) {
+        auto by = uuid::parse(o.at(1).get<std::string>());
+        auto contract = uuid::parse(o.at(6).get<std::string>());
+        auto status = o.at(3).get<int>();
+        if (!by || !contract || status < 0 || status > static_cast<int>(offer_status::superseded))
+          return std::string{"snapshot has a malformed offer"};
+        s.offers[o.at(0).get<int64_t>()] =
+          state::offer_meta{*by, o.at(2).get<int64_t>(), static_cast<offer_status>(status),
+                            o.at(4).get<int64_t>(), o.at(5).get<int64_t>(), *contract};
       }
     }
     while (s.recent_order.size() > r.dedup_window) {

@@ -26,7 +26,8 @@ struct client_command {
 /// A member's journaled command to a conversation, stamped with who sends it.
 struct post_command {
   std::variant<conversation::post_message, conversation::edit_message,
-               conversation::delete_message, conversation::mark_read>
+               conversation::delete_message, conversation::mark_read, conversation::make_offer,
+               conversation::answer_offer, conversation::expire_offer>
     cmd;
 };
 
@@ -78,6 +79,11 @@ struct open_done {
   expected<protocol::conversation_open_reply, std::pair<protocol::error_code, std::string>> result;
 };
 
+/// A batch of due timers read by the sweeper.
+struct timers_loaded {
+  persistence::result<std::vector<persistence::due_timer>> timers;
+};
+
 struct list_done {
   protocol::request_id id;
   protocol::encoding enc;
@@ -101,6 +107,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, idle_check_atom, "idlecheck")
   CAF_ADD_ATOM(pactum, pactum::actors, kick_atom, "kick")
   CAF_ADD_ATOM(pactum, pactum::actors, typing_atom, "typing")
+  CAF_ADD_ATOM(pactum, pactum::actors, timer_atom, "timer")
+  CAF_ADD_ATOM(pactum, pactum::actors, sweep_atom, "sweep")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -122,6 +130,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::gap_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::snapshot_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::open_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::list_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::timers_loaded)
 
 namespace pactum::actors {
 

@@ -231,6 +231,8 @@ struct runtime::impl {
       throttle(svc.cfg) {
     svc.directory = spawn_directory(sys, &svc);
     svc.registry = spawn_registry(sys);
+    if (svc.cfg.timer_sweep_interval.count() > 0)
+      sweeper = spawn_timer_sweeper(sys, &svc);
     // A fixed hash to verify against when the email is unknown, so that the answer takes as long
     // as for a wrong password (no user enumeration by timing).
     char buf[crypto_pwhash_STRBYTES];
@@ -243,6 +245,8 @@ struct runtime::impl {
   }
 
   ~impl() {
+    if (sweeper)
+      caf::anon_send_exit(sweeper, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.registry, caf::exit_reason::user_shutdown);
     cpu.stop();
@@ -262,6 +266,7 @@ struct runtime::impl {
   caf::actor_system sys;
   std::string dummy_hash;
   login_throttle throttle;
+  caf::actor sweeper; ///< durable timers (none when the interval is 0)
 
   /// Closes the WebSockets opened with this login (4003).
   void kick(const uuid& user, const std::string& login, std::string reason) {

@@ -32,6 +32,9 @@ caf::actor spawn_registry(caf::actor_system& sys);
 /// Spawns one conversation entity actor (called by the directory only).
 caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id);
 
+/// Spawns the durable-timer sweeper (needs `svc->db`).
+caf::actor spawn_timer_sweeper(caf::actor_system& sys, services* svc);
+
 /// Spawns the session actor of one client connection.
 caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
                          std::shared_ptr<session_sink> sink);

@@ -345,6 +345,32 @@ void handle_command(self_ptr self, client_command& c) {
           self, body.conversation,
           caf::make_message(post_atom_v, post_command{conversation::mark_read{st.who.user, body.seq}}),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::offer_make_req>) {
+        auto ttl_s = body.expires_in_s > 0 ? body.expires_in_s
+                                           : static_cast<int64_t>(st.svc->cfg.offer_ttl.count());
+        post_command cmd{conversation::make_offer{st.who.user, std::move(body.client_id),
+                                                  std::move(body.terms), body.counter_to,
+                                                  now_millis() + ttl_s * 1000}};
+        ask<protocol::message_ack_reply>(
+          self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
+          [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::offer_answer_req>) {
+        conversation::answer_offer cmd{st.who.user, body.offer, conversation::answer::accept,
+                                       std::move(body.reason), {}};
+        switch (body.action) {
+          case protocol::offer_action::accept:
+            cmd.contract = uuid::v7(); // used only if this accept is the one that wins
+            break;
+          case protocol::offer_action::decline:
+            cmd.what = conversation::answer::decline;
+            break;
+          case protocol::offer_action::withdraw:
+            cmd.what = conversation::answer::withdraw;
+            break;
+        }
+        ask<protocol::message_ack_reply>(
+          self, body.conversation, caf::make_message(post_atom_v, post_command{std::move(cmd)}),
+          [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::typing_req>) {
         ask<protocol::typing_reply>(
           self, body.conversation, caf::make_message(typing_atom_v, st.who.user),

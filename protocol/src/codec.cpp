@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "msgpack_writer.hpp"
+#include "terms.hpp"
 #include "pactum/protocol/events.hpp"
 #include "utf8.hpp"
 
@@ -257,6 +258,37 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
       return decode_error{error_code::bad_request, "field 'seq' is required", id};
     return request_body{read_req{conversation, seq}};
   }
+  if (type == "offer.make") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(client_id, f.string_field("client_id", lim.max_client_id_bytes, false));
+    PACTUM_TRY_FIELD(counter_to, f.int_field("counter_to", 0, max_seq, 0));
+    PACTUM_TRY_FIELD(expires_in, f.int_field("expires_in", 1, lim.max_offer_ttl_s, 0));
+    auto t = f.find("terms");
+    if (!t)
+      return decode_error{error_code::bad_request, "field 'terms' is required", id};
+    auto terms = detail::terms_from_json(*t, "terms");
+    if (!terms)
+      return decode_error{error_code::bad_request, "field " + terms.error(), id};
+    return request_body{offer_make_req{conversation, std::move(client_id),
+                                       std::move(terms.value()), counter_to, expires_in}};
+  }
+  if (type == "offer.accept" || type == "offer.decline" || type == "offer.withdraw") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(offer, f.int_field("offer", 1, max_seq, 0));
+    if (offer == 0)
+      return decode_error{error_code::bad_request, "field 'offer' is required", id};
+    offer_answer_req req{conversation, offer, offer_action::accept};
+    if (type == "offer.decline") {
+      req.action = offer_action::decline;
+      if (f.find("reason")) {
+        PACTUM_TRY_FIELD(reason, f.string_field("reason", detail::max_reason_chars, true));
+        req.reason = std::move(reason);
+      }
+    } else if (type == "offer.withdraw") {
+      req.action = offer_action::withdraw;
+    }
+    return request_body{std::move(req)};
+  }
   if (type == "typing") {
     PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
     return request_body{typing_req{conversation}};
@@ -371,6 +403,8 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                  obj["seq"] = x.seq;
                  obj["at"] = x.at;
                  obj["duplicate"] = x.duplicate;
+                 if (!x.contract.is_nil())
+                   obj["contract"] = x.contract.str();
                },
                [&](const subscribe_reply& x) {
                  obj["stream"] = conversation_stream(x.conversation);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "terms.hpp"
 #include "utf8.hpp"
 
 namespace pactum::protocol {
@@ -47,6 +48,11 @@ std::string_view event_type(const conversation_event& ev) noexcept {
                       [](const message_edited&) { return std::string_view{"message.edited"}; },
                       [](const message_deleted&) { return std::string_view{"message.deleted"}; },
                       [](const read_marked&) { return std::string_view{"read.marked"}; },
+                      [](const offer_made&) { return std::string_view{"offer.made"}; },
+                      [](const offer_withdrawn&) { return std::string_view{"offer.withdrawn"}; },
+                      [](const offer_declined&) { return std::string_view{"offer.declined"}; },
+                      [](const offer_accepted&) { return std::string_view{"offer.accepted"}; },
+                      [](const offer_expired&) { return std::string_view{"offer.expired"}; },
                     },
                     ev);
 }
@@ -104,6 +110,42 @@ std::string encode_event(const conversation_event& ev) {
                                         {"seq", x.seq},
                                         {"at", x.at}};
                           },
+                          [](const offer_made& x) {
+                            json obj{{"type", "offer.made"},
+                                     {"by", x.by.str()},
+                                     {"client_id", x.client_id},
+                                     {"terms", detail::terms_to_json(x.terms)},
+                                     {"expires_at", x.expires_at},
+                                     {"at", x.at}};
+                            if (x.counter_to > 0)
+                              obj["counter_to"] = x.counter_to;
+                            return obj;
+                          },
+                          [](const offer_withdrawn& x) {
+                            return json{{"type", "offer.withdrawn"},
+                                        {"offer", x.offer},
+                                        {"by", x.by.str()},
+                                        {"at", x.at}};
+                          },
+                          [](const offer_declined& x) {
+                            json obj{{"type", "offer.declined"},
+                                     {"offer", x.offer},
+                                     {"by", x.by.str()},
+                                     {"at", x.at}};
+                            if (!x.reason.empty())
+                              obj["reason"] = x.reason;
+                            return obj;
+                          },
+                          [](const offer_accepted& x) {
+                            return json{{"type", "offer.accepted"},
+                                        {"offer", x.offer},
+                                        {"by", x.by.str()},
+                                        {"contract", x.contract.str()},
+                                        {"at", x.at}};
+                          },
+                          [](const offer_expired& x) {
+                            return json{{"type", "offer.expired"}, {"offer", x.offer}, {"at", x.at}};
+                          },
                         },
                         ev);
   auto bytes = json::to_msgpack(obj);
@@ -159,6 +201,42 @@ expected<conversation_event, std::string> decode_event(std::string_view type, in
     if (!member || !seq || !at)
       return std::string{"read.marked: missing field"};
     return conversation_event{read_marked{*member, *seq, *at}};
+  }
+  if (type == "offer.made") {
+    auto by = get_uuid(obj, "by");
+    auto client_id = get_string(obj, "client_id");
+    auto expires_at = get_int(obj, "expires_at");
+    auto at = get_int(obj, "at");
+    auto t = obj.find("terms");
+    if (!by || !client_id || !expires_at || !at || t == obj.end())
+      return std::string{"offer.made: missing field"};
+    auto terms = detail::terms_from_json(*t, "terms");
+    if (!terms)
+      return "offer.made: " + terms.error();
+    return conversation_event{offer_made{*by, std::move(*client_id), std::move(terms.value()),
+                                         get_int(obj, "counter_to").value_or(0), *expires_at, *at}};
+  }
+  if (type == "offer.withdrawn" || type == "offer.declined" || type == "offer.accepted") {
+    auto offer = get_int(obj, "offer");
+    auto by = get_uuid(obj, "by");
+    auto at = get_int(obj, "at");
+    if (!offer || !by || !at)
+      return std::string{type} + ": missing field";
+    if (type == "offer.withdrawn")
+      return conversation_event{offer_withdrawn{*offer, *by, *at}};
+    if (type == "offer.declined")
+      return conversation_event{offer_declined{*offer, *by, get_string(obj, "reason").value_or(""), *at}};
+    auto contract = get_uuid(obj, "contract");
+    if (!contract)
+      return std::string{"offer.accepted: missing field"};
+    return conversation_event{offer_accepted{*offer, *by, *contract, *at}};
+  }
+  if (type == "offer.expired") {
+    auto offer = get_int(obj, "offer");
+    auto at = get_int(obj, "at");
+    if (!offer || !at)
+      return std::string{"offer.expired: missing field"};
+    return conversation_event{offer_expired{*offer, *at}};
   }
   if (type == "message.edited" || type == "message.deleted") {
     auto target = get_int(obj, "target");

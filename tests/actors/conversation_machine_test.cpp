@@ -187,3 +187,170 @@ TEST_F(ConversationMachineTest, ReadMarksMoveForwardAndCountUnread) {
   ASSERT_TRUE(snap);
   EXPECT_EQ(snap->unread(creator_), 1) << "read marks survive a snapshot";
 }
+
+// -- offers ---------------------------------------------------------------------------------------
+
+namespace {
+
+protocol::offer_terms sample_terms(int64_t amount = 150'000) {
+  protocol::offer_terms t;
+  t.amount = amount;
+  t.currency = "USD";
+  t.deliverables = {{"tiktok", "tiktok_duet", 2, "duet our launch video"}};
+  t.delivery_days = 7;
+  t.revision_rounds = 2;
+  t.usage_rights = "organic";
+  t.usage_days = 90;
+  return t;
+}
+
+class OfferTest : public ConversationMachineTest {
+protected:
+  /// Decides and, when accepted, applies (like the actor does).
+  template <class Cmd>
+  decision run(const Cmd& cmd, millis now = 2000) {
+    auto d = decide(s_, cmd, now, rules_);
+    if (auto* a = std::get_if<accepted>(&d))
+      apply(s_, s_.head + 1, a->event, rules_);
+    return d;
+  }
+
+  int64_t offer(const uuid& by, const std::string& client_id, int64_t counter_to = 0,
+                millis expires_at = 100'000, millis now = 2000) {
+    auto d = run(make_offer{by, client_id, sample_terms(), counter_to, expires_at}, now);
+    EXPECT_TRUE(std::holds_alternative<accepted>(d));
+    return s_.head;
+  }
+
+  static protocol::error_code code(const decision& d) {
+    return std::holds_alternative<refusal>(d) ? std::get<refusal>(d).code
+                                              : protocol::error_code::internal;
+  }
+};
+
+} // namespace
+
+TEST_F(OfferTest, AFullCycleOfferCounterAccept) {
+  auto first = offer(brand_, "o1");
+  EXPECT_EQ(s_.offers.at(first).status, offer_status::pending);
+  EXPECT_EQ(s_.next_offer_expiry(), 100'000);
+
+  auto counter = offer(creator_, "o2", first, 200'000);
+  EXPECT_EQ(s_.offers.at(first).status, offer_status::superseded) << "a counter supersedes";
+  EXPECT_EQ(s_.offers.at(first).closed_by, counter);
+  EXPECT_EQ(s_.next_offer_expiry(), 200'000) << "the timer follows the pending offer";
+
+  auto contract = uuid::v7();
+  auto d = run(answer_offer{brand_, counter, answer::accept, "", contract}, 3000);
+  ASSERT_TRUE(std::holds_alternative<accepted>(d));
+  auto& ev = std::get<protocol::offer_accepted>(std::get<accepted>(d).event);
+  EXPECT_EQ(ev.contract, contract);
+  EXPECT_EQ(s_.offers.at(counter).status, offer_status::accepted);
+  EXPECT_EQ(s_.offers.at(counter).contract, contract);
+  EXPECT_EQ(s_.next_offer_expiry(), 0) << "nothing pending: the timer is cleared";
+}
+
+TEST_F(OfferTest, ASecondAcceptNeverCreatesASecondContract) {
+  auto o = offer(brand_, "o1");
+  auto c1 = uuid::v7();
+  auto c2 = uuid::v7();
+  ASSERT_TRUE(std::holds_alternative<accepted>(run(answer_offer{creator_, o, answer::accept, "", c1})));
+  auto head = s_.head;
+  // The same user clicks again (another device, or a retry after a lost reply).
+  auto again = run(answer_offer{creator_, o, answer::accept, "", c2});
+  ASSERT_TRUE(std::holds_alternative<duplicate>(again));
+  EXPECT_EQ(std::get<duplicate>(again).contract, c1) << "the first contract, not a new one";
+  EXPECT_EQ(std::get<duplicate>(again).seq, head);
+  EXPECT_EQ(s_.head, head) << "nothing stored";
+  // Nobody else can answer it any more.
+  EXPECT_EQ(code(run(answer_offer{creator_, o, answer::decline, "", {}})), protocol::error_code::conflict);
+  EXPECT_EQ(code(run(answer_offer{brand_, o, answer::withdraw, "", {}})), protocol::error_code::conflict);
+}
+
+TEST_F(OfferTest, AcceptingOneOfferClosesEveryOtherPendingOne) {
+  // Both sides have an offer open; both click accept on the other's at the same moment. The
+  // actor decides one after the other: the first wins, the second finds the deal struck.
+  auto from_brand = offer(brand_, "b1");
+  auto from_creator = offer(creator_, "c1");
+  ASSERT_TRUE(std::holds_alternative<accepted>(
+    run(answer_offer{creator_, from_brand, answer::accept, "", uuid::v7()})));
+  EXPECT_EQ(s_.offers.at(from_creator).status, offer_status::superseded);
+  auto second = run(answer_offer{brand_, from_creator, answer::accept, "", uuid::v7()});
+  EXPECT_EQ(code(second), protocol::error_code::conflict);
+  size_t contracts = 0;
+  for (auto& [seq, o] : s_.offers)
+    contracts += o.status == offer_status::accepted ? 1 : 0;
+  EXPECT_EQ(contracts, 1u);
+}
+
+TEST_F(OfferTest, WhoMayDoWhat) {
+  auto o = offer(brand_, "o1");
+  EXPECT_EQ(code(run(answer_offer{brand_, o, answer::accept, "", uuid::v7()})),
+            protocol::error_code::forbidden) << "no accepting one's own offer";
+  EXPECT_EQ(code(run(answer_offer{creator_, o, answer::withdraw, "", {}})),
+            protocol::error_code::forbidden) << "only the author withdraws";
+  EXPECT_EQ(code(run(make_offer{brand_, "o2", sample_terms(), o, 100'000})),
+            protocol::error_code::forbidden) << "no countering one's own offer";
+  EXPECT_EQ(code(run(answer_offer{uuid::v7(), o, answer::decline, "", {}})),
+            protocol::error_code::forbidden) << "strangers";
+  EXPECT_EQ(code(run(answer_offer{creator_, 999, answer::decline, "", {}})),
+            protocol::error_code::not_found);
+  EXPECT_EQ(code(run(make_offer{creator_, "c", sample_terms(), 1, 100'000})),
+            protocol::error_code::not_found) << "seq 1 is not an offer";
+  ASSERT_TRUE(std::holds_alternative<accepted>(run(answer_offer{creator_, o, answer::decline, "too low", {}})));
+  EXPECT_EQ(s_.offers.at(o).status, offer_status::declined);
+  auto retry = run(answer_offer{creator_, o, answer::decline, "too low", {}});
+  EXPECT_TRUE(std::holds_alternative<duplicate>(retry)) << "a repeated decline is a retry";
+}
+
+TEST_F(OfferTest, OffersExpireOnlyWhenDueAndOnlyOnce) {
+  auto o = offer(brand_, "o1", 0, 5000);
+  EXPECT_EQ(code(run(expire_offer{o}, 4999)), protocol::error_code::conflict) << "not due yet";
+  EXPECT_EQ(code(run(answer_offer{creator_, o, answer::accept, "", uuid::v7()}, 5000)),
+            protocol::error_code::conflict) << "an offer past its time cannot be accepted";
+  ASSERT_TRUE(std::holds_alternative<accepted>(run(expire_offer{o}, 5001)));
+  EXPECT_EQ(s_.offers.at(o).status, offer_status::expired);
+  auto head = s_.head;
+  EXPECT_TRUE(std::holds_alternative<refusal>(run(expire_offer{o}, 6000))) << "a repeated timer";
+  EXPECT_EQ(s_.head, head);
+}
+
+TEST_F(OfferTest, PendingOffersAreLimitedAndMakeIsIdempotent) {
+  rules_.max_pending_offers = 2;
+  auto first = offer(brand_, "a");
+  offer(creator_, "b");
+  EXPECT_EQ(code(run(make_offer{brand_, "c", sample_terms(), 0, 100'000})),
+            protocol::error_code::limit_reached);
+  // A counter replaces the offer it answers, so it fits under the limit.
+  EXPECT_TRUE(std::holds_alternative<accepted>(run(make_offer{creator_, "d", sample_terms(), first, 100'000})));
+  auto retry = run(make_offer{creator_, "d", sample_terms(), first, 100'000});
+  ASSERT_TRUE(std::holds_alternative<duplicate>(retry));
+  EXPECT_EQ(std::get<duplicate>(retry).seq, s_.head);
+}
+
+TEST_F(OfferTest, OffersSurviveSnapshotAndReplay) {
+  auto o1 = offer(brand_, "o1");
+  auto o2 = offer(creator_, "o2", o1, 300'000);
+  run(answer_offer{brand_, o2, answer::accept, "", uuid::v7()});
+  offer(creator_, "o3", 0, 400'000);
+  auto restored = decode_snapshot(snapshot_version, encode_snapshot(s_), rules_);
+  ASSERT_TRUE(restored) << restored.error();
+  ASSERT_EQ(restored->offers.size(), s_.offers.size());
+  for (auto& [seq, o] : s_.offers) {
+    auto& r = restored->offers.at(seq);
+    EXPECT_EQ(r.status, o.status);
+    EXPECT_EQ(r.by, o.by);
+    EXPECT_EQ(r.expires_at, o.expires_at);
+    EXPECT_EQ(r.closed_by, o.closed_by);
+    EXPECT_EQ(r.contract, o.contract);
+  }
+  EXPECT_EQ(restored->next_offer_expiry(), 400'000);
+  // And the events themselves survive the journal's encoding.
+  auto ev = protocol::offer_made{brand_, "x", sample_terms(), 7, 9000, 1000};
+  auto decoded = protocol::decode_event("offer.made", 1, protocol::encode_event(ev));
+  ASSERT_TRUE(decoded) << decoded.error();
+  auto& back = std::get<protocol::offer_made>(decoded.value());
+  EXPECT_EQ(back.terms, ev.terms);
+  EXPECT_EQ(back.counter_to, 7);
+  EXPECT_EQ(back.expires_at, 9000);
+}

@@ -28,7 +28,13 @@ struct rules {
   size_t dedup_window = 4096;
   /// How long after posting its author may edit or delete a message.
   millis edit_window = 15 * 60 * 1000;
+  /// Offers awaiting an answer at once, per conversation (both members together).
+  size_t max_pending_offers = 10;
 };
+
+enum class offer_status : uint8_t { pending, withdrawn, declined, accepted, expired, superseded };
+
+std::string_view to_string(offer_status) noexcept;
 
 struct state {
   uuid id;
@@ -61,6 +67,23 @@ struct state {
     millis at = 0;
   };
   std::map<uuid, read_mark> reads;
+
+  /// Every offer made in this conversation, by seq (its id). Offers are few next to messages,
+  /// and a contract may be traced back to its offer however old, so none is forgotten.
+  struct offer_meta {
+    uuid by;
+    millis expires_at = 0;
+    offer_status status = offer_status::pending;
+    int64_t closed_by = 0; ///< seq of the event that ended it (0 while pending)
+    millis closed_at = 0;
+    uuid contract;         ///< set when accepted
+  };
+  std::map<int64_t, offer_meta> offers;
+
+  size_t pending_offers() const;
+  /// When the earliest pending offer lapses: the due time of the conversation's durable timer
+  /// (0: no pending offer, no timer).
+  millis next_offer_expiry() const;
 
   /// Messages from others after `member`'s read mark, counted over the recent-message index.
   int64_t unread(const uuid& member) const;
@@ -95,6 +118,34 @@ struct mark_read {
   int64_t upto = 0;
 };
 
+/// A member proposes terms, or counters the other member's pending offer `counter_to`.
+struct make_offer {
+  uuid by;
+  std::string client_id;
+  protocol::offer_terms terms;
+  int64_t counter_to = 0;
+  millis expires_at = 0; ///< chosen by the caller (now + the requested or default lifetime)
+};
+
+enum class answer : uint8_t { accept, decline, withdraw };
+
+/// Accept or decline the other member's pending offer, or withdraw one's own.
+struct answer_offer {
+  uuid by;
+  int64_t offer = 0;
+  answer what = answer::accept;
+  std::string reason = {}; ///< decline only
+  uuid contract = {};      ///< accept only: the id the new contract gets if this accept wins
+};
+
+/// The durable timer fired: lapse offer `offer` if it is still pending and due.
+struct expire_offer {
+  int64_t offer = 0;
+};
+
+/// The timer kind under which a conversation's offer expiry is stored.
+inline constexpr std::string_view offer_timer_kind = "offer_expiry";
+
 /// The command was refused; nothing is journaled.
 struct refusal {
   protocol::error_code code;
@@ -105,6 +156,7 @@ struct refusal {
 struct duplicate {
   int64_t seq;
   millis at;
+  uuid contract = {}; ///< a repeated accept: the contract the first one created
 };
 
 /// New events to journal (seq numbers follow `state.head`).
@@ -119,6 +171,9 @@ decision decide(const state& s, const post_message& cmd, millis now);
 decision decide(const state& s, const edit_message& cmd, millis now, const rules& r);
 decision decide(const state& s, const delete_message& cmd, millis now, const rules& r);
 decision decide(const state& s, const mark_read& cmd, millis now, const rules& r);
+decision decide(const state& s, const make_offer& cmd, millis now, const rules& r);
+decision decide(const state& s, const answer_offer& cmd, millis now, const rules& r);
+decision decide(const state& s, const expire_offer& cmd, millis now, const rules& r);
 
 /// Applies the event with sequence number `seq` (must be s.head + 1). Used both for fresh events
 /// and for replaying the journal.
@@ -128,7 +183,7 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
 std::string dedup_key(const uuid& author, const std::string& client_id);
 
 /// The snapshot format this build writes. Older versions stay decodable (decode_snapshot).
-inline constexpr int16_t snapshot_version = 2;
+inline constexpr int16_t snapshot_version = 3;
 
 /// Encodes the whole state (msgpack) as of `s.head`.
 std::string encode_snapshot(const state& s);

@@ -47,6 +47,12 @@ struct runtime_config {
   size_t dedup_window = 4'096;      ///< recent client ids remembered per conversation
   std::chrono::milliseconds edit_window{std::chrono::minutes(15)}; ///< edit/delete own messages
   size_t max_in_flight_per_session = 256; ///< unanswered commands per connection
+  size_t max_pending_offers = 10;   ///< offers awaiting an answer per conversation
+  std::chrono::seconds offer_ttl{72 * 60 * 60}; ///< an offer's lifetime when it names none
+  /// How often the sweeper looks for due durable timers (and wakes their entities), and how many
+  /// it takes per look. 0: no sweeper (tests that drive timers themselves).
+  std::chrono::milliseconds timer_sweep_interval{1'000};
+  size_t timer_sweep_batch = 500;
   size_t snapshot_every = 100;      ///< events between snapshots of an entity (0: never)
   /// An entity with no subscriber and no command for this long is snapshotted and stopped; the
   /// next command re-activates it (0: never).

@@ -21,6 +21,7 @@ struct limits {
   uint32_t max_depth = 16; ///< nesting of arrays/objects in a frame
   uint32_t max_attachments = 10;
   uint32_t max_url_bytes = 2048;
+  int64_t max_offer_ttl_s = 30 * 24 * 3600; ///< the longest `expires_in` an offer may ask for
 };
 
 struct decode_error {

@@ -22,6 +22,7 @@ enum class error_code : uint8_t {
   unavailable,    ///< storage unreachable; nothing was done; retry with backoff
   timeout,        ///< no answer in time; the outcome is unknown: retry with the same ids
   internal,       ///< a bug; logged on the server
+  limit_reached,  ///< a count limit is reached (e.g. pending offers); resolve some first
 };
 
 std::string_view to_string(error_code) noexcept;

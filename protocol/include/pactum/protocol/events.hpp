@@ -66,8 +66,83 @@ struct read_marked {
   millis at = 0;
 };
 
+/// One deliverable of an offer: what the creator publishes, where, and how many.
+struct deliverable {
+  std::string platform; ///< "tiktok", "instagram", "youtube" or "other"
+  std::string type;     ///< collaboration type, e.g. "tiktok_duet" (see collaboration_types)
+  int64_t count = 1;
+  std::string brief; ///< free text; may be empty
+  friend bool operator==(const deliverable&, const deliverable&) = default;
+};
+
+/// The terms of an offer; an accepted offer's terms become the contract's.
+struct offer_terms {
+  int64_t amount = 0;    ///< in minor units of `currency` (cents), > 0
+  std::string currency;  ///< ISO 4217 code, e.g. "USD"
+  std::vector<deliverable> deliverables;
+  int64_t delivery_days = 7;         ///< the delivery deadline, in days after funding
+  int64_t revision_rounds = 1;       ///< how many revisions the brand may ask for
+  std::string usage_rights = "none"; ///< "none", "organic", "paid_ads" or "full"
+  int64_t usage_days = 0;            ///< how long the usage rights last; 0 with "none"
+  friend bool operator==(const offer_terms&, const offer_terms&) = default;
+};
+
+/// The collaboration types a deliverable may name, with the platform each belongs to ("custom"
+/// belongs to any platform).
+struct collaboration_type {
+  std::string_view name;
+  std::string_view platform;
+};
+inline constexpr collaboration_type collaboration_types[] = {
+  {"tiktok_native_ad", "tiktok"}, {"tiktok_duet", "tiktok"},         {"tiktok_stitch", "tiktok"},
+  {"tiktok_sound", "tiktok"},     {"instagram_post", "instagram"},   {"instagram_reel", "instagram"},
+  {"instagram_story", "instagram"}, {"youtube_video", "youtube"},    {"custom", ""},
+};
+
+/// A member proposes terms. The event's seq is the offer's id. With `counter_to`, it answers
+/// (and supersedes) the other member's pending offer with that id.
+struct offer_made {
+  uuid by;
+  std::string client_id; ///< the proposer's idempotency key (shared with messages)
+  offer_terms terms;
+  int64_t counter_to = 0;
+  millis expires_at = 0; ///< the offer lapses at this time unless answered
+  millis at = 0;
+};
+
+/// The proposer takes back their pending offer.
+struct offer_withdrawn {
+  int64_t offer = 0;
+  uuid by;
+  millis at = 0;
+};
+
+/// The other member turns down a pending offer.
+struct offer_declined {
+  int64_t offer = 0;
+  uuid by;
+  std::string reason; ///< may be empty
+  millis at = 0;
+};
+
+/// The other member accepts a pending offer: the deal is struck, `contract` is its escrow
+/// contract, and every other pending offer of the conversation is closed (superseded).
+struct offer_accepted {
+  int64_t offer = 0;
+  uuid by;
+  uuid contract;
+  millis at = 0;
+};
+
+/// A pending offer reached its expiry time unanswered (fired by a durable timer).
+struct offer_expired {
+  int64_t offer = 0;
+  millis at = 0;
+};
+
 using conversation_event =
-  std::variant<conversation_opened, message_posted, message_edited, message_deleted, read_marked>;
+  std::variant<conversation_opened, message_posted, message_edited, message_deleted, read_marked,
+               offer_made, offer_withdrawn, offer_declined, offer_accepted, offer_expired>;
 
 /// The journal/event type name, e.g. "message.posted".
 std::string_view event_type(const conversation_event&) noexcept;

@@ -90,10 +90,29 @@ struct history_req {
   uint32_t limit = 50;
 };
 
+/// Propose terms, or (with `counter_to`) counter the other member's pending offer.
+struct offer_make_req {
+  uuid conversation;
+  std::string client_id;
+  offer_terms terms;
+  int64_t counter_to = 0;   ///< seq of the offer countered; 0: a fresh offer
+  int64_t expires_in_s = 0; ///< seconds until the offer lapses; 0: the server's default
+};
+
+enum class offer_action : uint8_t { accept, decline, withdraw };
+
+/// Accept or decline the other member's pending offer, or withdraw one's own.
+struct offer_answer_req {
+  uuid conversation;
+  int64_t offer = 0; ///< the offer's seq
+  offer_action action = offer_action::accept;
+  std::string reason = {}; ///< decline only; may be empty
+};
+
 using request_body =
   std::variant<ping_req, conversation_open_req, conversation_list_req, message_send_req,
                subscribe_req, unsubscribe_req, history_req, message_edit_req, message_delete_req,
-               typing_req, read_req>;
+               typing_req, read_req, offer_make_req, offer_answer_req>;
 
 struct request {
   request_id id;
@@ -128,6 +147,7 @@ struct message_ack_reply {
   int64_t seq = 0;
   millis at = 0;
   bool duplicate = false; ///< a retry: this is the first send's result, nothing new was stored
+  uuid contract = {};     ///< offer.accept only: the contract the deal created
 };
 
 struct subscribe_reply {
