@@ -158,7 +158,7 @@ protocol::push_frame_ptr make_frame(const std::string& stream, int64_t seq, std:
 
 void start_batch(self_ptr self) {
   auto& st = self->state;
-  auto now = now_millis();
+  auto now = st.svc->now();
   std::vector<persistence::event_record> records;
   for (auto& p : st.queued) {
     auto d = std::visit(
@@ -415,7 +415,7 @@ caf::behavior running(self_ptr self) {
       if (last != caf::actor_clock::time_point{} && now - last < std::chrono::seconds(2))
         return protocol::typing_reply{false};
       last = now;
-      nlohmann::json ev{{"type", "typing"}, {"user", user.str()}, {"at", now_millis()}};
+      nlohmann::json ev{{"type", "typing"}, {"user", user.str()}, {"at", st.svc->now()}};
       auto bytes = nlohmann::json::to_msgpack(ev);
       auto frame = make_frame(st.stream, 0, std::string{bytes.begin(), bytes.end()});
       for (auto& [addr, sub] : st.subscribers)
@@ -427,7 +427,7 @@ caf::behavior running(self_ptr self) {
       // that is due. The machine refuses one already answered or expired, so a repeated or stale
       // timer changes nothing, and an expiry is journaled exactly once.
       auto& st = self->state;
-      auto now = now_millis();
+      auto now = st.svc->now();
       size_t due_offers = 0;
       for (auto& [seq, o] : st.machine.offers)
         if (o.status == conversation::offer_status::pending && o.expires_at <= now) {

@@ -132,8 +132,8 @@ decision decide(const state& s, const make_offer& cmd, millis now, const rules& 
     return refusal{protocol::error_code::bad_request, "client_id must not be empty"};
   if (auto i = s.recent.find(dedup_key(cmd.by, cmd.client_id)); i != s.recent.end())
     return duplicate{i->second.seq, i->second.at};
-  if (cmd.expires_at <= now)
-    return refusal{protocol::error_code::bad_request, "the offer would expire at once"};
+  if (cmd.ttl <= 0)
+    return refusal{protocol::error_code::bad_request, "an offer needs a lifetime"};
   size_t pending = s.pending_offers();
   if (cmd.counter_to != 0) {
     auto i = s.offers.find(cmd.counter_to);
@@ -151,7 +151,7 @@ decision decide(const state& s, const make_offer& cmd, millis now, const rules& 
                    "this conversation already has " + std::to_string(pending)
                      + " pending offers (the limit): wait for answers or withdraw one"};
   return accepted{protocol::offer_made{cmd.by, cmd.client_id, cmd.terms, cmd.counter_to,
-                                       cmd.expires_at, now}};
+                                       now + cmd.ttl, now}};
 }
 
 decision decide(const state& s, const answer_offer& cmd, millis now, const rules&) {

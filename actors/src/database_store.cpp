@@ -29,6 +29,12 @@ public:
     db_.load_snapshot(entity, std::move(done));
   }
 
+  void due_timers(millis now, size_t limit,
+                  std::function<void(persistence::result<std::vector<persistence::due_timer>>)> done)
+    override {
+    db_.due_timers(now, limit, std::move(done));
+  }
+
 private:
   persistence::database& db_;
 };

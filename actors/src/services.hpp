@@ -21,6 +21,11 @@ struct services {
   std::atomic<size_t> in_flight{0};
   std::atomic<uint64_t> activations{0};  ///< entity actors started (including re-activations)
   std::atomic<uint64_t> passivations{0}; ///< entity actors stopped for being idle
+  /// The time entities decide with (ms since the epoch): the wall clock, or the virtual clock of
+  /// the deterministic simulation, so deadlines there follow simulated time.
+  millis (*clock)(void* ctx) = [](void*) { return now_millis(); };
+  void* clock_ctx = nullptr;
+  millis now() const { return clock(clock_ctx); }
 };
 
 /// Spawns the directory: conversation id -> live conversation actor, activated on demand.
@@ -32,7 +37,7 @@ caf::actor spawn_registry(caf::actor_system& sys);
 /// Spawns one conversation entity actor (called by the directory only).
 caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id);
 
-/// Spawns the durable-timer sweeper (needs `svc->db`).
+/// Spawns the durable-timer sweeper (reads `svc->store`).
 caf::actor spawn_timer_sweeper(caf::actor_system& sys, services* svc);
 
 /// Spawns the session actor of one client connection.

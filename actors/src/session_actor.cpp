@@ -350,7 +350,7 @@ void handle_command(self_ptr self, client_command& c) {
                                            : static_cast<int64_t>(st.svc->cfg.offer_ttl.count());
         post_command cmd{conversation::make_offer{st.who.user, std::move(body.client_id),
                                                   std::move(body.terms), body.counter_to,
-                                                  now_millis() + ttl_s * 1000}};
+                                                  ttl_s * 1000}};
         ask<protocol::message_ack_reply>(
           self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);

@@ -38,7 +38,7 @@ void sweep(sweeper_ptr self, services* svc) {
     return;
   self->state.reading = true;
   auto handle = caf::actor_cast<caf::actor>(self);
-  svc->db->due_timers(now_millis(), svc->cfg.timer_sweep_batch, [handle](auto r) {
+  svc->store.due_timers(svc->now(), svc->cfg.timer_sweep_batch, [handle](auto r) {
     caf::anon_send(handle, timers_loaded{std::move(r)});
   });
 }

@@ -217,7 +217,7 @@ protected:
 
   int64_t offer(const uuid& by, const std::string& client_id, int64_t counter_to = 0,
                 millis expires_at = 100'000, millis now = 2000) {
-    auto d = run(make_offer{by, client_id, sample_terms(), counter_to, expires_at}, now);
+    auto d = run(make_offer{by, client_id, sample_terms(), counter_to, expires_at - now}, now);
     EXPECT_TRUE(std::holds_alternative<accepted>(d));
     return s_.head;
   }

@@ -1,10 +1,13 @@
-// Deterministic simulation of the conversation machinery: the real directory, conversation and
-// session actors run under CAF's test coordinator (one thread, virtual time), against an
-// in-memory store that fails appends, loses the answer to appends that did commit, holds answers
-// back, and fails reads, all decided by a seeded random generator. Clients send, retry with the
-// same client id, subscribe and re-subscribe; after every step the invariants a user relies on are
+// Deterministic simulation of the conversation machinery: the real directory, conversation,
+// session and timer-sweeper actors run under CAF's test coordinator (one thread, virtual time,
+// which is also the clock entities decide deadlines with), against an in-memory store that fails
+// appends, loses the answer to appends that did commit, holds answers back, and fails reads, all
+// decided by a seeded random generator. Clients send messages and offers, retry with the same
+// client id, answer offers (concurrently, from two devices), subscribe and re-subscribe; offers
+// expire through the durable timers. After every step the invariants a user relies on are
 // checked. A failure prints its seed: PACTUM_SIM_SEED=<seed> replays exactly that run.
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <random>
@@ -50,6 +53,12 @@ public:
     for (auto& ev : req.events) {
       EXPECT_EQ(ev.seq, static_cast<int64_t>(j.size()) + 1) << "events must follow the head";
       j.push_back(ev);
+    }
+    for (auto& tc : req.timers) { // atomically with the events, as the journal writer does
+      if (tc.clear)
+        timers_.erase({req.entity, tc.kind});
+      else
+        timers_[{req.entity, tc.kind}] = tc.due_at;
     }
     ++appends;
     if (roll(f_.append_unknown)) {
@@ -102,6 +111,29 @@ public:
       done(std::optional<persistence::snapshot_record>{i->second});
   }
 
+  void due_timers(millis now, size_t limit,
+                  std::function<void(persistence::result<std::vector<persistence::due_timer>>)> done)
+    override {
+    if (roll(f_.read_fails)) {
+      done(persistence::failure{persistence::errc::unavailable, "down"});
+      return;
+    }
+    std::vector<persistence::due_timer> out;
+    for (auto& [key, due] : timers_)
+      if (due <= now)
+        out.push_back({key.first, "conversation", key.second, due});
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.due_at < b.due_at; });
+    if (out.size() > limit)
+      out.resize(limit);
+    done(std::move(out));
+  }
+
+  /// The stored timer of `entity` of this kind (0: none).
+  millis timer(const uuid& entity, const std::string& kind) const {
+    auto i = timers_.find({entity, kind});
+    return i == timers_.end() ? 0 : i->second;
+  }
+
   /// Runs some held answers (all of them with `all`), in random order.
   void release(bool all) {
     while (!held_.empty() && (all || roll(0.5))) {
@@ -134,6 +166,7 @@ private:
   faults f_;
   std::map<uuid, std::vector<persistence::event_record>> journals_;
   std::map<uuid, persistence::snapshot_record> snapshots_;
+  std::map<std::pair<uuid, std::string>, millis> timers_;
   std::deque<std::function<void()>> held_;
 };
 
@@ -167,8 +200,13 @@ public:
     : seed_(seed), rng_(seed), store_(rng_, f), sys_(configure(cfg_)),
       sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())),
       svc_{make_runtime_config(), nullptr, store_, {}, {}, {}} {
+    // Entities decide deadlines with the virtual clock: an offer expires when simulated time
+    // passes its expiry, and the sweeper's period is virtual too.
+    svc_.clock_ctx = this;
+    svc_.clock = [](void* ctx) { return static_cast<simulation*>(ctx)->virtual_now(); };
     svc_.directory = spawn_directory(sys_, &svc_);
     svc_.registry = spawn_registry(sys_);
+    sweeper_ = spawn_timer_sweeper(sys_, &svc_);
     brand_ = uuid::v7();
     creator_ = uuid::v7();
     conv_ = uuid::v7();
@@ -187,6 +225,7 @@ public:
   ~simulation() {
     for (auto& c : clients_)
       caf::anon_send_exit(c.session, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(sweeper_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc_.directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc_.registry, caf::exit_reason::user_shutdown);
     store_.set_faults({});
@@ -201,8 +240,12 @@ public:
     ++step_;
     std::uniform_int_distribution<int> action(0, 99);
     auto a = action(rng_);
-    if (a < 45) {
+    if (a < 35) {
       send_new(pick_client());
+    } else if (a < 42) {
+      offer_new(pick_client());
+    } else if (a < 48) {
+      answer_offers();
     } else if (a < 60) {
       retry_one();
     } else if (a < 67) {
@@ -235,6 +278,17 @@ public:
       check();
     }
     ASSERT_TRUE(unacked_.empty()) << where() << ": messages never acknowledged: " << unacked_.size();
+    // Let every offer's expiry pass: the sweeper must end each one still pending, exactly once.
+    for (int round = 0; round < 4; ++round) {
+      sched_.advance_time(std::chrono::seconds(20));
+      drain();
+      read_frames();
+      check();
+    }
+    for (auto& [seq, o] : replay_.offers)
+      EXPECT_NE(o.status, conversation::offer_status::pending)
+        << where() << ": offer " << seq << " outlived its expiry";
+    EXPECT_EQ(store_.timer(conv_, std::string{conversation::offer_timer_kind}), 0) << where();
     // Every client that is subscribed has seen the whole journal.
     for (auto& c : clients_) {
       if (!c.subscribed)
@@ -242,13 +296,13 @@ public:
       auto head = static_cast<int64_t>(store_.journal(conv_).size());
       EXPECT_EQ(c.last_seq, head) << where() << ": a subscriber did not catch up";
     }
-    // Every message sent is in the journal exactly once.
+    // Every message and offer sent (and not refused for good) is in the journal exactly once.
     std::map<std::string, int> count;
     for (auto& ev : store_.journal(conv_)) {
       auto e = protocol::decode_event(ev.type, ev.version, ev.payload);
       ASSERT_TRUE(e);
-      if (auto* m = std::get_if<protocol::message_posted>(&e.value()))
-        ++count[m->author.str() + "/" + m->client_id];
+      if (auto key = client_key(e.value()))
+        ++count[*key];
     }
     EXPECT_EQ(count.size(), sent_.size()) << where();
     for (auto& [key, n] : count)
@@ -256,15 +310,40 @@ public:
   }
 
   size_t appends() const { return store_.appends; }
+  /// How many stored events of each offer type (for the run's coverage report).
+  std::map<std::string, size_t> offer_events() {
+    std::map<std::string, size_t> out;
+    for (auto& ev : store_.journal(conv_))
+      if (ev.type.rfind("offer.", 0) == 0)
+        ++out[ev.type];
+    return out;
+  }
+  size_t acknowledged_accepts() const { return accepted_offers_.size(); }
   uint64_t passivations() const { return svc_.passivations; }
   uint64_t activations() const { return svc_.activations; }
 
 private:
   struct pending {
     size_t client;
-    std::string client_id;
+    json req;                 ///< the request to (re)send, without its id
     bool outstanding = false; ///< a request is in flight
   };
+
+  millis virtual_now() const {
+    return 1'800'000'000'000 // a fixed origin, so runs replay exactly
+           + std::chrono::duration_cast<std::chrono::milliseconds>(
+               sched_.clock().now().time_since_epoch())
+               .count();
+  }
+
+  /// "author/client_id" of a message or offer event.
+  static std::optional<std::string> client_key(const protocol::conversation_event& e) {
+    if (auto* m = std::get_if<protocol::message_posted>(&e))
+      return m->author.str() + "/" + m->client_id;
+    if (auto* o = std::get_if<protocol::offer_made>(&e))
+      return o->by.str() + "/" + o->client_id;
+    return std::nullopt;
+  }
 
   static caf::actor_system_config& configure(caf::actor_system_config& cfg) {
     cfg.set("scheduler.policy", caf::atom("testing"));
@@ -279,6 +358,8 @@ private:
     c.tail_cache = 8;      // replays and history come from the store as well as from memory
     c.passivate_after = std::chrono::seconds(5);
     c.max_gap = 100'000;
+    c.max_pending_offers = 4; // low, so the limit is hit too
+    c.timer_sweep_interval = std::chrono::seconds(1);
     return c;
   }
 
@@ -308,10 +389,56 @@ private:
   }
 
   void send_new(size_t ci) {
-    auto client_id = "m" + std::to_string(sent_.size());
+    auto client_id = "m" + std::to_string(next_client_id_++);
+    track(ci, client_id, json{{"type", "message.send"},
+                              {"conversation", conv_.str()},
+                              {"client_id", client_id},
+                              {"text", "text of " + client_id}});
+  }
+
+  /// A fresh offer, or a counter to any offer (often no longer pending), expiring in 1..60 s.
+  void offer_new(size_t ci) {
+    auto client_id = "o" + std::to_string(next_client_id_++);
+    json req{{"type", "offer.make"},
+             {"conversation", conv_.str()},
+             {"client_id", client_id},
+             {"expires_in", std::uniform_int_distribution<int>(1, 60)(rng_)},
+             {"terms", json{{"amount", std::uniform_int_distribution<int>(1, 100'000)(rng_)},
+                            {"currency", "EUR"},
+                            {"deliverables", json::array({json{{"type", "instagram_reel"}}})}}}};
+    auto offers = offer_ids();
+    if (!offers.empty() && std::uniform_int_distribution<int>(0, 1)(rng_))
+      req["counter_to"] = offers[std::uniform_int_distribution<size_t>(0, offers.size() - 1)(rng_)];
+    track(ci, client_id, std::move(req));
+  }
+
+  /// One or two answers at once (accept, decline or withdraw; from any device, to any offer ever
+  /// made), so concurrent accepts of the same or of each other's offers happen.
+  void answer_offers() {
+    auto offers = offer_ids();
+    if (offers.empty())
+      return;
+    int n = std::uniform_int_distribution<int>(1, 2)(rng_);
+    for (int k = 0; k < n; ++k) {
+      static const char* types[] = {"offer.accept", "offer.accept", "offer.decline", "offer.withdraw"};
+      auto type = types[std::uniform_int_distribution<int>(0, 3)(rng_)];
+      auto offer = offers[std::uniform_int_distribution<size_t>(0, offers.size() - 1)(rng_)];
+      request(pick_client(), json{{"type", type}, {"conversation", conv_.str()}, {"offer", offer}});
+    }
+  }
+
+  /// Seqs of every offer in the journal.
+  std::vector<int64_t> offer_ids() const {
+    std::vector<int64_t> out;
+    for (auto& [seq, o] : replay_.offers)
+      out.push_back(seq);
+    return out;
+  }
+
+  void track(size_t ci, const std::string& client_id, json req) {
     auto key = clients_[ci].user.str() + "/" + client_id;
     sent_.insert(key);
-    unacked_[key] = pending{ci, client_id, false};
+    unacked_[key] = pending{ci, std::move(req), false};
     resend(key);
   }
 
@@ -328,10 +455,7 @@ private:
   void resend(const std::string& key) {
     auto& m = unacked_.at(key);
     m.outstanding = true;
-    request(m.client, json{{"type", "message.send"},
-                           {"conversation", conv_.str()},
-                           {"client_id", m.client_id},
-                           {"text", "text of " + m.client_id}});
+    request(m.client, m.req);
   }
 
   void subscribe(size_t ci) {
@@ -376,8 +500,10 @@ private:
         auto id = f["re"].get<int64_t>();
         auto req = requests_.at(id);
         ASSERT_EQ(requester_.at(id), ci);
-        if (req["type"] == "message.send")
+        if (req["type"] == "message.send" || req["type"] == "offer.make")
           on_send_reply(c, req, f);
+        else if (req["type"].get<std::string>().rfind("offer.", 0) == 0)
+          on_answer_reply(req, f);
         else if (req["type"] == "subscribe") {
           c.subscribing = false;
           c.subscribed = f["type"] == "ok";
@@ -401,6 +527,17 @@ private:
       return;
     }
     auto code = f["code"].get<std::string>();
+    if (req["type"] == "offer.make"
+        && (code == "conflict" || code == "limit_reached" || code == "forbidden")) {
+      // Refused for good (countered offer no longer pending, too many pending, own offer). The
+      // dedup check comes first, so a refusal means no earlier attempt was stored.
+      ASSERT_FALSE(acked_.count(key)) << where() << ": refused after being acknowledged";
+      if (i != unacked_.end())
+        unacked_.erase(i);
+      sent_.erase(key);
+      refused_.insert(key);
+      return;
+    }
     ASSERT_TRUE(code == "unavailable" || code == "timeout" || code == "overloaded")
       << where() << ": unexpected refusal " << f.dump();
     if (i != unacked_.end()) {
@@ -408,6 +545,79 @@ private:
     } else {
       ASSERT_TRUE(acked_.count(key)) << where();
     }
+  }
+
+  void on_answer_reply(const json& req, const json& f) {
+    auto offer = req["offer"].get<int64_t>();
+    if (f["type"] == "ok") {
+      auto seq = f["seq"].get<int64_t>();
+      auto& j = store_.journal(conv_);
+      ASSERT_LE(seq, static_cast<int64_t>(j.size())) << where() << ": answered but not stored";
+      auto e = protocol::decode_event(j[seq - 1].type, j[seq - 1].version, j[seq - 1].payload);
+      ASSERT_TRUE(e);
+      if (req["type"] == "offer.accept") {
+        auto* acc = std::get_if<protocol::offer_accepted>(&e.value());
+        ASSERT_TRUE(acc) << where() << ": accept acknowledged with seq " << seq << " of "
+                         << j[seq - 1].type;
+        ASSERT_EQ(acc->offer, offer) << where();
+        ASSERT_EQ(f["contract"], acc->contract.str())
+          << where() << ": an accept answered with another contract than the stored one";
+        accepted_offers_.insert(offer);
+      }
+      return;
+    }
+    auto code = f["code"].get<std::string>();
+    ASSERT_TRUE(code == "conflict" || code == "forbidden" || code == "not_found"
+                || code == "unavailable" || code == "timeout" || code == "overloaded")
+      << where() << ": unexpected refusal " << f.dump();
+  }
+
+  /// Replays events not yet seen through the machine, checking each answer to an offer was legal
+  /// when it was stored, and that the stored timer matches the state.
+  void replay_journal() {
+    auto& j = store_.journal(conv_);
+    conversation::rules r;
+    r.max_pending_offers = 4;
+    for (auto seq = replay_.head + 1; seq <= static_cast<int64_t>(j.size()); ++seq) {
+      auto e = protocol::decode_event(j[seq - 1].type, j[seq - 1].version, j[seq - 1].payload);
+      ASSERT_TRUE(e) << where();
+      auto ended = [&](int64_t offer) {
+        auto i = replay_.offers.find(offer);
+        ASSERT_NE(i, replay_.offers.end()) << where() << ": seq " << seq << " answers no offer";
+        ASSERT_EQ(i->second.status, conversation::offer_status::pending)
+          << where() << ": seq " << seq << " (" << j[seq - 1].type << ") ends offer " << offer
+          << " which was already " << conversation::to_string(i->second.status);
+      };
+      std::visit(
+        [&](const auto& ev) {
+          using T = std::decay_t<decltype(ev)>;
+          if constexpr (std::is_same_v<T, protocol::offer_accepted>
+                        || std::is_same_v<T, protocol::offer_declined>
+                        || std::is_same_v<T, protocol::offer_withdrawn>) {
+            ended(ev.offer);
+            if (!::testing::Test::HasFatalFailure()) {
+              ASSERT_LT(ev.at, replay_.offers.at(ev.offer).expires_at)
+                << where() << ": an offer was answered after its expiry";
+            }
+          } else if constexpr (std::is_same_v<T, protocol::offer_expired>) {
+            ended(ev.offer);
+            if (!::testing::Test::HasFatalFailure()) {
+              ASSERT_GE(ev.at, replay_.offers.at(ev.offer).expires_at)
+                << where() << ": an offer expired early";
+            }
+          } else if constexpr (std::is_same_v<T, protocol::offer_made>) {
+            if (ev.counter_to != 0)
+              ended(ev.counter_to);
+          }
+        },
+        e.value());
+      if (::testing::Test::HasFatalFailure())
+        return;
+      conversation::apply(replay_, seq, e.value(), r);
+    }
+    ASSERT_EQ(store_.timer(conv_, std::string{conversation::offer_timer_kind}),
+              replay_.next_offer_expiry())
+      << where() << ": the stored timer disagrees with the stored offers";
   }
 
   void on_event(client& c, const json& f) {
@@ -426,14 +636,16 @@ private:
     auto& j = store_.journal(conv_);
     for (size_t i = 0; i < j.size(); ++i)
       ASSERT_EQ(j[i].seq, static_cast<int64_t>(i + 1)) << where() << ": journal has a gap";
-    // Every acknowledged message is stored at its seq.
+    // Every acknowledged message and offer is stored at its seq.
     for (auto& [key, seq] : acked_) {
       ASSERT_LE(seq, static_cast<int64_t>(j.size())) << where() << ": acked but not stored";
       auto e = protocol::decode_event(j[seq - 1].type, j[seq - 1].version, j[seq - 1].payload);
       ASSERT_TRUE(e);
-      auto& m = std::get<protocol::message_posted>(e.value());
-      ASSERT_EQ(m.author.str() + "/" + m.client_id, key) << where();
+      ASSERT_EQ(client_key(e.value()).value_or("?"), key) << where();
     }
+    for (auto& key : refused_)
+      ASSERT_FALSE(acked_.count(key)) << where();
+    replay_journal();
   }
 
   uint64_t seed_;
@@ -452,6 +664,11 @@ private:
   std::set<std::string> sent_;
   std::map<std::string, pending> unacked_;
   std::map<std::string, int64_t> acked_;
+  std::set<std::string> refused_;       ///< offers refused for good (never stored)
+  std::set<int64_t> accepted_offers_;   ///< offers whose accept was acknowledged
+  size_t next_client_id_ = 0;
+  conversation::state replay_;          ///< the journal replayed through the machine
+  caf::actor sweeper_;
 };
 
 uint64_t env_seed() {
@@ -474,6 +691,8 @@ faults profile_for(uint64_t seed) {
 }
 
 struct totals {
+  std::map<std::string, size_t> offer_events;
+  size_t acknowledged_accepts = 0;
   uint64_t passivations = 0;
   uint64_t activations = 0;
   size_t appends = 0;
@@ -490,6 +709,9 @@ void run_seed(uint64_t seed, int steps, totals& t) {
   t.passivations += sim.passivations();
   t.activations += sim.activations();
   t.appends += sim.appends();
+  for (auto& [type, n] : sim.offer_events())
+    t.offer_events[type] += n;
+  t.acknowledged_accepts += sim.acknowledged_accepts();
   if (::testing::Test::HasFailure())
     std::cerr << "replay with: PACTUM_SIM_SEED=" << seed
               << " pactum_actors_tests --gtest_filter='ConversationSimulation.*'\n";
@@ -507,8 +729,14 @@ TEST(ConversationSimulation, SeededRunsKeepEveryInvariant) {
   for (uint64_t seed = 1; seed <= seeds && !HasFailure(); ++seed)
     run_seed(seed, 60, t);
   std::cout << "simulated " << seeds << " seeds: " << t.appends << " appends, " << t.activations
-            << " activations, " << t.passivations << " passivations\n";
+            << " activations, " << t.passivations << " passivations; offer events:";
+  for (auto& [type, n] : t.offer_events)
+    std::cout << " " << type << " " << n;
+  std::cout << "; accepts acknowledged " << t.acknowledged_accepts << "\n";
   // The runs must actually exercise recovery and passivation, or they prove nothing about them.
   EXPECT_GT(t.activations, 2 * seeds);
   EXPECT_GT(t.passivations, seeds / 20);
+  // ... and the negotiation: every way an offer ends, including by its durable timer.
+  for (auto type : {"offer.made", "offer.accepted", "offer.declined", "offer.withdrawn", "offer.expired"})
+    EXPECT_GT(t.offer_events[type], seeds / 20) << type;
 }

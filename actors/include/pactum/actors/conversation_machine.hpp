@@ -124,7 +124,7 @@ struct make_offer {
   std::string client_id;
   protocol::offer_terms terms;
   int64_t counter_to = 0;
-  millis expires_at = 0; ///< chosen by the caller (now + the requested or default lifetime)
+  millis ttl = 0; ///< lifetime (> 0): the offer expires `ttl` after it is decided (stored)
 };
 
 enum class answer : uint8_t { accept, decline, withdraw };

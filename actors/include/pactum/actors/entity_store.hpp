@@ -35,6 +35,11 @@ public:
   virtual void load_snapshot(
     uuid entity,
     std::function<void(persistence::result<std::optional<persistence::snapshot_record>>)> done) = 0;
+
+  /// Durable timers due at or before `now` (stored by appends, see append_request::timers).
+  virtual void due_timers(
+    millis now, size_t limit,
+    std::function<void(persistence::result<std::vector<persistence::due_timer>>)> done) = 0;
 };
 
 /// The production store: forwards to the database.
