@@ -39,6 +39,8 @@ struct options {
   size_t offer_ttl_s = 72 * 3600;
   size_t max_pending_offers = 10;
   size_t timer_sweep_ms = 1'000;
+  double message_rate_per_s = 10;
+  double message_burst = 30;
   size_t access_token_ttl_s = 15 * 60;
   size_t refresh_token_ttl_s = 30 * 24 * 3600;
   size_t login_free_failures = 5;
@@ -72,6 +74,10 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --offer-ttl-s N           lifetime of an offer that names none [PACTUM_OFFER_TTL_S] (259200)
   --max-pending-offers N    offers awaiting an answer per conversation [PACTUM_MAX_PENDING_OFFERS] (10)
   --timer-sweep-ms N        how often due durable timers are looked for [PACTUM_TIMER_SWEEP_MS] (1000)
+  --message-rate-per-s R    messages, edits and offers per second per user; 0 = no limit
+                            [PACTUM_MESSAGE_RATE_PER_S] (10)
+  --message-burst N         how many of those a user may send at once above the rate
+                            [PACTUM_MESSAGE_BURST] (30)
   --access-token-ttl-s N    access token lifetime in seconds [PACTUM_ACCESS_TOKEN_TTL_S] (900)
   --refresh-token-ttl-s N   refresh token lifetime in seconds [PACTUM_REFRESH_TOKEN_TTL_S] (2592000)
   --login-free-failures N   failed logins per account before waits start [PACTUM_LOGIN_FREE_FAILURES] (5)
@@ -127,6 +133,8 @@ options parse(int argc, char** argv) {
     {"offer-ttl-s", "PACTUM_OFFER_TTL_S"},
     {"max-pending-offers", "PACTUM_MAX_PENDING_OFFERS"},
     {"timer-sweep-ms", "PACTUM_TIMER_SWEEP_MS"},
+    {"message-rate-per-s", "PACTUM_MESSAGE_RATE_PER_S"},
+    {"message-burst", "PACTUM_MESSAGE_BURST"},
     {"access-token-ttl-s", "PACTUM_ACCESS_TOKEN_TTL_S"},
     {"refresh-token-ttl-s", "PACTUM_REFRESH_TOKEN_TTL_S"},
     {"login-free-failures", "PACTUM_LOGIN_FREE_FAILURES"},
@@ -184,6 +192,8 @@ options parse(int argc, char** argv) {
     else if (name == "offer-ttl-s") o.offer_ttl_s = to_size(name, v);
     else if (name == "max-pending-offers") o.max_pending_offers = to_size(name, v);
     else if (name == "timer-sweep-ms") o.timer_sweep_ms = to_size(name, v);
+    else if (name == "message-rate-per-s") o.message_rate_per_s = static_cast<double>(to_size(name, v));
+    else if (name == "message-burst") o.message_burst = static_cast<double>(to_size(name, v));
     else if (name == "access-token-ttl-s") o.access_token_ttl_s = to_size(name, v);
     else if (name == "refresh-token-ttl-s") o.refresh_token_ttl_s = to_size(name, v);
     else if (name == "login-free-failures") o.login_free_failures = to_size(name, v);
@@ -278,6 +288,8 @@ int main(int argc, char** argv) {
   rcfg.edit_window = std::chrono::milliseconds(opt.edit_window_ms);
   rcfg.offer_ttl = std::chrono::seconds(std::max<size_t>(opt.offer_ttl_s, 1));
   rcfg.max_pending_offers = opt.max_pending_offers;
+  rcfg.message_rate_per_s = opt.message_rate_per_s;
+  rcfg.message_burst = opt.message_burst;
   rcfg.timer_sweep_interval = std::chrono::milliseconds(std::max<size_t>(opt.timer_sweep_ms, 10));
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
   rcfg.access_ttl = std::chrono::seconds(opt.access_token_ttl_s);

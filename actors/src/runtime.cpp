@@ -229,6 +229,8 @@ struct runtime::impl {
       cpu("pactum-cpu", svc.cfg.cpu_threads, svc.cfg.cpu_queue_limit),
       sys(configure(caf_cfg, svc.cfg)),
       throttle(svc.cfg) {
+    svc.message_rate = std::make_unique<rate_limiter>(
+      rate_limiter::config{svc.cfg.message_rate_per_s, svc.cfg.message_burst, 100'000});
     svc.directory = spawn_directory(sys, &svc);
     svc.registry = spawn_registry(sys);
     if (svc.cfg.timer_sweep_interval.count() > 0)

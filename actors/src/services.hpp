@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "pactum/actors/entity_store.hpp"
+#include "pactum/actors/rate_limiter.hpp"
 #include "pactum/actors/runtime.hpp"
 #include "pactum/persistence/database.hpp"
 
@@ -26,6 +27,8 @@ struct services {
   millis (*clock)(void* ctx) = [](void*) { return now_millis(); };
   void* clock_ctx = nullptr;
   millis now() const { return clock(clock_ctx); }
+  /// Per-user limit on messages, edits and offers (null: none, as in the simulation).
+  std::unique_ptr<rate_limiter> message_rate = nullptr;
 };
 
 /// Spawns the directory: conversation id -> live conversation actor, activated on demand.

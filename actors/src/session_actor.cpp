@@ -303,6 +303,22 @@ void list_conversations(self_ptr self, const protocol::request_id& id, protocol:
     });
 }
 
+/// Requests that count against the per-user message rate: whatever writes to a conversation and
+/// lands on the other member's screen.
+bool is_rate_limited(const protocol::request_body& body) {
+  return std::holds_alternative<protocol::message_send_req>(body)
+         || std::holds_alternative<protocol::message_edit_req>(body)
+         || std::holds_alternative<protocol::offer_make_req>(body);
+}
+
+std::string format_rate(double x) {
+  auto s = std::to_string(x);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (!s.empty() && s.back() == '.')
+    s.pop_back();
+  return s;
+}
+
 void handle_command(self_ptr self, client_command& c) {
   auto& st = self->state;
   auto id = c.req.id;
@@ -314,6 +330,13 @@ void handle_command(self_ptr self, client_command& c) {
                        "too many unanswered requests on this connection (at most "
                          + std::to_string(st.svc->cfg.max_in_flight_per_session) + ")");
   auto on_caf_error = [=](caf::error& err) { reply_caf_error(self, id, enc, err); };
+  if (is_rate_limited(c.req.body) && st.svc->message_rate) {
+    if (auto wait = st.svc->message_rate->take(st.who.user, st.svc->now()); wait > 0)
+      return reply_error(self, id, enc, error_code::rate_limited,
+                         "too many messages: at most " + format_rate(st.svc->cfg.message_rate_per_s)
+                           + " per second (bursts of " + format_rate(st.svc->cfg.message_burst)
+                           + "); retry in " + std::to_string(wait) + " ms");
+  }
   std::visit(
     [&](auto& body) {
       using T = std::decay_t<decltype(body)>;

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -456,4 +457,38 @@ TEST_F(ChatEndToEnd, ReadMarksArePersistedSeenByTheOtherSideAndCountUnread) {
   auto sub = c.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 5}});
   EXPECT_EQ(sub["read"][creator.id], 3) << "read marks survive a restart";
   EXPECT_EQ(sub["unread"], 1);
+}
+
+TEST_F(ChatEndToEnd, MessagesAreRateLimitedPerUserAcrossConnections) {
+  // The defaults (10 per second, bursts of 30), as a deployment runs them.
+  server_.reset();
+  server_.emplace(url(), std::vector<std::string>{"--message-rate-per-s", "10", "--message-burst", "30"});
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client laptop{ep(), brand.token};
+  ws_client phone{ep(), brand.token};
+  ws_client other{ep(), creator.token};
+  auto conv = open_conversation(laptop, creator);
+  int ok = 0, limited = 0;
+  std::string message;
+  for (int i = 0; i < 40; ++i) {
+    auto& c = i % 2 ? phone : laptop; // two devices share one allowance
+    auto r = send_msg(c, conv, "m" + std::to_string(i), "hello " + std::to_string(i));
+    if (r["type"] == "ok") {
+      ++ok;
+    } else {
+      EXPECT_EQ(r["code"], "rate_limited") << r.dump();
+      ++limited;
+      message = r["message"];
+    }
+  }
+  EXPECT_GE(ok, 30) << "the burst passes";
+  EXPECT_LE(ok, 34) << "then about 10 per second (the loop takes a fraction of a second)";
+  EXPECT_EQ(ok + limited, 40);
+  EXPECT_NE(message.find("retry in"), std::string::npos) << message;
+  // Another user is not affected, and a refused message can be retried later with its client_id.
+  EXPECT_EQ(send_msg(other, conv, "c1", "hi")["type"], "ok");
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  auto retry = send_msg(laptop, conv, "m39", "hello 39");
+  EXPECT_EQ(retry["type"], "ok") << retry.dump();
 }

@@ -57,7 +57,10 @@ public:
                                   // at OWASP-level argon2id (see docs/operations.md).
                                   "--pwhash-opslimit", "1",
                                   "--pwhash-memlimit-kib", "8192",
-                                  "--log-level", "info"};
+                                  "--log-level", "info",
+                                  // Tests drive load from few users; the per-user message rate
+                                  // has its own test (chat_test.cpp) with the defaults.
+                                  "--message-rate-per-s", "100000", "--message-burst", "100000"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = ::fork();
     if (pid_ < 0)

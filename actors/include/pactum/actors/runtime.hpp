@@ -48,6 +48,10 @@ struct runtime_config {
   std::chrono::milliseconds edit_window{std::chrono::minutes(15)}; ///< edit/delete own messages
   size_t max_in_flight_per_session = 256; ///< unanswered commands per connection
   size_t max_pending_offers = 10;   ///< offers awaiting an answer per conversation
+  /// Per user, across all their connections: messages, edits and offers per second, and the
+  /// burst allowed above that rate (0 per second: no limit).
+  double message_rate_per_s = 10;
+  double message_burst = 30;
   std::chrono::seconds offer_ttl{72 * 60 * 60}; ///< an offer's lifetime when it names none
   /// How often the sweeper looks for due durable timers (and wakes their entities), and how many
   /// it takes per look. 0: no sweeper (tests that drive timers themselves).
