@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <string>
@@ -51,6 +52,8 @@ struct options {
   size_t max_sockets_per_user = 20;
   std::string port_file;
   bool migrate_only = false;
+  std::string set_role; ///< EMAIL=ROLE: an operator action, then exit
+  std::string contact_guard = "mask";
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -91,6 +94,10 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --max-sockets-per-user N  concurrent WebSockets per user [PACTUM_MAX_SOCKETS_PER_USER] (20)
   --port-file FILE          write the bound port to FILE once listening
   --migrate-only            apply database migrations and exit
+  --set-role EMAIL=ROLE     give an account a role (brand, creator, moderator, admin) and exit
+  --contact-guard POLICY    before a deal, contact details and off-platform payment are: off,
+                            flag (kept, queued for moderators), mask (hidden and queued) or
+                            block (refused and queued) [PACTUM_CONTACT_GUARD] (mask)
   --help                    show this text
 )";
 
@@ -143,6 +150,7 @@ options parse(int argc, char** argv) {
     {"login-throttle-entries", "PACTUM_LOGIN_THROTTLE_ENTRIES"},
     {"allowed-origins", "PACTUM_ALLOWED_ORIGINS"},
     {"max-sockets-per-user", "PACTUM_MAX_SOCKETS_PER_USER"},
+    {"contact-guard", "PACTUM_CONTACT_GUARD"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -155,6 +163,15 @@ options parse(int argc, char** argv) {
     }
     if (arg == "--migrate-only") {
       o.migrate_only = true;
+      continue;
+    }
+    if (arg == "--set-role" || arg.rfind("--set-role=", 0) == 0) { // an action, not a setting
+      if (arg.size() > 10)
+        o.set_role = arg.substr(11);
+      else if (i + 1 < argc)
+        o.set_role = argv[++i];
+      else
+        die("--set-role needs EMAIL=ROLE");
       continue;
     }
     if (arg.rfind("--", 0) != 0)
@@ -192,6 +209,7 @@ options parse(int argc, char** argv) {
     else if (name == "offer-ttl-s") o.offer_ttl_s = to_size(name, v);
     else if (name == "max-pending-offers") o.max_pending_offers = to_size(name, v);
     else if (name == "timer-sweep-ms") o.timer_sweep_ms = to_size(name, v);
+    else if (name == "contact-guard") o.contact_guard = v;
     else if (name == "message-rate-per-s") o.message_rate_per_s = static_cast<double>(to_size(name, v));
     else if (name == "message-burst") o.message_burst = static_cast<double>(to_size(name, v));
     else if (name == "access-token-ttl-s") o.access_token_ttl_s = to_size(name, v);
@@ -277,8 +295,30 @@ int main(int argc, char** argv) {
     return 0;
   }
   db.start();
+  if (!opt.set_role.empty()) {
+    auto eq = opt.set_role.find('=');
+    if (eq == std::string::npos)
+      die("--set-role needs EMAIL=ROLE");
+    auto role = opt.set_role.substr(eq + 1);
+    if (role != "brand" && role != "creator" && role != "moderator" && role != "admin")
+      die("--set-role: role must be brand, creator, moderator or admin");
+    std::promise<pactum::persistence::result<pactum::persistence::unit>> done;
+    db.set_user_role(opt.set_role.substr(0, eq), role, [&done](auto r) { done.set_value(std::move(r)); });
+    auto r = done.get_future().get();
+    db.stop();
+    if (!r) {
+      spdlog::error("--set-role: {}", r.error().message);
+      return 1;
+    }
+    spdlog::info("role set: {}", opt.set_role);
+    return 0;
+  }
+  auto guard = pactum::actors::conversation::guard_policy_from_string(opt.contact_guard);
+  if (!guard)
+    die("--contact-guard must be off, flag, mask or block");
 
   pactum::actors::runtime_config rcfg;
+  rcfg.guard_policy = *guard;
   rcfg.scheduler_threads = opt.workers;
   rcfg.limits.max_text_chars = opt.max_text_chars;
   rcfg.max_frame_bytes = static_cast<uint32_t>(opt.max_frame_bytes);

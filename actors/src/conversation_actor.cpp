@@ -79,6 +79,7 @@ struct conversation_state {
   std::vector<pending_post> queued;
   std::vector<unacked> in_flight;
   std::vector<protocol::push_frame_ptr> in_flight_frames;
+  std::vector<std::pair<int64_t, conversation::guard_finding>> in_flight_findings;
   bool appending = false;
   uint64_t batch = 0;
   uint64_t next_ticket = 0;
@@ -115,6 +116,29 @@ void remember(self_ptr self, int64_t seq, protocol::push_frame_ptr frame) {
   st.tail.push_back({seq, std::move(frame)});
   while (st.tail.size() > st.svc->cfg.tail_cache)
     st.tail.pop_front();
+}
+
+/// Puts a guard finding in the moderators' queue (and the sender's strike record). Off the actor:
+/// the pool does the write; a failure is logged (the stored event itself shows what was masked).
+void record_finding(self_ptr self, int64_t seq, conversation::guard_finding f) {
+  auto& st = self->state;
+  spdlog::info("conversation {}: guard {} {} from {} ({})", st.id.str(), f.action,
+               seq > 0 ? "seq " + std::to_string(seq) : std::string{"attempt"}, f.sender.str(),
+               f.categories.empty() ? "" : f.categories.front());
+  if (!st.svc->db)
+    return;
+  persistence::guard_hit_row row;
+  row.conversation = st.id;
+  row.sender = f.sender;
+  row.seq = seq;
+  row.action = std::move(f.action);
+  row.categories = std::move(f.categories);
+  row.original = std::move(f.original);
+  auto id = st.id;
+  st.svc->db->record_guard_hit(std::move(row), [id](persistence::result<persistence::unit> r) {
+    if (!r)
+      spdlog::error("conversation {}: guard finding not recorded: {}", id.str(), r.error().message);
+  });
 }
 
 void take_snapshot(self_ptr self) {
@@ -162,15 +186,11 @@ void start_batch(self_ptr self) {
   std::vector<persistence::event_record> records;
   for (auto& p : st.queued) {
     auto d = std::visit(
-      [&](const auto& cmd) {
-        using T = std::decay_t<decltype(cmd)>;
-        if constexpr (std::is_same_v<T, conversation::post_message>)
-          return conversation::decide(st.machine, cmd, now);
-        else
-          return conversation::decide(st.machine, cmd, now, st.rules);
-      },
+      [&](const auto& cmd) { return conversation::decide(st.machine, cmd, now, st.rules); },
       p.cmd.cmd);
     if (auto* r = std::get_if<conversation::refusal>(&d)) {
+      if (r->guard)
+        record_finding(self, 0, std::move(*r->guard));
       answer(p.rp, refuse(r->code, r->message));
     } else if (auto* dup = std::get_if<conversation::duplicate>(&d)) {
       if (dup->seq <= st.committed)
@@ -180,6 +200,8 @@ void start_batch(self_ptr self) {
     } else {
       auto& ev = std::get<conversation::accepted>(d).event;
       auto seq = st.machine.head + 1;
+      if (auto& finding = std::get<conversation::accepted>(d).guard)
+        st.in_flight_findings.emplace_back(seq, std::move(*finding));
       auto payload = protocol::encode_event(ev);
       records.push_back({seq, std::string{protocol::event_type(ev)}, protocol::event_version(ev),
                          payload, now});
@@ -228,6 +250,7 @@ void on_appended(self_ptr self, append_done& done) {
       answer(p.rp, refuse(code, "nothing was stored; retry (with the same client_id)"));
     st.in_flight.clear();
     st.queued.clear();
+    st.in_flight_findings.clear(); // not stored, so nothing was shown; a retry is screened again
     self->quit(refuse(code, "journal append failed"));
     return;
   }
@@ -241,6 +264,9 @@ void on_appended(self_ptr self, append_done& done) {
     answer(u.rp, protocol::message_ack_reply{st.id, u.seq, u.at, u.duplicate, u.contract});
   st.in_flight.clear();
   st.in_flight_frames.clear();
+  for (auto& [seq, finding] : st.in_flight_findings)
+    record_finding(self, seq, std::move(finding));
+  st.in_flight_findings.clear();
   if (!st.queued.empty())
     start_batch(self);
   if (st.svc->cfg.snapshot_every > 0
@@ -494,6 +520,7 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
     st.rules.dedup_window = svc->cfg.dedup_window;
     st.rules.edit_window = std::chrono::duration_cast<std::chrono::milliseconds>(svc->cfg.edit_window).count();
     st.rules.max_pending_offers = svc->cfg.max_pending_offers;
+    st.rules.guard = svc->cfg.guard_policy;
     self->set_down_handler([=](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
     self->set_default_handler(caf::skip); // hold commands until the journal is replayed
     auto handle = caf::actor_cast<caf::actor>(self);

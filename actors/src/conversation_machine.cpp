@@ -6,6 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
+#include "pactum/actors/contact_guard.hpp"
+
 namespace pactum::actors::conversation {
 
 std::string dedup_key(const uuid& author, const std::string& client_id) {
@@ -14,7 +18,78 @@ std::string dedup_key(const uuid& author, const std::string& client_id) {
   return key;
 }
 
-decision decide(const state& s, const post_message& cmd, millis now) {
+std::string_view to_string(guard_policy x) noexcept {
+  switch (x) {
+    case guard_policy::off:
+      return "off";
+    case guard_policy::flag:
+      return "flag";
+    case guard_policy::mask:
+      return "mask";
+    case guard_policy::block:
+      return "block";
+  }
+  return "off";
+}
+
+std::optional<guard_policy> guard_policy_from_string(std::string_view x) noexcept {
+  for (auto p : {guard_policy::off, guard_policy::flag, guard_policy::mask, guard_policy::block})
+    if (to_string(p) == x)
+      return p;
+  return std::nullopt;
+}
+
+bool state::has_deal() const {
+  for (auto& [seq, o] : offers)
+    if (o.status == offer_status::accepted)
+      return true;
+  return false;
+}
+
+namespace {
+
+/// Runs the anti-bypass guard over the free texts of a command, before the conversation has a
+/// deal. With the mask policy the texts are masked in place. nullopt: nothing found (or the
+/// guard is off, or a deal exists).
+std::optional<guard_finding> screen(const uuid& sender, const std::vector<std::string*>& texts,
+                                    const state& s, const rules& r) {
+  if (r.guard == guard_policy::off || s.has_deal())
+    return std::nullopt;
+  std::set<std::string> categories;
+  std::string original;
+  for (auto* text : texts) {
+    auto hits = guard::scan(*text);
+    if (hits.empty())
+      continue;
+    for (auto& h : hits)
+      categories.emplace(guard::to_string(h.what));
+    if (!original.empty())
+      original += '\n';
+    original += *text;
+    if (r.guard == guard_policy::mask)
+      *text = guard::mask(*text, hits);
+  }
+  if (categories.empty())
+    return std::nullopt;
+  const char* action = r.guard == guard_policy::block  ? "blocked"
+                       : r.guard == guard_policy::mask ? "masked"
+                                                       : "flagged";
+  return guard_finding{sender, {categories.begin(), categories.end()}, action, std::move(original)};
+}
+
+refusal blocked(guard_finding finding) {
+  std::string found;
+  for (auto& c : finding.categories)
+    found += (found.empty() ? "" : ", ") + c;
+  return refusal{protocol::error_code::content_blocked,
+                 "contact details and payment outside Pactum cannot be shared before a deal is "
+                 "accepted (found: " + found + "); the attempt was recorded",
+                 std::move(finding)};
+}
+
+} // namespace
+
+decision decide(const state& s, const post_message& cmd, millis now, const rules& r) {
   if (!s.is_member(cmd.author))
     return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
   if (cmd.client_id.empty())
@@ -25,8 +100,13 @@ decision decide(const state& s, const post_message& cmd, millis now) {
     return duplicate{i->second.seq, i->second.at};
   if (cmd.reply_to < 0 || cmd.reply_to > s.head)
     return refusal{protocol::error_code::bad_request, "reply_to names no message of this conversation"};
-  return accepted{protocol::message_posted{cmd.author, cmd.client_id, cmd.text, now, cmd.reply_to,
-                                           cmd.attachments}};
+  auto text = cmd.text;
+  auto finding = screen(cmd.author, {&text}, s, r);
+  if (finding && r.guard == guard_policy::block)
+    return blocked(std::move(*finding));
+  return accepted{protocol::message_posted{cmd.author, cmd.client_id, std::move(text), now,
+                                           cmd.reply_to, cmd.attachments},
+                  std::move(finding)};
 }
 
 namespace {
@@ -65,9 +145,14 @@ decision decide(const state& s, const edit_message& cmd, millis now, const rules
     return *no;
   if (meta->deleted)
     return refusal{protocol::error_code::conflict, "the message was deleted"};
-  if (meta->text_hash == text_hash(cmd.text))
+  auto text = cmd.text;
+  auto finding = screen(cmd.by, {&text}, s, r);
+  if (finding && r.guard == guard_policy::block)
+    return blocked(std::move(*finding));
+  if (meta->text_hash == text_hash(text))
     return duplicate{meta->last_change, meta->at}; // nothing to change (e.g. a retry)
-  return accepted{protocol::message_edited{cmd.target, cmd.by, cmd.text, now}};
+  return accepted{protocol::message_edited{cmd.target, cmd.by, std::move(text), now},
+                  std::move(finding)};
 }
 
 decision decide(const state& s, const mark_read& cmd, millis now, const rules&) {
@@ -150,11 +235,19 @@ decision decide(const state& s, const make_offer& cmd, millis now, const rules& 
     return refusal{protocol::error_code::limit_reached,
                    "this conversation already has " + std::to_string(pending)
                      + " pending offers (the limit): wait for answers or withdraw one"};
-  return accepted{protocol::offer_made{cmd.by, cmd.client_id, cmd.terms, cmd.counter_to,
-                                       now + cmd.ttl, now}};
+  auto terms = cmd.terms;
+  std::vector<std::string*> briefs; // free text too
+  for (auto& d : terms.deliverables)
+    briefs.push_back(&d.brief);
+  auto finding = screen(cmd.by, briefs, s, r);
+  if (finding && r.guard == guard_policy::block)
+    return blocked(std::move(*finding));
+  return accepted{protocol::offer_made{cmd.by, cmd.client_id, std::move(terms), cmd.counter_to,
+                                       now + cmd.ttl, now},
+                  std::move(finding)};
 }
 
-decision decide(const state& s, const answer_offer& cmd, millis now, const rules&) {
+decision decide(const state& s, const answer_offer& cmd, millis now, const rules& r) {
   if (!s.is_member(cmd.by))
     return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
   auto i = s.offers.find(cmd.offer);
@@ -183,8 +276,14 @@ decision decide(const state& s, const answer_offer& cmd, millis now, const rules
       if (cmd.contract.is_nil())
         return refusal{protocol::error_code::internal, "accept without a contract id"};
       return accepted{protocol::offer_accepted{cmd.offer, cmd.by, cmd.contract, now}};
-    case answer::decline:
-      return accepted{protocol::offer_declined{cmd.offer, cmd.by, cmd.reason, now}};
+    case answer::decline: {
+      auto reason = cmd.reason;
+      auto finding = screen(cmd.by, {&reason}, s, r);
+      if (finding && r.guard == guard_policy::block)
+        return blocked(std::move(*finding));
+      return accepted{protocol::offer_declined{cmd.offer, cmd.by, std::move(reason), now},
+                      std::move(finding)};
+    }
     case answer::withdraw:
       break;
   }

@@ -516,6 +516,49 @@ void runtime::issue_ws_ticket(principal who,
     });
 }
 
+namespace {
+
+bool is_moderator(const principal& who) {
+  return who.role == "moderator" || who.role == "admin";
+}
+
+} // namespace
+
+void runtime::guard_queue(principal who, size_t limit,
+                          std::function<void(expected<std::vector<guard_hit_info>, api_error>)> done) {
+  if (!is_moderator(who))
+    return done(make_api_error(403, error_code::forbidden, "moderators only"));
+  impl_->svc.db->guard_queue(limit, [done](persistence::result<std::vector<persistence::guard_hit_row>> r) {
+    if (!r)
+      return done(from_persistence(r.error()));
+    std::vector<guard_hit_info> out;
+    for (auto& h : r.value())
+      out.push_back({h.id, h.conversation, h.sender, h.seq, std::move(h.action),
+                     std::move(h.categories), std::move(h.original), h.created_at, h.strikes});
+    done(std::move(out));
+  });
+}
+
+void runtime::review_guard_hit(principal who, int64_t id, std::string verdict,
+                               std::function<void(expected<bool, api_error>)> done) {
+  if (!is_moderator(who))
+    return done(make_api_error(403, error_code::forbidden, "moderators only"));
+  if (verdict != "confirmed" && verdict != "dismissed") {
+    auto e = make_api_error(400, error_code::bad_request, "invalid review");
+    e.fields.emplace_back("verdict", "must be confirmed or dismissed");
+    return done(e);
+  }
+  impl_->svc.db->review_guard_hit(id, who.user, std::move(verdict),
+                                  [done](persistence::result<persistence::unit> r) {
+                                    if (r)
+                                      return done(true);
+                                    if (r.error().code == persistence::errc::not_found)
+                                      return done(make_api_error(404, error_code::not_found,
+                                                                 "no such unreviewed finding"));
+                                    done(from_persistence(r.error()));
+                                  });
+}
+
 void runtime::check_health(std::function<void(bool, std::string)> done) {
   impl_->svc.db->ping([done](persistence::result<persistence::unit> r) {
     if (r)

@@ -2,6 +2,7 @@
 // sessions, WebSocket tickets), and the landing page.
 // Errors use one JSON shape: {"error":{"code","message","fields"?}} (docs/protocol.md).
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -251,6 +252,53 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
         send(json_response(*head, http::status::ok,
                            json{{"ticket", r->ticket}, {"expires_at", r->expires_at}}));
       });
+    });
+    return;
+  }
+  if (path == "/api/v1/moderation/guard-hits") {
+    if (method != http::verb::get)
+      return wrong_method("GET");
+    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+      gw.rt.guard_queue(std::move(who), 100,
+                        [head, send](expected<std::vector<actors::guard_hit_info>, actors::api_error> r) {
+                          if (!r)
+                            return send(error_response(*head, r.error()));
+                          json list = json::array();
+                          for (auto& h : *r)
+                            list.push_back(json{{"id", h.id},
+                                                {"conversation", h.conversation.str()},
+                                                {"sender", h.sender.str()},
+                                                {"seq", h.seq},
+                                                {"action", h.action},
+                                                {"categories", h.categories},
+                                                {"original", h.original},
+                                                {"created_at", h.created_at},
+                                                {"strikes", h.strikes}});
+                          send(json_response(*head, http::status::ok, json{{"hits", std::move(list)}}));
+                        });
+    });
+    return;
+  }
+  if (constexpr std::string_view prefix = "/api/v1/moderation/guard-hits/";
+      path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix
+      && path.ends_with("/review")) {
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    auto id_text = std::string{path.substr(prefix.size(), path.size() - prefix.size() - 7)};
+    int64_t id = 0;
+    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    if (ec != std::errc{} || end != id_text.data() + id_text.size() || id <= 0)
+      return send(error_response(req, actors::api_error{404, protocol::error_code::not_found,
+                                                        "no such finding", {}}));
+    auto body = object_body(req, send);
+    if (!body)
+      return;
+    auto verdict = string_field(*body, "verdict");
+    with_principal(req, gw, head, send, [&gw, head, send, id, verdict](actors::principal who) {
+      gw.rt.review_guard_hit(std::move(who), id, verdict,
+                             [head, send](expected<bool, actors::api_error> r) {
+                               send(r ? no_content(*head) : error_response(*head, r.error()));
+                             });
     });
     return;
   }

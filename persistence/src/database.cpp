@@ -65,6 +65,19 @@ const std::pair<const char*, std::string> pool_statements[] = {
    " where due_at <= 'epoch'::timestamptz + $1::bigint * interval '1 millisecond'"
    " order by due_at limit $2 for update skip locked"},
   {"load_snapshot", "select seq, version, payload from snapshots where entity_id = $1"},
+  {"record_guard_hit",
+   "insert into guard_hits (conversation_id, sender_id, seq, action, categories, original)"
+   " values ($1, $2, nullif($3::bigint, 0), $4, $5::text[], $6)"},
+  {"guard_queue",
+   "select h.id, h.conversation_id::text, h.sender_id::text, h.seq, h.action, h.categories,"
+   " h.original, floor(extract(epoch from h.created_at) * 1000)::bigint,"
+   " (select count(*) from guard_hits s where s.sender_id = h.sender_id"
+   "  and s.verdict is distinct from 'dismissed')"
+   " from guard_hits h where h.reviewed_at is null order by h.created_at, h.id limit $1"},
+  {"review_guard_hit",
+   "update guard_hits set reviewed_at = now(), reviewed_by = $2, verdict = $3"
+   " where id = $1 and reviewed_at is null"},
+  {"set_user_role", "update users set role = $2 where email = $1"},
   {"create_user",
    "insert into users (id, email, password_hash, display_name, role, created_at)"
    " values ($1, $2, $3, $4, $5, case when $6::bigint = 0 then now()"
@@ -714,6 +727,79 @@ void database::list_conversations(
         out.push_back(to_conversation(row, row[4].as<int64_t>()));
       return out;
     });
+}
+
+void database::record_guard_hit(guard_hit_row hit, std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("record_guard_hit", std::move(done),
+                      [hit = std::move(hit)](pqxx::connection& conn) -> result<unit> {
+                        std::string cats = "{";
+                        for (auto& c : hit.categories) {
+                          if (cats.size() > 1)
+                            cats += ',';
+                          detail::append_array_element(cats, c);
+                        }
+                        cats += '}';
+                        pqxx::work tx{conn};
+                        tx.exec_prepared0("record_guard_hit", hit.conversation.str(),
+                                          hit.sender.str(), hit.seq, hit.action, cats,
+                                          hit.original);
+                        tx.commit();
+                        return unit{};
+                      });
+}
+
+void database::guard_queue(size_t limit,
+                           std::function<void(result<std::vector<guard_hit_row>>)> done) {
+  impl_->submit<std::vector<guard_hit_row>>(
+    "guard_queue", std::move(done),
+    [limit](pqxx::connection& conn) -> result<std::vector<guard_hit_row>> {
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_prepared("guard_queue", clamp_limit(limit));
+      std::vector<guard_hit_row> out;
+      for (const auto& row : rows) {
+        guard_hit_row h;
+        h.id = row[0].as<int64_t>();
+        h.conversation = to_uuid(row[1]);
+        h.sender = to_uuid(row[2]);
+        h.seq = row[3].is_null() ? 0 : row[3].as<int64_t>();
+        h.action = row[4].as<std::string>();
+        auto arr = row[5].as_array();
+        for (auto e = arr.get_next(); e.first != pqxx::array_parser::done; e = arr.get_next())
+          if (e.first == pqxx::array_parser::string_value)
+            h.categories.push_back(e.second);
+        h.original = row[6].as<std::string>();
+        h.created_at = row[7].as<int64_t>();
+        h.strikes = row[8].as<int64_t>();
+        out.push_back(std::move(h));
+      }
+      return out;
+    });
+}
+
+void database::review_guard_hit(int64_t id, uuid moderator, std::string verdict,
+                                std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("review_guard_hit", std::move(done),
+                      [id, moderator, verdict = std::move(verdict)](pqxx::connection& conn) -> result<unit> {
+                        pqxx::work tx{conn};
+                        auto r = tx.exec_prepared("review_guard_hit", id, moderator.str(), verdict);
+                        if (r.affected_rows() == 0)
+                          return make_failure(errc::not_found, "no such unreviewed finding");
+                        tx.commit();
+                        return unit{};
+                      });
+}
+
+void database::set_user_role(std::string email, std::string role,
+                             std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("set_user_role", std::move(done),
+                      [email = normalise_email(email), role = std::move(role)](pqxx::connection& conn) -> result<unit> {
+                        pqxx::work tx{conn};
+                        auto r = tx.exec_prepared("set_user_role", email, role);
+                        if (r.affected_rows() == 0)
+                          return make_failure(errc::not_found, "no user with this email");
+                        tx.commit();
+                        return unit{};
+                      });
 }
 
 void database::ping(std::function<void(result<unit>)> done) {

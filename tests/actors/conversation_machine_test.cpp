@@ -1,5 +1,7 @@
 #include "pactum/actors/conversation_machine.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -18,7 +20,7 @@ protected:
   /// Decides and, when accepted, applies; returns the decision.
   decision post(const uuid& author, const std::string& client_id, const std::string& text,
                 millis now = 2000) {
-    auto d = decide(s_, post_message{author, client_id, text}, now);
+    auto d = decide(s_, post_message{author, client_id, text}, now, rules_);
     if (auto* a = std::get_if<accepted>(&d))
       apply(s_, s_.head + 1, a->event, rules_);
     return d;
@@ -61,7 +63,7 @@ TEST_F(ConversationMachineTest, StrangersAreRefused) {
 
 TEST_F(ConversationMachineTest, AConversationThatWasNeverOpenedRefusesEveryone) {
   state empty;
-  auto d = decide(empty, post_message{brand_, "x", "hello"}, 1);
+  auto d = decide(empty, post_message{brand_, "x", "hello"}, 1, rules_);
   ASSERT_TRUE(std::holds_alternative<refusal>(d));
   EXPECT_EQ(std::get<refusal>(d).code, protocol::error_code::forbidden);
 }
@@ -102,7 +104,7 @@ TEST_F(ConversationMachineTest, ReplayRebuildsTheSameState) {
   EXPECT_EQ(replayed.head, s_.head);
   EXPECT_EQ(replayed.brand, s_.brand);
   EXPECT_EQ(replayed.recent.size(), s_.recent.size());
-  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(replayed, post_message{creator_, "c4", "t"}, 1)));
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(replayed, post_message{creator_, "c4", "t"}, 1, rules_)));
 }
 
 TEST_F(ConversationMachineTest, AuthorsEditAndDeleteWithinTheWindowOnly) {
@@ -135,10 +137,10 @@ TEST_F(ConversationMachineTest, AuthorsEditAndDeleteWithinTheWindowOnly) {
 }
 
 TEST_F(ConversationMachineTest, RepliesMustNameAnExistingSeq) {
-  auto bad = decide(s_, post_message{brand_, "r", "re: nothing", 99, {}}, 1);
+  auto bad = decide(s_, post_message{brand_, "r", "re: nothing", 99, {}}, 1, rules_);
   ASSERT_TRUE(std::holds_alternative<refusal>(bad));
   EXPECT_EQ(std::get<refusal>(bad).code, protocol::error_code::bad_request);
-  EXPECT_TRUE(std::holds_alternative<accepted>(decide(s_, post_message{brand_, "r", "re: opening", 1, {}}, 1)));
+  EXPECT_TRUE(std::holds_alternative<accepted>(decide(s_, post_message{brand_, "r", "re: opening", 1, {}}, 1, rules_)));
 }
 
 TEST_F(ConversationMachineTest, SnapshotsRoundTripAndVersionOneStillLoads) {
@@ -149,7 +151,7 @@ TEST_F(ConversationMachineTest, SnapshotsRoundTripAndVersionOneStillLoads) {
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(back->head, s_.head);
   EXPECT_EQ(back->messages.size(), 2u);
-  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(back.value(), post_message{creator_, "b", "two"}, 30)));
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(back.value(), post_message{creator_, "b", "two"}, 30, rules_)));
   EXPECT_TRUE(std::holds_alternative<accepted>(decide(back.value(), edit_message{creator_, 3, "2"}, 30, rules_)));
 
   // Version 1 (written before edits existed) had no message index: it loads, dedup intact.
@@ -162,7 +164,7 @@ TEST_F(ConversationMachineTest, SnapshotsRoundTripAndVersionOneStillLoads) {
   auto old = decode_snapshot(1, std::string{v1.begin(), v1.end()}, rules_);
   ASSERT_TRUE(old) << old.error();
   EXPECT_EQ(old->head, 3);
-  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(old.value(), post_message{creator_, "b", "two"}, 30)));
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(old.value(), post_message{creator_, "b", "two"}, 30, rules_)));
   EXPECT_FALSE(decode_snapshot(99, bytes, rules_)) << "an unknown version is refused, not misread";
 }
 
@@ -353,4 +355,65 @@ TEST_F(OfferTest, OffersSurviveSnapshotAndReplay) {
   EXPECT_EQ(back.terms, ev.terms);
   EXPECT_EQ(back.counter_to, 7);
   EXPECT_EQ(back.expires_at, 9000);
+}
+
+// -- anti-bypass guard ----------------------------------------------------------------------------
+
+TEST_F(OfferTest, TheGuardMasksFlagsOrBlocksContactDetailsUntilThereIsADeal) {
+  const std::string leak = "great, just email me at zoe.bakes@gmail.com and we sort it out";
+  rules_.guard = guard_policy::mask;
+  auto masked = run(post_message{creator_, "g1", leak});
+  ASSERT_TRUE(std::holds_alternative<accepted>(masked));
+  auto& a = std::get<accepted>(masked);
+  auto& stored = std::get<protocol::message_posted>(a.event).text;
+  EXPECT_EQ(stored.find("gmail"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("[hidden]"), std::string::npos) << stored;
+  ASSERT_TRUE(a.guard);
+  EXPECT_EQ(a.guard->action, "masked");
+  EXPECT_EQ(a.guard->original, leak) << "moderators see what was written";
+  EXPECT_NE(std::find(a.guard->categories.begin(), a.guard->categories.end(), "email"),
+            a.guard->categories.end());
+
+  rules_.guard = guard_policy::flag;
+  auto flagged = run(post_message{creator_, "g2", leak});
+  ASSERT_TRUE(std::holds_alternative<accepted>(flagged));
+  EXPECT_EQ(std::get<protocol::message_posted>(std::get<accepted>(flagged).event).text, leak);
+  EXPECT_EQ(std::get<accepted>(flagged).guard->action, "flagged");
+
+  rules_.guard = guard_policy::block;
+  auto head = s_.head;
+  auto refused = run(post_message{creator_, "g3", leak});
+  ASSERT_TRUE(std::holds_alternative<refusal>(refused));
+  EXPECT_EQ(std::get<refusal>(refused).code, protocol::error_code::content_blocked);
+  ASSERT_TRUE(std::get<refusal>(refused).guard) << "a blocked attempt is still recorded";
+  EXPECT_EQ(s_.head, head) << "nothing stored";
+  // Edits, offer briefs and decline reasons are screened too.
+  auto ok = run(post_message{creator_, "g4", "sounds good"});
+  ASSERT_TRUE(std::holds_alternative<accepted>(ok));
+  EXPECT_EQ(code(run(edit_message{creator_, s_.head, "call me on +44 20 7946 0958"})),
+            protocol::error_code::content_blocked);
+  auto terms = sample_terms();
+  terms.deliverables[0].brief = "pay me on venmo @zoebakes instead";
+  EXPECT_EQ(code(run(make_offer{brand_, "o", terms, 0, 100'000})), protocol::error_code::content_blocked);
+  // Ordinary talk passes untouched.
+  auto plain = run(post_message{brand_, "g5", "Can you do 2 reels and a story for $1,500 by 12/05?"});
+  ASSERT_TRUE(std::holds_alternative<accepted>(plain));
+  EXPECT_FALSE(std::get<accepted>(plain).guard);
+
+  // Once a deal exists, the parties may exchange whatever they need.
+  auto o = offer(brand_, "deal");
+  ASSERT_TRUE(std::holds_alternative<accepted>(run(answer_offer{creator_, o, answer::accept, "", uuid::v7()})));
+  auto after = run(post_message{creator_, "g6", leak});
+  ASSERT_TRUE(std::holds_alternative<accepted>(after));
+  EXPECT_EQ(std::get<protocol::message_posted>(std::get<accepted>(after).event).text, leak);
+  EXPECT_FALSE(std::get<accepted>(after).guard);
+}
+
+TEST_F(OfferTest, TheGuardCanBeTurnedOff) {
+  rules_.guard = guard_policy::off;
+  auto d = run(post_message{creator_, "g", "whatsapp me +1 415 555 0132"});
+  ASSERT_TRUE(std::holds_alternative<accepted>(d));
+  EXPECT_FALSE(std::get<accepted>(d).guard);
+  EXPECT_EQ(guard_policy_from_string("block"), guard_policy::block);
+  EXPECT_FALSE(guard_policy_from_string("shout"));
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <vector>
 #include <string>
 #include <string_view>
@@ -21,6 +22,18 @@
 
 namespace pactum::actors::conversation {
 
+/// What the anti-bypass guard does with contact details or off-platform payment found in text
+/// written before the conversation has a deal (see docs/contact-guard.md).
+enum class guard_policy : uint8_t {
+  off,   ///< nothing is scanned
+  flag,  ///< stored as written; the hit goes to the moderator queue
+  mask,  ///< stored with each finding replaced by "[hidden]"; the hit goes to the queue
+  block, ///< refused (content_blocked); the attempt goes to the queue
+};
+
+std::string_view to_string(guard_policy) noexcept;
+std::optional<guard_policy> guard_policy_from_string(std::string_view) noexcept;
+
 struct rules {
   /// How many recent client ids per conversation are remembered for idempotent retries. A retry
   /// of a message older than this many messages is stored again. Also bounds how many recent
@@ -30,6 +43,7 @@ struct rules {
   millis edit_window = 15 * 60 * 1000;
   /// Offers awaiting an answer at once, per conversation (both members together).
   size_t max_pending_offers = 10;
+  guard_policy guard = guard_policy::mask;
 };
 
 enum class offer_status : uint8_t { pending, withdrawn, declined, accepted, expired, superseded };
@@ -81,6 +95,8 @@ struct state {
   std::map<int64_t, offer_meta> offers;
 
   size_t pending_offers() const;
+  /// True once an offer has been accepted: a contract exists and the guard stands down.
+  bool has_deal() const;
   /// When the earliest pending offer lapses: the due time of the conversation's durable timer
   /// (0: no pending offer, no timer).
   millis next_offer_expiry() const;
@@ -146,10 +162,20 @@ struct expire_offer {
 /// The timer kind under which a conversation's offer expiry is stored.
 inline constexpr std::string_view offer_timer_kind = "offer_expiry";
 
+/// What the guard found in a command's text: the categories (wire names), the action taken
+/// ("blocked", "masked", "flagged") and the text as written, for the moderator queue.
+struct guard_finding {
+  uuid sender;
+  std::vector<std::string> categories;
+  std::string action;
+  std::string original;
+};
+
 /// The command was refused; nothing is journaled.
 struct refusal {
   protocol::error_code code;
   std::string message;
+  std::optional<guard_finding> guard = std::nullopt; ///< set when the guard blocked it
 };
 
 /// The command was a retry of an earlier one: answer with the earlier result.
@@ -162,12 +188,13 @@ struct duplicate {
 /// New events to journal (seq numbers follow `state.head`).
 struct accepted {
   protocol::conversation_event event;
+  std::optional<guard_finding> guard = std::nullopt; ///< set when the guard masked or flagged it
 };
 
 using decision = std::variant<refusal, duplicate, accepted>;
 
 /// Decides what `cmd` does to `s` at time `now`. Pure.
-decision decide(const state& s, const post_message& cmd, millis now);
+decision decide(const state& s, const post_message& cmd, millis now, const rules& r);
 decision decide(const state& s, const edit_message& cmd, millis now, const rules& r);
 decision decide(const state& s, const delete_message& cmd, millis now, const rules& r);
 decision decide(const state& s, const mark_read& cmd, millis now, const rules& r);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pactum/actors/conversation_machine.hpp"
 #include "pactum/common/expected.hpp"
 #include "pactum/common/uuid.hpp"
 #include "pactum/protocol/codec.hpp"
@@ -50,6 +51,8 @@ struct runtime_config {
   size_t max_pending_offers = 10;   ///< offers awaiting an answer per conversation
   /// Per user, across all their connections: messages, edits and offers per second, and the
   /// burst allowed above that rate (0 per second: no limit).
+  /// The anti-bypass guard before a deal: "off", "flag", "mask" or "block" (docs/contact-guard.md).
+  conversation::guard_policy guard_policy = conversation::guard_policy::mask;
   double message_rate_per_s = 10;
   double message_burst = 30;
   std::chrono::seconds offer_ttl{72 * 60 * 60}; ///< an offer's lifetime when it names none
@@ -144,6 +147,19 @@ public:
   virtual void handle(protocol::request req, protocol::encoding enc) = 0;
 };
 
+/// A finding of the anti-bypass guard, as moderators see it in their queue.
+struct guard_hit_info {
+  int64_t id = 0;
+  uuid conversation;
+  uuid sender;
+  int64_t seq = 0; ///< the stored event; 0 when blocked
+  std::string action;
+  std::vector<std::string> categories;
+  std::string original;
+  millis created_at = 0;
+  int64_t strikes = 0; ///< the sender's findings, not counting dismissed ones
+};
+
 /// Owns the actor system and services. Lifecycle: construct after the database has started,
 /// serve, then `drain` and destroy before the database stops. Thread-safe.
 class runtime {
@@ -184,6 +200,13 @@ public:
                     std::function<void(expected<bool, api_error>)> done);
   /// A single-use ticket for `/ws?ticket=`, valid `ticket_ttl`, bound to `who`'s login.
   void issue_ws_ticket(principal who, std::function<void(expected<ws_ticket, api_error>)> done);
+
+  /// The moderators' queue: unreviewed guard findings, oldest first (moderators and admins only).
+  void guard_queue(principal who, size_t limit,
+                   std::function<void(expected<std::vector<guard_hit_info>, api_error>)> done);
+  /// Closes a finding with verdict "confirmed" or "dismissed" (moderators and admins only).
+  void review_guard_hit(principal who, int64_t id, std::string verdict,
+                        std::function<void(expected<bool, api_error>)> done);
 
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);

@@ -111,6 +111,19 @@ struct user_row {
   millis created_at = 0;
 };
 
+/// A finding of the anti-bypass guard (table guard_hits).
+struct guard_hit_row {
+  int64_t id = 0;          ///< set by the database
+  uuid conversation;
+  uuid sender;
+  int64_t seq = 0;         ///< the stored event; 0 when blocked
+  std::string action;      ///< "blocked", "masked" or "flagged"
+  std::vector<std::string> categories;
+  std::string original;    ///< the text as written
+  millis created_at = 0;   ///< set by the database
+  int64_t strikes = 0;     ///< read only: the sender's findings in total (confirmed or unreviewed)
+};
+
 /// One login: the family of tokens issued by one successful login (and its refreshes).
 struct login_row {
   uuid id;                       ///< the login (token family) id
@@ -269,6 +282,22 @@ public:
 
   /// Runs `SELECT 1` on a pool connection.
   void ping(std::function<void(result<unit>)> done);
+
+  // -- moderation -----------------------------------------------------------------------------
+
+  /// Records a guard finding.
+  void record_guard_hit(guard_hit_row hit, std::function<void(result<unit>)> done);
+
+  /// Unreviewed findings, oldest first, each with its sender's strike count.
+  void guard_queue(size_t limit, std::function<void(result<std::vector<guard_hit_row>>)> done);
+
+  /// Marks a finding reviewed with verdict "confirmed" or "dismissed" (dismissed ones no longer
+  /// count as strikes). `not_found` when there is no such unreviewed finding.
+  void review_guard_hit(int64_t id, uuid moderator, std::string verdict,
+                        std::function<void(result<unit>)> done);
+
+  /// Sets a user's role (operators: `pactumd set-role`). `not_found` for an unknown email.
+  void set_user_role(std::string email, std::string role, std::function<void(result<unit>)> done);
 
   /// Appends queued or in flight right now (for graceful shutdown and metrics).
   size_t pending_appends() const;

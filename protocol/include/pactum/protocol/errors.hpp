@@ -23,6 +23,7 @@ enum class error_code : uint8_t {
   timeout,        ///< no answer in time; the outcome is unknown: retry with the same ids
   internal,       ///< a bug; logged on the server
   limit_reached,  ///< a count limit is reached (e.g. pending offers); resolve some first
+  content_blocked, ///< the text shares contact details or off-platform payment before a deal
 };
 
 std::string_view to_string(error_code) noexcept;
