@@ -311,7 +311,8 @@ caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
     self->monitor(q.subscriber);
     st.subscribers.emplace(q.subscriber.address(), q.subscriber);
   }
-  subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, q.user, st.committed), {}};
+  subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, q.user, st.committed), {},
+                          {st.machine.brand, st.machine.creator}};
   if (auto cached = from_tail(st, after + 1, st.committed)) {
     for (auto* ev : *cached)
       result.gap.push_back(ev->frame);
@@ -339,7 +340,8 @@ void on_gap_loaded(self_ptr self, gap_loaded& g) {
     w.rp.deliver(refuse(from_persistence(g.events.error().code), g.events.error().message));
     return;
   }
-  subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, w.query.user, w.head), {}};
+  subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, w.query.user, w.head), {},
+                          {st.machine.brand, st.machine.creator}};
   for (auto& rec : g.events.value())
     result.gap.push_back(make_frame(st.stream, rec.seq, std::move(rec.payload)));
   w.rp.deliver(std::move(result));

@@ -10,10 +10,17 @@
 // `request_receiver_down` and ask again.
 //
 // Registry: user id -> that user's live session actors, for pushes addressed to a user (the
-// ephemeral `user:<id>` stream) rather than to an entity stream.
+// ephemeral `user:<id>` stream) rather than to an entity stream. It also keeps presence: a user is
+// online while they have a session; when their last one ends, their last-seen time is kept (and
+// stored, so it outlives a restart). Sessions watch the other members of the conversations they
+// subscribe to; watchers get a `presence` notice at once and on every change.
 
 #include <map>
+#include <set>
 #include <unordered_map>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "message_types.hpp"
 #include "services.hpp"
@@ -48,7 +55,62 @@ struct registry_state {
   static inline const char* name = "registry";
   std::unordered_map<uuid, std::vector<caf::actor>> sessions;
   std::map<caf::actor_addr, uuid> users;
+  /// watched user -> watcher session -> how many of its subscriptions watch them
+  std::unordered_map<uuid, std::map<caf::actor_addr, std::pair<caf::actor, int>>> watchers;
+  std::map<caf::actor_addr, std::set<uuid>> watching; ///< watcher session -> watched users
+  std::unordered_map<uuid, millis> last_seen;         ///< offline users seen since start (or loaded)
+  std::set<uuid> loading;                             ///< last-seen reads in flight
 };
+
+namespace {
+
+using registry_ptr = caf::stateful_actor<registry_state>*;
+
+/// The `presence` notice about `user` for `watcher`'s user stream.
+protocol::push_frame_ptr presence_frame(registry_ptr self, const uuid& watcher_user, const uuid& user) {
+  auto& st = self->state;
+  bool online = st.sessions.count(user) > 0;
+  nlohmann::json ev{{"type", "presence"}, {"user", user.str()}, {"online", online}};
+  auto seen = st.last_seen.find(user);
+  if (!online && seen != st.last_seen.end() && seen->second > 0)
+    ev["last_seen"] = seen->second;
+  else
+    ev["last_seen"] = nullptr;
+  auto bytes = nlohmann::json::to_msgpack(ev);
+  return std::make_shared<protocol::push_frame>(
+    "user:" + watcher_user.str(), 0, std::make_shared<const std::string>(bytes.begin(), bytes.end()));
+}
+
+void tell_watchers(registry_ptr self, const uuid& user) {
+  auto& st = self->state;
+  auto w = st.watchers.find(user);
+  if (w == st.watchers.end())
+    return;
+  for (auto& [addr, entry] : w->second) {
+    auto u = st.users.find(addr);
+    if (u != st.users.end())
+      self->send(entry.first, notify_atom_v, presence_frame(self, u->second, user));
+  }
+}
+
+void unwatch(registry_ptr self, const uuid& user, const caf::actor_addr& watcher, bool all) {
+  auto& st = self->state;
+  auto w = st.watchers.find(user);
+  if (w == st.watchers.end())
+    return;
+  auto e = w->second.find(watcher);
+  if (e == w->second.end())
+    return;
+  if (all || --e->second.second <= 0) {
+    w->second.erase(e);
+    if (auto i = st.watching.find(watcher); i != st.watching.end() && !all)
+      i->second.erase(user);
+  }
+  if (w->second.empty())
+    st.watchers.erase(w);
+}
+
+} // namespace
 
 caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
   auto init = [](caf::stateful_actor<directory_state>* self, services* svc) -> caf::behavior {
@@ -108,8 +170,8 @@ caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
   return sys.spawn(init, svc);
 }
 
-caf::actor spawn_registry(caf::actor_system& sys) {
-  auto init = [](caf::stateful_actor<registry_state>* self) -> caf::behavior {
+caf::actor spawn_registry(caf::actor_system& sys, services* svc) {
+  auto init = [](caf::stateful_actor<registry_state>* self, services* svc) -> caf::behavior {
     // On shutdown, end every session still registered (normally the gateway has closed them).
     self->set_exit_handler([=](caf::exit_msg& msg) {
       for (auto& [user, list] : self->state.sessions)
@@ -122,19 +184,68 @@ caf::actor spawn_registry(caf::actor_system& sys) {
       auto i = st.users.find(dm.source);
       if (i == st.users.end())
         return;
-      auto& list = st.sessions[i->second];
+      auto user = i->second;
+      if (auto w = st.watching.find(dm.source); w != st.watching.end()) {
+        for (auto& watched : w->second)
+          unwatch(self, watched, dm.source, true);
+        st.watching.erase(w);
+      }
+      auto& list = st.sessions[user];
       list.erase(std::remove_if(list.begin(), list.end(),
                                 [&](const caf::actor& a) { return a.address() == dm.source; }),
                  list.end());
-      if (list.empty())
-        st.sessions.erase(i->second);
       st.users.erase(i);
+      if (list.empty()) { // the user's last session ended: offline from now
+        st.sessions.erase(user);
+        auto now = svc->now();
+        st.last_seen[user] = now;
+        if (svc->db)
+          svc->db->touch_last_seen(user, now, [user](persistence::result<persistence::unit> r) {
+            if (!r)
+              spdlog::warn("presence: last seen of {} not stored: {}", user.str(), r.error().message);
+          });
+        tell_watchers(self, user);
+      }
     });
     return {
       [=](caf::join_atom, const uuid& user, const caf::actor& session) {
         self->monitor(session);
-        self->state.sessions[user].push_back(session);
+        auto& list = self->state.sessions[user];
+        list.push_back(session);
         self->state.users.emplace(session.address(), user);
+        if (list.size() == 1)
+          tell_watchers(self, user); // came online
+      },
+      [=](watch_atom, const uuid& user, const caf::actor& watcher) {
+        auto& st = self->state;
+        auto& entry = st.watchers[user][watcher.address()];
+        entry.first = watcher;
+        ++entry.second;
+        st.watching[watcher.address()].insert(user);
+        auto u = st.users.find(watcher.address());
+        if (u == st.users.end())
+          return;
+        if (st.sessions.count(user) || st.last_seen.count(user) || !svc->db) {
+          self->send(watcher, notify_atom_v, presence_frame(self, u->second, user));
+          return;
+        }
+        // Offline and not seen since start: the stored last-seen time answers, when it comes.
+        if (st.loading.insert(user).second) {
+          auto handle = caf::actor_cast<caf::actor>(self);
+          svc->db->last_seen(user, [handle, user](persistence::result<millis> r) {
+            caf::anon_send(handle, last_seen_loaded{user, r ? r.value() : 0});
+          });
+        }
+      },
+      [=](last_seen_loaded& loaded) {
+        auto& st = self->state;
+        st.loading.erase(loaded.user);
+        if (!st.last_seen.count(loaded.user))
+          st.last_seen[loaded.user] = loaded.at;
+        tell_watchers(self, loaded.user);
+      },
+      [=](unwatch_atom, const uuid& user, const caf::actor& watcher) {
+        unwatch(self, user, watcher.address(), false);
       },
       [=](kick_atom, const uuid& user, const std::string& session_id, protocol::close_code code,
           const std::string& reason) {
@@ -153,7 +264,7 @@ caf::actor spawn_registry(caf::actor_system& sys) {
       },
     };
   };
-  return sys.spawn(init);
+  return sys.spawn(init, svc);
 }
 
 } // namespace pactum::actors

@@ -47,6 +47,13 @@ struct subscribe_result {
   caf::actor conversation; ///< monitored by the session, to re-subscribe if it ends
   protocol::subscribe_reply reply;
   std::vector<protocol::push_frame_ptr> gap;
+  std::vector<uuid> members = {}; ///< for presence: the session watches the other members
+};
+
+/// A user's last-seen time loaded from storage, for the registry's presence answers.
+struct last_seen_loaded {
+  uuid user;
+  millis at = 0; ///< 0: never seen (or unknown)
 };
 
 struct events_loaded {
@@ -109,6 +116,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, typing_atom, "typing")
   CAF_ADD_ATOM(pactum, pactum::actors, timer_atom, "timer")
   CAF_ADD_ATOM(pactum, pactum::actors, sweep_atom, "sweep")
+  CAF_ADD_ATOM(pactum, pactum::actors, watch_atom, "watch")
+  CAF_ADD_ATOM(pactum, pactum::actors, unwatch_atom, "unwatch")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -131,6 +140,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::snapshot_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::open_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::list_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::timers_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::last_seen_loaded)
 
 namespace pactum::actors {
 

@@ -232,7 +232,7 @@ struct runtime::impl {
     svc.message_rate = std::make_unique<rate_limiter>(
       rate_limiter::config{svc.cfg.message_rate_per_s, svc.cfg.message_burst, 100'000});
     svc.directory = spawn_directory(sys, &svc);
-    svc.registry = spawn_registry(sys);
+    svc.registry = spawn_registry(sys, &svc);
     if (svc.cfg.timer_sweep_interval.count() > 0)
       sweeper = spawn_timer_sweeper(sys, &svc);
     // A fixed hash to verify against when the email is unknown, so that the answer takes as long

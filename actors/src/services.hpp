@@ -35,7 +35,7 @@ struct services {
 caf::actor spawn_directory(caf::actor_system& sys, services* svc);
 
 /// Spawns the registry: user id -> live session actors, for pushes to a user.
-caf::actor spawn_registry(caf::actor_system& sys);
+caf::actor spawn_registry(caf::actor_system& sys, services* svc);
 
 /// Spawns one conversation entity actor (called by the directory only).
 caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id);

@@ -31,6 +31,7 @@ struct stream_state {
   caf::actor conv;   ///< the actor serving this subscription (monitored)
   uint64_t gen = 0;  ///< bumped by every subscribe attempt; answers to older ones are stale
   int retries = 0;
+  std::vector<uuid> watched; ///< members whose presence this subscription asked the registry for
 };
 
 constexpr size_t max_ahead = 100'000; // events held behind a replay before giving up
@@ -171,6 +172,13 @@ void deliver(self_ptr self, stream_state& s, const protocol::push_frame_ptr& fra
 
 /// Asks the conversation for events after `s.next - 1` and live events from then on. `reply`
 /// answers the client's request when this is one (not for an automatic re-subscribe).
+/// Forgets a stream, and the presence watches it holds.
+void drop_stream(self_ptr self, std::unordered_map<uuid, stream_state>::iterator i) {
+  for (auto& m : i->second.watched)
+    self->send(self->state.svc->registry, unwatch_atom_v, m, caf::actor_cast<caf::actor>(self));
+  self->state.streams.erase(i);
+}
+
 void subscribe(self_ptr self, const uuid& conv_id,
                std::function<void(expected<subscribe_result, caf::error>)> reply) {
   auto i = self->state.streams.find(conv_id);
@@ -201,6 +209,13 @@ void subscribe(self_ptr self, const uuid& conv_id,
       if (r.reply.head < s->next - 1)
         s->next = r.reply.head + 1; // the client claimed more than exists
       s->retries = 0;
+      if (s->watched.empty()) { // presence of the other members, pushed on the user stream
+        for (auto& m : r.members)
+          if (m != self->state.who.user && !m.is_nil()) {
+            s->watched.push_back(m);
+            self->send(self->state.svc->registry, watch_atom_v, m, me);
+          }
+      }
       reply(r); // the ok goes out before the replayed events
       s->ready = true;
       for (auto& frame : r.gap)
@@ -238,7 +253,7 @@ void resubscribe(self_ptr self, const uuid& conv_id) {
                          conv_id);
       return;
     }
-    self->state.streams.erase(j);
+    drop_stream(self, j);
     auto msg = "subscription to " + protocol::conversation_stream(conv_id)
                + " was lost; subscribe again with your last seq";
     self->state.sink->send(protocol::encode_error(nullptr, code, msg, protocol::encoding::json),
@@ -402,8 +417,10 @@ void handle_command(self_ptr self, client_command& c) {
         auto conv_id = body.conversation;
         auto& s = st.streams[conv_id];
         auto previous_gen = s.gen;
+        auto watched = std::move(s.watched);
         s = stream_state{};
         s.gen = previous_gen; // answers to earlier attempts stay stale
+        s.watched = std::move(watched); // the registry still counts these watches
         s.next = body.after + 1;
         auto gen = s.gen + 1; // the attempt subscribe() is about to make
         subscribe(self, conv_id, [=](expected<subscribe_result, caf::error> r) {
@@ -411,14 +428,14 @@ void handle_command(self_ptr self, client_command& c) {
             return reply_ok(self, id, enc, r->reply);
           auto j = self->state.streams.find(conv_id);
           if (j != self->state.streams.end() && j->second.gen == gen)
-            self->state.streams.erase(j);
+            drop_stream(self, j);
           reply_caf_error(self, id, enc, r.error());
         });
       } else if constexpr (std::is_same_v<T, protocol::unsubscribe_req>) {
         if (auto i = st.streams.find(body.conversation); i != st.streams.end()) {
           if (i->second.conv)
             self->send(i->second.conv, caf::leave_atom_v, caf::actor_cast<caf::actor>(self));
-          st.streams.erase(i);
+          drop_stream(self, i);
         }
         reply_ok(self, id, enc, protocol::unsubscribe_reply{body.conversation});
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {

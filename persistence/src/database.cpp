@@ -78,6 +78,11 @@ const std::pair<const char*, std::string> pool_statements[] = {
    "update guard_hits set reviewed_at = now(), reviewed_by = $2, verdict = $3"
    " where id = $1 and reviewed_at is null"},
   {"set_user_role", "update users set role = $2 where email = $1"},
+  {"touch_last_seen",
+   "update users set last_seen_at = greatest(last_seen_at,"
+   " 'epoch'::timestamptz + $2::bigint * interval '1 millisecond') where id = $1"},
+  {"last_seen",
+   "select floor(extract(epoch from last_seen_at) * 1000)::bigint from users where id = $1"},
   {"create_user",
    "insert into users (id, email, password_hash, display_name, role, created_at)"
    " values ($1, $2, $3, $4, $5, case when $6::bigint = 0 then now()"
@@ -787,6 +792,25 @@ void database::review_guard_hit(int64_t id, uuid moderator, std::string verdict,
                         tx.commit();
                         return unit{};
                       });
+}
+
+void database::touch_last_seen(uuid user, millis at, std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("touch_last_seen", std::move(done), [user, at](pqxx::connection& conn) -> result<unit> {
+    pqxx::work tx{conn};
+    tx.exec_prepared0("touch_last_seen", user.str(), at);
+    tx.commit();
+    return unit{};
+  });
+}
+
+void database::last_seen(uuid user, std::function<void(result<millis>)> done) {
+  impl_->submit<millis>("last_seen", std::move(done), [user](pqxx::connection& conn) -> result<millis> {
+    pqxx::read_transaction tx{conn};
+    auto rows = tx.exec_prepared("last_seen", user.str());
+    if (rows.empty() || rows[0][0].is_null())
+      return millis{0};
+    return rows[0][0].as<int64_t>();
+  });
 }
 
 void database::set_user_role(std::string email, std::string role,

@@ -205,7 +205,7 @@ public:
     svc_.clock_ctx = this;
     svc_.clock = [](void* ctx) { return static_cast<simulation*>(ctx)->virtual_now(); };
     svc_.directory = spawn_directory(sys_, &svc_);
-    svc_.registry = spawn_registry(sys_);
+    svc_.registry = spawn_registry(sys_, &svc_);
     sweeper_ = spawn_timer_sweeper(sys_, &svc_);
     brand_ = uuid::v7();
     creator_ = uuid::v7();
@@ -485,6 +485,14 @@ private:
         auto type = f["type"].get<std::string>();
         if (type == "hello")
           continue;
+        if (type == "event" && f["stream"] != "conversation:" + conv_.str()) {
+          // Presence of the other member, on the client's own user stream. Every simulated
+          // session stays connected, so the other member is always online.
+          ASSERT_EQ(f["stream"], "user:" + c.user.str()) << where() << f.dump();
+          ASSERT_EQ(f["event"]["type"], "presence") << where() << f.dump();
+          ASSERT_EQ(f["event"]["online"], true) << where() << f.dump();
+          continue;
+        }
         if (type == "event") {
           if (c.subscribed || c.subscribing)
             on_event(c, f);

@@ -492,3 +492,64 @@ TEST_F(ChatEndToEnd, MessagesAreRateLimitedPerUserAcrossConnections) {
   auto retry = send_msg(laptop, conv, "m39", "hello 39");
   EXPECT_EQ(retry["type"], "ok") << retry.dump();
 }
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// The next `presence` notice about `user` on this client's user stream.
+std::optional<json> next_presence(ws_client& c, const std::string& user, std::chrono::milliseconds t) {
+  auto deadline = std::chrono::steady_clock::now() + t;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto ev = c.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now()));
+    if (!ev)
+      break;
+    if ((*ev)["event"]["type"] == "presence" && (*ev)["event"]["user"] == user)
+      return (*ev)["event"];
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+TEST_F(ChatEndToEnd, PresenceShowsTheOtherMemberOnlineAndLastSeenAcrossRestarts) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client b{ep(), brand.token};
+  auto conv = open_conversation(b, creator);
+  ASSERT_EQ(b.request(json{{"type", "subscribe"}, {"conversation", conv}})["type"], "ok");
+  auto p = next_presence(b, creator.id, 5s);
+  ASSERT_TRUE(p) << "subscribing tells the brand whether the creator is around";
+  EXPECT_EQ((*p)["online"], false);
+  EXPECT_TRUE((*p)["last_seen"].is_null()) << "never seen yet";
+
+  auto before = now_ms();
+  {
+    ws_client phone{ep(), creator.token};
+    p = next_presence(b, creator.id, 5s);
+    ASSERT_TRUE(p) << "the creator coming online is pushed";
+    EXPECT_EQ((*p)["online"], true);
+    ws_client laptop{ep(), creator.token}; // a second device changes nothing
+    laptop.close();
+    EXPECT_FALSE(next_presence(b, creator.id, 300ms)) << "still online on the phone";
+  }
+  p = next_presence(b, creator.id, 5s);
+  ASSERT_TRUE(p) << "the last session ending is pushed";
+  EXPECT_EQ((*p)["online"], false);
+  EXPECT_GE((*p)["last_seen"].get<int64_t>(), before);
+  auto last_seen = (*p)["last_seen"].get<int64_t>();
+
+  // After a restart, last seen comes from storage.
+  server_->restart();
+  ws_client again{ep(), brand.token};
+  ASSERT_EQ(again.request(json{{"type", "subscribe"}, {"conversation", conv}})["type"], "ok");
+  p = next_presence(again, creator.id, 5s);
+  ASSERT_TRUE(p);
+  EXPECT_EQ((*p)["online"], false);
+  EXPECT_EQ((*p)["last_seen"], last_seen);
+}

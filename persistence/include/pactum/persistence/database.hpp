@@ -296,6 +296,12 @@ public:
   void review_guard_hit(int64_t id, uuid moderator, std::string verdict,
                         std::function<void(result<unit>)> done);
 
+  /// Stores when `user` was last online (their last session ended at `at`).
+  void touch_last_seen(uuid user, millis at, std::function<void(result<unit>)> done);
+
+  /// When `user` was last online; 0 when never recorded (or no such user).
+  void last_seen(uuid user, std::function<void(result<millis>)> done);
+
   /// Sets a user's role (operators: `pactumd set-role`). `not_found` for an unknown email.
   void set_user_role(std::string email, std::string role, std::function<void(result<unit>)> done);
 
