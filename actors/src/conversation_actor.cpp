@@ -85,6 +85,7 @@ struct conversation_state {
   uint64_t next_ticket = 0;
   std::map<uint64_t, waiting_read> reads;
   std::map<uuid, caf::actor_clock::time_point> last_typing; ///< per member, for the throttle
+  std::map<uuid, int64_t> delivered; ///< per member, ephemeral (lost on passivation or restart)
   int64_t snapshot_seq = 0;           ///< seq of the latest snapshot written or loaded
   millis timer_due = 0; ///< the offer-expiry timer as stored with the last append (0: none)
   caf::actor_clock::time_point last_active;
@@ -294,6 +295,15 @@ protocol::subscribe_reply reply_for(const conversation_state& st, const uuid& us
   protocol::subscribe_reply reply{st.id, head, {}, st.machine.unread(user)};
   for (auto& [member, mark] : st.machine.reads)
     reply.read_marks.emplace_back(member, mark.upto);
+  for (auto member : {st.machine.brand, st.machine.creator}) {
+    int64_t mark = 0;
+    if (auto i = st.machine.reads.find(member); i != st.machine.reads.end())
+      mark = i->second.upto;
+    if (auto i = st.delivered.find(member); i != st.delivered.end())
+      mark = std::max(mark, i->second);
+    if (mark > 0)
+      reply.delivered_marks.emplace_back(member, mark);
+  }
   return reply;
 }
 
@@ -467,6 +477,28 @@ caf::behavior running(self_ptr self) {
       if (due_offers > 0 && !st.appending)
         start_batch(self);
     },
+    [=](delivered_atom, const uuid& user, int64_t seq) -> caf::result<protocol::delivered_reply> {
+      // Ephemeral like typing: pushed without a seq, never journaled; marks only move forward.
+      auto& st = self->state;
+      if (!st.machine.is_member(user))
+        return refuse(protocol::error_code::forbidden, "not a member of this conversation");
+      if (seq > st.committed)
+        return refuse(protocol::error_code::bad_request, "seq is beyond the conversation's head");
+      touch(self);
+      auto& mark = st.delivered[user];
+      int64_t read = 0;
+      if (auto i = st.machine.reads.find(user); i != st.machine.reads.end())
+        read = i->second.upto;
+      if (seq <= std::max(mark, read))
+        return protocol::delivered_reply{false};
+      mark = seq;
+      nlohmann::json ev{{"type", "delivered"}, {"member", user.str()}, {"seq", seq}, {"at", st.svc->now()}};
+      auto bytes = nlohmann::json::to_msgpack(ev);
+      auto frame = make_frame(st.stream, 0, std::string{bytes.begin(), bytes.end()});
+      for (auto& [addr, sub] : st.subscribers)
+        self->send(sub, push_atom_v, st.id, frame);
+      return protocol::delivered_reply{true};
+    },
     [=](idle_check_atom) {
       auto& st = self->state;
       if (st.retiring)
@@ -494,6 +526,7 @@ caf::behavior absent(self_ptr self) {
     [=](caf::subscribe_atom, subscribe_query&) -> caf::result<subscribe_result> { return no(); },
     [=](history_atom, history_query&) -> caf::result<protocol::history_reply> { return no(); },
     [=](typing_atom, const uuid&) -> caf::result<protocol::typing_reply> { return no(); },
+    [=](delivered_atom, const uuid&, int64_t) -> caf::result<protocol::delivered_reply> { return no(); },
     [=](caf::leave_atom, const caf::actor&) {},
     [=](timer_atom, const std::string&, millis) {},
     [=](expire_atom) { self->quit(); },

@@ -409,6 +409,10 @@ void handle_command(self_ptr self, client_command& c) {
         ask<protocol::message_ack_reply>(
           self, body.conversation, caf::make_message(post_atom_v, post_command{std::move(cmd)}),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::delivered_req>) {
+        ask<protocol::delivered_reply>(
+          self, body.conversation, caf::make_message(delivered_atom_v, st.who.user, body.seq),
+          [=](protocol::delivered_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::typing_req>) {
         ask<protocol::typing_reply>(
           self, body.conversation, caf::make_message(typing_atom_v, st.who.user),

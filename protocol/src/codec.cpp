@@ -289,6 +289,13 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
     }
     return request_body{std::move(req)};
   }
+  if (type == "delivered") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    PACTUM_TRY_FIELD(seq, f.int_field("seq", 1, max_seq, 0));
+    if (seq == 0)
+      return decode_error{error_code::bad_request, "field 'seq' is required", id};
+    return request_body{delivered_req{conversation, seq}};
+  }
   if (type == "typing") {
     PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
     return request_body{typing_req{conversation}};
@@ -413,10 +420,15 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                  for (auto& [member, seq] : x.read_marks)
                    reads[member.str()] = seq;
                  obj["read"] = std::move(reads);
+                 auto delivered = json::object();
+                 for (auto& [member, seq] : x.delivered_marks)
+                   delivered[member.str()] = seq;
+                 obj["delivered"] = std::move(delivered);
                  obj["unread"] = x.unread;
                },
                [&](const unsubscribe_reply& x) { obj["stream"] = conversation_stream(x.conversation); },
                [&](const typing_reply& x) { obj["sent"] = x.sent; },
+               [&](const delivered_reply& x) { obj["moved"] = x.moved; },
                [&](const history_reply& x) {
                  obj["conversation"] = x.conversation.str();
                  auto list = json::array();

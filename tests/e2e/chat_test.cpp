@@ -553,3 +553,36 @@ TEST_F(ChatEndToEnd, PresenceShowsTheOtherMemberOnlineAndLastSeenAcrossRestarts)
   EXPECT_EQ((*p)["online"], false);
   EXPECT_EQ((*p)["last_seen"], last_seen);
 }
+
+TEST_F(ChatEndToEnd, DeliveredMarksArePushedWithoutASeqAndOnlyMoveForward) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client b{ep(), brand.token};
+  ws_client c{ep(), creator.token};
+  auto conv = open_conversation(b, creator);
+  ASSERT_EQ(c.request(json{{"type", "subscribe"}, {"conversation", conv}})["type"], "ok");
+  auto sent = send_msg(c, conv, "1", "hello");
+  auto seq = sent["seq"].get<int64_t>();
+
+  auto r = b.request(json{{"type", "delivered"}, {"conversation", conv}, {"seq", seq}});
+  ASSERT_EQ(r["type"], "ok") << r.dump();
+  EXPECT_EQ(r["moved"], true);
+  std::optional<json> ev;
+  for (int i = 0; i < 10 && !ev; ++i) {
+    auto e = c.next_event(2s);
+    ASSERT_TRUE(e);
+    if ((*e)["event"]["type"] == "delivered")
+      ev = e;
+  }
+  ASSERT_TRUE(ev) << "the sender sees the message was delivered";
+  EXPECT_FALSE(ev->contains("seq")) << "ephemeral: not part of the sequence";
+  EXPECT_EQ((*ev)["event"]["member"], brand.id);
+  EXPECT_EQ((*ev)["event"]["seq"], seq);
+
+  EXPECT_EQ(b.request(json{{"type", "delivered"}, {"conversation", conv}, {"seq", seq}})["moved"], false);
+  EXPECT_EQ(b.request(json{{"type", "delivered"}, {"conversation", conv}, {"seq", seq + 5}})["code"],
+            "bad_request") << "not beyond the head";
+  ws_client again{ep(), creator.token};
+  auto sub = again.request(json{{"type", "subscribe"}, {"conversation", conv}});
+  EXPECT_EQ(sub["delivered"][brand.id], seq) << sub.dump();
+}

@@ -66,6 +66,13 @@ struct read_req {
   int64_t seq = 0;
 };
 
+/// The caller's device has received everything up to `seq` (ephemeral: kept in memory while the
+/// conversation is active, never journaled).
+struct delivered_req {
+  uuid conversation;
+  int64_t seq = 0;
+};
+
 /// "I am typing": pushed to the other members' sessions, never stored, throttled.
 struct typing_req {
   uuid conversation;
@@ -112,7 +119,7 @@ struct offer_answer_req {
 using request_body =
   std::variant<ping_req, conversation_open_req, conversation_list_req, message_send_req,
                subscribe_req, unsubscribe_req, history_req, message_edit_req, message_delete_req,
-               typing_req, read_req, offer_make_req, offer_answer_req>;
+               typing_req, read_req, offer_make_req, offer_answer_req, delivered_req>;
 
 struct request {
   request_id id;
@@ -155,6 +162,7 @@ struct subscribe_reply {
   int64_t head = 0;
   std::vector<std::pair<uuid, int64_t>> read_marks = {}; ///< each member's read mark
   int64_t unread = 0; ///< messages from others after the caller's read mark
+  std::vector<std::pair<uuid, int64_t>> delivered_marks = {}; ///< max(delivered, read) per member
 };
 
 struct unsubscribe_reply {
@@ -176,9 +184,13 @@ struct typing_reply {
   bool sent = false; ///< false when throttled (the last indicator is still fresh)
 };
 
+struct delivered_reply {
+  bool moved = false; ///< false when the mark was already there (nothing pushed)
+};
+
 using reply_body = std::variant<pong_reply, conversation_open_reply, conversation_list_reply,
                                 message_ack_reply, subscribe_reply, unsubscribe_reply,
-                                history_reply, typing_reply>;
+                                history_reply, typing_reply, delivered_reply>;
 
 // -- server-initiated ---------------------------------------------------------------------------
 
