@@ -8,31 +8,17 @@
 
 #include "pactum/common/uuid.hpp"
 #include "pactum/sim/client.hpp"
-#include "pactumd_process.hpp"
-#include "test_database.hpp"
+#include "e2e_fixture.hpp"
 
 using namespace pactum;
 using namespace pactum::sim;
 using pactum::test_support::pactumd_process;
+using pactum::test_support::wait_event;
 
 namespace {
 
-class ChatEndToEnd : public pactum::test_support::database_test {
+class ChatEndToEnd : public pactum::test_support::server_test {
 protected:
-  void SetUp() override {
-    database_test::SetUp();
-    if (HasFatalFailure())
-      return;
-    server_.emplace(url());
-  }
-  void TearDown() override {
-    if (HasFailure() && server_)
-      std::cerr << "---- pactumd log ----\n" << server_->log() << "---------------------\n";
-    server_.reset();
-    database_test::TearDown();
-  }
-
-  endpoint ep() const { return endpoint{"127.0.0.1", server_->port()}; }
 
   /// Brand opens a conversation with creator; returns its id.
   std::string open_conversation(ws_client& brand, const account& creator) {
@@ -43,20 +29,11 @@ protected:
 
   /// Waits for the next event on `stream` (skipping events of other streams).
   static json next_on(ws_client& c, const std::string& stream, std::chrono::milliseconds t = 5s) {
-    auto deadline = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto ev = c.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now()));
-      if (!ev)
-        break;
-      if ((*ev)["stream"] == stream)
-        return *ev;
-    }
+    if (auto ev = wait_event(c, [&](const json& e) { return e["stream"] == stream; }, t))
+      return *ev;
     ADD_FAILURE() << "no event on " << stream;
     return nullptr;
   }
-
-  std::optional<pactumd_process> server_;
 };
 
 json send_msg(ws_client& c, const std::string& conv, const std::string& client_id,
@@ -461,8 +438,7 @@ TEST_F(ChatEndToEnd, ReadMarksArePersistedSeenByTheOtherSideAndCountUnread) {
 
 TEST_F(ChatEndToEnd, MessagesAreRateLimitedPerUserAcrossConnections) {
   // The defaults (10 per second, bursts of 30), as a deployment runs them.
-  server_.reset();
-  server_.emplace(url(), std::vector<std::string>{"--message-rate-per-s", "10", "--message-burst", "30"});
+  restart_with({"--message-rate-per-s", "10", "--message-burst", "30"});
   auto brand = make_account(ep(), "brand", "Acme");
   auto creator = make_account(ep(), "creator", "Cleo");
   ws_client laptop{ep(), brand.token};
@@ -503,16 +479,9 @@ int64_t now_ms() {
 
 /// The next `presence` notice about `user` on this client's user stream.
 std::optional<json> next_presence(ws_client& c, const std::string& user, std::chrono::milliseconds t) {
-  auto deadline = std::chrono::steady_clock::now() + t;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto ev = c.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now()));
-    if (!ev)
-      break;
-    if ((*ev)["event"]["type"] == "presence" && (*ev)["event"]["user"] == user)
-      return (*ev)["event"];
-  }
-  return std::nullopt;
+  auto ev = wait_event(
+    c, [&](const json& e) { return e["event"]["type"] == "presence" && e["event"]["user"] == user; }, t);
+  return ev ? std::optional<json>{(*ev)["event"]} : std::nullopt;
 }
 
 } // namespace
@@ -567,13 +536,7 @@ TEST_F(ChatEndToEnd, DeliveredMarksArePushedWithoutASeqAndOnlyMoveForward) {
   auto r = b.request(json{{"type", "delivered"}, {"conversation", conv}, {"seq", seq}});
   ASSERT_EQ(r["type"], "ok") << r.dump();
   EXPECT_EQ(r["moved"], true);
-  std::optional<json> ev;
-  for (int i = 0; i < 10 && !ev; ++i) {
-    auto e = c.next_event(2s);
-    ASSERT_TRUE(e);
-    if ((*e)["event"]["type"] == "delivered")
-      ev = e;
-  }
+  auto ev = wait_event(c, [](const json& e) { return e["event"]["type"] == "delivered"; }, 5s);
   ASSERT_TRUE(ev) << "the sender sees the message was delivered";
   EXPECT_FALSE(ev->contains("seq")) << "ephemeral: not part of the sequence";
   EXPECT_EQ((*ev)["event"]["member"], brand.id);

@@ -8,27 +8,15 @@
 #include <gtest/gtest.h>
 
 #include "pactum/sim/client.hpp"
-#include "pactumd_process.hpp"
-#include "test_database.hpp"
+#include "e2e_fixture.hpp"
 
 using namespace pactum::sim;
-using pactum::test_support::pactumd_process;
 
 namespace {
 
-class GuardEndToEnd : public pactum::test_support::database_test {
+class GuardEndToEnd : public pactum::test_support::server_test {
 protected:
-  void start(const std::string& policy) {
-    server_.reset();
-    server_.emplace(url(), std::vector<std::string>{"--contact-guard", policy});
-  }
-  void TearDown() override {
-    if (HasFailure() && server_)
-      std::cerr << "---- pactumd log ----\n" << server_->log() << "---------------------\n";
-    server_.reset();
-    database_test::TearDown();
-  }
-  endpoint ep() const { return endpoint{"127.0.0.1", server_->port()}; }
+  void start(const std::string& policy) { restart_with({"--contact-guard", policy}); }
 
   /// Runs `pactumd --set-role EMAIL=ROLE` against the test database, as an operator would.
   void set_role(const std::string& email, const std::string& role) {
@@ -42,8 +30,6 @@ protected:
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json_body()["hits"];
   }
-
-  std::optional<pactumd_process> server_;
 };
 
 const std::string leak = "love it! whatsapp me on +44 7700 900123 and we can skip the fees";

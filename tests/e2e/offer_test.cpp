@@ -8,11 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "pactum/sim/client.hpp"
-#include "pactumd_process.hpp"
-#include "test_database.hpp"
+#include "e2e_fixture.hpp"
 
 using namespace pactum::sim;
-using pactum::test_support::pactumd_process;
 
 namespace {
 
@@ -27,24 +25,17 @@ json terms(int64_t amount) {
               {"usage_rights", json{{"scope", "organic"}, {"days", 90}}}};
 }
 
-class OfferEndToEnd : public pactum::test_support::database_test {
+class OfferEndToEnd : public pactum::test_support::server_test {
 protected:
+  std::vector<std::string> server_args() const override { return {"--timer-sweep-ms", "200"}; }
+
   void SetUp() override {
-    database_test::SetUp();
+    server_test::SetUp();
     if (HasFatalFailure())
       return;
-    server_.emplace(url(), std::vector<std::string>{"--timer-sweep-ms", "200"});
     brand_ = make_account(ep(), "brand", "Acme");
     creator_ = make_account(ep(), "creator", "Cleo");
   }
-  void TearDown() override {
-    if (HasFailure() && server_)
-      std::cerr << "---- pactumd log ----\n" << server_->log() << "---------------------\n";
-    server_.reset();
-    database_test::TearDown();
-  }
-
-  endpoint ep() const { return endpoint{"127.0.0.1", server_->port()}; }
 
   std::string open(ws_client& brand) {
     auto r = brand.request(json{{"type", "conversation.open"}, {"with", creator_.id}});
@@ -87,19 +78,10 @@ protected:
   /// Waits for the next event of `type` on the conversation's stream.
   static std::optional<json> wait_for(ws_client& c, const std::string& type,
                                       std::chrono::milliseconds t) {
-    auto deadline = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto ev = c.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now()));
-      if (!ev)
-        break;
-      if ((*ev)["event"]["type"] == type)
-        return ev;
-    }
-    return std::nullopt;
+    return pactum::test_support::wait_event(
+      c, [&](const json& e) { return e["event"]["type"] == type; }, t);
   }
 
-  std::optional<pactumd_process> server_;
   account brand_;
   account creator_;
 };
@@ -222,8 +204,7 @@ TEST_F(OfferEndToEnd, ConcurrentAcceptsCreateExactlyOneContract) {
 }
 
 TEST_F(OfferEndToEnd, PendingOffersAreLimited) {
-  server_.reset();
-  server_.emplace(url(), std::vector<std::string>{"--max-pending-offers", "2"});
+  restart_with({"--max-pending-offers", "2"});
   ws_client brand{ep(), brand_.token};
   auto conv = open(brand);
   EXPECT_EQ(make(brand, conv, "1", 100)["type"], "ok");
