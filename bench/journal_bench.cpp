@@ -6,7 +6,8 @@
 // acknowledged (a closed loop: an entity is a conversation whose next message waits for the ack).
 //
 //   group  persistence::database::append, the group-commit writer pactumd uses: one writer
-//          thread folds every queued append into one transaction.
+//          thread folds every queued append into one transaction. group-wN: the same writer
+//          with N lanes (config::journal_writers), each its own thread, connection and batches.
 //   naive  a pool of N connections, each running BEGIN; INSERT one row; COMMIT per event over its
 //          share of the entities, as a typical service with a connection pool does.
 //
@@ -57,6 +58,8 @@ struct options {
   std::vector<size_t> naive_connections{16, 64};
   size_t batch_max = 1'000;
   std::chrono::microseconds batch_wait{0};
+  std::vector<size_t> writers{1, 2};
+  std::optional<size_t> head_cache; ///< default: config's
   bool run_group = true;
   bool run_naive = true;
   std::string json_out;
@@ -76,6 +79,11 @@ one transaction per event over a connection pool. Creates and drops its own data
   --naive-connections L   comma-separated pool sizes for the naive baseline (16,64)
   --batch-max N           group commit: appends per transaction at most (1000)
   --batch-wait-us N       group commit: extra wait to fill a batch, microseconds (0)
+  --writers L             group commit: comma-separated writer lane counts
+                          (config::journal_writers), one configuration each: 1 is "group",
+                          N is "group-wN" (1,2)
+  --head-cache N          group commit: entities whose head the writer remembers (config default;
+                          0 probes every entity of every batch)
   --only group|naive      run one side only
   --json-out FILE         also write the results as JSON
   --help
@@ -128,6 +136,13 @@ options parse(int argc, char** argv) {
       std::stringstream in{v};
       for (std::string part; std::getline(in, part, ',');)
         o.naive_connections.push_back(to_size(a, part));
+    } else if (a == "--writers") {
+      o.writers.clear();
+      std::stringstream in{v};
+      for (std::string part; std::getline(in, part, ',');)
+        o.writers.push_back(to_size(a, part));
+    } else if (a == "--head-cache") {
+      o.head_cache = to_size(a, v);
     } else if (a == "--batch-max") {
       o.batch_max = to_size(a, v);
     } else if (a == "--batch-wait-us") {
@@ -150,6 +165,11 @@ options parse(int argc, char** argv) {
   for (auto n : o.naive_connections)
     if (n == 0 || n > o.entities)
       die("each --naive-connections value must be between 1 and --entities");
+  if (o.writers.empty())
+    die("--writers needs at least one value");
+  for (auto n : o.writers)
+    if (n == 0)
+      die("each --writers value must be at least 1");
   return o;
 }
 
@@ -315,7 +335,8 @@ std::vector<entity> make_entities(size_t n, size_t payload_bytes, std::mt19937_6
 /// Group commit through the real writer. The writer's callbacks only hand the ack to a driver
 /// thread, which does the bookkeeping and queues the entity's next append, as pactumd's actors
 /// do on their own threads: the writer thread is left to the database.
-run_result run_group(const options& o, bench_database& bdb, std::vector<entity>& entities) {
+run_result run_group(const options& o, bench_database& bdb, std::vector<entity>& entities,
+                     size_t writers) {
   for (auto& e : entities)
     e.head = 0;
   bdb.reset();
@@ -327,6 +348,9 @@ run_result run_group(const options& o, bench_database& bdb, std::vector<entity>&
   cfg.journal_queue_limit = entities.size() * 2;
   cfg.journal_batch_max = o.batch_max;
   cfg.journal_batch_wait = o.batch_wait;
+  cfg.journal_writers = writers;
+  if (o.head_cache)
+    cfg.journal_head_cache = *o.head_cache;
   persistence::database db{cfg};
   db.start();
 
@@ -532,7 +556,7 @@ void print_run(const std::string& name, size_t rep, const run_result& r) {
               "  p99 %7.2f ms",
               name.c_str(), rep + 1, r.events_per_s, r.first_second_per_s, r.last_second_per_s,
               r.p50_ms, r.p99_ms);
-  if (name == "group")
+  if (name.starts_with("group"))
     std::printf("  %.1f events/commit", r.events_per_commit);
   else
     std::printf("  txn p50 %.2f ms", r.txn_p50_ms);
@@ -566,15 +590,17 @@ int main(int argc, char** argv) {
 
     std::vector<series> all;
     if (o.run_group)
-      all.push_back({"group", {}});
+      for (auto n : o.writers)
+        all.push_back({n == 1 ? "group" : "group-w" + std::to_string(n), {}});
     if (o.run_naive)
       for (auto n : o.naive_connections)
         all.push_back({"naive-" + std::to_string(n), {}});
     // Interleaved, so a noisy neighbour's burst hurts every configuration alike.
     for (size_t rep = 0; rep < o.repeats; ++rep)
       for (auto& s : all) {
-        auto r = s.name == "group"
-                   ? run_group(o, bdb, entities)
+        auto r = s.name == "group" ? run_group(o, bdb, entities, 1)
+                 : s.name.starts_with("group-w")
+                   ? run_group(o, bdb, entities, std::stoul(s.name.substr(7)))
                    : run_naive(o, bdb, entities, std::stoul(s.name.substr(s.name.find('-') + 1)));
         print_run(s.name, rep, r);
         s.runs.push_back(r);
@@ -596,7 +622,9 @@ int main(int argc, char** argv) {
                      {"warmup_s", std::chrono::duration<double>(o.warmup).count()},
                      {"repeats", o.repeats},
                      {"batch_max", o.batch_max},
-                     {"batch_wait_us", o.batch_wait.count()}};
+                     {"batch_wait_us", o.batch_wait.count()},
+                     {"writers", o.writers},
+                     {"head_cache", o.head_cache ? json(*o.head_cache) : json("default")}};
     out["server"] = {{"version", server_version},
                      {"synchronous_commit", sync_commit},
                      {"fsync", fsync},
@@ -611,15 +639,19 @@ int main(int argc, char** argv) {
     }
     out["results"] = results;
     if (o.run_group && o.run_naive) {
-      auto group = all.front().med().events_per_s;
+      // Medians of the same interleaved runs, so a noisy neighbour weighs on both sides.
       json ratios = json::object();
       std::printf("\n");
-      for (size_t i = 1; i < all.size(); ++i) {
-        auto naive = all[i].med().events_per_s;
-        auto ratio = naive > 0 ? group / naive : 0.0;
-        ratios["group/" + all[i].name] = ratio;
-        std::printf("  group / %-10s = %.1fx\n", all[i].name.c_str(), ratio);
-      }
+      auto groups = o.writers.size();
+      for (size_t g = 0; g < groups; ++g)
+        for (size_t i = groups; i < all.size(); ++i) {
+          auto group = all[g].med().events_per_s;
+          auto naive = all[i].med().events_per_s;
+          auto ratio = naive > 0 ? group / naive : 0.0;
+          ratios[all[g].name + "/" + all[i].name] = ratio;
+          std::printf("  %-8s / %-10s = %.1fx\n", all[g].name.c_str(), all[i].name.c_str(),
+                      ratio);
+        }
       out["ratios"] = ratios;
     }
     size_t errors = 0;

@@ -91,16 +91,6 @@ void reconnect_gate::succeeded() {
   next_ = clock::time_point{};
 }
 
-void append_hex(std::string& out, std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  out.reserve(out.size() + bytes.size() * 2);
-  for (auto c : bytes) {
-    auto b = static_cast<unsigned char>(c);
-    out += digits[b >> 4];
-    out += digits[b & 0x0F];
-  }
-}
-
 void append_array_element(std::string& out, std::string_view text) {
   out += '"';
   for (auto c : text) {

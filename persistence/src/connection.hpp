@@ -65,10 +65,6 @@ private:
   clock::time_point next_{};
 };
 
-/// Appends `bytes` as lower-case hex digits (bytea travels inside text arrays as hex, which needs
-/// no escaping and survives zero bytes).
-void append_hex(std::string& out, std::string_view bytes);
-
 /// Appends `text` as one double-quoted element of a PostgreSQL array literal.
 void append_array_element(std::string& out, std::string_view text);
 

@@ -1,9 +1,11 @@
 #include "journal_writer.hpp"
 
-#include <map>
-
 #include <algorithm>
+#include <cstdint>
+#include <map>
 #include <numeric>
+#include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 
 #include <pthread.h>
@@ -19,14 +21,20 @@ constexpr std::chrono::seconds resolve_timeout{10};
 /// How often to look whether a terminated session has left pg_stat_activity.
 constexpr std::chrono::milliseconds retire_poll{20};
 
-// The batch insert: one statement for every event of every accepted request. Arrays travel as
-// text literals; payloads as hex inside a text array, decoded server-side, so any byte (zero,
-// high) survives. Measured against COPY (pqxx::stream_to) in persistence/README.md.
+// The batch insert: one statement for every event of every accepted request, each column one
+// array parameter in PostgreSQL's binary format, so nothing is escaped, hex-encoded or parsed as
+// text and any byte of a payload survives. The unnests sit in the select list, where they are
+// read in step without being materialised first (in FROM, unnest(...) fills a tuplestore).
+// Measured (persistence/README.md): half the time of text arrays with hex payloads decoded
+// server-side, and about 12 % less than a binary COPY.
 constexpr const char* insert_sql =
   "insert into journal (entity_id, seq, entity_type, event_type, version, payload)"
-  " select e, s, t, k, v, decode(p, 'hex')"
-  " from unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::smallint[], $6::text[])"
-  " as x(e, s, t, k, v, p)";
+  " select unnest($1::uuid[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[]),"
+  " unnest($5::smallint[]), unnest($6::bytea[])";
+
+/// Payload bytes per insert statement at most (unless one payload alone is larger): keeps each
+/// array parameter far below PostgreSQL's 1 GB limit for one value.
+constexpr size_t insert_payload_max = size_t{64} << 20;
 
 // Timer changes of the accepted requests, folded to the last change per (entity, kind).
 constexpr const char* timers_set_sql =
@@ -47,6 +55,13 @@ constexpr const char* heads_sql =
   "select e::text, (select j.seq from journal j where j.entity_id = e order by j.seq desc limit 1)"
   " from unnest($1::uuid[]) as e";
 
+// Type OIDs of the array elements we send in binary form (fixed in PostgreSQL's catalogue).
+constexpr uint32_t int2_oid = 21;
+constexpr uint32_t int8_oid = 20;
+constexpr uint32_t text_oid = 25;
+constexpr uint32_t bytea_oid = 17;
+constexpr uint32_t uuid_oid = 2950;
+
 constexpr const char* range_sql =
   "select seq, event_type, version, payload from journal"
   " where entity_id = $1 and seq > $2 and seq <= $3 order by seq";
@@ -54,6 +69,84 @@ constexpr const char* range_sql =
 failure make_failure(errc code, std::string message) {
   return failure{code, std::move(message)};
 }
+
+/// A one-dimensional array without nulls in PostgreSQL's binary format (what array_send writes
+/// and array_recv reads: a header, then each element as a 4-byte length and its binary form, all
+/// integers big-endian), to be sent as a binary parameter.
+class binary_array {
+public:
+  explicit binary_array(uint32_t element_oid) {
+    put(uint32_t{1}); // dimensions
+    put(uint32_t{0}); // no nulls
+    put(element_oid);
+    put(uint32_t{0}); // element count, set by param()
+    put(uint32_t{1}); // lower bound
+  }
+
+  void add(std::string_view bytes) {
+    put(static_cast<uint32_t>(bytes.size()));
+    buf_.append(bytes);
+    ++count_;
+  }
+
+  void add(const uuid& id) {
+    put(uint32_t{16});
+    buf_.append(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+    ++count_;
+  }
+
+  void add(int64_t x) {
+    put(uint32_t{8});
+    put(static_cast<uint64_t>(x));
+    ++count_;
+  }
+
+  void add(int16_t x) {
+    put(uint32_t{2});
+    put(static_cast<uint16_t>(x));
+    ++count_;
+  }
+
+  size_t count() const { return count_; }
+
+  pqxx::binarystring param() {
+    for (int i = 0; i < 4; ++i) // the count is the fourth 32-bit word of the header
+      buf_[12 + static_cast<size_t>(i)] = static_cast<char>((count_ >> (24 - 8 * i)) & 0xFF);
+    return pqxx::binarystring{buf_};
+  }
+
+private:
+  template <class UInt>
+  void put(UInt x) {
+    for (int shift = 8 * static_cast<int>(sizeof(UInt)) - 8; shift >= 0; shift -= 8)
+      buf_ += static_cast<char>((x >> shift) & 0xFF);
+  }
+
+  std::string buf_;
+  uint32_t count_ = 0;
+};
+
+/// The columns of one insert statement.
+struct insert_columns {
+  binary_array entity{uuid_oid}, seq{int8_oid}, entity_type{text_oid}, type{text_oid},
+    version{int2_oid}, payload{bytea_oid};
+  size_t payload_bytes = 0;
+
+  void add(const append_request& req, int64_t seq_no, const event_record& ev) {
+    entity.add(req.entity);
+    seq.add(seq_no);
+    entity_type.add(req.entity_type);
+    type.add(ev.type);
+    version.add(ev.version);
+    payload.add(ev.payload);
+    payload_bytes += ev.payload.size();
+  }
+
+  void execute(pqxx::work& tx) {
+    tx.exec_prepared0("journal_insert", entity.param(), seq.param(), entity_type.param(),
+                      type.param(), version.param(), payload.param());
+  }
+};
 
 /// Returns true when the journal holds exactly `req`'s events after its expected sequence.
 bool journal_holds(pqxx::transaction_base& tx, const append_request& req) {
@@ -97,16 +190,45 @@ bool retire_session(pqxx::connection& conn, int pid, const std::string& backend_
 
 } // namespace
 
-journal_writer::journal_writer(const config& cfg)
-  : url_(cfg.url),
-    queue_limit_(std::max<size_t>(cfg.journal_queue_limit, 1)),
-    batch_max_(std::max<size_t>(cfg.journal_batch_max, 1)),
-    batch_wait_(cfg.journal_batch_wait),
-    gate_(cfg.reconnect_backoff_max),
-    thread_([this] {
-      pthread_setname_np(pthread_self(), "pactum-journal");
-      run();
-    }) {}
+std::optional<int64_t> head_cache::find(const uuid& entity) const {
+  auto it = map_.find(entity);
+  if (it == map_.end())
+    return std::nullopt;
+  return it->second.head;
+}
+
+void head_cache::put(const uuid& entity, int64_t head) {
+  if (capacity_ == 0)
+    return;
+  auto it = map_.find(entity);
+  if (it != map_.end()) {
+    it->second.head = head;
+    order_.splice(order_.begin(), order_, it->second.pos);
+    return;
+  }
+  if (map_.size() >= capacity_) {
+    map_.erase(order_.back());
+    order_.pop_back();
+  }
+  order_.push_front(entity);
+  map_.emplace(entity, entry{head, order_.begin()});
+}
+
+void head_cache::erase(const uuid& entity) {
+  auto it = map_.find(entity);
+  if (it == map_.end())
+    return;
+  order_.erase(it->second.pos);
+  map_.erase(it);
+}
+
+journal_writer::journal_writer(const config& cfg) {
+  auto lanes = std::max<size_t>(cfg.journal_writers, 1);
+  // Each lane remembers the heads of its own entities.
+  auto cache = (cfg.journal_head_cache + lanes - 1) / lanes;
+  for (size_t i = 0; i < lanes; ++i)
+    lanes_.push_back(std::make_unique<journal_lane>(cfg, cache, queued_));
+}
 
 journal_writer::~journal_writer() {
   stop();
@@ -126,13 +248,56 @@ void journal_writer::submit(append_request req) {
                                       + std::to_string(req.events[i].seq) + ", expected "
                                       + std::to_string(req.expected_seq + 1
                                                        + static_cast<int64_t>(i)));
+  auto& lane = lanes_.size() == 1 ? lanes_.front()
+                                  : lanes_[std::hash<uuid>{}(req.entity) % lanes_.size()];
+  lane->submit(std::move(req));
+}
+
+void journal_writer::stop() {
+  // Every lane refuses new appends before any is joined, so none takes work after stop().
+  for (auto& lane : lanes_)
+    lane->refuse_new();
+  for (auto& lane : lanes_)
+    lane->stop();
+}
+
+size_t journal_writer::pending() const {
+  size_t n = 0;
+  for (const auto& lane : lanes_)
+    n += lane->pending();
+  return n;
+}
+
+journal_lane::journal_lane(const config& cfg, size_t head_cache_capacity,
+                           std::atomic<size_t>& queued)
+  : url_(cfg.url),
+    queue_limit_(std::max<size_t>(cfg.journal_queue_limit, 1)),
+    batch_max_(std::max<size_t>(cfg.journal_batch_max, 1)),
+    batch_wait_(cfg.journal_batch_wait),
+    gate_(cfg.reconnect_backoff_max),
+    queued_(queued),
+    heads_(head_cache_capacity),
+    thread_([this] {
+      pthread_setname_np(pthread_self(), "pactum-journal");
+      run();
+    }) {}
+
+journal_lane::~journal_lane() {
+  stop();
+}
+
+void journal_lane::submit(append_request req) {
+  auto refuse = [&req](errc code, std::string message) {
+    req.done(make_failure(code, std::move(message)));
+  };
   {
     std::unique_lock<std::mutex> guard{mtx_};
     if (stopping_) {
       guard.unlock();
       return refuse(errc::unavailable, "journal writer is stopped");
     }
-    if (queue_.size() >= queue_limit_) {
+    if (queued_.fetch_add(1) >= queue_limit_) {
+      queued_.fetch_sub(1);
       guard.unlock();
       return refuse(errc::overloaded, "journal queue is full");
     }
@@ -141,22 +306,26 @@ void journal_writer::submit(append_request req) {
   cv_.notify_one();
 }
 
-void journal_writer::stop() {
+void journal_lane::refuse_new() {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     stopping_ = true;
   }
   cv_.notify_all();
+}
+
+void journal_lane::stop() {
+  refuse_new();
   if (thread_.joinable())
     thread_.join();
 }
 
-size_t journal_writer::pending() const {
+size_t journal_lane::pending() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return queue_.size() + in_flight_;
 }
 
-void journal_writer::run() {
+void journal_lane::run() {
   for (;;) {
     std::vector<append_request> batch;
     {
@@ -174,6 +343,7 @@ void journal_writer::run() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      queued_.fetch_sub(n);
       in_flight_ = n;
     }
     process(batch); // answers every request, which takes it off in_flight_
@@ -181,12 +351,12 @@ void journal_writer::run() {
   drop_connection();
 }
 
-void journal_writer::process(std::vector<append_request>& batch) {
+void journal_lane::process(std::vector<append_request>& batch) {
   std::vector<outcome> out(batch.size());
   std::vector<size_t> idx(batch.size());
   std::iota(idx.begin(), idx.end(), size_t{0});
   try {
-    commit_group(batch, idx, out, true);
+    commit_group(batch, idx, out, true, true);
   } catch (const std::exception& e) {
     // commit_group maps database errors itself; this is a last line against e.g. bad_alloc.
     spdlog::error("persistence: journal batch failed unexpectedly: {}", e.what());
@@ -207,14 +377,13 @@ void journal_writer::process(std::vector<append_request>& batch) {
   }
 }
 
-void journal_writer::write_timers(pqxx::work& tx, const std::vector<append_request>& batch,
-                                  const std::vector<size_t>& accepted,
-                                  const std::vector<std::string>& keys) {
+void journal_lane::write_timers(pqxx::work& tx, const std::vector<append_request>& batch,
+                                const std::vector<size_t>& accepted) {
   // The last change per (entity, kind) in queue order is the one that holds after commit.
   std::map<std::pair<std::string, std::string>, std::pair<const timer_change*, size_t>> last;
   for (auto i : accepted)
     for (const auto& tc : batch[i].timers)
-      last[{keys[i], tc.kind}] = {&tc, i};
+      last[{batch[i].entity.str(), tc.kind}] = {&tc, i};
   if (last.empty())
     return;
   std::string se = "{", st = "{", sk = "{", sd = "{", ce = "{", ck = "{";
@@ -241,9 +410,27 @@ void journal_writer::write_timers(pqxx::work& tx, const std::vector<append_reque
     tx.exec_prepared0("timers_set", se, st, sk, sd);
 }
 
-void journal_writer::commit_group(std::vector<append_request>& batch,
-                                  const std::vector<size_t>& idx, std::vector<outcome>& out,
-                                  bool may_split) {
+void journal_lane::insert_events(pqxx::work& tx, const std::vector<append_request>& batch,
+                                 const std::vector<size_t>& accepted) {
+  insert_columns cols;
+  for (auto i : accepted) {
+    const auto& req = batch[i];
+    for (size_t j = 0; j < req.events.size(); ++j) {
+      const auto& ev = req.events[j];
+      if (cols.seq.count() != 0 && cols.payload_bytes + ev.payload.size() > insert_payload_max) {
+        cols.execute(tx);
+        cols = insert_columns{};
+      }
+      cols.add(req, req.expected_seq + 1 + static_cast<int64_t>(j), ev);
+    }
+  }
+  if (cols.seq.count() != 0)
+    cols.execute(tx);
+}
+
+void journal_lane::commit_group(std::vector<append_request>& batch,
+                                const std::vector<size_t>& idx, std::vector<outcome>& out,
+                                bool may_split, bool use_cache) {
   auto fail_all = [&](errc code, const std::string& message) {
     for (auto i : idx)
       out[i].emplace(make_failure(code, message));
@@ -252,6 +439,10 @@ void journal_writer::commit_group(std::vector<append_request>& batch,
     return fail_all(errc::unavailable, "journal: database unreachable");
   std::vector<size_t> accepted;
   std::vector<std::pair<size_t, int64_t>> rejected; // request, head it was checked against
+  // Each entity's head as the batch goes: first its head in the journal, then past the requests
+  // accepted so far.
+  std::unordered_map<uuid, int64_t> heads;
+  bool cache_used = false;
   bool committing = false;
   auto rejected_indices = [&rejected] {
     std::vector<size_t> v;
@@ -261,60 +452,48 @@ void journal_writer::commit_group(std::vector<append_request>& batch,
   };
   try {
     pqxx::work tx{*conn_, "journal_batch"};
-    // Heads of every entity involved, in one round trip; entities absent have head 0.
-    std::unordered_map<std::string, int64_t> heads;
-    std::vector<std::string> keys(batch.size());
-    std::string ids = "{";
+    // An entity whose first request in the batch agrees with its cached head takes that head;
+    // every other entity (not cached, or disagreeing: the cache may be behind) is probed, all in
+    // one round trip. Entities absent from the journal have head 0.
+    binary_array probe{uuid_oid};
     for (auto i : idx) {
-      keys[i] = batch[i].entity.str();
-      if (heads.emplace(keys[i], 0).second) {
-        if (ids.size() > 1)
-          ids += ',';
-        ids += keys[i];
+      auto [it, first] = heads.try_emplace(batch[i].entity, 0);
+      if (!first)
+        continue;
+      if (use_cache) {
+        if (auto cached = heads_.find(batch[i].entity);
+            cached && *cached == batch[i].expected_seq) {
+          it->second = *cached;
+          cache_used = true;
+          continue;
+        }
       }
+      probe.add(batch[i].entity);
     }
-    ids += '}';
-    for (const auto& row : tx.exec_prepared("journal_heads", ids))
-      if (!row[1].is_null()) // null: an empty journal, head 0
-        heads[row[0].as<std::string>()] = row[1].as<int64_t>();
+    if (probe.count() != 0)
+      for (const auto& row : tx.exec_prepared("journal_heads", probe.param())) {
+        if (row[1].is_null()) // an empty journal: head 0
+          continue;
+        auto id = uuid::parse(row[0].c_str());
+        if (!id)
+          throw std::runtime_error(std::string{"malformed uuid from the database: "}
+                                   + row[0].c_str());
+        heads[*id] = row[1].as<int64_t>();
+      }
     // Queue order decides between requests for one entity, so a request may depend on an
     // earlier one of the same batch.
-    size_t rows = 0;
     for (auto i : idx) {
-      auto& head = heads[keys[i]];
+      auto& head = heads[batch[i].entity];
       if (batch[i].expected_seq == head) {
         accepted.push_back(i);
         head += static_cast<int64_t>(batch[i].events.size());
-        rows += batch[i].events.size();
       } else {
         rejected.emplace_back(i, head);
       }
     }
     if (!accepted.empty()) {
-      std::string e = "{", s = "{", t = "{", k = "{", v = "{", p = "{";
-      p.reserve(rows * 64);
-      bool first = true;
-      for (auto i : accepted) {
-        const auto& req = batch[i];
-        for (size_t j = 0; j < req.events.size(); ++j) {
-          if (!first) {
-            e += ',', s += ',', t += ',', k += ',', v += ',', p += ',';
-          }
-          first = false;
-          const auto& ev = req.events[j];
-          e += keys[i];
-          s += std::to_string(req.expected_seq + 1 + static_cast<int64_t>(j));
-          append_array_element(t, req.entity_type);
-          append_array_element(k, ev.type);
-          v += std::to_string(ev.version);
-          p += '"';
-          append_hex(p, ev.payload);
-          p += '"';
-        }
-      }
-      e += '}', s += '}', t += '}', k += '}', v += '}', p += '}';
-      tx.exec_prepared0("journal_insert", e, s, t, k, v, p);
-      write_timers(tx, batch, accepted, keys);
+      insert_events(tx, batch, accepted);
+      write_timers(tx, batch, accepted);
     }
     committing = true;
     tx.commit();
@@ -330,13 +509,22 @@ void journal_writer::commit_group(std::vector<append_request>& batch,
     drop_connection();
     return fail_all(errc::unavailable, "journal: connection lost");
   } catch (const pqxx::unique_violation& e) {
+    if (cache_used) {
+      // A cached head was behind: another process appended to that entity. Forget the batch's
+      // entities and redo it with every head read from the journal.
+      spdlog::info("persistence: journal batch of {} found a cached head stale, re-reading heads",
+                   idx.size());
+      for (auto i : idx)
+        heads_.erase(batch[i].entity);
+      return commit_group(batch, idx, out, may_split, false);
+    }
     // Another process appended to one of these entities after we read the heads. Only that
     // entity's requests are losers: find them by committing one request per transaction.
     if (may_split && idx.size() > 1) {
       spdlog::info("persistence: journal batch of {} hit a concurrent writer, retrying singly",
                    idx.size());
       for (auto i : idx)
-        commit_group(batch, std::vector<size_t>{i}, out, false);
+        commit_group(batch, std::vector<size_t>{i}, out, false, false);
       return;
     }
     return fail_all(errc::conflict, "journal: another writer appended concurrently");
@@ -358,6 +546,10 @@ void journal_writer::commit_group(std::vector<append_request>& batch,
       drop_connection();
     return fail_all(errc::internal, std::string{"journal: "} + e.what());
   }
+  // Committed: every head of the batch is now the journal's (a cached or probed head, plus the
+  // events accepted on it), and stays true until someone else appends.
+  for (auto i : idx)
+    heads_.put(batch[i].entity, heads[batch[i].entity]);
   for (auto i : accepted)
     out[i].emplace(batch[i].expected_seq + static_cast<int64_t>(batch[i].events.size()));
   for (const auto& [i, head] : rejected)
@@ -366,13 +558,18 @@ void journal_writer::commit_group(std::vector<append_request>& batch,
                                                   + " but the head is " + std::to_string(head)));
 }
 
-void journal_writer::resolve_in_doubt(std::vector<append_request>& batch,
-                                      const std::vector<size_t>& accepted,
-                                      const std::vector<size_t>& rejected,
-                                      std::vector<outcome>& out) {
+void journal_lane::resolve_in_doubt(std::vector<append_request>& batch,
+                                    const std::vector<size_t>& accepted,
+                                    const std::vector<size_t>& rejected,
+                                    std::vector<outcome>& out) {
   const int old_pid = backend_pid_;
   const std::string old_start = backend_start_;
   drop_connection();
+  // Whatever happened, these heads are known again only once the journal has been read.
+  for (auto i : accepted)
+    heads_.erase(batch[i].entity);
+  for (auto i : rejected)
+    heads_.erase(batch[i].entity);
   const auto deadline = std::chrono::steady_clock::now() + resolve_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     auto next = gate_.next_attempt();
@@ -404,8 +601,11 @@ void journal_writer::resolve_in_doubt(std::vector<append_request>& batch,
                       old_pid);
       for (size_t k = 0; k < accepted.size(); ++k) {
         auto i = accepted[k];
+        auto new_head = batch[i].expected_seq + static_cast<int64_t>(batch[i].events.size());
+        if (committed == found.size())
+          heads_.put(batch[i].entity, new_head); // queue order: an entity's last request wins
         if (found[k])
-          out[i].emplace(batch[i].expected_seq + static_cast<int64_t>(batch[i].events.size()));
+          out[i].emplace(new_head);
         else
           out[i].emplace(make_failure(errc::unavailable, "journal: commit did not take effect"));
       }
@@ -432,7 +632,7 @@ void journal_writer::resolve_in_doubt(std::vector<append_request>& batch,
     out[i].emplace(make_failure(errc::unavailable, "journal: commit outcome unknown"));
 }
 
-bool journal_writer::ensure_connected() {
+bool journal_lane::ensure_connected() {
   // As in the pool: an idle connection may have died (e.g. PostgreSQL restarted) without libpq
   // knowing yet; find out before starting a batch on it.
   if (conn_ && connection_looks_alive(*conn_))
@@ -454,7 +654,7 @@ bool journal_writer::ensure_connected() {
   }
 }
 
-void journal_writer::adopt_connection(std::unique_ptr<pqxx::connection> conn) {
+void journal_lane::adopt_connection(std::unique_ptr<pqxx::connection> conn) {
   conn->prepare("journal_heads", heads_sql);
   conn->prepare("journal_insert", insert_sql);
   conn->prepare("journal_range", range_sql);
@@ -470,7 +670,7 @@ void journal_writer::adopt_connection(std::unique_ptr<pqxx::connection> conn) {
   conn_ = std::move(conn);
 }
 
-void journal_writer::drop_connection() {
+void journal_lane::drop_connection() {
   conn_.reset();
   backend_pid_ = 0;
   backend_start_.clear();

@@ -338,6 +338,41 @@ TEST_F(DatabaseTest, AppendThenReadBackKeepsBinaryPayloads) {
   EXPECT_LE((*events)[0].recorded_at, now_millis() + 1000);
 }
 
+TEST_F(DatabaseTest, AppendKeepsTypesWithArraySyntaxAndPayloadsBeyondOneStatement) {
+  auto db = open();
+  auto entity = uuid::v7();
+  // Characters that mean something inside PostgreSQL array literals, and non-ASCII text.
+  auto req = make_append(entity, 0, {"a", "b"});
+  req.entity_type = "con\"ver,sa{tion}";
+  req.events[0].type = "message.\\posted \"x\", NULL";
+  req.events[1].type = "Nachricht \u00e4\u00f6\u00fc";
+  ASSERT_EQ(*append(*db, std::move(req)), 2);
+  auto rows = query("select entity_type, event_type from journal where entity_id = '"
+                    + entity.str() + "' order by seq");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][0].as<std::string>(), "con\"ver,sa{tion}");
+  EXPECT_EQ(rows[0][1].as<std::string>(), "message.\\posted \"x\", NULL");
+  EXPECT_EQ(rows[1][1].as<std::string>(), "Nachricht \u00e4\u00f6\u00fc");
+  // Payloads larger together than one insert statement carries (64 MiB) are split across
+  // statements of the same transaction.
+  std::vector<std::string> big;
+  for (char c : {'x', 'y', 'z'})
+    big.push_back(std::string(24u << 20, c) + std::string("\0end", 4));
+  ASSERT_EQ(*append(*db, make_append(entity, 2, big)), 5);
+  auto where = " from journal where entity_id = '" + entity.str() + "' and seq > 2";
+  auto sizes = query("select length(payload), get_byte(payload, 0),"
+                     " get_byte(payload, length(payload) - 4)"
+                     + where + " order by seq");
+  ASSERT_EQ(sizes.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(sizes[i][0].as<int64_t>(), (24 << 20) + 4);
+    EXPECT_EQ(sizes[i][1].as<int>(), "xyz"[i]);
+    EXPECT_EQ(sizes[i][2].as<int>(), 0);
+  }
+  EXPECT_EQ(query("select count(distinct recorded_at)" + where)[0][0].as<int>(), 1)
+    << "one transaction";
+}
+
 TEST_F(DatabaseTest, StaleExpectedSeqConflictsAndStoresNothing) {
   auto db = open();
   auto entity = uuid::v7();
@@ -512,6 +547,163 @@ TEST_F(DatabaseTest, ConcurrentWriterInAnotherProcessOnlyFailsTheRealLosers) {
   auto loser = r[1].has_value() ? 4 : 1;
   EXPECT_EQ(code_of(r[static_cast<size_t>(loser)]), errc::conflict);
   EXPECT_EQ(query("select count(*) from journal")[0][0].as<int>(), 5);
+}
+
+// The writer remembers the heads it committed so it need not probe the journal for them. Another
+// process (here a second database object) can leave that memory behind; the journal's primary key
+// catches it, and the answer is the same as without the cache.
+TEST_F(DatabaseTest, HeadCachedBeforeAnotherProcessAppendedIsNeverTrusted) {
+  auto db1 = open();
+  auto db2 = open();
+  auto entity = uuid::v7();
+  ASSERT_EQ(*append(*db1, make_append(entity, 0, {"1 by db1"})), 1); // db1 remembers head 1
+  ASSERT_EQ(*append(*db2, make_append(entity, 1, {"2 by db2"})), 2); // db2 remembers head 2
+  // db1's stale expected seq agrees with its cache: the insert at seq 2 hits the primary key,
+  // and db1 re-reads the head before answering.
+  EXPECT_EQ(code_of(append(*db1, make_append(entity, 1, {"stale"}))), errc::conflict);
+  ASSERT_EQ(*append(*db1, make_append(entity, 2, {"3 by db1"})), 3);
+  // db2's cache says 2: a request for the real head disagrees with it and is probed, not refused.
+  ASSERT_EQ(*append(*db2, make_append(entity, 3, {"4 by db2"})), 4);
+  EXPECT_EQ(code_of(append(*db2, make_append(entity, 2, {"stale again"}))), errc::conflict);
+  EXPECT_EQ(code_of(append(*db1, make_append(entity, 3, {"stale in db1"}))), errc::conflict);
+  ASSERT_EQ(*append(*db1, make_append(entity, 4, {"5 by db1", "6 by db1"})), 6);
+  auto rows = query("select seq, convert_from(payload, 'UTF8') from journal where entity_id = '"
+                    + entity.str() + "' order by seq");
+  std::vector<std::string> want{"1 by db1", "2 by db2", "3 by db1", "4 by db2", "5 by db1",
+                                "6 by db1"};
+  ASSERT_EQ(rows.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(rows[static_cast<pqxx::result::size_type>(i)][0].as<int64_t>(),
+              static_cast<int64_t>(i + 1));
+    EXPECT_EQ(rows[static_cast<pqxx::result::size_type>(i)][1].as<std::string>(), want[i]);
+  }
+}
+
+TEST_F(DatabaseTest, BatchWithAStaleCachedHeadStillCommitsTheOthers) {
+  auto db1 = open();
+  auto db2 = open();
+  auto shared = uuid::v7(), cached = uuid::v7(), fresh = uuid::v7(), blocker = uuid::v7();
+  ASSERT_EQ(*append(*db1, make_append(shared, 0, {"shared 1"})), 1);
+  ASSERT_EQ(*append(*db1, make_append(cached, 0, {"cached 1"})), 1);
+  ASSERT_EQ(*append(*db2, make_append(shared, 1, {"shared 2 by db2"})), 2); // db1 is behind
+  pqxx::connection lock_conn{url()};
+  pqxx::work lock_tx{lock_conn};
+  lock_tx.exec0("lock table journal in access exclusive mode");
+  std::vector<std::future<result<int64_t>>> answers;
+  auto post = [&](append_request req) {
+    auto promise = std::make_shared<std::promise<result<int64_t>>>();
+    answers.push_back(promise->get_future());
+    req.done = [promise](result<int64_t> r) { promise->set_value(std::move(r)); };
+    db1->append(std::move(req));
+  };
+  post(make_append(blocker, 0, {"blocker"}));
+  // Once db1's writer is stuck on the lock, the next three are queued into one batch.
+  ASSERT_TRUE(wait_for_lock_waiters("pactum-journal", 1));
+  post(make_append(cached, 1, {"cached 2"}));   // agrees with the cache, which is right
+  post(make_append(shared, 1, {"shared lost"})); // agrees with the cache, which is behind
+  post(make_append(fresh, 0, {"fresh 1"}));      // not cached: probed
+  EXPECT_EQ(db1->pending_appends(), 4u);
+  lock_tx.commit();
+  std::vector<result<int64_t>> r;
+  for (auto& a : answers) {
+    ASSERT_EQ(a.wait_for(answer_timeout), std::future_status::ready);
+    r.push_back(a.get());
+  }
+  EXPECT_EQ(*r[0], 1);
+  ASSERT_TRUE(r[1].has_value()) << r[1].error().message;
+  EXPECT_EQ(*r[1], 2);
+  EXPECT_EQ(code_of(r[2]), errc::conflict);
+  ASSERT_TRUE(r[3].has_value()) << r[3].error().message;
+  EXPECT_EQ(*r[3], 1);
+  auto shared_rows = query("select seq, convert_from(payload, 'UTF8') from journal"
+                           " where entity_id = '" + shared.str() + "' order by seq");
+  ASSERT_EQ(shared_rows.size(), 2u);
+  EXPECT_EQ(shared_rows[1][1].as<std::string>(), "shared 2 by db2");
+  // The two winners still committed together, in the redone batch.
+  auto txs = query("select count(distinct recorded_at) from journal where (entity_id = '"
+                   + cached.str() + "' and seq = 2) or entity_id = '" + fresh.str() + "'");
+  EXPECT_EQ(txs[0][0].as<int>(), 1);
+  EXPECT_EQ(db1->pending_appends(), 0u);
+}
+
+TEST_F(DatabaseTest, TinyOrNoHeadCacheKeepsEverySequenceGapFree) {
+  for (size_t capacity : {size_t{0}, size_t{2}}) {
+    auto c = make_config();
+    c.journal_head_cache = capacity;
+    auto db = open(c);
+    std::vector<uuid> ids(5);
+    for (auto& id : ids)
+      id = uuid::v7();
+    for (int64_t round = 0; round < 4; ++round)
+      for (const auto& id : ids) {
+        auto payload = id.str() + ":" + std::to_string(round + 1);
+        ASSERT_EQ(*append(*db, make_append(id, round, {payload})), round + 1)
+          << "capacity " << capacity;
+      }
+    for (const auto& id : ids)
+      EXPECT_EQ(code_of(append(*db, make_append(id, 2, {"stale"}))), errc::conflict);
+  }
+  auto per_entity = query("select count(*), min(seq), max(seq), count(distinct seq) from journal"
+                          " group by entity_id");
+  ASSERT_EQ(per_entity.size(), 10u);
+  for (const auto& row : per_entity) {
+    EXPECT_EQ(row[0].as<int>(), 4);
+    EXPECT_EQ(row[1].as<int>(), 1);
+    EXPECT_EQ(row[2].as<int>(), 4);
+    EXPECT_EQ(row[3].as<int>(), 4);
+  }
+}
+
+TEST_F(DatabaseTest, SeveralWriterLanesKeepEverySequenceGapFree) {
+  constexpr int entities = 60;
+  constexpr int appends_per_entity = 20;
+  auto c = make_config();
+  c.journal_writers = 3;
+  auto db = open(c);
+  std::vector<uuid> ids(entities);
+  for (auto& id : ids)
+    id = uuid::v7();
+  std::mutex mtx;
+  std::condition_variable cv;
+  int finished = 0;
+  std::atomic<int> failures{0};
+  std::function<void(int, int64_t)> next = [&](int e, int64_t expected) {
+    auto payload = ids[static_cast<size_t>(e)].str() + ":" + std::to_string(expected + 1);
+    db->append(make_append(ids[static_cast<size_t>(e)], expected, {payload},
+                           [&, e, expected](result<int64_t> r) {
+                             if (!r.has_value() || *r != expected + 1) {
+                               ++failures;
+                             } else if (*r < appends_per_entity) {
+                               next(e, *r);
+                               return;
+                             }
+                             std::lock_guard<std::mutex> guard{mtx};
+                             ++finished;
+                             cv.notify_all();
+                           }));
+  };
+  for (int e = 0; e < entities; ++e)
+    next(e, 0);
+  {
+    std::unique_lock<std::mutex> guard{mtx};
+    ASSERT_TRUE(cv.wait_for(guard, 120s, [&] { return finished == entities; }));
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(query("select count(*) from pg_stat_activity where application_name = 'pactum-journal'"
+                  " and datname = current_database()")[0][0]
+              .as<int>(),
+            3);
+  db->stop();
+  EXPECT_EQ(db->pending_appends(), 0u);
+  auto wrong = query("select count(*) from journal"
+                     " where convert_from(payload, 'UTF8') <> entity_id::text || ':' || seq");
+  EXPECT_EQ(wrong[0][0].as<int>(), 0);
+  auto per_entity = query("select count(*), max(seq) from journal group by entity_id");
+  ASSERT_EQ(per_entity.size(), static_cast<size_t>(entities));
+  for (const auto& row : per_entity) {
+    EXPECT_EQ(row[0].as<int>(), appends_per_entity);
+    EXPECT_EQ(row[1].as<int>(), appends_per_entity);
+  }
 }
 
 TEST_F(DatabaseTest, JournalQueueFullAnswersOverloadedSynchronously) {

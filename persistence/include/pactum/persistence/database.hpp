@@ -53,6 +53,13 @@ struct config {
   size_t journal_queue_limit = 100'000;  ///< queued appends before `overloaded`
   size_t journal_batch_max = 1'000;      ///< appends folded into one transaction at most
   std::chrono::microseconds journal_batch_wait{0}; ///< extra wait to fill a batch (0: none)
+  /// Journal writer lanes: threads, each with its own connection, queue and transactions. An
+  /// entity's appends always use the same lane, so they commit in queue order; appends to
+  /// different entities may commit in different transactions.
+  size_t journal_writers = 1;
+  /// Entities whose journal head the writer remembers, so their appends skip an index probe
+  /// (0: probe every entity of every batch). About 100 bytes each.
+  size_t journal_head_cache = 100'000;
   std::chrono::milliseconds reconnect_backoff_max{2'000};
 };
 
