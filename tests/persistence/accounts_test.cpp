@@ -12,20 +12,14 @@
 #include "pactum/persistence/database.hpp"
 #include "test_database.hpp"
 
+#include "await.hpp"
+
 namespace pactum::persistence {
 namespace {
 
 using namespace std::chrono_literals;
 
-template <class T, class Call>
-result<T> await(Call&& call) {
-  auto promise = std::make_shared<std::promise<result<T>>>();
-  auto future = promise->get_future();
-  call([promise](result<T> r) { promise->set_value(std::move(r)); });
-  if (future.wait_for(30s) != std::future_status::ready)
-    throw std::runtime_error("no answer within the timeout");
-  return future.get();
-}
+using test_support::await;
 
 errc code_of(const auto& r) {
   return r.has_value() ? errc{} : r.error().code;
