@@ -28,6 +28,8 @@ const char* to_string(errc code) noexcept {
       return "not_found";
     case errc::duplicate:
       return "duplicate";
+    case errc::refused:
+      return "refused";
     case errc::internal:
       return "internal";
   }
@@ -832,6 +834,152 @@ void database::ping(std::function<void(result<unit>)> done) {
     tx.exec1("select 1");
     return unit{};
   });
+}
+
+// -- ledger ---------------------------------------------------------------------------------------
+
+namespace {
+
+/// The invariants ledger_check verifies, each a query whose rows are violations (at most 20 each).
+const std::pair<const char*, const char*> ledger_checks[] = {
+  {"currency does not sum to zero",
+   "select currency || ': posted ' || sum(credits_posted - debits_posted) || ', pending '"
+   " || sum(credits_pending - debits_pending) from ledger_accounts group by currency"
+   " having sum(credits_posted - debits_posted) <> 0 or sum(credits_pending - debits_pending) <> 0"
+   " limit 20"},
+  {"account below its floor",
+   "select id || ': available ' || (credits_posted - debits_posted - debits_pending)"
+   " from ledger_accounts where floor_enforced"
+   " and credits_posted - debits_posted - debits_pending < 0 limit 20"},
+  {"balance differs from the sum of its transfers",
+   "with legs as ("
+   "  select debit_account as acc, case when state = 'posted' then amount else 0 end as dp,"
+   "   0::bigint as cp, case when state = 'pending' then amount else 0 end as dq, 0::bigint as cq"
+   "  from ledger_transfers"
+   "  union all"
+   "  select credit_account, 0, case when state = 'posted' then amount else 0 end, 0,"
+   "   case when state = 'pending' then amount else 0 end from ledger_transfers),"
+   " sums as (select acc, sum(dp) as dp, sum(cp) as cp, sum(dq) as dq, sum(cq) as cq"
+   "  from legs group by acc)"
+   " select a.id from ledger_accounts a left join sums s on s.acc = a.id"
+   " where a.debits_posted <> coalesce(s.dp, 0) or a.credits_posted <> coalesce(s.cp, 0)"
+   " or a.debits_pending <> coalesce(s.dq, 0) or a.credits_pending <> coalesce(s.cq, 0) limit 20"},
+  {"transfer made by no journal event",
+   "select t.id from ledger_transfers t where not exists (select 1 from journal j"
+   " where j.entity_id = t.entity_id and j.seq = t.entity_seq)"
+   " or (t.resolved_seq is not null and not exists (select 1 from journal j"
+   " where j.entity_id = t.entity_id and j.seq = t.resolved_seq)) limit 20"},
+  {"terminal contract with money in escrow",
+   "select a.id || ': ' || (a.credits_posted - a.debits_posted) || ' posted, '"
+   " || a.credits_pending || ' pending' from ledger_accounts a"
+   " where a.id like 'escrow:%' and (a.credits_posted <> a.debits_posted"
+   " or a.credits_pending <> 0 or a.debits_pending <> 0)"
+   " and exists (select 1 from journal j where j.entity_id = substr(a.id, 8)::uuid"
+   " and j.event_type in ('contract.released', 'contract.refunded', 'contract.cancelled',"
+   " 'contract.resolved')) limit 20"},
+};
+
+} // namespace
+
+void database::ledger_check(std::function<void(result<ledger_report>)> done) {
+  impl_->submit<ledger_report>("ledger_check", std::move(done),
+                               [](pqxx::connection& conn) -> result<ledger_report> {
+    // One snapshot for every query, so the checks see one consistent state.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx{conn};
+    ledger_report report;
+    auto counts = tx.exec1("select (select count(*) from ledger_accounts),"
+                           " (select count(*) from ledger_transfers),"
+                           " (select count(*) from ledger_transfers where state = 'pending')");
+    report.accounts = counts[0].as<int64_t>();
+    report.transfers = counts[1].as<int64_t>();
+    report.pending = counts[2].as<int64_t>();
+    for (const auto& [name, sql] : ledger_checks)
+      for (const auto& row : tx.exec(sql))
+        report.violations.push_back(std::string{name} + ": " + row[0].as<std::string>());
+    return report;
+  });
+}
+
+void database::ledger_balances(std::vector<std::string> accounts,
+                               std::function<void(result<std::vector<ledger_balance>>)> done) {
+  impl_->submit<std::vector<ledger_balance>>(
+    "ledger_balances", std::move(done),
+    [accounts = std::move(accounts)](pqxx::connection& conn) -> result<std::vector<ledger_balance>> {
+      std::string ids = "{";
+      for (const auto& a : accounts) {
+        if (ids.size() > 1)
+          ids += ',';
+        detail::append_array_element(ids, a);
+      }
+      ids += '}';
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_params(
+        "select id, currency, credits_posted - debits_posted,"
+        " credits_posted - debits_posted - debits_pending, credits_pending from ledger_accounts"
+        " where id = any($1::text[]) order by id",
+        ids);
+      std::vector<ledger_balance> out;
+      for (const auto& row : rows)
+        out.push_back(ledger_balance{row[0].as<std::string>(), row[1].as<std::string>(),
+                                     row[2].as<int64_t>(), row[3].as<int64_t>(),
+                                     row[4].as<int64_t>()});
+      return out;
+    });
+}
+
+void database::ledger_transfers(
+  uuid entity, std::function<void(result<std::vector<ledger_transfer_row>>)> done) {
+  impl_->submit<std::vector<ledger_transfer_row>>(
+    "ledger_transfers", std::move(done),
+    [entity](pqxx::connection& conn) -> result<std::vector<ledger_transfer_row>> {
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_params(
+        "select id, debit_account, credit_account, amount, currency, state, entity_seq,"
+        " coalesce(resolved_seq, 0) from ledger_transfers where entity_id = $1"
+        " order by entity_seq, id",
+        entity.str());
+      std::vector<ledger_transfer_row> out;
+      for (const auto& row : rows) {
+        ledger_transfer_row t;
+        t.id = row[0].as<std::string>();
+        t.debit = row[1].as<std::string>();
+        t.credit = row[2].as<std::string>();
+        t.amount = row[3].as<int64_t>();
+        t.currency = row[4].as<std::string>();
+        t.state = row[5].as<std::string>();
+        t.entity = entity;
+        t.entity_seq = row[6].as<int64_t>();
+        t.resolved_seq = row[7].as<int64_t>();
+        out.push_back(std::move(t));
+      }
+      return out;
+    });
+}
+
+void database::record_webhook(std::string event_id, std::string event_type, std::string reference,
+                              std::function<void(result<bool>)> done) {
+  impl_->submit<bool>("record_webhook", std::move(done),
+                      [event_id = std::move(event_id), event_type = std::move(event_type),
+                       reference = std::move(reference)](pqxx::connection& conn) -> result<bool> {
+                        pqxx::work tx{conn};
+                        auto r = tx.exec_params(
+                          "insert into payment_webhooks (event_id, event_type, reference)"
+                          " values ($1, $2, $3) on conflict (event_id) do nothing",
+                          event_id, event_type, reference);
+                        tx.commit();
+                        return r.affected_rows() == 1;
+                      });
+}
+
+void database::forget_webhook(std::string event_id, std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("forget_webhook", std::move(done),
+                      [event_id = std::move(event_id)](pqxx::connection& conn) -> result<unit> {
+                        pqxx::work tx{conn};
+                        tx.exec_params0("delete from payment_webhooks where event_id = $1",
+                                        event_id);
+                        tx.commit();
+                        return unit{};
+                      });
 }
 
 size_t database::pending_appends() const {

@@ -62,6 +62,61 @@ constexpr uint32_t text_oid = 25;
 constexpr uint32_t bytea_oid = 17;
 constexpr uint32_t uuid_oid = 2950;
 
+// The ledger (migration 0007). Accounts are created on first use and locked in id order.
+constexpr const char* ledger_accounts_sql =
+  "insert into ledger_accounts (id, currency, floor_enforced)"
+  " select * from unnest($1::text[], $2::text[], $3::boolean[]) on conflict (id) do nothing";
+
+constexpr const char* ledger_lock_sql =
+  "select id, currency from ledger_accounts where id = any($1::text[]) order by id for update";
+
+constexpr const char* ledger_insert_sql =
+  "insert into ledger_transfers (id, debit_account, credit_account, amount, currency, state,"
+  " two_phase, entity_id, entity_seq)"
+  " select i, d, c, a, cur, case when tp then 'pending' else 'posted' end, tp, e, s"
+  " from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[],"
+  " $7::uuid[], $8::bigint[]) as x(i, d, c, a, cur, tp, e, s)"
+  " on conflict (id) do nothing returning id";
+
+constexpr const char* ledger_resolve_sql =
+  "update ledger_transfers t set state = x.st, resolved_seq = x.s, resolved_at = now()"
+  " from unnest($1::text[], $2::text[], $3::bigint[]) as x(i, st, s)"
+  " where t.id = x.i and t.state = 'pending'"
+  " returning t.id, t.debit_account, t.credit_account, t.amount, t.currency";
+
+constexpr const char* ledger_move_sql =
+  "update ledger_accounts a set debits_posted = a.debits_posted + x.dp,"
+  " credits_posted = a.credits_posted + x.cp, debits_pending = a.debits_pending + x.dq,"
+  " credits_pending = a.credits_pending + x.cq"
+  " from unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])"
+  " as x(i, dp, cp, dq, cq) where a.id = x.i";
+
+/// A ledger rule was broken by one of a batch's requests.
+struct ledger_refused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Only the payment provider's clearing accounts may go below zero.
+bool floor_enforced(std::string_view account) {
+  return account.rfind("clearing:", 0) != 0;
+}
+
+/// The problem with one ledger operation as submitted, or empty when it is well-formed.
+std::string ledger_op_problem(const ledger_op& op) {
+  bool resolves = op.what == ledger_op::kind::post_pending || op.what == ledger_op::kind::void_pending;
+  if (resolves ? op.pending_id.empty() : op.id.empty())
+    return resolves ? "a resolution without pending_id" : "a transfer without an id";
+  if (op.debit.empty() || op.credit.empty() || op.debit == op.credit)
+    return "transfer " + op.id + op.pending_id + ": debit and credit must be two accounts";
+  if (op.amount <= 0)
+    return "transfer " + op.id + op.pending_id + ": amount must be positive";
+  if (op.currency.size() != 3
+      || !std::all_of(op.currency.begin(), op.currency.end(),
+                      [](char c) { return c >= 'A' && c <= 'Z'; }))
+    return "transfer " + op.id + op.pending_id + ": currency must be three capital letters";
+  return {};
+}
+
 constexpr const char* range_sql =
   "select seq, event_type, version, payload from journal"
   " where entity_id = $1 and seq > $2 and seq <= $3 order by seq";
@@ -133,9 +188,14 @@ struct insert_columns {
   size_t payload_bytes = 0;
 
   void add(const append_request& req, int64_t seq_no, const event_record& ev) {
-    entity.add(req.entity);
+    add(req.entity, req.entity_type, seq_no, ev);
+  }
+
+  void add(const uuid& entity_id, std::string_view type_name, int64_t seq_no,
+           const event_record& ev) {
+    entity.add(entity_id);
     seq.add(seq_no);
-    entity_type.add(req.entity_type);
+    entity_type.add(type_name);
     type.add(ev.type);
     version.add(ev.version);
     payload.add(ev.payload);
@@ -248,6 +308,16 @@ void journal_writer::submit(append_request req) {
                                       + std::to_string(req.events[i].seq) + ", expected "
                                       + std::to_string(req.expected_seq + 1
                                                        + static_cast<int64_t>(i)));
+  for (const auto& ne : req.creates) {
+    if (ne.events.empty() || ne.id == req.entity)
+      return refuse(errc::internal, "append: a created entity needs events and its own id");
+    for (size_t i = 0; i < ne.events.size(); ++i)
+      if (ne.events[i].seq != static_cast<int64_t>(i) + 1)
+        return refuse(errc::internal, "append: a created entity's events must start at seq 1");
+  }
+  for (const auto& op : req.ledger)
+    if (auto problem = ledger_op_problem(op); !problem.empty())
+      return refuse(errc::refused, "ledger: " + problem);
   auto& lane = lanes_.size() == 1 ? lanes_.front()
                                   : lanes_[std::hash<uuid>{}(req.entity) % lanes_.size()];
   lane->submit(std::move(req));
@@ -423,6 +493,16 @@ void journal_lane::insert_events(pqxx::work& tx, const std::vector<append_reques
       }
       cols.add(req, req.expected_seq + 1 + static_cast<int64_t>(j), ev);
     }
+    // A created entity's journal starts here; should it exist already, the primary key refuses
+    // the batch like any concurrent writer's.
+    for (const auto& ne : req.creates)
+      for (const auto& ev : ne.events) {
+        if (cols.seq.count() != 0 && cols.payload_bytes + ev.payload.size() > insert_payload_max) {
+          cols.execute(tx);
+          cols = insert_columns{};
+        }
+        cols.add(ne.id, ne.entity_type, ev.seq, ev);
+      }
   }
   if (cols.seq.count() != 0)
     cols.execute(tx);
@@ -444,6 +524,20 @@ void journal_lane::commit_group(std::vector<append_request>& batch,
   std::unordered_map<uuid, int64_t> heads;
   bool cache_used = false;
   bool committing = false;
+  // A ledger rule broke: nothing of the batch was written. Alone, the request is refused; in a
+  // batch, each request is retried in a transaction of its own so only the culprit is refused.
+  auto refuse_ledger = [&](const std::string& why) {
+    if (may_split && idx.size() > 1) {
+      spdlog::warn("persistence: a journal batch of {} broke a ledger rule, retrying singly: {}",
+                   idx.size(), why);
+      for (auto i : idx)
+        commit_group(batch, std::vector<size_t>{i}, out, false, false);
+      return;
+    }
+    spdlog::error("persistence: ledger refused an append to {}: {}",
+                  idx.empty() ? std::string{} : batch[idx.front()].entity.str(), why);
+    fail_all(errc::refused, "ledger: " + why);
+  };
   auto rejected_indices = [&rejected] {
     std::vector<size_t> v;
     for (const auto& r : rejected)
@@ -494,6 +588,7 @@ void journal_lane::commit_group(std::vector<append_request>& batch,
     if (!accepted.empty()) {
       insert_events(tx, batch, accepted);
       write_timers(tx, batch, accepted);
+      write_ledger(tx, batch, accepted);
     }
     committing = true;
     tx.commit();
@@ -508,6 +603,10 @@ void journal_lane::commit_group(std::vector<append_request>& batch,
     spdlog::warn("persistence: journal connection broke: {}", e.what());
     drop_connection();
     return fail_all(errc::unavailable, "journal: connection lost");
+  } catch (const ledger_refused& e) {
+    return refuse_ledger(e.what());
+  } catch (const pqxx::check_violation& e) {
+    return refuse_ledger(std::string{"an account would go below its floor ("} + e.what() + ")");
   } catch (const pqxx::unique_violation& e) {
     if (cache_used) {
       // A cached head was behind: another process appended to that entity. Forget the batch's
@@ -556,6 +655,124 @@ void journal_lane::commit_group(std::vector<append_request>& batch,
     out[i].emplace(make_failure(errc::conflict, "journal: expected seq "
                                                   + std::to_string(batch[i].expected_seq)
                                                   + " but the head is " + std::to_string(head)));
+}
+
+void journal_lane::write_ledger(pqxx::work& tx, const std::vector<append_request>& batch,
+                                const std::vector<size_t>& accepted) {
+  struct delta {
+    std::string currency;
+    int64_t dp = 0, cp = 0, dq = 0, cq = 0; // debits/credits posted, debits/credits pending
+  };
+  std::map<std::string, delta> accounts; // ordered: locks are taken in id order
+  binary_array ti{text_oid}, td{text_oid}, tc{text_oid}, ta{int8_oid}, tcur{text_oid},
+    te{uuid_oid}, ts{int8_oid};
+  std::vector<bool> two_phase;
+  binary_array ri{text_oid}, rst{text_oid}, rs{int8_oid};
+  std::map<std::string, const ledger_op*> resolutions;
+  auto touch = [&](const std::string& id, const std::string& currency) -> delta& {
+    auto& d = accounts[id];
+    if (d.currency.empty())
+      d.currency = currency;
+    else if (d.currency != currency)
+      throw ledger_refused("account " + id + " is in " + d.currency + ", not " + currency);
+    return d;
+  };
+  for (auto i : accepted) {
+    const auto& req = batch[i];
+    const int64_t seq = req.expected_seq + 1;
+    for (const auto& op : req.ledger) {
+      auto& d = touch(op.debit, op.currency);
+      auto& c = touch(op.credit, op.currency);
+      switch (op.what) {
+        case ledger_op::kind::post:
+        case ledger_op::kind::pending: {
+          bool pending = op.what == ledger_op::kind::pending;
+          (pending ? d.dq : d.dp) += op.amount;
+          (pending ? c.cq : c.cp) += op.amount;
+          ti.add(op.id);
+          td.add(op.debit);
+          tc.add(op.credit);
+          ta.add(op.amount);
+          tcur.add(op.currency);
+          two_phase.push_back(pending);
+          te.add(req.entity);
+          ts.add(seq);
+          break;
+        }
+        case ledger_op::kind::post_pending:
+        case ledger_op::kind::void_pending: {
+          bool post = op.what == ledger_op::kind::post_pending;
+          d.dq -= op.amount;
+          c.cq -= op.amount;
+          if (post) {
+            d.dp += op.amount;
+            c.cp += op.amount;
+          }
+          if (!resolutions.emplace(op.pending_id, &op).second)
+            throw ledger_refused("pending transfer " + op.pending_id + " resolved twice");
+          ri.add(op.pending_id);
+          rst.add(std::string_view{post ? "posted" : "voided"});
+          rs.add(seq);
+          break;
+        }
+      }
+    }
+  }
+  if (accounts.empty())
+    return;
+  // Accounts: create the missing ones, then lock all and check each one's currency.
+  {
+    std::string ids = "{", curs = "{", floors = "{";
+    for (const auto& [id, d] : accounts) {
+      if (ids.size() > 1)
+        ids += ',', curs += ',', floors += ',';
+      append_array_element(ids, id);
+      append_array_element(curs, d.currency);
+      floors += floor_enforced(id) ? "t" : "f";
+    }
+    ids += '}', curs += '}', floors += '}';
+    tx.exec_prepared0("ledger_accounts", ids, curs, floors);
+    auto rows = tx.exec_prepared("ledger_lock", ids);
+    if (rows.size() != accounts.size())
+      throw ledger_refused("an account could not be created");
+    for (const auto& row : rows) {
+      auto& d = accounts.at(row[0].as<std::string>());
+      if (row[1].as<std::string>() != d.currency)
+        throw ledger_refused("account " + row[0].as<std::string>() + " is in "
+                             + row[1].as<std::string>() + ", not " + d.currency);
+    }
+  }
+  if (ti.count() != 0) {
+    std::string phases = "{";
+    for (size_t k = 0; k < two_phase.size(); ++k)
+      phases += (k ? ",": "") + std::string{two_phase[k] ? "t" : "f"};
+    phases += '}';
+    auto inserted = tx.exec_prepared("ledger_insert", ti.param(), td.param(), tc.param(),
+                                     ta.param(), tcur.param(), phases, te.param(), ts.param());
+    if (inserted.size() != ti.count())
+      throw ledger_refused("a transfer id is already used (a transfer is made once)");
+  }
+  if (ri.count() != 0) {
+    auto resolved = tx.exec_prepared("ledger_resolve", ri.param(), rst.param(), rs.param());
+    if (resolved.size() != resolutions.size())
+      throw ledger_refused("a pending transfer is unknown or already posted or voided");
+    for (const auto& row : resolved) {
+      const auto& op = *resolutions.at(row[0].as<std::string>());
+      if (row[1].as<std::string>() != op.debit || row[2].as<std::string>() != op.credit
+          || row[3].as<int64_t>() != op.amount || row[4].as<std::string>() != op.currency)
+        throw ledger_refused("the resolution of " + op.pending_id
+                             + " names other accounts or another amount than the transfer");
+    }
+  }
+  binary_array mi{text_oid}, mdp{int8_oid}, mcp{int8_oid}, mdq{int8_oid}, mcq{int8_oid};
+  for (const auto& [id, d] : accounts) {
+    mi.add(id);
+    mdp.add(d.dp);
+    mcp.add(d.cp);
+    mdq.add(d.dq);
+    mcq.add(d.cq);
+  }
+  tx.exec_prepared0("ledger_move", mi.param(), mdp.param(), mcp.param(), mdq.param(), mcq.param());
 }
 
 void journal_lane::resolve_in_doubt(std::vector<append_request>& batch,
@@ -660,6 +877,11 @@ void journal_lane::adopt_connection(std::unique_ptr<pqxx::connection> conn) {
   conn->prepare("journal_range", range_sql);
   conn->prepare("timers_set", timers_set_sql);
   conn->prepare("timers_clear", timers_clear_sql);
+  conn->prepare("ledger_accounts", ledger_accounts_sql);
+  conn->prepare("ledger_lock", ledger_lock_sql);
+  conn->prepare("ledger_insert", ledger_insert_sql);
+  conn->prepare("ledger_resolve", ledger_resolve_sql);
+  conn->prepare("ledger_move", ledger_move_sql);
   {
     pqxx::nontransaction tx{*conn};
     auto row = tx.exec1("select pg_backend_pid(), backend_start::text from pg_stat_activity"

@@ -140,6 +140,13 @@ private:
   void write_timers(pqxx::work& tx, const std::vector<append_request>& batch,
                     const std::vector<size_t>& accepted);
 
+  /// Applies the ledger transfers of the accepted requests inside the batch transaction: creates
+  /// missing accounts, locks every account involved (in id order, so lanes never deadlock),
+  /// inserts new transfers, resolves pending ones exactly once and moves the balances. Throws
+  /// `ledger_refused` when a rule is broken; the floor itself is a CHECK constraint.
+  void write_ledger(pqxx::work& tx, const std::vector<append_request>& batch,
+                    const std::vector<size_t>& accepted);
+
   /// COMMIT's outcome is unknown (the connection broke during it): reconnects within a bounded
   /// time, makes sure the old session is gone, then answers each request by re-reading what the
   /// journal holds. Never guesses: anything unresolved answers `unavailable`.

@@ -31,6 +31,8 @@ enum class errc : uint8_t {
   overloaded,   ///< a bounded queue is full; nothing was applied
   not_found,    ///< the row asked for does not exist
   duplicate,    ///< a unique value (e.g. email) is already taken
+  refused,      ///< the request breaks a rule of the store (a ledger floor, a transfer resolved
+                ///< twice, a currency mismatch); nothing was applied
   internal,     ///< anything else (a bug or an unexpected database error); logged with detail
 };
 
@@ -88,6 +90,35 @@ struct due_timer {
   millis due_at = 0;
 };
 
+/// One movement of money in the double-entry ledger (table ledger_transfers), committed in the
+/// same transaction as the journal events of the append that carries it. Accounts are created on
+/// first use; an account id fixes its currency, and only "clearing:*" accounts (the payment
+/// provider's side) may go below zero.
+struct ledger_op {
+  enum class kind : uint8_t {
+    post,         ///< a transfer, posted at once
+    pending,      ///< a two-phase transfer: reserved now (counts against the debit's floor)
+    post_pending, ///< posts the pending transfer `pending_id` (exactly once)
+    void_pending, ///< voids the pending transfer `pending_id` (exactly once)
+  };
+  kind what = kind::post;
+  std::string id;     ///< unique transfer id (post, pending); the idempotency key
+  std::string debit;  ///< account ids; for post_pending/void_pending those of the pending transfer
+  std::string credit;
+  int64_t amount = 0; ///< minor units, > 0; for post_pending/void_pending the pending amount
+  std::string currency;
+  std::string pending_id = {};
+};
+
+/// A new entity whose journal starts in the same transaction as another entity's append (e.g. the
+/// contract an accepted offer creates), so neither can exist without the other. Its journal must
+/// be empty; `events[i].seq` must be 1 + i.
+struct new_entity {
+  uuid id;
+  std::string entity_type;
+  std::vector<event_record> events;
+};
+
 /// Appends `events` to `entity`'s journal if and only if its current last sequence number is
 /// `expected_seq` (0 for an empty journal). `events[i].seq` must be `expected_seq + 1 + i`.
 struct append_request {
@@ -100,6 +131,41 @@ struct append_request {
   std::function<void(result<int64_t>)> done;
   /// Timer changes committed atomically with the events (applied in queue order per entity).
   std::vector<timer_change> timers = {};
+  /// Ledger transfers committed atomically with the events, recorded as made by the append's
+  /// first event. A transfer that breaks a ledger rule fails the append with `refused`.
+  std::vector<ledger_op> ledger = {};
+  /// Entities created atomically with the events.
+  std::vector<new_entity> creates = {};
+};
+
+/// What `ledger_check` found: each entry one broken invariant, in words (empty: all hold).
+struct ledger_report {
+  int64_t accounts = 0;
+  int64_t transfers = 0;
+  int64_t pending = 0; ///< two-phase transfers not yet resolved
+  std::vector<std::string> violations;
+};
+
+/// One account's balance.
+struct ledger_balance {
+  std::string account;
+  std::string currency;
+  int64_t posted = 0;    ///< credits_posted - debits_posted
+  int64_t available = 0; ///< posted - debits_pending
+  int64_t pending_in = 0; ///< credits_pending
+};
+
+/// A ledger transfer as stored.
+struct ledger_transfer_row {
+  std::string id;
+  std::string debit;
+  std::string credit;
+  int64_t amount = 0;
+  std::string currency;
+  std::string state; ///< "pending", "posted" or "voided"
+  uuid entity;
+  int64_t entity_seq = 0;
+  int64_t resolved_seq = 0;
 };
 
 /// The latest snapshot of an entity: its state as of `seq`, encoded by the entity's own code.
@@ -311,6 +377,31 @@ public:
 
   /// Sets a user's role (operators: `pactumd set-role`). `not_found` for an unknown email.
   void set_user_role(std::string email, std::string role, std::function<void(result<unit>)> done);
+
+  // -- ledger ---------------------------------------------------------------------------------
+
+  /// Checks the ledger's invariants (docs/ledger.md): every currency's balances sum to zero
+  /// (posted and pending), no floored account below zero, every account's balance equals the sum
+  /// of its transfers, every transfer was made by an event that is in the journal, and the escrow
+  /// of every contract whose journal ends in a terminal event is empty.
+  void ledger_check(std::function<void(result<ledger_report>)> done);
+
+  /// Balances of the given accounts (unknown ones are absent from the answer).
+  void ledger_balances(std::vector<std::string> accounts,
+                       std::function<void(result<std::vector<ledger_balance>>)> done);
+
+  /// The transfers made by events of `entity`, oldest first.
+  void ledger_transfers(uuid entity,
+                        std::function<void(result<std::vector<ledger_transfer_row>>)> done);
+
+  /// Records a payment-provider webhook event id; true when it is new, false when it was
+  /// already processed (a replay).
+  void record_webhook(std::string event_id, std::string event_type, std::string reference,
+                      std::function<void(result<bool>)> done);
+
+  /// Forgets a webhook event id, so the provider's retry is processed again (used when handling
+  /// it failed after it was recorded).
+  void forget_webhook(std::string event_id, std::function<void(result<unit>)> done);
 
   /// Appends queued or in flight right now (for graceful shutdown and metrics).
   size_t pending_appends() const;
