@@ -5,6 +5,7 @@
 // `unavailable`, let in-flight commands finish and the journal flush, close every WebSocket with
 // 1001, then stop the actor system and the database threads, in that order.
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -14,10 +15,12 @@
 #include <string>
 #include <vector>
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "pactum/actors/runtime.hpp"
 #include "pactum/gateway/server.hpp"
+#include "pactum/payments/sandbox.hpp"
 #include "pactum/persistence/database.hpp"
 
 namespace {
@@ -54,6 +57,15 @@ struct options {
   bool migrate_only = false;
   std::string set_role; ///< EMAIL=ROLE: an operator action, then exit
   std::string contact_guard = "mask";
+  std::string payments = "sandbox";
+  std::string webhook_secret;
+  size_t sandbox_late_webhook_ms = 30'000;
+  size_t commission_bps = 1000;
+  size_t commission_fixed = 0;
+  size_t review_window_s = 3 * 24 * 3600;
+  size_t revision_window_s = 3 * 24 * 3600;
+  size_t contract_day_ms = 24 * 3600 * 1000;
+  bool ledger_check = false;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -98,6 +110,21 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --contact-guard POLICY    before a deal, contact details and off-platform payment are: off,
                             flag (kept, queued for moderators), mask (hidden and queued) or
                             block (refused and queued) [PACTUM_CONTACT_GUARD] (mask)
+  --payments PROVIDER       payment provider contracts call: sandbox (embedded, no network beyond
+                            127.0.0.1; test cards only) or none [PACTUM_PAYMENTS] (sandbox)
+  --webhook-secret S        HMAC secret of payment webhooks [PACTUM_WEBHOOK_SECRET] (sandbox:
+                            a random one per start)
+  --sandbox-late-webhook-ms N  delay of the sandbox's late-webhook test card
+                            [PACTUM_SANDBOX_LATE_WEBHOOK_MS] (30000)
+  --commission-bps N        platform commission on releases, basis points [PACTUM_COMMISSION_BPS] (1000)
+  --commission-fixed N      plus a fixed part in minor units [PACTUM_COMMISSION_FIXED] (0)
+  --review-window-s N       a delivery is released unless reviewed within this
+                            [PACTUM_REVIEW_WINDOW_S] (259200)
+  --revision-window-s N     least time to deliver after a revision request
+                            [PACTUM_REVISION_WINDOW_S] (259200)
+  --contract-day-ms N       length of one day of an offer's delivery_days; shorten only in
+                            sandboxes and tests [PACTUM_CONTRACT_DAY_MS] (86400000)
+  --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
 
@@ -151,6 +178,14 @@ options parse(int argc, char** argv) {
     {"allowed-origins", "PACTUM_ALLOWED_ORIGINS"},
     {"max-sockets-per-user", "PACTUM_MAX_SOCKETS_PER_USER"},
     {"contact-guard", "PACTUM_CONTACT_GUARD"},
+    {"payments", "PACTUM_PAYMENTS"},
+    {"webhook-secret", "PACTUM_WEBHOOK_SECRET"},
+    {"sandbox-late-webhook-ms", "PACTUM_SANDBOX_LATE_WEBHOOK_MS"},
+    {"commission-bps", "PACTUM_COMMISSION_BPS"},
+    {"commission-fixed", "PACTUM_COMMISSION_FIXED"},
+    {"review-window-s", "PACTUM_REVIEW_WINDOW_S"},
+    {"revision-window-s", "PACTUM_REVISION_WINDOW_S"},
+    {"contract-day-ms", "PACTUM_CONTRACT_DAY_MS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -163,6 +198,10 @@ options parse(int argc, char** argv) {
     }
     if (arg == "--migrate-only") {
       o.migrate_only = true;
+      continue;
+    }
+    if (arg == "--ledger-check") {
+      o.ledger_check = true;
       continue;
     }
     if (arg == "--set-role" || arg.rfind("--set-role=", 0) == 0) { // an action, not a setting
@@ -220,7 +259,19 @@ options parse(int argc, char** argv) {
     else if (name == "login-throttle-entries") o.login_throttle_entries = to_size(name, v);
     else if (name == "allowed-origins") o.allowed_origins = v;
     else if (name == "max-sockets-per-user") o.max_sockets_per_user = to_size(name, v);
+    else if (name == "payments") o.payments = v;
+    else if (name == "webhook-secret") o.webhook_secret = v;
+    else if (name == "sandbox-late-webhook-ms") o.sandbox_late_webhook_ms = to_size(name, v);
+    else if (name == "commission-bps") o.commission_bps = to_size(name, v);
+    else if (name == "commission-fixed") o.commission_fixed = to_size(name, v);
+    else if (name == "review-window-s") o.review_window_s = to_size(name, v);
+    else if (name == "revision-window-s") o.revision_window_s = to_size(name, v);
+    else if (name == "contract-day-ms") o.contract_day_ms = std::max<size_t>(to_size(name, v), 1);
   }
+  if (o.payments != "sandbox" && o.payments != "none")
+    die("--payments must be sandbox or none");
+  if (o.commission_bps > 10'000)
+    die("--commission-bps must be at most 10000 (100%)");
   if (o.database_url.empty())
     die("no database: set --database-url or PACTUM_DATABASE_URL");
   if (o.workers == 0 || o.io_threads == 0 || o.db_pool == 0)
@@ -313,6 +364,22 @@ int main(int argc, char** argv) {
     spdlog::info("role set: {}", opt.set_role);
     return 0;
   }
+  if (opt.ledger_check) {
+    std::promise<pactum::persistence::result<pactum::persistence::ledger_report>> done;
+    db.ledger_check([&done](auto r) { done.set_value(std::move(r)); });
+    auto r = done.get_future().get();
+    db.stop();
+    if (!r) {
+      spdlog::error("ledger check failed to run: {}", r.error().message);
+      return 2;
+    }
+    std::cout << "ledger: " << r->accounts << " accounts, " << r->transfers << " transfers ("
+              << r->pending << " pending)\n";
+    for (auto& v : r->violations)
+      std::cout << "VIOLATION " << v << "\n";
+    std::cout << (r->violations.empty() ? "ledger: all invariants hold\n" : "ledger: BROKEN\n");
+    return r->violations.empty() ? 0 : 1;
+  }
   auto guard = pactum::actors::conversation::guard_policy_from_string(opt.contact_guard);
   if (!guard)
     die("--contact-guard must be off, flag, mask or block");
@@ -338,6 +405,20 @@ int main(int argc, char** argv) {
   rcfg.login_free_failures_per_address = opt.login_free_failures_per_address;
   rcfg.login_backoff_max = std::chrono::seconds(opt.login_backoff_max_s);
   rcfg.login_throttle_entries = opt.login_throttle_entries;
+  rcfg.contract_rules.commission_bps = static_cast<int64_t>(opt.commission_bps);
+  rcfg.contract_rules.commission_fixed = static_cast<int64_t>(opt.commission_fixed);
+  rcfg.contract_rules.review_window = static_cast<int64_t>(opt.review_window_s) * 1000;
+  rcfg.contract_rules.revision_window = static_cast<int64_t>(opt.revision_window_s) * 1000;
+  rcfg.contract_rules.day = static_cast<int64_t>(opt.contract_day_ms);
+  if (opt.payments == "sandbox" && opt.webhook_secret.empty()) {
+    // The sandbox lives in this process: a fresh secret per start is enough (it signs each
+    // webhook when it delivers it).
+    unsigned char key[32];
+    randombytes_buf(key, sizeof key);
+    char hex[2 * sizeof key + 1];
+    sodium_bin2hex(hex, sizeof hex, key, sizeof key);
+    opt.webhook_secret = hex;
+  }
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   auto [host, port] = split_listen(opt.listen);
@@ -349,12 +430,29 @@ int main(int argc, char** argv) {
   scfg.outbound_queue_limit = opt.outbound_queue;
   scfg.allowed_origins = split_list(opt.allowed_origins);
   scfg.max_sockets_per_user = opt.max_sockets_per_user;
+  scfg.webhook_secret = opt.webhook_secret;
   pactum::gateway::server srv{scfg, *rt};
   try {
     srv.start();
   } catch (const std::exception& ex) {
     spdlog::critical("{}", ex.what());
     return 1;
+  }
+  std::unique_ptr<pactum::payments::provider> payments;
+  if (opt.payments == "sandbox") {
+    pactum::payments::sandbox_config pcfg;
+    pcfg.database_url = opt.database_url;
+    pcfg.webhook_url = "http://127.0.0.1:" + std::to_string(srv.port()) + "/api/v1/webhooks/payments";
+    pcfg.webhook_secret = opt.webhook_secret;
+    pcfg.late_webhook_delay = std::chrono::milliseconds(opt.sandbox_late_webhook_ms);
+    try {
+      payments = pactum::payments::make_sandbox(pcfg);
+    } catch (const std::exception& ex) {
+      spdlog::critical("payments sandbox: {}", ex.what());
+      return 1;
+    }
+    rt->set_payment_provider(payments.get());
+    spdlog::info("payments: embedded sandbox (test cards only), webhooks to {}", pcfg.webhook_url);
   }
   spdlog::info("pactumd listening on http://{}:{}/ (WebSocket at /ws)", host, srv.port());
   if (!opt.port_file.empty()) {
@@ -371,6 +469,8 @@ int main(int argc, char** argv) {
     spdlog::warn("shutdown: {} requests still unanswered after 10 s", rt->in_flight());
   srv.close_all(std::chrono::seconds(3));
   srv.stop();
+  if (payments)
+    payments->stop(); // no provider callback after this; contracts retry on the next start
   rt.reset();
   db.stop();
   spdlog::info("stopped");

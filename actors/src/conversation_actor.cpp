@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "entity_support.hpp"
 #include "message_types.hpp"
 #include "services.hpp"
 
@@ -50,12 +51,6 @@ struct unacked {
   uuid contract = {};
 };
 
-/// Answers a command's sender; the actor's own commands (timer expiries) have none.
-template <class T>
-void answer(caf::response_promise& rp, T&& x) {
-  if (rp.pending())
-    rp.deliver(std::forward<T>(x));
-}
 
 struct waiting_read {
   caf::response_promise rp;
@@ -96,21 +91,7 @@ namespace {
 
 using self_ptr = caf::stateful_actor<conversation_state>*;
 
-caf::error refuse(protocol::error_code code, std::string msg) {
-  return caf::error{code, std::move(msg)};
-}
 
-protocol::error_code from_persistence(persistence::errc code) {
-  switch (code) {
-    case persistence::errc::overloaded:
-      return protocol::error_code::overloaded;
-    case persistence::errc::unavailable:
-    case persistence::errc::conflict:
-      return protocol::error_code::unavailable;
-    default:
-      return protocol::error_code::internal;
-  }
-}
 
 void remember(self_ptr self, int64_t seq, protocol::push_frame_ptr frame) {
   auto& st = self->state;
@@ -185,6 +166,7 @@ void start_batch(self_ptr self) {
   auto& st = self->state;
   auto now = st.svc->now();
   std::vector<persistence::event_record> records;
+  std::vector<persistence::new_entity> creates;
   for (auto& p : st.queued) {
     auto d = std::visit(
       [&](const auto& cmd) { return conversation::decide(st.machine, cmd, now, st.rules); },
@@ -206,6 +188,17 @@ void start_batch(self_ptr self) {
       auto payload = protocol::encode_event(ev);
       records.push_back({seq, std::string{protocol::event_type(ev)}, protocol::event_version(ev),
                          payload, now});
+      if (auto* acc = std::get_if<protocol::offer_accepted>(&ev)) {
+        // The deal's contract starts in the same transaction as the acceptance: neither can
+        // exist without the other. Its terms are the offer's (kept while it was pending).
+        const auto& offer = st.machine.offers.at(acc->offer);
+        protocol::contract_event opened = protocol::contract_opened{
+          st.id, acc->offer, st.machine.brand, st.machine.creator, offer.terms.value(), now};
+        creates.push_back({acc->contract, "contract",
+                           {{1, std::string{protocol::contract_event_type(opened)},
+                             protocol::contract_event_version(opened),
+                             protocol::encode_contract_event(opened), now}}});
+      }
       conversation::apply(st.machine, seq, ev, st.rules);
       st.in_flight_frames.push_back(make_frame(st.stream, seq, std::move(payload)));
       uuid contract;
@@ -228,11 +221,13 @@ void start_batch(self_ptr self) {
   st.appending = true;
   auto batch = ++st.batch;
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.svc->store.append({st.id, "conversation", st.committed, std::move(records),
-                     [handle, batch](persistence::result<int64_t> r) {
-                       caf::anon_send(handle, append_done{batch, std::move(r)});
-                     },
-                     std::move(timers)});
+  persistence::append_request req{st.id, "conversation", st.committed, std::move(records),
+                                  [handle, batch](persistence::result<int64_t> r) {
+                                    caf::anon_send(handle, append_done{batch, std::move(r)});
+                                  },
+                                  std::move(timers)};
+  req.creates = std::move(creates);
+  st.svc->store.append(std::move(req));
 }
 
 void on_appended(self_ptr self, append_done& done) {

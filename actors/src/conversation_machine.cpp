@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "pactum/common/overload.hpp"
 #include "pactum/actors/contact_guard.hpp"
 
 namespace pactum::actors::conversation {
@@ -321,13 +322,6 @@ decision decide(const state& s, const delete_message& cmd, millis now, const rul
 
 namespace {
 
-template <class... Fs>
-struct overload : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overload(Fs...) -> overload<Fs...>;
-
 void remember_client_id(state& s, std::string key, int64_t seq, millis at, const rules& r) {
   if (s.recent.emplace(key, state::sent{seq, at}).second) {
     s.recent_order.push_back(std::move(key));
@@ -346,6 +340,7 @@ bool close_offer(state& s, int64_t offer, offer_status status, int64_t seq, mill
   i->second.status = status;
   i->second.closed_by = seq;
   i->second.closed_at = at;
+  i->second.terms.reset(); // the journal keeps them; an accepted offer's are the contract's
   return true;
 }
 
@@ -383,7 +378,8 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
                },
                [&](const protocol::offer_made& x) {
                  remember_client_id(s, dedup_key(x.by, x.client_id), seq, x.at, r);
-                 s.offers[seq] = state::offer_meta{x.by, x.expires_at, offer_status::pending, 0, 0, {}};
+                 s.offers[seq] = state::offer_meta{x.by, x.expires_at, offer_status::pending, 0, 0, {},
+                                                   x.terms};
                  if (x.counter_to != 0)
                    close_offer(s, x.counter_to, offer_status::superseded, seq, x.at);
                },
@@ -465,9 +461,15 @@ std::string encode_snapshot(const state& s) {
     reads.push_back(json::array({member.str(), mark.upto, mark.event_seq, mark.at}));
   obj["reads"] = std::move(reads);
   auto offers = json::array();
-  for (auto& [seq, o] : s.offers)
-    offers.push_back(json::array({seq, o.by.str(), o.expires_at, static_cast<int>(o.status),
-                                  o.closed_by, o.closed_at, o.contract.str()}));
+  for (auto& [seq, o] : s.offers) {
+    auto entry = json::array({seq, o.by.str(), o.expires_at, static_cast<int>(o.status),
+                              o.closed_by, o.closed_at, o.contract.str()});
+    if (o.terms) { // version 4: a pending offer's terms
+      auto t = protocol::encode_terms(*o.terms);
+      entry.push_back(json::binary(std::vector<uint8_t>(t.begin(), t.end())));
+    }
+    offers.push_back(std::move(entry));
+  }
   obj["offers"] = std::move(offers);
   auto bytes = json::to_msgpack(obj);
   return std::string{bytes.begin(), bytes.end()};
@@ -475,7 +477,7 @@ std::string encode_snapshot(const state& s) {
 
 expected<state, std::string> decode_snapshot(int16_t version, std::string_view bytes,
                                              const rules& r) {
-  if (version < 1 || version > 3)
+  if (version < 1 || version > 4)
     return std::string{"unknown conversation snapshot version "} + std::to_string(version);
   auto obj = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
   if (obj.is_discarded() || !obj.is_object())
@@ -542,9 +544,19 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
         auto status = o.at(3).get<int>();
         if (!by || !contract || status < 0 || status > static_cast<int>(offer_status::superseded))
           return std::string{"snapshot has a malformed offer"};
-        s.offers[o.at(0).get<int64_t>()] =
+        auto& meta = s.offers[o.at(0).get<int64_t>()] =
           state::offer_meta{*by, o.at(2).get<int64_t>(), static_cast<offer_status>(status),
                             o.at(4).get<int64_t>(), o.at(5).get<int64_t>(), *contract};
+        if (meta.status != offer_status::pending)
+          continue;
+        if (o.size() < 8) // version 3 kept no terms; an accept would need them
+          return std::string{"snapshot predates offer terms and has a pending offer"};
+        auto& bin = o.at(7).get_binary();
+        auto terms = protocol::decode_terms(
+          std::string_view{reinterpret_cast<const char*>(bin.data()), bin.size()});
+        if (!terms)
+          return "snapshot has malformed offer terms: " + terms.error();
+        meta.terms = std::move(*terms);
       }
     }
     while (s.recent_order.size() > r.dedup_window) {

@@ -29,6 +29,7 @@ namespace pactum::actors {
 
 struct directory_entry {
   caf::actor actor;
+  entity_kind kind = entity_kind::conversation;
   bool retiring = false;
   std::vector<caf::typed_response_promise<caf::actor>> waiting; ///< lookups held while it retires
 };
@@ -42,8 +43,10 @@ struct directory_state {
 
 namespace {
 
-caf::actor activate(caf::stateful_actor<directory_state>* self, services* svc, const uuid& id) {
-  auto a = spawn_conversation(self, svc, id);
+caf::actor activate(caf::stateful_actor<directory_state>* self, services* svc, const uuid& id,
+                    entity_kind kind) {
+  auto a = kind == entity_kind::contract ? spawn_contract(self, svc, id)
+                                         : spawn_conversation(self, svc, id);
   self->monitor(a);
   self->state.ids.emplace(a.address(), id);
   return a;
@@ -136,16 +139,18 @@ caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
         st.live.erase(e);
         return;
       }
-      e->second = directory_entry{activate(self, svc, id), false, {}};
+      e->second = directory_entry{activate(self, svc, id, e->second.kind), e->second.kind, false, {}};
       for (auto& rp : waiting)
         rp.deliver(e->second.actor);
     });
     return {
-      [=](lookup_atom, const uuid& id) -> caf::result<caf::actor> {
+      [=](lookup_atom, const uuid& id, entity_kind kind) -> caf::result<caf::actor> {
         auto& st = self->state;
         auto i = st.live.find(id);
         if (i == st.live.end())
-          i = st.live.emplace(id, directory_entry{activate(self, svc, id), false, {}}).first;
+          i = st.live.emplace(id, directory_entry{activate(self, svc, id, kind), kind, false, {}}).first;
+        else if (i->second.kind != kind)
+          return caf::error{protocol::error_code::forbidden, "no such entity"};
         if (!i->second.retiring)
           return i->second.actor;
         auto rp = self->make_response_promise<caf::actor>();

@@ -10,12 +10,25 @@
 
 #include <caf/all.hpp>
 
+#include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/conversation_machine.hpp"
 #include "pactum/common/uuid.hpp"
 #include "pactum/persistence/database.hpp"
 #include "pactum/protocol/messages.hpp"
 
 namespace pactum::actors {
+
+/// The kinds of entity the directory activates.
+enum class entity_kind : uint8_t { conversation, contract };
+
+/// The entity kind stored with a journal (`entity_type`), or nullopt for an unknown one.
+inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
+  if (type == "conversation")
+    return entity_kind::conversation;
+  if (type == "contract")
+    return entity_kind::contract;
+  return std::nullopt;
+}
 
 /// A decoded client request and the encoding its reply must use.
 struct client_command {
@@ -29,6 +42,32 @@ struct post_command {
                conversation::delete_message, conversation::mark_read, conversation::make_offer,
                conversation::answer_offer, conversation::expire_offer>
     cmd;
+};
+
+/// A command to a contract: from a party or moderator (stamped by the session or REST layer),
+/// from the provider (webhook outcomes), or from the contract's own timer.
+struct contract_command {
+  std::variant<contract::fund, contract::payment_result, contract::deliver, contract::approve,
+               contract::request_revision, contract::dispute, contract::resolve, contract::cancel,
+               contract::timer_fired, contract::confirm_call>
+    cmd;
+};
+
+/// Read a contract: its view and its events after `after`.
+struct contract_query {
+  uuid user;
+  std::string role;
+  int64_t after = 0;
+};
+
+/// A payment provider's answer to call `key` (attempt number `attempt`, from 0).
+struct provider_answer {
+  std::string key;
+  int attempt = 0;
+  bool ok = false;
+  bool retryable = false;
+  std::string code;
+  std::string message;
 };
 
 struct history_query {
@@ -119,9 +158,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, watch_atom, "watch")
   CAF_ADD_ATOM(pactum, pactum::actors, delivered_atom, "delivered")
   CAF_ADD_ATOM(pactum, pactum::actors, unwatch_atom, "unwatch")
+  CAF_ADD_ATOM(pactum, pactum::actors, contract_atom, "contract")
+  CAF_ADD_ATOM(pactum, pactum::actors, retry_call_atom, "retrycall")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::entity_kind)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::push_frame_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pactum::protocol::push_frame_ptr>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::message_ack_reply)
@@ -143,6 +185,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::open_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::list_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::timers_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::last_seen_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::contract_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::contract_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::provider_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::contract_ack_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::contract_reply)
 
 namespace pactum::actors {
 
@@ -155,6 +202,9 @@ static_assert(caf::has_type_id<append_done>::value);
 
 /// Turns a caf::error from a request into a protocol error code (timeouts, dead actors, ours).
 protocol::error_code to_protocol_code(const caf::error& err);
+
+/// The message of a caf::error for the client: ours carry one; CAF's get a fixed text.
+std::string error_text(const caf::error& err);
 
 /// Shared services every entity actor needs; outlives the actor system's actors.
 struct services;

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -29,6 +30,17 @@ protocol::error_code to_protocol_code(const caf::error& err) {
   if (err == caf::sec::request_receiver_down)
     return protocol::error_code::unavailable;
   return protocol::error_code::internal;
+}
+
+std::string error_text(const caf::error& err) {
+  auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  if (err == caf::sec::request_timeout)
+    return "no answer in time; retry with the same ids";
+  if (err == caf::sec::request_receiver_down)
+    return "the entity restarted; retry with the same ids";
+  return "internal error";
 }
 
 namespace {
@@ -557,6 +569,173 @@ void runtime::review_guard_hit(principal who, int64_t id, std::string verdict,
                                                                  "no such unreviewed finding"));
                                     done(from_persistence(r.error()));
                                   });
+}
+
+// -- contracts ------------------------------------------------------------------------------------
+
+namespace {
+
+int http_status(error_code code) {
+  switch (code) {
+    case error_code::bad_frame:
+    case error_code::bad_request:
+      return 400;
+    case error_code::unauthorized:
+      return 401;
+    case error_code::forbidden:
+      return 403;
+    case error_code::not_found:
+    case error_code::unknown_type:
+      return 404;
+    case error_code::conflict:
+    case error_code::limit_reached:
+    case error_code::idempotency_mismatch:
+      return 409;
+    case error_code::too_large:
+      return 413;
+    case error_code::content_blocked:
+      return 422;
+    case error_code::rate_limited:
+      return 429;
+    case error_code::overloaded:
+    case error_code::unavailable:
+      return 503;
+    case error_code::timeout:
+      return 504;
+    case error_code::internal:
+      break;
+  }
+  return 500;
+}
+
+api_error from_caf(const caf::error& err) {
+  auto code = to_protocol_code(err);
+  return make_api_error(http_status(code), code, error_text(err));
+}
+
+} // namespace
+
+/// Asks entity `id` (activated through the directory) with `msg`, from outside the actor system:
+/// a one-shot actor makes the two requests, so no caller thread ever blocks.
+template <class Reply>
+void ask_entity(caf::actor_system& sys, services& svc, uuid id, entity_kind kind, caf::message msg,
+                std::function<void(expected<Reply, api_error>)> done) {
+  auto timeout = svc.cfg.request_timeout;
+  sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
+    self->request(directory, timeout, lookup_atom_v, id, kind)
+      .then(
+        [=](caf::actor& entity) {
+          self->request(entity, timeout, msg)
+            .then([=](Reply& r) { done(std::move(r)); }, [=](caf::error& err) { done(from_caf(err)); });
+        },
+        [=](caf::error& err) { done(from_caf(err)); });
+  });
+}
+
+void runtime::set_payment_provider(payments::provider* provider) {
+  impl_->svc.provider.store(provider);
+}
+
+void runtime::contract_command(principal who, protocol::contract_command_req req,
+                               std::function<void(expected<protocol::contract_ack_reply, api_error>)> done) {
+  auto id = req.contract;
+  ask_entity<protocol::contract_ack_reply>(
+    impl_->sys, impl_->svc, id, entity_kind::contract,
+    caf::make_message(contract_atom_v, make_contract_command(who, std::move(req))), std::move(done));
+}
+
+void runtime::get_contract(principal who, uuid contract, int64_t after,
+                           std::function<void(expected<protocol::contract_reply, api_error>)> done) {
+  ask_entity<protocol::contract_reply>(
+    impl_->sys, impl_->svc, contract, entity_kind::contract,
+    caf::make_message(contract_atom_v, contract_query{who.user, who.role, after}), std::move(done));
+}
+
+void runtime::payment_webhook(std::string body, std::function<void(expected<bool, api_error>)> done) {
+  auto ev = nlohmann::json::parse(body, nullptr, false);
+  auto bad = [&](std::string why) { done(make_api_error(400, error_code::bad_request, std::move(why))); };
+  if (ev.is_discarded() || !ev.is_object() || !ev.contains("id") || !ev["id"].is_string()
+      || !ev.contains("type") || !ev["type"].is_string() || !ev.contains("data")
+      || !ev["data"].is_object())
+    return bad("a webhook is a JSON object with id, type and data");
+  auto event_id = ev["id"].get<std::string>();
+  auto type = ev["type"].get<std::string>();
+  auto& data = ev["data"];
+  auto str = [&](const char* key) {
+    auto i = data.find(key);
+    return i != data.end() && i->is_string() ? i->get<std::string>() : std::string{};
+  };
+  auto reference = uuid::parse(str("reference"));
+  // What the event means to the contract it names; other event types are acknowledged unused.
+  std::optional<actors::contract_command> cmd;
+  if (type == "payment_intent.succeeded")
+    cmd = actors::contract_command{contract::payment_result{str("intent"), true, {}}};
+  else if (type == "payment_intent.failed")
+    cmd = actors::contract_command{contract::payment_result{str("intent"), false, str("failure_code")}};
+  else if (type == "refund.succeeded")
+    cmd = actors::contract_command{contract::confirm_call{str("key")}};
+  if (!cmd || !reference) {
+    spdlog::info("payments: webhook {} ({}) needs no action", event_id, type);
+    return done(true);
+  }
+  auto* svc = &impl_->svc;
+  auto* sys = &impl_->sys;
+  svc->db->record_webhook(
+    event_id, type, reference->str(),
+    [svc, sys, event_id, id = *reference, cmd = std::move(*cmd), done](persistence::result<bool> fresh) {
+      if (!fresh)
+        return done(from_persistence(fresh.error()));
+      if (!fresh.value())
+        return done(false); // a replay: processed before
+      ask_entity<protocol::contract_ack_reply>(
+        *sys, *svc, id, entity_kind::contract, caf::make_message(contract_atom_v, cmd),
+        [svc, event_id, done](expected<protocol::contract_ack_reply, api_error> r) {
+          if (r)
+            return done(true);
+          // Not processed: forget the id so that the provider's retry is processed again.
+          svc->db->forget_webhook(event_id, [done, e = r.error()](persistence::result<persistence::unit>) {
+            done(e);
+          });
+        });
+    });
+}
+
+void runtime::open_disputes(
+  principal who, size_t limit,
+  std::function<void(expected<std::vector<std::pair<uuid, millis>>, api_error>)> done) {
+  if (!is_moderator(who))
+    return done(make_api_error(403, error_code::forbidden, "moderators only"));
+  impl_->svc.db->open_disputes(limit, [done](persistence::result<std::vector<std::pair<uuid, millis>>> r) {
+    if (!r)
+      return done(from_persistence(r.error()));
+    done(std::move(r.value()));
+  });
+}
+
+void runtime::ledger_check(principal who,
+                           std::function<void(expected<std::vector<std::string>, api_error>)> done) {
+  if (who.role != "admin")
+    return done(make_api_error(403, error_code::forbidden, "admins only"));
+  impl_->svc.db->ledger_check([done](persistence::result<persistence::ledger_report> r) {
+    if (!r)
+      return done(from_persistence(r.error()));
+    done(std::move(r.value().violations));
+  });
+}
+
+void runtime::balances(
+  principal who,
+  std::function<void(expected<std::vector<std::pair<std::string, int64_t>>, api_error>)> done) {
+  impl_->svc.db->ledger_balances(
+    {contract::account::user(who.user, "") + "*"},
+    [done](persistence::result<std::vector<persistence::ledger_balance>> r) {
+      if (!r)
+        return done(from_persistence(r.error()));
+      std::vector<std::pair<std::string, int64_t>> out;
+      for (auto& b : r.value())
+        out.emplace_back(b.currency, b.available);
+      done(std::move(out));
+    });
 }
 
 void runtime::check_health(std::function<void(bool, std::string)> done) {

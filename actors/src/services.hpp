@@ -9,7 +9,13 @@
 #include "pactum/actors/runtime.hpp"
 #include "pactum/persistence/database.hpp"
 
+namespace pactum::payments {
+class provider;
+}
+
 namespace pactum::actors {
+
+struct contract_command;
 
 /// What every actor of the runtime may use. Owned by runtime::impl, which outlives all actors
 /// (the actor system is shut down before it is destroyed). Actors hold a plain pointer.
@@ -29,6 +35,9 @@ struct services {
   millis now() const { return clock(clock_ctx); }
   /// Per-user limit on messages, edits and offers (null: none, as in the simulation).
   std::unique_ptr<rate_limiter> message_rate = nullptr;
+  /// The payment provider contracts call (null until pactumd attaches one after binding its port,
+  /// and in the simulation: calls then wait and retry).
+  std::atomic<payments::provider*> provider{nullptr};
 };
 
 /// Spawns the directory: conversation id -> live conversation actor, activated on demand.
@@ -39,6 +48,13 @@ caf::actor spawn_registry(caf::actor_system& sys, services* svc);
 
 /// Spawns one conversation entity actor (called by the directory only).
 caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id);
+
+/// The contract command a principal's request stands for (`by` and the moderator flag from who
+/// sends it).
+contract_command make_contract_command(const principal& who, protocol::contract_command_req req);
+
+/// Spawns one escrow contract entity actor (called by the directory only).
+caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id);
 
 /// Spawns the durable-timer sweeper (reads `svc->store`).
 caf::actor spawn_timer_sweeper(caf::actor_system& sys, services* svc);

@@ -56,17 +56,6 @@ namespace {
 using self_ptr = caf::stateful_actor<session_state>*;
 using protocol::error_code;
 
-std::string error_text(const caf::error& err) {
-  auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  if (err == caf::sec::request_timeout)
-    return "no answer in time; retry with the same ids";
-  if (err == caf::sec::request_receiver_down)
-    return "the entity restarted; retry with the same ids";
-  return "internal error";
-}
-
 void finish(self_ptr self) {
   --*self->state.in_flight;
   --self->state.svc->in_flight;
@@ -97,7 +86,7 @@ void with_conversation(self_ptr self, const uuid& id, K k, E on_error) {
     k(i->second);
     return;
   }
-  self->request(st.svc->directory, st.svc->cfg.request_timeout, lookup_atom_v, id)
+  self->request(st.svc->directory, st.svc->cfg.request_timeout, lookup_atom_v, id, entity_kind::conversation)
     .then(
       [=](caf::actor& conv) {
         auto& st = self->state;
@@ -111,6 +100,27 @@ void with_conversation(self_ptr self, const uuid& id, K k, E on_error) {
 }
 
 void forget_conversation(self_ptr self, const caf::actor_addr& addr);
+
+/// Sends `msg` to contract `id` (activated through the directory) and hands the typed reply to
+/// `on_ok`; retries once if the actor it reached had just stopped (contract commands are safe to
+/// repeat: they carry idempotency keys).
+template <class Reply, class OnOk, class OnError>
+void ask_contract(self_ptr self, const uuid& id, caf::message msg, OnOk on_ok, OnError on_error,
+                  bool retried = false) {
+  auto timeout = self->state.svc->cfg.request_timeout;
+  self->request(self->state.svc->directory, timeout, lookup_atom_v, id, entity_kind::contract)
+    .then(
+      [=](caf::actor& contract) {
+        self->request(contract, timeout, msg)
+          .then([=](Reply& r) { on_ok(r); },
+                [=](caf::error& err) {
+                  if (err == caf::sec::request_receiver_down && !retried)
+                    return ask_contract<Reply>(self, id, msg, on_ok, on_error, true);
+                  on_error(err);
+                });
+      },
+      [=](caf::error& err) { on_error(err); });
+}
 
 /// Sends `msg` to conversation `id` and hands the typed reply to `on_ok`. If the actor it reached
 /// had just stopped (passivated, or failed an append), asks the directory again and retries once:
@@ -442,6 +452,17 @@ void handle_command(self_ptr self, client_command& c) {
           drop_stream(self, i);
         }
         reply_ok(self, id, enc, protocol::unsubscribe_reply{body.conversation});
+      } else if constexpr (std::is_same_v<T, protocol::contract_command_req>) {
+        auto contract_id = body.contract;
+        ask_contract<protocol::contract_ack_reply>(
+          self, contract_id,
+          caf::make_message(contract_atom_v, make_contract_command(st.who, std::move(body))),
+          [=](protocol::contract_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::contract_get_req>) {
+        ask_contract<protocol::contract_reply>(
+          self, body.contract,
+          caf::make_message(contract_atom_v, contract_query{st.who.user, st.who.role, body.after}),
+          [=](protocol::contract_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
           self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user}),

@@ -60,13 +60,14 @@ caf::actor spawn_timer_sweeper(caf::actor_system& sys, services* svc) {
         }
         auto& timers = loaded.timers.value();
         for (auto& t : timers) {
-          if (t.entity_type != "conversation") {
+          auto kind = entity_kind_from_type(t.entity_type);
+          if (!kind) {
             spdlog::error("timer sweeper: timer {} of unknown entity type {} ({})", t.kind,
                           t.entity_type, t.entity.str());
             continue;
           }
           ++self->state.fired;
-          self->request(svc->directory, caf::infinite, lookup_atom_v, t.entity)
+          self->request(svc->directory, caf::infinite, lookup_atom_v, t.entity, *kind)
             .then([=](caf::actor& entity) { self->send(entity, timer_atom_v, t.kind, t.due_at); },
                   [=](caf::error& err) {
                     spdlog::warn("timer sweeper: cannot reach {}: {}", t.entity.str(),

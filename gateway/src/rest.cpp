@@ -2,6 +2,7 @@
 // sessions, WebSocket tickets), and the landing page.
 // Errors use one JSON shape: {"error":{"code","message","fields"?}} (docs/protocol.md).
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -9,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "pactum/payments/webhook.hpp"
+#include "pactum/protocol/codec.hpp"
 #include "shared.hpp"
 
 namespace pactum::gateway {
@@ -299,6 +302,141 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
                              [head, send](expected<bool, actors::api_error> r) {
                                send(r ? no_content(*head) : error_response(*head, r.error()));
                              });
+    });
+    return;
+  }
+  if (path == "/api/v1/webhooks/payments") {
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    if (gw.cfg.webhook_secret.empty())
+      return send(error_response(req, actors::api_error{503, protocol::error_code::unavailable,
+                                                        "payment webhooks are not configured", {}}));
+    auto check = payments::verify_webhook(gw.cfg.webhook_secret,
+                                          req[payments::signature_header], req.body(),
+                                          now_millis() / 1000, gw.cfg.webhook_tolerance_s);
+    if (check != payments::webhook_check::ok) {
+      spdlog::warn("payments: webhook refused: {} signature", payments::to_string(check));
+      return send(error_response(req, actors::api_error{400, protocol::error_code::unauthorized,
+                                                        std::string{"bad signature: "}
+                                                          + std::string{payments::to_string(check)},
+                                                        {}}));
+    }
+    gw.rt.payment_webhook(req.body(), [head, send](expected<bool, actors::api_error> r) {
+      if (!r)
+        return send(error_response(*head, r.error()));
+      send(json_response(*head, http::status::ok, json{{"received", true}, {"replay", !r.value()}}));
+    });
+    return;
+  }
+  if (constexpr std::string_view prefix = "/api/v1/contracts/";
+      path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix) {
+    auto rest = path.substr(prefix.size());
+    auto slash = rest.find('/');
+    auto contract = uuid::parse(rest.substr(0, slash));
+    if (!contract)
+      return send(error_response(req, actors::api_error{404, protocol::error_code::not_found,
+                                                        "no such contract", {}}));
+    if (slash == std::string_view::npos) {
+      if (method != http::verb::get)
+        return wrong_method("GET");
+      int64_t after = 0;
+      if (auto q = target.find("after="); q != std::string_view::npos) {
+        auto v = target.substr(q + 6);
+        std::from_chars(v.data(), v.data() + v.size(), after);
+      }
+      with_principal(req, gw, head, send, [&gw, head, send, id = *contract, after](actors::principal who) {
+        gw.rt.get_contract(std::move(who), id, std::max<int64_t>(after, 0),
+                           [head, send](expected<protocol::contract_reply, actors::api_error> r) {
+                             if (!r)
+                               return send(error_response(*head, r.error()));
+                             http_response res{http::status::ok, head->version()};
+                             res.set(http::field::server, "pactumd");
+                             res.set(http::field::content_type, "application/json");
+                             res.set(http::field::cache_control, "no-store");
+                             res.keep_alive(head->keep_alive());
+                             res.body() = protocol::contract_reply_json(r.value());
+                             res.prepare_payload();
+                             send(std::move(res));
+                           });
+      });
+      return;
+    }
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    // REST spells actions with dashes (request-revision), the WebSocket type with underscores.
+    std::string action{rest.substr(slash + 1)};
+    std::replace(action.begin(), action.end(), '-', '_');
+    auto ct = req[http::field::content_type];
+    if (ct.substr(0, 16) != "application/json")
+      return send(error_response(req, actors::api_error{415, protocol::error_code::bad_request,
+                                                        "Content-Type must be application/json", {}}));
+    auto cmd = protocol::decode_contract_command(*contract, action, req.body());
+    if (!cmd) {
+      auto code = cmd.error().code == protocol::error_code::bad_frame ? protocol::error_code::bad_request
+                                                                       : cmd.error().code;
+      int status = code == protocol::error_code::not_found ? 404
+                   : code == protocol::error_code::too_large ? 413 : 400;
+      return send(error_response(req, actors::api_error{status, code, cmd.error().message, {}}));
+    }
+    with_principal(req, gw, head, send, [&gw, head, send, c = std::move(*cmd)](actors::principal who) mutable {
+      gw.rt.contract_command(std::move(who), std::move(c),
+                             [head, send](expected<protocol::contract_ack_reply, actors::api_error> r) {
+                               if (!r)
+                                 return send(error_response(*head, r.error()));
+                               auto& a = r.value();
+                               send(json_response(*head, http::status::ok,
+                                                  json{{"contract", a.contract.str()},
+                                                       {"seq", a.seq},
+                                                       {"at", a.at},
+                                                       {"duplicate", a.duplicate},
+                                                       {"status", a.status}}));
+                             });
+    });
+    return;
+  }
+  if (path == "/api/v1/moderation/disputes") {
+    if (method != http::verb::get)
+      return wrong_method("GET");
+    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+      gw.rt.open_disputes(std::move(who), 100,
+                          [head, send](expected<std::vector<std::pair<uuid, millis>>, actors::api_error> r) {
+                            if (!r)
+                              return send(error_response(*head, r.error()));
+                            json list = json::array();
+                            for (auto& [id, at] : *r)
+                              list.push_back(json{{"contract", id.str()}, {"disputed_at", at}});
+                            send(json_response(*head, http::status::ok, json{{"disputes", std::move(list)}}));
+                          });
+    });
+    return;
+  }
+  if (path == "/api/v1/users/me/balance") {
+    if (method != http::verb::get)
+      return wrong_method("GET");
+    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+      gw.rt.balances(std::move(who),
+                     [head, send](expected<std::vector<std::pair<std::string, int64_t>>, actors::api_error> r) {
+                       if (!r)
+                         return send(error_response(*head, r.error()));
+                       json list = json::array();
+                       for (auto& [currency, available] : *r)
+                         list.push_back(json{{"currency", currency}, {"available", available}});
+                       send(json_response(*head, http::status::ok, json{{"balances", std::move(list)}}));
+                     });
+    });
+    return;
+  }
+  if (path == "/api/v1/admin/ledger-check") {
+    if (method != http::verb::get)
+      return wrong_method("GET");
+    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+      gw.rt.ledger_check(std::move(who),
+                         [head, send](expected<std::vector<std::string>, actors::api_error> r) {
+                           if (!r)
+                             return send(error_response(*head, r.error()));
+                           send(json_response(*head, http::status::ok,
+                                              json{{"ok", r->empty()}, {"violations", *r}}));
+                         });
     });
     return;
   }

@@ -905,19 +905,32 @@ void database::ledger_balances(std::vector<std::string> accounts,
   impl_->submit<std::vector<ledger_balance>>(
     "ledger_balances", std::move(done),
     [accounts = std::move(accounts)](pqxx::connection& conn) -> result<std::vector<ledger_balance>> {
-      std::string ids = "{";
+      std::string ids = "{", prefixes = "{";
       for (const auto& a : accounts) {
-        if (ids.size() > 1)
-          ids += ',';
-        detail::append_array_element(ids, a);
+        bool prefix = !a.empty() && a.back() == '*';
+        auto& list = prefix ? prefixes : ids;
+        if (list.size() > 1)
+          list += ',';
+        if (!prefix) {
+          detail::append_array_element(list, a);
+          continue;
+        }
+        std::string pattern; // LIKE pattern: the prefix with its wildcards escaped, then %
+        for (char c : a.substr(0, a.size() - 1)) {
+          if (c == '%' || c == '_' || c == '\\')
+            pattern += '\\';
+          pattern += c;
+        }
+        detail::append_array_element(list, pattern + "%");
       }
       ids += '}';
+      prefixes += '}';
       pqxx::read_transaction tx{conn};
       auto rows = tx.exec_params(
         "select id, currency, credits_posted - debits_posted,"
         " credits_posted - debits_posted - debits_pending, credits_pending from ledger_accounts"
-        " where id = any($1::text[]) order by id",
-        ids);
+        " where id = any($1::text[]) or id like any($2::text[]) order by id",
+        ids, prefixes);
       std::vector<ledger_balance> out;
       for (const auto& row : rows)
         out.push_back(ledger_balance{row[0].as<std::string>(), row[1].as<std::string>(),
@@ -952,6 +965,25 @@ void database::ledger_transfers(
         t.resolved_seq = row[7].as<int64_t>();
         out.push_back(std::move(t));
       }
+      return out;
+    });
+}
+
+void database::open_disputes(size_t limit,
+                             std::function<void(result<std::vector<std::pair<uuid, millis>>>)> done) {
+  impl_->submit<std::vector<std::pair<uuid, millis>>>(
+    "open_disputes", std::move(done),
+    [limit](pqxx::connection& conn) -> result<std::vector<std::pair<uuid, millis>>> {
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_params(
+        "select d.entity_id::text, floor(extract(epoch from max(d.recorded_at)) * 1000)::bigint"
+        " from journal d where d.event_type = 'contract.disputed' and not exists ("
+        " select 1 from journal r where r.entity_id = d.entity_id"
+        " and r.event_type = 'contract.resolved') group by d.entity_id order by 2 limit $1",
+        clamp_limit(limit));
+      std::vector<std::pair<uuid, millis>> out;
+      for (const auto& row : rows)
+        out.emplace_back(to_uuid(row[0]), row[1].as<int64_t>());
       return out;
     });
 }

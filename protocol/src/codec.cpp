@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pactum/common/overload.hpp"
 #include "msgpack_writer.hpp"
 #include "terms.hpp"
 #include "pactum/protocol/events.hpp"
@@ -12,13 +13,6 @@ namespace pactum::protocol {
 using json = nlohmann::json;
 
 namespace {
-
-template <class... Fs>
-struct overload : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overload(Fs...) -> overload<Fs...>;
 
 /// Builds a DOM like nlohmann's own parser, but refuses nesting deeper than `max_depth` before
 /// the recursive msgpack reader can descend (a 64 KiB frame of 0x91 bytes would otherwise recurse
@@ -215,8 +209,107 @@ constexpr int64_t max_seq = int64_t{1} << 53; // exact in a JavaScript number
     return decode_error{var##_result.error().code, var##_result.error().message, id};         \
   auto var = std::move(var##_result.value());
 
+/// The fields of a contract command (everything but `contract`), validated for shape and size;
+/// the contract entity checks the rest (who may, in which state).
+expected<contract_command_req, decode_error> contract_command_fields(
+  const uuid& contract, contract_action action, const fields& f, const std::optional<request_id>& id) {
+  constexpr uint32_t max_key = 128, max_method = 256, max_items = 20, max_url = 2048,
+                     max_item_note = 2000, max_note = 4000, max_reason = 2000;
+  auto fail = [&](const field_error& e) { return decode_error{e.code, e.message, id}; };
+  contract_command_req req{contract, action, {}};
+  auto key = f.string_field("key", max_key, false);
+  if (!key)
+    return fail(key.error());
+  req.key = std::move(*key);
+  switch (action) {
+    case contract_action::fund: {
+      auto pm = f.string_field("payment_method", max_method, false);
+      if (!pm)
+        return fail(pm.error());
+      req.payment_method = std::move(*pm);
+      break;
+    }
+    case contract_action::deliver: {
+      auto v = f.find("items");
+      if (!v || !v->is_array() || v->empty())
+        return decode_error{error_code::bad_request,
+                            "field 'items' is required: an array of {url, note}", id};
+      if (v->size() > max_items)
+        return decode_error{error_code::too_large,
+                            "field 'items' holds more than " + std::to_string(max_items) + " items",
+                            id};
+      for (auto& item : *v) {
+        if (!item.is_object())
+          return decode_error{error_code::bad_request, "field 'items' must hold objects", id};
+        fields fi{item};
+        auto url = fi.string_field("url", max_url, false);
+        if (!url)
+          return decode_error{url.error().code, "an item's " + url.error().message.substr(6), id};
+        if (url->rfind("https://", 0) != 0 && url->rfind("http://", 0) != 0)
+          return decode_error{error_code::bad_request, "an item's url must be http(s)", id};
+        std::string note;
+        if (fi.find("note")) {
+          auto n = fi.string_field("note", max_item_note, true);
+          if (!n && n.error().message.find("empty") == std::string::npos)
+            return decode_error{n.error().code, "an item's " + n.error().message.substr(6), id};
+          if (n)
+            note = std::move(*n);
+        }
+        req.items.push_back({std::move(*url), std::move(note)});
+      }
+      if (f.find("note")) {
+        auto n = f.string_field("note", max_note, true);
+        if (!n && n.error().message.find("empty") == std::string::npos)
+          return fail(n.error());
+        if (n)
+          req.note = std::move(*n);
+      }
+      break;
+    }
+    case contract_action::request_revision:
+    case contract_action::dispute: {
+      if (action == contract_action::request_revision && !f.find("reason"))
+        break; // optional for a revision request
+      auto r = f.string_field("reason", max_reason, true);
+      if (!r)
+        return fail(r.error());
+      req.reason = std::move(*r);
+      break;
+    }
+    case contract_action::resolve: {
+      auto v = f.find("to_creator");
+      if (!v)
+        return decode_error{error_code::bad_request, "field 'to_creator' is required", id};
+      auto x = f.int_field("to_creator", 0, max_seq, 0);
+      if (!x)
+        return fail(x.error());
+      req.to_creator = *x;
+      break;
+    }
+    case contract_action::approve:
+    case contract_action::cancel:
+      break;
+  }
+  return req;
+}
+
 expected<request_body, decode_error> decode_body(std::string_view type, const fields& f,
                                                  const request_id& id, const limits& lim) {
+  if (type.rfind("contract.", 0) == 0) {
+    auto name = type.substr(9);
+    if (name == "get") {
+      PACTUM_TRY_FIELD(contract, f.uuid_field("contract"));
+      PACTUM_TRY_FIELD(after, f.int_field("after", 0, max_seq, 0));
+      return request_body{contract_get_req{contract, after}};
+    }
+    if (auto action = contract_action_from_string(name)) {
+      PACTUM_TRY_FIELD(contract, f.uuid_field("contract"));
+      auto req = contract_command_fields(contract, *action, f, id);
+      if (!req)
+        return req.error();
+      return request_body{std::move(*req)};
+    }
+  }
   if (type == "ping")
     return request_body{ping_req{}};
   if (type == "conversation.open") {
@@ -429,6 +522,20 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                [&](const unsubscribe_reply& x) { obj["stream"] = conversation_stream(x.conversation); },
                [&](const typing_reply& x) { obj["sent"] = x.sent; },
                [&](const delivered_reply& x) { obj["moved"] = x.moved; },
+               [&](const contract_ack_reply& x) {
+                 obj["contract"] = x.contract.str();
+                 obj["seq"] = x.seq;
+                 obj["at"] = x.at;
+                 obj["duplicate"] = x.duplicate;
+                 obj["status"] = x.status;
+               },
+               [&](const contract_reply& x) {
+                 obj["contract"] = event_json(x.view);
+                 auto list = json::array();
+                 for (auto& item : x.events)
+                   list.push_back(json{{"seq", item.seq}, {"event", event_json(item.event)}});
+                 obj["events"] = std::move(list);
+               },
                [&](const history_reply& x) {
                  obj["conversation"] = x.conversation.str();
                  auto list = json::array();
@@ -520,6 +627,69 @@ const std::string& push_frame::frame(encoding enc) const {
     msgpack_.append(*event_);
   });
   return msgpack_;
+}
+
+std::string_view to_string(contract_action a) noexcept {
+  switch (a) {
+    case contract_action::fund:
+      return "fund";
+    case contract_action::deliver:
+      return "deliver";
+    case contract_action::approve:
+      return "approve";
+    case contract_action::request_revision:
+      return "request_revision";
+    case contract_action::dispute:
+      return "dispute";
+    case contract_action::resolve:
+      return "resolve";
+    case contract_action::cancel:
+      return "cancel";
+  }
+  return "unknown";
+}
+
+std::optional<contract_action> contract_action_from_string(std::string_view s) noexcept {
+  for (auto a : {contract_action::fund, contract_action::deliver, contract_action::approve,
+                 contract_action::request_revision, contract_action::dispute,
+                 contract_action::resolve, contract_action::cancel})
+    if (to_string(a) == s)
+      return a;
+  return std::nullopt;
+}
+
+expected<contract_command_req, decode_error> decode_contract_command(const uuid& contract,
+                                                                     std::string_view action,
+                                                                     std::string_view json_body) {
+  auto a = contract_action_from_string(action);
+  if (!a)
+    return decode_error{error_code::not_found, "no contract action '" + std::string{action} + "'",
+                        std::nullopt};
+  json root;
+  guarded_sax sax{root, limits{}.max_depth, false};
+  bool ok = false;
+  try {
+    ok = json::sax_parse(json_body.begin(), json_body.end(), &sax, json::input_format_t::json, true);
+  } catch (const std::exception& ex) {
+    return decode_error{error_code::bad_frame, ex.what(), std::nullopt};
+  }
+  if (!ok || sax.failed() || !root.is_object())
+    return decode_error{error_code::bad_request, "the body must be a JSON object", std::nullopt};
+  fields f{root};
+  return contract_command_fields(contract, *a, f, std::nullopt);
+}
+
+std::string contract_reply_json(const contract_reply& reply) {
+  json obj = event_json(reply.view);
+  auto list = json::array();
+  for (auto& item : reply.events)
+    list.push_back(json{{"seq", item.seq}, {"event", event_json(item.event)}});
+  obj["events"] = std::move(list);
+  return obj.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string contract_stream(const uuid& id) {
+  return "contract:" + id.str();
 }
 
 std::string conversation_stream(const uuid& id) {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pactum/common/overload.hpp"
 #include "terms.hpp"
 #include "utf8.hpp"
 
@@ -10,13 +11,6 @@ namespace pactum::protocol {
 using json = nlohmann::json;
 
 namespace {
-
-template <class... Fs>
-struct overload : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overload(Fs...) -> overload<Fs...>;
 
 std::optional<uuid> get_uuid(const json& obj, const char* key) {
   auto i = obj.find(key);
@@ -252,6 +246,18 @@ expected<conversation_event, std::string> decode_event(std::string_view type, in
     return conversation_event{message_edited{*target, *by, std::move(*text), *at}};
   }
   return std::string{"unknown event type "} + std::string{type};
+}
+
+std::string encode_terms(const offer_terms& t) {
+  auto bytes = json::to_msgpack(detail::terms_to_json(t));
+  return std::string{bytes.begin(), bytes.end()};
+}
+
+expected<offer_terms, std::string> decode_terms(std::string_view msgpack) {
+  auto obj = json::from_msgpack(msgpack.begin(), msgpack.end(), true, false);
+  if (obj.is_discarded())
+    return std::string{"terms: not msgpack"};
+  return detail::terms_from_json(obj, "terms");
 }
 
 std::string event_to_json(std::string_view msgpack) {

@@ -27,7 +27,8 @@ json http_reply::json_body() const {
 
 http_reply http_call(const endpoint& ep, const std::string& method, const std::string& target,
                      const std::string& body, const std::string& bearer,
-                     const std::string& content_type) {
+                     const std::string& content_type,
+                     const std::vector<std::pair<std::string, std::string>>& headers) {
   net::io_context ioc;
   beast::tcp_stream stream{ioc};
   stream.expires_after(std::chrono::seconds(30));
@@ -38,6 +39,8 @@ http_reply http_call(const endpoint& ep, const std::string& method, const std::s
   req.set(http::field::user_agent, "pactum-sim");
   if (!bearer.empty())
     req.set(http::field::authorization, "Bearer " + bearer);
+  for (const auto& [name, value] : headers)
+    req.set(name, value);
   if (!body.empty() || method == "POST" || method == "PUT") {
     req.set(http::field::content_type, content_type);
     req.body() = body;

@@ -123,6 +123,14 @@ TEST_F(LedgerTest, TransfersCommitWithTheirEventAndBalancesSumToZero) {
   EXPECT_EQ(posted(escrow_), 0);
   EXPECT_EQ(posted(creator_), 9'000);
   EXPECT_EQ(posted("revenue:USD"), 1'000);
+  // A prefix finds every account of a user.
+  auto mine = await<std::vector<ledger_balance>>([&](auto cb) {
+    db_->ledger_balances({creator_.substr(0, creator_.size() - 3) + "*"}, cb);
+  });
+  ASSERT_TRUE(mine.has_value());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ(mine->front().account, creator_);
+  EXPECT_EQ(mine->front().available, 9'000);
   auto rows = await<std::vector<ledger_transfer_row>>(
     [&](auto cb) { db_->ledger_transfers(contract_, cb); });
   ASSERT_TRUE(rows.has_value());

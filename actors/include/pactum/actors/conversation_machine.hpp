@@ -91,6 +91,9 @@ struct state {
     int64_t closed_by = 0; ///< seq of the event that ended it (0 while pending)
     millis closed_at = 0;
     uuid contract;         ///< set when accepted
+    /// The offer's terms while it is pending (an accept turns them into a contract); dropped
+    /// when it ends, since the journal keeps them.
+    std::optional<protocol::offer_terms> terms = std::nullopt;
   };
   std::map<int64_t, offer_meta> offers;
 
@@ -210,13 +213,14 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
 std::string dedup_key(const uuid& author, const std::string& client_id);
 
 /// The snapshot format this build writes. Older versions stay decodable (decode_snapshot).
-inline constexpr int16_t snapshot_version = 3;
+inline constexpr int16_t snapshot_version = 4;
 
 /// Encodes the whole state (msgpack) as of `s.head`.
 std::string encode_snapshot(const state& s);
 
 /// Decodes a snapshot of any version this build has ever written; the dedup window is trimmed to
-/// `r.dedup_window`.
+/// `r.dedup_window`. A version-3 snapshot with a pending offer is refused (it lacks the offer's
+/// terms): the caller replays the journal instead.
 expected<state, std::string> decode_snapshot(int16_t version, std::string_view bytes,
                                              const rules& r);
 

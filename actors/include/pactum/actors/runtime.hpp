@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/conversation_machine.hpp"
 #include "pactum/common/expected.hpp"
 #include "pactum/common/uuid.hpp"
@@ -20,6 +21,10 @@
 
 namespace pactum::persistence {
 class database;
+}
+
+namespace pactum::payments {
+class provider;
 }
 
 namespace pactum::actors {
@@ -65,6 +70,8 @@ struct runtime_config {
   /// next command re-activates it (0: never).
   std::chrono::milliseconds passivate_after{std::chrono::minutes(5)};
   /// argon2id cost. Defaults: libsodium's MODERATE-ish ops with 64 MiB (OWASP: at least 19 MiB, t=2).
+  /// Escrow contracts: review window, revision window, reminders, commission (docs/contracts.md).
+  contract::rules contract_rules;
   unsigned long long pwhash_opslimit = 3;
   size_t pwhash_memlimit = 64ull << 20;
 };
@@ -207,6 +214,36 @@ public:
   /// Closes a finding with verdict "confirmed" or "dismissed" (moderators and admins only).
   void review_guard_hit(principal who, int64_t id, std::string verdict,
                         std::function<void(expected<bool, api_error>)> done);
+
+  // -- escrow contracts (REST; WebSocket clients send the same commands as requests) --
+
+  /// Hands contracts the payment provider they call. Call once, before serving.
+  void set_payment_provider(payments::provider* provider);
+
+  /// A contract command by `who` (a party, or a moderator resolving a dispute).
+  void contract_command(principal who, protocol::contract_command_req req,
+                        std::function<void(expected<protocol::contract_ack_reply, api_error>)> done);
+
+  /// A contract and its timeline after `after` (its parties, moderators and admins).
+  void get_contract(principal who, uuid contract, int64_t after,
+                    std::function<void(expected<protocol::contract_reply, api_error>)> done);
+
+  /// A payment-provider webhook whose signature the gateway verified: processed once per event
+  /// id (true), or recognised as a replay and ignored (false). A failure means nothing was
+  /// processed: the provider retries.
+  void payment_webhook(std::string body, std::function<void(expected<bool, api_error>)> done);
+
+  /// Disputed contracts awaiting a moderator, oldest first (moderators and admins only).
+  void open_disputes(principal who, size_t limit,
+                     std::function<void(expected<std::vector<std::pair<uuid, millis>>, api_error>)> done);
+
+  /// The ledger's invariants (admins only), as `ledger_report` violations in words.
+  void ledger_check(principal who,
+                    std::function<void(expected<std::vector<std::string>, api_error>)> done);
+
+  /// `who`'s balances: posted and available per currency.
+  void balances(principal who,
+                std::function<void(expected<std::vector<std::pair<std::string, int64_t>>, api_error>)> done);
 
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);

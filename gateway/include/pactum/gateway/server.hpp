@@ -29,6 +29,10 @@ struct server_config {
   /// Origin header gets 403; one without an Origin header (not a browser) is allowed.
   std::vector<std::string> allowed_origins;
   size_t max_sockets_per_user = 20;       ///< concurrent WebSockets of one user (429 beyond)
+  /// The secret payment-provider webhooks are signed with (HMAC-SHA256, docs/payments.md); empty:
+  /// `/api/v1/webhooks/payments` answers 503.
+  std::string webhook_secret;
+  int64_t webhook_tolerance_s = 300; ///< signatures older or newer than this are refused
 };
 
 /// Lifecycle: construct, `start()` (binds; throws std::runtime_error if it cannot), then

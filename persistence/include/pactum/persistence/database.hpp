@@ -386,13 +386,18 @@ public:
   /// of every contract whose journal ends in a terminal event is empty.
   void ledger_check(std::function<void(result<ledger_report>)> done);
 
-  /// Balances of the given accounts (unknown ones are absent from the answer).
+  /// Balances of the given accounts (unknown ones are absent from the answer). An entry ending in
+  /// '*' matches every account id starting with what precedes it (e.g. "user:<uuid>:*").
   void ledger_balances(std::vector<std::string> accounts,
                        std::function<void(result<std::vector<ledger_balance>>)> done);
 
   /// The transfers made by events of `entity`, oldest first.
   void ledger_transfers(uuid entity,
                         std::function<void(result<std::vector<ledger_transfer_row>>)> done);
+
+  /// Contracts whose journal holds a dispute and no resolution, with when they were disputed,
+  /// oldest first.
+  void open_disputes(size_t limit, std::function<void(result<std::vector<std::pair<uuid, millis>>>)> done);
 
   /// Records a payment-provider webhook event id; true when it is new, false when it was
   /// already processed (a replay).

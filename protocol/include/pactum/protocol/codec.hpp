@@ -34,6 +34,15 @@ struct decode_error {
 expected<request, decode_error> decode_request(std::string_view frame, encoding enc,
                                                const limits& lim);
 
+/// Decodes a contract command sent over REST: `action` from the path, the fields from a JSON
+/// object body (the same fields as the WebSocket request, without `contract`).
+expected<contract_command_req, decode_error> decode_contract_command(const uuid& contract,
+                                                                     std::string_view action,
+                                                                     std::string_view json_body);
+
+/// A contract view (msgpack map) as JSON text with its events embedded, as REST returns it.
+std::string contract_reply_json(const contract_reply& reply);
+
 std::string encode_ok(const request_id& re, const reply_body& body, encoding enc);
 
 /// `re` may be null when the failing frame carried no usable id.

@@ -158,6 +158,13 @@ std::string encode_event(const conversation_event&);
 expected<conversation_event, std::string> decode_event(std::string_view type, int16_t version,
                                                        std::string_view msgpack);
 
+/// Encodes offer terms alone (msgpack map, the shape of an offer's `terms` field), for entities
+/// that keep terms in their snapshots.
+std::string encode_terms(const offer_terms&);
+
+/// Decodes and validates terms written by `encode_terms`.
+expected<offer_terms, std::string> decode_terms(std::string_view msgpack);
+
 /// Converts an encoded event (msgpack) to its JSON text, for text-frame connections.
 std::string event_to_json(std::string_view msgpack);
 

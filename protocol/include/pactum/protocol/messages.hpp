@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "pactum/common/time.hpp"
 #include "pactum/common/uuid.hpp"
+#include "pactum/protocol/contract_events.hpp"
 #include "pactum/protocol/events.hpp"
 
 namespace pactum::protocol {
@@ -116,10 +118,45 @@ struct offer_answer_req {
   std::string reason = {}; ///< decline only; may be empty
 };
 
+/// What a party (or a moderator) does to an escrow contract; see docs/protocol.md, "Contracts".
+enum class contract_action : uint8_t {
+  fund,             ///< brand: pay the escrow with `payment_method`
+  deliver,          ///< creator: hand in `items` (and a `note`)
+  approve,          ///< brand: release the escrow to the creator
+  request_revision, ///< brand: ask for changes (`reason`), within the revision rounds
+  dispute,          ///< either party: stop the clocks, ask a moderator (`reason`)
+  resolve,          ///< moderator: split a disputed escrow, `to_creator` to the creator
+  cancel,           ///< either party: alone before funding, both once funded
+};
+
+/// The wire name, e.g. "request_revision" (request type "contract.request_revision").
+std::string_view to_string(contract_action) noexcept;
+std::optional<contract_action> contract_action_from_string(std::string_view) noexcept;
+
+/// A contract command. `key` is the caller's idempotency key: a retry with the same key and
+/// fields returns the first answer; the same key with other fields is `idempotency_mismatch`.
+struct contract_command_req {
+  uuid contract;
+  contract_action action = contract_action::fund;
+  std::string key;
+  std::string payment_method = {};       ///< fund
+  std::vector<delivery_item> items = {}; ///< deliver
+  std::string note = {};                 ///< deliver
+  std::string reason = {};               ///< request_revision, dispute
+  int64_t to_creator = 0;                ///< resolve: the creator's gross share
+};
+
+/// The contract, and its events with seq > after (its timeline).
+struct contract_get_req {
+  uuid contract;
+  int64_t after = 0;
+};
+
 using request_body =
   std::variant<ping_req, conversation_open_req, conversation_list_req, message_send_req,
                subscribe_req, unsubscribe_req, history_req, message_edit_req, message_delete_req,
-               typing_req, read_req, offer_make_req, offer_answer_req, delivered_req>;
+               typing_req, read_req, offer_make_req, offer_answer_req, delivered_req,
+               contract_command_req, contract_get_req>;
 
 struct request {
   request_id id;
@@ -188,9 +225,27 @@ struct delivered_reply {
   bool moved = false; ///< false when the mark was already there (nothing pushed)
 };
 
+/// A contract command's result: the first event it produced (or, for a retry, the first
+/// answer's), and the contract's status after it.
+struct contract_ack_reply {
+  uuid contract;
+  int64_t seq = 0;
+  millis at = 0;
+  bool duplicate = false;
+  std::string status;
+};
+
+/// A contract as its parties see it: `view` is a msgpack map (docs/protocol.md, "Contracts"),
+/// `events` its timeline after the `after` asked for.
+struct contract_reply {
+  std::string view;
+  std::vector<history_item> events;
+};
+
 using reply_body = std::variant<pong_reply, conversation_open_reply, conversation_list_reply,
                                 message_ack_reply, subscribe_reply, unsubscribe_reply,
-                                history_reply, typing_reply, delivered_reply>;
+                                history_reply, typing_reply, delivered_reply, contract_ack_reply,
+                                contract_reply>;
 
 // -- server-initiated ---------------------------------------------------------------------------
 
@@ -231,5 +286,8 @@ using push_frame_ptr = std::shared_ptr<const push_frame>;
 
 /// Returns "conversation:<id>".
 std::string conversation_stream(const uuid& id);
+
+/// Returns "contract:<id>".
+std::string contract_stream(const uuid& id);
 
 } // namespace pactum::protocol

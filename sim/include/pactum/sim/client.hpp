@@ -10,6 +10,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +38,8 @@ struct http_reply {
 /// One HTTP/1.1 request on a fresh connection. Throws std::runtime_error on network failure.
 http_reply http_call(const endpoint& ep, const std::string& method, const std::string& target,
                      const std::string& body = {}, const std::string& bearer = {},
-                     const std::string& content_type = "application/json");
+                     const std::string& content_type = "application/json",
+                     const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 /// An account created (and logged in) through the REST API.
 struct account {

@@ -1,0 +1,497 @@
+// The escrow contract entity actor: thin CAF glue around contract_machine, the ledger and the
+// payment provider.
+//
+// Lifecycle: spawned by the directory on the first message for its id (a contract is created by
+// the conversation that accepted an offer, in the same transaction as that acceptance). It
+// replays its whole journal (a contract holds at most `rules::max_commands` events, so it keeps
+// no snapshots and serves its timeline from memory), then serves. An id with an empty journal is
+// no contract: it refuses everything briefly and stops. A failed append stops it; the directory
+// re-activates it from the database on the next message.
+//
+// Money: each event's ledger transfers (contract::postings) ride in the same append as the event,
+// so the journal and the ledger cannot disagree. Outgoing provider calls (the funding charge,
+// refunds) are recorded in the journal first (their keys are derived from the event that starts
+// them), then made, retried with capped exponential backoff while the provider answers
+// retryably, and made again on every activation until their outcome is journaled: the provider's
+// idempotency by key makes repeats harmless. Outcomes arrive as webhooks through
+// `runtime::payment_webhook`.
+//
+// Live events: after commit, each event is pushed on stream `contract:<id>` to every live session
+// of both parties (through the registry); a client that was away reads the timeline
+// (`contract.get` with `after`).
+//
+// Commands are decided one at a time: contracts see few commands, and a strict order keeps the
+// idempotency records exact. Ownership and threading: one CAF actor; persistence and provider
+// callbacks only send it messages.
+
+#include <algorithm>
+#include <deque>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "entity_support.hpp"
+#include "message_types.hpp"
+#include "pactum/payments/provider.hpp"
+#include "services.hpp"
+
+namespace pactum::actors {
+
+namespace {
+
+struct queued_command {
+  contract_command cmd;
+  caf::response_promise rp; ///< not pending for the actor's own commands (timers, provider)
+};
+
+using timeline = std::vector<std::pair<int64_t, std::shared_ptr<const std::string>>>;
+
+/// The command whose events are being appended.
+struct in_flight_command {
+  queued_command command;
+  timeline fresh;          ///< its events, for the timeline and pushes once committed
+  contract::state before;  ///< the state to return to if the append fails
+  uint64_t batch = 0;
+};
+
+/// The longest wait between retries of a provider call.
+constexpr auto max_call_backoff = std::chrono::seconds(60);
+
+} // namespace
+
+struct contract_actor_state {
+  static inline const char* name = "contract";
+
+  services* svc = nullptr;
+  uuid id;
+  std::string stream;
+  contract::state machine;
+  contract::rules rules;
+  int64_t committed = 0;
+  timeline events;
+  std::deque<queued_command> queued;
+  std::optional<in_flight_command> in_flight; ///< set while an append is outstanding
+  uint64_t batch = 0;
+  millis timer_due = 0; ///< the durable timer as stored with the last append (0: none)
+  /// Provider calls made since activation, by key: attempts so far, and whether the provider
+  /// accepted it (its outcome then arrives as a webhook). Calls no longer owed are dropped.
+  struct call_state {
+    int attempts = 0;
+    bool accepted = false;
+  };
+  std::map<std::string, call_state> calls;
+  caf::actor_clock::time_point last_active;
+  bool retiring = false;
+
+  /// Declared so CAF default-constructs the state (it would otherwise try the actor pointer).
+  contract_actor_state() {}
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<contract_actor_state>*;
+
+
+
+
+persistence::ledger_op to_ledger_op(const contract::posting& p) {
+  using k = contract::posting::kind;
+  using lk = persistence::ledger_op::kind;
+  lk what = lk::post;
+  switch (p.what) {
+    case k::post:
+      what = lk::post;
+      break;
+    case k::pending:
+      what = lk::pending;
+      break;
+    case k::post_pending:
+      what = lk::post_pending;
+      break;
+    case k::void_pending:
+      what = lk::void_pending;
+      break;
+  }
+  return persistence::ledger_op{what, p.id, p.debit, p.credit, p.amount, p.currency, p.pending_id};
+}
+
+/// Pushes a committed event to both parties' live sessions.
+void publish(self_ptr self, int64_t seq, const std::shared_ptr<const std::string>& payload) {
+  auto& st = self->state;
+  auto frame = std::make_shared<protocol::push_frame>(st.stream, seq, payload);
+  for (const auto& user : {st.machine.brand, st.machine.creator})
+    self->send(st.svc->registry, notify_atom_v, user, protocol::push_frame_ptr{frame});
+}
+
+void start_next(self_ptr self);
+void make_calls(self_ptr self);
+
+void on_appended(self_ptr self, append_done& done) {
+  auto& st = self->state;
+  if (!st.in_flight || done.batch != st.in_flight->batch)
+    return;
+  auto flight = std::move(*st.in_flight);
+  st.in_flight.reset();
+  if (!done.head) {
+    // `refused` means a ledger rule broke: a bug in the machine, never the caller's fault.
+    auto code = done.head.error().code == persistence::errc::refused
+                  ? protocol::error_code::internal
+                  : from_persistence(done.head.error().code);
+    spdlog::error("contract {}: append failed ({}): {}; stopping to re-activate from storage",
+                  st.id.str(), persistence::to_string(done.head.error().code),
+                  done.head.error().message);
+    answer(flight.command.rp, refuse(code, "nothing was stored; retry with the same key"));
+    for (auto& q : st.queued)
+      answer(q.rp, refuse(code, "nothing was stored; retry with the same key"));
+    st.queued.clear();
+    st.machine = std::move(flight.before);
+    self->quit(refuse(code, "journal append failed"));
+    return;
+  }
+  st.committed = done.head.value();
+  for (auto& [seq, payload] : flight.fresh) {
+    st.events.emplace_back(seq, payload);
+    publish(self, seq, payload);
+  }
+  answer(flight.command.rp,
+         protocol::contract_ack_reply{st.id, flight.fresh.front().first, st.svc->now(), false,
+                                      std::string{to_string(st.machine.status)}});
+  make_calls(self);
+  start_next(self);
+  if (st.retiring && !st.in_flight && st.queued.empty()) {
+    ++st.svc->passivations;
+    self->quit();
+  }
+}
+
+/// Decides the next queued command; journals what it decides (with its ledger transfers and the
+/// timer change) and answers after commit.
+void start_next(self_ptr self) {
+  auto& st = self->state;
+  while (!st.in_flight && !st.queued.empty()) {
+    auto current = std::move(st.queued.front());
+    st.queued.pop_front();
+    auto now = st.svc->now();
+    auto d = std::visit([&](const auto& cmd) { return contract::decide(st.machine, cmd, now, st.rules); },
+                        current.cmd.cmd);
+    if (auto* r = std::get_if<contract::refusal>(&d)) {
+      answer(current.rp, refuse(r->code, r->message));
+      continue;
+    }
+    if (auto* dup = std::get_if<contract::duplicate>(&d)) {
+      answer(current.rp, protocol::contract_ack_reply{st.id, dup->seq, dup->at, true,
+                                                      std::string{to_string(st.machine.status)}});
+      continue;
+    }
+    if (auto* ign = std::get_if<contract::ignored>(&d)) {
+      spdlog::debug("contract {}: ignored: {}", st.id.str(), ign->reason);
+      answer(current.rp, protocol::contract_ack_reply{st.id, st.committed, now, true,
+                                                      std::string{to_string(st.machine.status)}});
+      continue;
+    }
+    auto& events = std::get<contract::accepted>(d).events;
+    auto before = st.machine;
+    std::vector<persistence::event_record> records;
+    std::vector<persistence::ledger_op> ledger;
+    timeline fresh;
+    for (auto& ev : events) {
+      auto seq = st.machine.head + 1;
+      for (auto& p : contract::postings(st.machine, seq, ev))
+        ledger.push_back(to_ledger_op(p));
+      auto payload = protocol::encode_contract_event(ev);
+      records.push_back({seq, std::string{protocol::contract_event_type(ev)},
+                         protocol::contract_event_version(ev), payload, now});
+      fresh.emplace_back(seq, std::make_shared<const std::string>(std::move(payload)));
+      contract::apply(st.machine, seq, ev, st.rules);
+    }
+    std::vector<persistence::timer_change> timers;
+    if (auto want = st.machine.next_timer(st.rules); want != st.timer_due) {
+      timers.push_back({std::string{contract::timer_kind}, want, want == 0});
+      st.timer_due = want;
+    }
+    auto batch = ++st.batch;
+    auto handle = caf::actor_cast<caf::actor>(self);
+    st.in_flight = in_flight_command{std::move(current), std::move(fresh), std::move(before), batch};
+    persistence::append_request req{st.id, "contract", st.committed, std::move(records),
+                                    [handle, batch](persistence::result<int64_t> r) {
+                                      caf::anon_send(handle, append_done{batch, std::move(r)});
+                                    },
+                                    std::move(timers)};
+    req.ledger = std::move(ledger);
+    st.svc->store.append(std::move(req));
+    return;
+  }
+}
+
+void enqueue(self_ptr self, contract_command cmd, caf::response_promise rp) {
+  self->state.queued.push_back({std::move(cmd), std::move(rp)});
+  self->state.last_active = self->clock().now();
+  start_next(self);
+}
+
+// -- provider calls ---------------------------------------------------------------------------
+
+caf::timespan backoff(int attempt) {
+  auto ms = std::chrono::milliseconds(500) * (1 << std::min(attempt, 7));
+  return std::min<caf::timespan>(ms, max_call_backoff);
+}
+
+/// Makes (or repeats) provider call `key` unless it is already in flight.
+void call(self_ptr self, const std::string& key) {
+  auto& st = self->state;
+  auto* provider = st.svc->provider.load();
+  if (!provider) { // not attached yet (start-up): try again shortly
+    self->delayed_send(self, std::chrono::seconds(1), retry_call_atom_v, key);
+    return;
+  }
+  auto& cs = st.calls[key];
+  auto attempt = cs.attempts++;
+  cs.accepted = false;
+  auto handle = caf::actor_cast<caf::actor>(self);
+  auto done = [handle, key, attempt](payments::call_result r) {
+    caf::anon_send(handle, provider_answer{key, attempt, r.ok, r.retryable, r.code, r.message});
+  };
+  if (key == st.machine.intent) {
+    payments::intent_request req;
+    req.key = key;
+    req.amount = st.machine.terms.amount;
+    req.currency = st.machine.terms.currency;
+    req.payment_method = st.machine.payment_method;
+    req.capture = true;
+    req.reference = st.id.str();
+    provider->create_intent(std::move(req), std::move(done));
+    return;
+  }
+  if (auto i = st.machine.outstanding.find(key); i != st.machine.outstanding.end()) {
+    provider->refund(key, st.machine.funded_intent, i->second, std::move(done));
+    return;
+  }
+  st.calls.erase(key); // settled meanwhile
+}
+
+/// Starts every call the journal says is due and not yet in flight: the funding charge in flight
+/// and each unconfirmed refund.
+void make_calls(self_ptr self) {
+  auto& st = self->state;
+  std::vector<std::string> due;
+  if (!st.machine.intent.empty())
+    due.push_back(st.machine.intent);
+  for (auto& [key, amount] : st.machine.outstanding)
+    due.push_back(key);
+  for (auto i = st.calls.begin(); i != st.calls.end();) // settled ones are no longer owed
+    i = std::find(due.begin(), due.end(), i->first) == due.end() ? st.calls.erase(i) : std::next(i);
+  for (auto& key : due)
+    if (!st.calls.count(key))
+      call(self, key);
+}
+
+void on_provider_answer(self_ptr self, provider_answer& a) {
+  auto& st = self->state;
+  auto cs = st.calls.find(a.key);
+  if (cs == st.calls.end() || cs->second.attempts != a.attempt + 1)
+    return; // stale: settled meanwhile, or an older attempt's answer
+  if (a.ok) {
+    // Accepted: the outcome arrives as a webhook. Only a re-activation repeats the call.
+    cs->second.accepted = true;
+    return;
+  }
+  if (a.retryable) {
+    spdlog::warn("contract {}: provider call {} failed ({}: {}), retrying", st.id.str(), a.key,
+                 a.code, a.message);
+    self->delayed_send(self, backoff(a.attempt), retry_call_atom_v, a.key);
+    return;
+  }
+  if (a.key == st.machine.intent) { // the charge was refused outright: funding failed
+    st.calls.erase(cs);
+    enqueue(self, contract_command{contract::payment_result{a.key, false, a.code}}, {});
+    return;
+  }
+  spdlog::error("contract {}: provider refused call {} ({}: {}); it needs an operator",
+                st.id.str(), a.key, a.code, a.message);
+}
+
+// -- views --------------------------------------------------------------------------------------
+
+std::string view_of(const contract_actor_state& st) {
+  const auto& m = st.machine;
+  nlohmann::json v{{"id", st.id.str()},
+                   {"conversation", m.conversation.str()},
+                   {"offer", m.offer},
+                   {"brand", m.brand.str()},
+                   {"creator", m.creator.str()},
+                   {"status", std::string{to_string(m.status)}},
+                   {"amount", m.terms.amount},
+                   {"currency", m.terms.currency},
+                   {"escrow", m.escrow},
+                   {"revisions_used", m.revisions_used},
+                   {"revision_rounds", m.terms.revision_rounds},
+                   {"opened_at", m.opened_at},
+                   {"head", st.committed}};
+  auto terms = protocol::encode_terms(m.terms);
+  v["terms"] = nlohmann::json::from_msgpack(terms.begin(), terms.end(), true, false);
+  auto put_time = [&](const char* key, millis t) { v[key] = t > 0 ? nlohmann::json(t) : nlohmann::json(nullptr); };
+  put_time("funded_at", m.funded_at);
+  put_time("delivery_due", m.running_deadline() == m.delivery_due ? m.delivery_due : 0);
+  put_time("review_due", m.status == contract::contract_status::delivered ? m.review_due : 0);
+  if (m.status == contract::contract_status::disputed)
+    v["paused_status"] = std::string{to_string(m.paused_status)};
+  if (m.cancel_requested_by)
+    v["cancel_requested_by"] = m.cancel_requested_by->str();
+  auto bytes = nlohmann::json::to_msgpack(v);
+  return std::string{bytes.begin(), bytes.end()};
+}
+
+bool may_read(const contract_actor_state& st, const contract_query& q) {
+  return st.machine.is_member(q.user) || q.role == "moderator" || q.role == "admin";
+}
+
+void schedule_idle_check(self_ptr self) {
+  auto idle = self->state.svc->cfg.passivate_after;
+  if (idle.count() > 0)
+    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
+                       idle_check_atom_v);
+}
+
+caf::behavior running(self_ptr self) {
+  self->state.last_active = self->clock().now();
+  schedule_idle_check(self);
+  make_calls(self); // whatever the journal says is owed to or by the provider
+  if (auto due = self->state.machine.next_timer(self->state.rules); due > 0 && due <= self->state.svc->now())
+    enqueue(self, contract_command{contract::timer_fired{}}, {}); // fell due while we were away
+  return {
+    [=](contract_atom, contract_command& c) -> caf::result<protocol::contract_ack_reply> {
+      auto rp = self->make_response_promise();
+      enqueue(self, std::move(c), rp);
+      return rp;
+    },
+    [=](contract_atom, contract_query& q) -> caf::result<protocol::contract_reply> {
+      auto& st = self->state;
+      if (!may_read(st, q))
+        return refuse(protocol::error_code::forbidden, "not a party to this contract");
+      st.last_active = self->clock().now();
+      protocol::contract_reply reply{view_of(st), {}};
+      for (auto& [seq, payload] : st.events)
+        if (seq > q.after)
+          reply.events.push_back({seq, *payload});
+      return reply;
+    },
+    [=](timer_atom, const std::string&, millis) {
+      enqueue(self, contract_command{contract::timer_fired{}}, {});
+    },
+    [=](append_done& d) { on_appended(self, d); },
+    [=](provider_answer& a) { on_provider_answer(self, a); },
+    [=](retry_call_atom, const std::string& key) { call(self, key); },
+    [=](idle_check_atom) {
+      auto& st = self->state;
+      if (st.retiring)
+        return;
+      bool calls_settled = std::all_of(st.calls.begin(), st.calls.end(),
+                                       [](const auto& c) { return c.second.accepted; });
+      if (!st.in_flight && st.queued.empty() && calls_settled
+          && self->clock().now() - st.last_active >= st.svc->cfg.passivate_after) {
+        self->send(st.svc->directory, passivate_atom_v, st.id);
+        return;
+      }
+      schedule_idle_check(self);
+    },
+    [=](passivate_atom) {
+      self->state.retiring = true;
+      if (!self->state.in_flight && self->state.queued.empty()) {
+        ++self->state.svc->passivations;
+        self->quit();
+      }
+    },
+  };
+}
+
+caf::behavior absent(self_ptr self) {
+  auto no = [] { return refuse(protocol::error_code::forbidden, "no such contract, or not a party to it"); };
+  self->delayed_send(self, std::chrono::seconds(2), expire_atom_v);
+  return {
+    [=](contract_atom, contract_command&) -> caf::result<protocol::contract_ack_reply> { return no(); },
+    [=](contract_atom, contract_query&) -> caf::result<protocol::contract_reply> { return no(); },
+    [=](timer_atom, const std::string&, millis) {},
+    [=](provider_answer&) {},
+    [=](retry_call_atom, const std::string&) {},
+    [=](expire_atom) { self->quit(); },
+  };
+}
+
+void load_next(self_ptr self) {
+  auto handle = caf::actor_cast<caf::actor>(self);
+  self->state.svc->store.read_events(self->state.id, self->state.machine.head, 0, 1000, false,
+                                     [handle](auto r) {
+                                       caf::anon_send(handle, events_loaded{std::move(r)});
+                                     });
+}
+
+} // namespace
+
+contract_command make_contract_command(const principal& who, protocol::contract_command_req req) {
+  using protocol::contract_action;
+  switch (req.action) {
+    case contract_action::fund:
+      return {contract::fund{who.user, std::move(req.key), std::move(req.payment_method)}};
+    case contract_action::deliver:
+      return {contract::deliver{who.user, std::move(req.key), std::move(req.items), std::move(req.note)}};
+    case contract_action::approve:
+      return {contract::approve{who.user, std::move(req.key)}};
+    case contract_action::request_revision:
+      return {contract::request_revision{who.user, std::move(req.key), std::move(req.reason)}};
+    case contract_action::dispute:
+      return {contract::dispute{who.user, std::move(req.key), std::move(req.reason)}};
+    case contract_action::resolve:
+      return {contract::resolve{who.user, std::move(req.key), req.to_creator,
+                                who.role == "moderator" || who.role == "admin"}};
+    case contract_action::cancel:
+      break;
+  }
+  return {contract::cancel{who.user, std::move(req.key)}};
+}
+
+caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id) {
+  auto init = [](self_ptr self, services* svc, uuid id) -> caf::behavior {
+    auto& st = self->state;
+    st.svc = svc;
+    ++svc->activations;
+    st.id = id;
+    st.stream = protocol::contract_stream(id);
+    st.machine.id = id;
+    st.rules = svc->cfg.contract_rules;
+    self->set_default_handler(caf::skip); // hold commands until the journal is replayed
+    load_next(self);
+    return {
+      [=](events_loaded& loaded) {
+        auto& st = self->state;
+        if (!loaded.events) {
+          spdlog::warn("contract {}: recovery failed: {}", st.id.str(), loaded.events.error().message);
+          self->quit(refuse(from_persistence(loaded.events.error().code), "could not load the contract"));
+          return;
+        }
+        auto& rows = loaded.events.value();
+        for (auto& rec : rows) {
+          auto ev = protocol::decode_contract_event(rec.type, rec.version, rec.payload);
+          if (!ev || rec.seq != st.machine.head + 1) {
+            spdlog::error("contract {}: journal is unreadable at seq {}: {}", st.id.str(), rec.seq,
+                          ev ? "sequence gap" : ev.error());
+            self->quit(refuse(protocol::error_code::internal, "corrupt journal"));
+            return;
+          }
+          contract::apply(st.machine, rec.seq, ev.value(), st.rules);
+          st.events.emplace_back(rec.seq, std::make_shared<const std::string>(std::move(rec.payload)));
+        }
+        if (rows.size() == 1000) {
+          load_next(self);
+          return;
+        }
+        st.committed = st.machine.head;
+        st.timer_due = st.machine.next_timer(st.rules); // what the last append stored
+        self->set_default_handler(caf::print_and_drop);
+        self->become(st.machine.exists() ? running(self) : absent(self));
+      },
+    };
+  };
+  return parent->spawn(init, svc, id);
+}
+
+} // namespace pactum::actors

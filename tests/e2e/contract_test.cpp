@@ -1,0 +1,334 @@
+// End to end: escrow contracts with the embedded sandbox payment provider. A whole deal (offer,
+// accept, fund, deliver, revise, approve, release), a declined card, the delivery deadline that
+// refunds, the review window that releases, a dispute a moderator splits, webhook forgery and
+// replay, and a SIGKILL during funding; `pactumd --ledger-check` must stay clean after each.
+
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "pactum/common/time.hpp"
+#include "pactum/payments/webhook.hpp"
+#include "pactum/sim/client.hpp"
+#include "e2e_fixture.hpp"
+
+using namespace pactum::sim;
+
+namespace {
+
+constexpr const char* good_card = "4242424242424242";
+constexpr const char* declined_card = "4000000000000002";
+
+class ContractEndToEnd : public pactum::test_support::server_test {
+protected:
+  std::vector<std::string> server_args() const override { return args_; }
+
+  void SetUp() override {
+    server_test::SetUp();
+    if (HasFatalFailure())
+      return;
+    brand_ = make_account(ep(), "brand", "Acme");
+    creator_ = make_account(ep(), "creator", "Cleo");
+  }
+
+  /// Restarts the server with extra flags (the accounts stay: same database).
+  void start(std::vector<std::string> extra) {
+    extra.insert(extra.end(), {"--timer-sweep-ms", "200", "--webhook-secret", secret_});
+    args_ = extra;
+    restart_with(extra);
+  }
+
+  /// Opens a conversation, makes an offer as the brand and accepts it as the creator: the
+  /// contract's id.
+  std::string deal(int64_t amount, int64_t revision_rounds = 1, int64_t delivery_days = 7) {
+    ws_client b{ep(), brand_.token};
+    ws_client c{ep(), creator_.token};
+    auto conv = b.request(json{{"type", "conversation.open"}, {"with", creator_.id}})["conversation"]["id"];
+    auto offer = b.request(json{{"type", "offer.make"},
+                                {"conversation", conv},
+                                {"client_id", "o-" + std::to_string(amount)},
+                                {"terms", json{{"amount", amount},
+                                               {"currency", "USD"},
+                                               {"deliverables", json::array({json{{"type", "tiktok_duet"}, {"count", 1}}})},
+                                               {"delivery_days", delivery_days},
+                                               {"revision_rounds", revision_rounds}}}});
+    EXPECT_EQ(offer["type"], "ok") << offer.dump();
+    auto accepted = c.request(json{{"type", "offer.accept"}, {"conversation", conv}, {"offer", offer["seq"]}});
+    EXPECT_EQ(accepted["type"], "ok") << accepted.dump();
+    return accepted.value("contract", std::string{});
+  }
+
+  http_reply act(const account& who, const std::string& contract, const std::string& action, json body) {
+    return http_call(ep(), "POST", "/api/v1/contracts/" + contract + "/" + action, body.dump(), who.token);
+  }
+
+  json get(const account& who, const std::string& contract, int64_t after = 0) {
+    auto r = http_call(ep(), "GET", "/api/v1/contracts/" + contract + "?after=" + std::to_string(after),
+                       "", who.token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json_body();
+  }
+
+  /// Polls the contract until its status is `status`; the last view either way.
+  json await_status(const std::string& contract, const std::string& status,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    json view;
+    do {
+      view = get(brand_, contract);
+      if (view["status"] == status)
+        return view;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } while (std::chrono::steady_clock::now() < deadline);
+    ADD_FAILURE() << "contract never reached " << status << ": " << view.dump();
+    return view;
+  }
+
+  /// Polls until the timeline holds `n` events of `type`; the view then, or nullopt.
+  std::optional<json> await_events(const std::string& contract, const std::string& type, size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto view = get(brand_, contract);
+      size_t count = 0;
+      for (auto& e : view["events"])
+        count += e["event"]["type"] == type;
+      if (count >= n)
+        return view;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return std::nullopt;
+  }
+
+  /// The first event of `type` in a contract view's timeline (null when none).
+  static json event_of(const json& view, const std::string& type) {
+    for (auto& e : view["events"])
+      if (e["event"]["type"] == type)
+        return e["event"];
+    return nullptr;
+  }
+
+  /// True when the contract's timeline holds an event of `type`.
+  bool has_event(const json& view, const std::string& type) {
+    for (auto& e : view["events"])
+      if (e["event"]["type"] == type)
+        return true;
+    return false;
+  }
+
+  int64_t balance(const account& who) {
+    auto r = http_call(ep(), "GET", "/api/v1/users/me/balance", "", who.token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto body = r.json_body();
+    for (auto& b : body["balances"])
+      if (b["currency"] == "USD")
+        return b["available"].get<int64_t>();
+    return 0;
+  }
+
+  /// `pactumd --ledger-check` against the test database, as an operator runs it.
+  int ledger_check() {
+    std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                      + "' --log-level warn --ledger-check";
+    int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+
+  void set_role(const std::string& email, const std::string& role) {
+    std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                      + "' --log-level warn --set-role " + email + "=" + role;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+
+  std::string secret_ = "e2e-webhook-secret";
+  std::vector<std::string> args_ = {"--timer-sweep-ms", "200", "--webhook-secret", "e2e-webhook-secret"};
+  account brand_;
+  account creator_;
+};
+
+} // namespace
+
+TEST_F(ContractEndToEnd, AFullDealWithARevisionReleasesToTheCreatorLive) {
+  auto contract = deal(50'000);
+  ASSERT_FALSE(contract.empty());
+  ws_client live{ep(), creator_.token}; // contract events reach both parties without subscribing
+  auto view = get(creator_, contract);
+  EXPECT_EQ(view["status"], "awaiting_funding");
+  EXPECT_EQ(view["amount"], 50'000);
+  EXPECT_EQ(view["events"][0]["event"]["type"], "contract.opened");
+  EXPECT_EQ(http_call(ep(), "GET", "/api/v1/contracts/" + contract, "", make_account(ep(), "brand", "Other").token).status,
+            403);
+
+  EXPECT_EQ(act(creator_, contract, "fund", {{"key", "f1"}, {"payment_method", good_card}}).status, 403)
+    << "only the brand funds";
+  auto funded = act(brand_, contract, "fund", {{"key", "f1"}, {"payment_method", good_card}});
+  ASSERT_EQ(funded.status, 200) << funded.body;
+  await_status(contract, "funded");
+  auto pushed = pactum::test_support::wait_event(
+    live, [](const json& e) { return e["event"]["type"] == "contract.funded"; }, std::chrono::seconds(5));
+  ASSERT_TRUE(pushed) << "the creator's session sees the funding live";
+  EXPECT_EQ((*pushed)["stream"], "contract:" + contract);
+
+  // Deliver over the WebSocket, the rest over REST.
+  auto delivered = live.request(json{{"type", "contract.deliver"},
+                                     {"contract", contract},
+                                     {"key", "d1"},
+                                     {"items", json::array({json{{"url", "https://tiktok.example/v/1"}}})}});
+  ASSERT_EQ(delivered["type"], "ok") << delivered.dump();
+  EXPECT_EQ(delivered["status"], "delivered");
+  ASSERT_EQ(act(brand_, contract, "request-revision", {{"key", "r1"}, {"reason", "louder intro"}}).status, 200);
+  ASSERT_EQ(act(creator_, contract, "deliver",
+                {{"key", "d2"}, {"items", json::array({json{{"url", "https://tiktok.example/v/2"}}})}})
+              .status,
+            200);
+  auto second = act(brand_, contract, "request-revision", {{"key", "r2"}});
+  EXPECT_EQ(second.status, 409) << "one revision round only: " << second.body;
+  EXPECT_EQ(second.json_body()["error"]["code"], "limit_reached");
+
+  auto approved = act(brand_, contract, "approve", {{"key", "a1"}});
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  EXPECT_EQ(approved.json_body()["status"], "released");
+  auto again = act(brand_, contract, "approve", {{"key", "a1"}});
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.json_body()["duplicate"], true) << "a retry answers the first result";
+  EXPECT_EQ(again.json_body()["seq"], approved.json_body()["seq"]);
+  auto reused = act(brand_, contract, "approve", {{"key", "f1"}});
+  EXPECT_EQ(reused.status, 409);
+  EXPECT_EQ(reused.json_body()["error"]["code"], "idempotency_mismatch");
+
+  EXPECT_EQ(balance(creator_), 45'000) << "the amount less the 10% commission";
+  EXPECT_EQ(balance(brand_), 0);
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(ContractEndToEnd, DeclinedAndInvalidCardsLeaveTheContractWaitingForAnotherCard) {
+  auto contract = deal(12'345);
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f1"}, {"payment_method", declined_card}}).status, 200);
+  ASSERT_TRUE(await_events(contract, "contract.funding_failed", 1));
+  auto busy = act(brand_, contract, "approve", {{"key", "early"}});
+  EXPECT_EQ(busy.status, 409) << "nothing to approve before funding";
+  // A card that is not a sandbox test card is refused by the provider outright.
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f2"}, {"payment_method", "5555555555554444"}}).status, 200);
+  auto view = await_events(contract, "contract.funding_failed", 2);
+  ASSERT_TRUE(view);
+  EXPECT_EQ((*view)["status"], "awaiting_funding");
+  EXPECT_EQ((*view)["events"].back()["event"]["code"], "invalid_payment_method");
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f3"}, {"payment_method", good_card}}).status, 200);
+  await_status(contract, "funded");
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(ContractEndToEnd, AnUndeliveredContractRefundsAtItsDeadlineAndAReviewLapseReleases) {
+  start({"--contract-day-ms", "3000", "--review-window-s", "2"});
+  auto late = deal(10'000, 1, 1);   // one (3-second) day to deliver
+  auto silent = deal(20'000, 1, 2); // delivered, then never reviewed
+  ASSERT_EQ(act(brand_, late, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  ASSERT_EQ(act(brand_, silent, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  await_status(silent, "funded");
+  ASSERT_EQ(act(creator_, silent, "deliver",
+                {{"key", "d"}, {"items", json::array({json{{"url", "https://ig.example/p/1"}}})}})
+              .status,
+            200);
+  auto released = await_status(silent, "released");
+  EXPECT_EQ(event_of(released, "contract.released")["automatic"], true);
+  auto refunded = await_status(late, "refunded");
+  EXPECT_EQ(event_of(refunded, "contract.refunded")["reason"], "delivery_deadline");
+  // The sandbox confirms the refund with a webhook.
+  EXPECT_TRUE(await_events(late, "contract.provider_confirmed", 1));
+  EXPECT_EQ(balance(creator_), 18'000);
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(ContractEndToEnd, AModeratorSplitsADisputedEscrow) {
+  auto mod = make_account(ep(), "creator", "Mo");
+  set_role(mod.email, "moderator");
+  auto contract = deal(30'000);
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  await_status(contract, "funded");
+  ASSERT_EQ(act(creator_, contract, "deliver",
+                {{"key", "d"}, {"items", json::array({json{{"url", "https://yt.example/w/1"}}})}})
+              .status,
+            200);
+  ASSERT_EQ(act(brand_, contract, "dispute", {{"key", "x"}, {"reason", "half of it is missing"}}).status, 200);
+  auto queue = http_call(ep(), "GET", "/api/v1/moderation/disputes", "", mod.token);
+  ASSERT_EQ(queue.status, 200) << queue.body;
+  ASSERT_EQ(queue.json_body()["disputes"].size(), 1u);
+  EXPECT_EQ(queue.json_body()["disputes"][0]["contract"], contract);
+  EXPECT_EQ(http_call(ep(), "GET", "/api/v1/moderation/disputes", "", brand_.token).status, 403);
+
+  EXPECT_EQ(act(brand_, contract, "resolve", {{"key", "r"}, {"to_creator", 30'000}}).status, 403)
+    << "parties cannot resolve their own dispute";
+  auto resolved = act(mod, contract, "resolve", {{"key", "r"}, {"to_creator", 15'000}});
+  ASSERT_EQ(resolved.status, 200) << resolved.body;
+  EXPECT_EQ(resolved.json_body()["status"], "resolved");
+  EXPECT_EQ(balance(creator_), 13'500) << "half, less the commission on that half";
+  EXPECT_TRUE(http_call(ep(), "GET", "/api/v1/moderation/disputes", "", mod.token)
+                .json_body()["disputes"]
+                .empty());
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(ContractEndToEnd, ForgedStaleAndReplayedWebhooksAreRefusedOrIgnored) {
+  auto post = [&](const std::string& body, const std::string& signature) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!signature.empty())
+      headers.emplace_back("Pactum-Signature", signature);
+    return http_call(ep(), "POST", "/api/v1/webhooks/payments", body, "", "application/json", headers);
+  };
+  auto now_s = pactum::now_millis() / 1000;
+  std::string body = R"({"id":"evt_test_1","type":"payout.paid","created":1,"data":{"key":"k"}})";
+  EXPECT_EQ(post(body, "").status, 400) << "unsigned";
+  EXPECT_EQ(post(body, pactum::payments::sign_webhook("wrong-secret", now_s, body)).status, 400);
+  EXPECT_EQ(post(body, pactum::payments::sign_webhook(secret_, now_s - 600, body)).status, 400)
+    << "outside the five-minute window";
+  auto tampered = post(body + " ", pactum::payments::sign_webhook(secret_, now_s, body));
+  EXPECT_EQ(tampered.status, 400);
+
+  // A genuine success for a contract being funded, delivered twice: processed once.
+  auto contract = deal(5'000);
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  await_status(contract, "funded");
+  auto intent = get(brand_, contract)["events"][1]["event"]["intent"].get<std::string>();
+  json ev{{"id", "evt_replayed"},
+          {"type", "payment_intent.succeeded"},
+          {"created", pactum::now_millis()},
+          {"data", json{{"intent", intent},
+                        {"key", intent},
+                        {"reference", contract},
+                        {"amount", 5'000},
+                        {"currency", "USD"}}}};
+  auto first = post(ev.dump(), pactum::payments::sign_webhook(secret_, now_s, ev.dump()));
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto second = post(ev.dump(), pactum::payments::sign_webhook(secret_, now_s, ev.dump()));
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(second.json_body()["replay"], true);
+  int funded_events = 0;
+  auto after = get(brand_, contract);
+  for (auto& e : after["events"])
+    funded_events += e["event"]["type"] == "contract.funded";
+  EXPECT_EQ(funded_events, 1) << "money arrives once however often the provider says so";
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(ContractEndToEnd, AKillDuringFundingAndAfterReleaseLeavesTheLedgerBalanced) {
+  auto contract = deal(40'000);
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  server_->kill_now(); // right after the acknowledgement: the webhook may not have come yet
+  restart_with(args_);
+  auto view = await_status(contract, "funded"); // the GET re-activates it; the call is repeated
+  int funded_events = 0;
+  for (auto& e : view["events"])
+    funded_events += e["event"]["type"] == "contract.funded";
+  EXPECT_EQ(funded_events, 1);
+  ASSERT_EQ(act(creator_, contract, "deliver",
+                {{"key", "d"}, {"items", json::array({json{{"url", "https://tiktok.example/v/9"}}})}})
+              .status,
+            200);
+  ASSERT_EQ(act(brand_, contract, "approve", {{"key", "a"}}).status, 200);
+  server_->kill_now();
+  EXPECT_EQ(ledger_check(), 0);
+  restart_with(args_);
+  EXPECT_EQ(get(brand_, contract)["status"], "released");
+  EXPECT_EQ(balance(creator_), 36'000);
+  EXPECT_EQ(ledger_check(), 0);
+}

@@ -1,0 +1,186 @@
+#include "pactum/protocol/contract_events.hpp"
+
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using namespace pactum;
+using namespace pactum::protocol;
+using json = nlohmann::json;
+
+namespace {
+
+offer_terms sample_terms() {
+  offer_terms t;
+  t.amount = 150'000;
+  t.currency = "USD";
+  t.deliverables = {{"tiktok", "tiktok_duet", 2, "duet our launch video"},
+                    {"instagram", "instagram_story", 1, ""}};
+  t.delivery_days = 7;
+  t.revision_rounds = 2;
+  t.usage_rights = "organic";
+  t.usage_days = 90;
+  return t;
+}
+
+/// One event of every type, with every field set to something other than its default.
+std::vector<contract_event> samples() {
+  auto brand = uuid::v7();
+  auto creator = uuid::v7();
+  auto mod = uuid::v7();
+  return {
+    contract_opened{uuid::v7(), 7, brand, creator, sample_terms(), 1000},
+    contract_funding_requested{brand, "k-fund", "c:fund:2", "4242424242424242", 150'000, "USD",
+                               2000},
+    contract_funding_failed{"c:fund:2", "card_declined", 3000},
+    contract_funded{"c:fund:4", 4000 + 7 * 86'400'000LL, 4000},
+    contract_delivered{creator,
+                       "k-deliver",
+                       {{"https://tiktok.com/@zoe/video/1", "the duet"},
+                        {"https://instagram.com/stories/zoe/2", ""}},
+                       "both live",
+                       1,
+                       9000,
+                       5000},
+    contract_revision_requested{brand, "k-rev", "louder logo, please", 1, 99'000, 6000},
+    contract_released{150'000, 15'000, false, 7000, brand, "k-approve"},
+    contract_released{150'000, 15'000, true, 7001},
+    contract_refunded{150'000, "delivery_deadline", "c:refund:9", 8000},
+    contract_cancel_requested{creator, "k-c1", 9000},
+    contract_cancelled{brand, "k-c2", 150'000, "c:refund:11", 10'000},
+    contract_cancelled{creator, "k-c3", 0, "", 10'001},
+    contract_disputed{creator, "k-d", "no answer for days", "delivered", 123'456, 11'000},
+    contract_resolved{mod, "k-r", 100'000, 50'000, 10'000, "c:refund:14", 12'000},
+    contract_reminder{"review", 99'000, 13'000},
+    contract_provider_confirmed{"c:refund:14", 14'000},
+  };
+}
+
+json as_json(const std::string& msgpack) {
+  return json::from_msgpack(msgpack);
+}
+
+std::string as_msgpack(const json& j) {
+  auto bytes = json::to_msgpack(j);
+  return {bytes.begin(), bytes.end()};
+}
+
+} // namespace
+
+TEST(ContractEventsTest, EveryEventRoundTrips) {
+  std::set<std::string_view> seen;
+  for (auto& ev : samples()) {
+    auto type = contract_event_type(ev);
+    SCOPED_TRACE(std::string{type});
+    seen.insert(type);
+    EXPECT_TRUE(is_contract_event_type(type));
+    EXPECT_EQ(contract_event_version(ev), 1);
+    auto bytes = encode_contract_event(ev);
+    EXPECT_EQ(as_json(bytes).at("type"), type) << "the payload names its type";
+    auto back = decode_contract_event(type, contract_event_version(ev), bytes);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back->index(), ev.index());
+    EXPECT_TRUE(back.value() == ev) << as_json(bytes).dump();
+  }
+  EXPECT_EQ(seen.size(), std::variant_size_v<contract_event>) << "a sample of every type";
+}
+
+TEST(ContractEventsTest, WireShapeUsesStringUuidsAndNamedFields) {
+  auto brand = uuid::v7();
+  auto bytes = encode_contract_event(
+    contract_funding_requested{brand, "k", "c:fund:2", "4242424242424242", 500, "EUR", 77});
+  auto j = json::parse(event_to_json(bytes));
+  EXPECT_EQ(j, (json{{"type", "contract.funding_requested"},
+                     {"by", brand.str()},
+                     {"key", "k"},
+                     {"intent", "c:fund:2"},
+                     {"payment_method", "4242424242424242"},
+                     {"amount", 500},
+                     {"currency", "EUR"},
+                     {"at", 77}}));
+  auto automatic = as_json(encode_contract_event(contract_released{100, 10, true, 5}));
+  EXPECT_FALSE(automatic.contains("by")) << "an automatic release has no approver";
+  EXPECT_FALSE(automatic.contains("key"));
+  auto opened = as_json(encode_contract_event(
+    contract_opened{uuid::v7(), 3, brand, uuid::v7(), sample_terms(), 1}));
+  EXPECT_EQ(opened.at("terms").at("amount"), 150'000) << "terms as in offer.made";
+  EXPECT_EQ(opened.at("terms").at("usage_rights").at("scope"), "organic");
+}
+
+TEST(ContractEventsTest, UnknownTypesAndVersionsAreErrors) {
+  auto bytes = encode_contract_event(contract_reminder{"delivery", 5, 4});
+  EXPECT_FALSE(decode_contract_event("contract.exploded", 1, bytes));
+  EXPECT_FALSE(decode_contract_event("message.posted", 1, bytes)) << "not a contract event";
+  EXPECT_FALSE(is_contract_event_type("offer.accepted"));
+  EXPECT_FALSE(decode_contract_event("contract.reminder", 2, bytes)) << "a future version";
+  EXPECT_FALSE(decode_contract_event("contract.reminder", 0, bytes));
+  EXPECT_TRUE(decode_contract_event("contract.reminder", 1, bytes));
+}
+
+TEST(ContractEventsTest, MalformedPayloadsAreErrors) {
+  EXPECT_FALSE(decode_contract_event("contract.funded", 1, ""));
+  EXPECT_FALSE(decode_contract_event("contract.funded", 1, "\xc1 not msgpack"));
+  EXPECT_FALSE(decode_contract_event("contract.funded", 1, as_msgpack(json::array({1, 2}))));
+  for (auto& ev : samples()) {
+    auto type = contract_event_type(ev);
+    auto full = as_json(encode_contract_event(ev));
+    for (auto& [field, value] : full.items()) {
+      if (field == "type")
+        continue;
+      SCOPED_TRACE(std::string{type} + "." + field);
+      auto without = full;
+      without.erase(field);
+      auto missing = decode_contract_event(type, 1, as_msgpack(without));
+      ASSERT_FALSE(missing) << "a missing field is an error";
+      EXPECT_NE(missing.error().find(field), std::string::npos) << missing.error();
+      auto mistyped = full;
+      mistyped[field] = value.is_string() ? json(42) : json("42");
+      EXPECT_FALSE(decode_contract_event(type, 1, as_msgpack(mistyped)))
+        << "a field of the wrong type is an error";
+    }
+  }
+}
+
+TEST(ContractEventsTest, NestedFieldsAreChecked) {
+  auto creator = uuid::v7();
+  auto delivered = as_json(encode_contract_event(
+    contract_delivered{creator, "k", {{"https://x.test/1", "n"}}, "", 0, 10, 5}));
+  auto bad_item = delivered;
+  bad_item["items"] = json::array({json{{"note", "no url"}}});
+  EXPECT_FALSE(decode_contract_event("contract.delivered", 1, as_msgpack(bad_item)));
+  bad_item["items"] = json::array({"https://x.test/1"});
+  EXPECT_FALSE(decode_contract_event("contract.delivered", 1, as_msgpack(bad_item)));
+  auto bad_uuid = delivered;
+  bad_uuid["by"] = "not-a-uuid";
+  EXPECT_FALSE(decode_contract_event("contract.delivered", 1, as_msgpack(bad_uuid)));
+  auto negative_bytes = delivered;
+  negative_bytes["round"] = 18'446'744'073'709'551'615ULL; // beyond int64
+  EXPECT_FALSE(decode_contract_event("contract.delivered", 1, as_msgpack(negative_bytes)));
+
+  auto opened = as_json(encode_contract_event(
+    contract_opened{uuid::v7(), 3, uuid::v7(), creator, sample_terms(), 1}));
+  opened["terms"]["amount"] = 0;
+  auto bad_terms = decode_contract_event("contract.opened", 1, as_msgpack(opened));
+  ASSERT_FALSE(bad_terms);
+  EXPECT_NE(bad_terms.error().find("terms.amount"), std::string::npos) << bad_terms.error();
+  auto released = as_json(encode_contract_event(contract_released{1, 0, false, 1, creator, "k"}));
+  released.erase("key");
+  EXPECT_FALSE(decode_contract_event("contract.released", 1, as_msgpack(released)))
+    << "an approval names its key";
+}
+
+TEST(ContractEventsTest, ContractTermsMustBeValidAndCanonical) {
+  EXPECT_FALSE(validate_contract_terms(sample_terms()));
+  auto t = sample_terms();
+  t.amount = 0;
+  EXPECT_TRUE(validate_contract_terms(t));
+  t = sample_terms();
+  t.currency = "usd";
+  EXPECT_TRUE(validate_contract_terms(t));
+  t = sample_terms();
+  t.deliverables[0].platform = ""; // decoding would fill in "tiktok"
+  auto why = validate_contract_terms(t);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("canonical"), std::string::npos) << *why;
+}
