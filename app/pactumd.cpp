@@ -56,6 +56,8 @@ struct options {
   std::string port_file;
   bool migrate_only = false;
   std::string set_role; ///< EMAIL=ROLE: an operator action, then exit
+  std::string set_kyc;  ///< EMAIL=STATUS: an operator action, then exit
+  size_t settlement_window_s = 2 * 24 * 3600;
   std::string contact_guard = "mask";
   std::string payments = "sandbox";
   std::string webhook_secret;
@@ -124,6 +126,10 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_REVISION_WINDOW_S] (259200)
   --contract-day-ms N       length of one day of an offer's delivery_days; shorten only in
                             sandboxes and tests [PACTUM_CONTRACT_DAY_MS] (86400000)
+  --settlement-window-s N   money paid to a user in the last N seconds cannot be withdrawn yet
+                            [PACTUM_SETTLEMENT_WINDOW_S] (172800)
+  --set-kyc EMAIL=STATUS    set an account's identity verification (unverified, pending,
+                            verified, rejected; withdrawals need verified) and exit
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -186,6 +192,7 @@ options parse(int argc, char** argv) {
     {"review-window-s", "PACTUM_REVIEW_WINDOW_S"},
     {"revision-window-s", "PACTUM_REVISION_WINDOW_S"},
     {"contract-day-ms", "PACTUM_CONTRACT_DAY_MS"},
+    {"settlement-window-s", "PACTUM_SETTLEMENT_WINDOW_S"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -202,6 +209,15 @@ options parse(int argc, char** argv) {
     }
     if (arg == "--ledger-check") {
       o.ledger_check = true;
+      continue;
+    }
+    if (arg == "--set-kyc" || arg.rfind("--set-kyc=", 0) == 0) { // an action, not a setting
+      if (arg.size() > 9)
+        o.set_kyc = arg.substr(10);
+      else if (i + 1 < argc)
+        o.set_kyc = argv[++i];
+      else
+        die("--set-kyc needs EMAIL=STATUS");
       continue;
     }
     if (arg == "--set-role" || arg.rfind("--set-role=", 0) == 0) { // an action, not a setting
@@ -266,6 +282,7 @@ options parse(int argc, char** argv) {
     else if (name == "commission-fixed") o.commission_fixed = to_size(name, v);
     else if (name == "review-window-s") o.review_window_s = to_size(name, v);
     else if (name == "revision-window-s") o.revision_window_s = to_size(name, v);
+    else if (name == "settlement-window-s") o.settlement_window_s = to_size(name, v);
     else if (name == "contract-day-ms") o.contract_day_ms = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.payments != "sandbox" && o.payments != "none")
@@ -364,6 +381,22 @@ int main(int argc, char** argv) {
     spdlog::info("role set: {}", opt.set_role);
     return 0;
   }
+  if (!opt.set_kyc.empty()) {
+    auto eq = opt.set_kyc.find('=');
+    auto status = eq == std::string::npos ? std::string{} : opt.set_kyc.substr(eq + 1);
+    if (status != "unverified" && status != "pending" && status != "verified" && status != "rejected")
+      die("--set-kyc needs EMAIL=STATUS with STATUS unverified, pending, verified or rejected");
+    std::promise<pactum::persistence::result<pactum::persistence::unit>> done;
+    db.set_user_kyc(opt.set_kyc.substr(0, eq), status, [&done](auto r) { done.set_value(std::move(r)); });
+    auto r = done.get_future().get();
+    db.stop();
+    if (!r) {
+      spdlog::error("--set-kyc: {}", r.error().message);
+      return 1;
+    }
+    spdlog::info("identity verification set: {}", opt.set_kyc);
+    return 0;
+  }
   if (opt.ledger_check) {
     std::promise<pactum::persistence::result<pactum::persistence::ledger_report>> done;
     db.ledger_check([&done](auto r) { done.set_value(std::move(r)); });
@@ -410,6 +443,7 @@ int main(int argc, char** argv) {
   rcfg.contract_rules.review_window = static_cast<int64_t>(opt.review_window_s) * 1000;
   rcfg.contract_rules.revision_window = static_cast<int64_t>(opt.revision_window_s) * 1000;
   rcfg.contract_rules.day = static_cast<int64_t>(opt.contract_day_ms);
+  rcfg.wallet_rules.settlement_window = static_cast<int64_t>(opt.settlement_window_s) * 1000;
   if (opt.payments == "sandbox" && opt.webhook_secret.empty()) {
     // The sandbox lives in this process: a fresh secret per start is enough (it signs each
     // webhook when it delivers it).

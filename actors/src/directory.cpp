@@ -46,6 +46,7 @@ namespace {
 caf::actor activate(caf::stateful_actor<directory_state>* self, services* svc, const uuid& id,
                     entity_kind kind) {
   auto a = kind == entity_kind::contract ? spawn_contract(self, svc, id)
+           : kind == entity_kind::wallet ? spawn_wallet(self, svc, id)
                                          : spawn_conversation(self, svc, id);
   self->monitor(a);
   self->state.ids.emplace(a.address(), id);

@@ -12,6 +12,8 @@
 
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/conversation_machine.hpp"
+#include "pactum/actors/runtime.hpp"
+#include "pactum/actors/wallet_machine.hpp"
 #include "pactum/common/uuid.hpp"
 #include "pactum/persistence/database.hpp"
 #include "pactum/protocol/messages.hpp"
@@ -19,7 +21,7 @@
 namespace pactum::actors {
 
 /// The kinds of entity the directory activates.
-enum class entity_kind : uint8_t { conversation, contract };
+enum class entity_kind : uint8_t { conversation, contract, wallet };
 
 /// The entity kind stored with a journal (`entity_type`), or nullopt for an unknown one.
 inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
@@ -27,6 +29,8 @@ inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
     return entity_kind::conversation;
   if (type == "contract")
     return entity_kind::contract;
+  if (type == "wallet")
+    return entity_kind::wallet;
   return std::nullopt;
 }
 
@@ -51,6 +55,18 @@ struct contract_command {
                contract::request_revision, contract::dispute, contract::resolve, contract::cancel,
                contract::timer_fired, contract::confirm_call>
     cmd;
+};
+
+/// A command to a user's wallet: the owner's withdrawal (the actor adds what the ledger allows)
+/// or the provider's payout outcome.
+struct wallet_command {
+  std::variant<wallet::withdraw, wallet::payout_result> cmd;
+};
+
+/// The facts a withdrawal is decided on, read from the database off the actor.
+struct wallet_facts_loaded {
+  uint64_t ticket = 0;
+  persistence::result<persistence::wallet_facts> facts;
 };
 
 /// Read a contract: its view and its events after `after`.
@@ -160,6 +176,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, unwatch_atom, "unwatch")
   CAF_ADD_ATOM(pactum, pactum::actors, contract_atom, "contract")
   CAF_ADD_ATOM(pactum, pactum::actors, retry_call_atom, "retrycall")
+  CAF_ADD_ATOM(pactum, pactum::actors, wallet_atom, "wallet")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -188,6 +205,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::last_seen_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::contract_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::contract_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::provider_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::wallet_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::wallet_facts_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::withdrawal_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pactum::actors::withdrawal_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::contract_ack_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::contract_reply)
 

@@ -674,6 +674,27 @@ void runtime::payment_webhook(std::string body, std::function<void(expected<bool
     cmd = actors::contract_command{contract::payment_result{str("intent"), false, str("failure_code")}};
   else if (type == "refund.succeeded")
     cmd = actors::contract_command{contract::confirm_call{str("key")}};
+  if ((type == "payout.paid" || type == "payout.failed") && reference) {
+    // A withdrawal's outcome: for the wallet of the user named as the reference.
+    auto* svc = &impl_->svc;
+    auto* sys = &impl_->sys;
+    wallet_command wc{wallet::payout_result{str("key"), type == "payout.paid", str("failure_code")}};
+    svc->db->record_webhook(
+      event_id, type, reference->str(),
+      [svc, sys, event_id, id = *reference, wc = std::move(wc), done](persistence::result<bool> fresh) {
+        if (!fresh)
+          return done(from_persistence(fresh.error()));
+        if (!fresh.value())
+          return done(false);
+        ask_entity<bool>(*sys, *svc, id, entity_kind::wallet, caf::make_message(wallet_atom_v, wc),
+                         [svc, event_id, done](expected<bool, api_error> r) {
+                           if (r)
+                             return done(true);
+                           svc->db->forget_webhook(event_id, [done, e = r.error()](auto) { done(e); });
+                         });
+      });
+    return;
+  }
   if (!cmd || !reference) {
     spdlog::info("payments: webhook {} ({}) needs no action", event_id, type);
     return done(true);
@@ -736,6 +757,24 @@ void runtime::balances(
         out.emplace_back(b.currency, b.available);
       done(std::move(out));
     });
+}
+
+void runtime::withdraw(principal who, withdrawal_request req,
+                       std::function<void(expected<withdrawal_info, api_error>)> done) {
+  wallet::withdraw cmd;
+  cmd.key = std::move(req.key);
+  cmd.amount = req.amount;
+  cmd.currency = std::move(req.currency);
+  cmd.destination = std::move(req.destination);
+  ask_entity<withdrawal_info>(impl_->sys, impl_->svc, who.user, entity_kind::wallet,
+                              caf::make_message(wallet_atom_v, wallet_command{std::move(cmd)}),
+                              std::move(done));
+}
+
+void runtime::withdrawals(principal who,
+                          std::function<void(expected<std::vector<withdrawal_info>, api_error>)> done) {
+  ask_entity<std::vector<withdrawal_info>>(impl_->sys, impl_->svc, who.user, entity_kind::wallet,
+                                           caf::make_message(wallet_atom_v), std::move(done));
 }
 
 void runtime::check_health(std::function<void(bool, std::string)> done) {

@@ -53,6 +53,9 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id);
 /// sends it).
 contract_command make_contract_command(const principal& who, protocol::contract_command_req req);
 
+/// Spawns one user's wallet actor (withdrawals; called by the directory only).
+caf::actor spawn_wallet(caf::local_actor* parent, services* svc, uuid id);
+
 /// Spawns one escrow contract entity actor (called by the directory only).
 caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id);
 

@@ -426,6 +426,53 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  if (path == "/api/v1/users/me/withdrawals") {
+    auto to_json = [](const actors::withdrawal_info& w) {
+      json j{{"payout", w.payout},       {"seq", w.seq},       {"amount", w.amount},
+             {"currency", w.currency},   {"destination", w.destination},
+             {"status", w.status},       {"at", w.at}};
+      if (!w.code.empty())
+        j["code"] = w.code;
+      return j;
+    };
+    if (method == http::verb::get) {
+      with_principal(req, gw, head, send, [&gw, head, send, to_json](actors::principal who) {
+        gw.rt.withdrawals(std::move(who),
+                          [head, send, to_json](expected<std::vector<actors::withdrawal_info>, actors::api_error> r) {
+                            if (!r)
+                              return send(error_response(*head, r.error()));
+                            json list = json::array();
+                            for (auto& w : *r)
+                              list.push_back(to_json(w));
+                            send(json_response(*head, http::status::ok, json{{"withdrawals", std::move(list)}}));
+                          });
+      });
+      return;
+    }
+    if (method != http::verb::post)
+      return wrong_method("GET, POST");
+    auto body = object_body(req, send);
+    if (!body)
+      return;
+    auto amount = body->find("amount");
+    if (amount == body->end() || !amount->is_number_integer())
+      return send(error_response(req, actors::api_error{400, protocol::error_code::bad_request,
+                                                        "amount (integer minor units) is required",
+                                                        {{"amount", "an integer number of minor units"}}}));
+    actors::withdrawal_request w{string_field(*body, "key"), amount->get<int64_t>(),
+                                 string_field(*body, "currency"), string_field(*body, "destination")};
+    with_principal(req, gw, head, send, [&gw, head, send, to_json, w = std::move(w)](actors::principal who) mutable {
+      gw.rt.withdraw(std::move(who), std::move(w),
+                     [head, send, to_json](expected<actors::withdrawal_info, actors::api_error> r) {
+                       if (!r)
+                         return send(error_response(*head, r.error()));
+                       auto j = to_json(*r);
+                       j["duplicate"] = r->duplicate;
+                       send(json_response(*head, http::status::ok, j));
+                     });
+    });
+    return;
+  }
   if (path == "/api/v1/admin/ledger-check") {
     if (method != http::verb::get)
       return wrong_method("GET");

@@ -969,6 +969,39 @@ void database::ledger_transfers(
     });
 }
 
+void database::wallet_facts(uuid user, std::string currency, millis settling_since,
+                            std::function<void(result<persistence::wallet_facts>)> done) {
+  impl_->submit<persistence::wallet_facts>(
+    "wallet_facts", std::move(done),
+    [user, currency = std::move(currency), settling_since](pqxx::connection& conn) -> result<persistence::wallet_facts> {
+      auto account = "user:" + user.str() + ":" + currency;
+      pqxx::read_transaction tx{conn};
+      auto row = tx.exec_params1(
+        "select coalesce((select credits_posted - debits_posted - debits_pending from ledger_accounts"
+        " where id = $1), 0),"
+        " coalesce((select sum(amount) from ledger_transfers where credit_account = $1"
+        " and state = 'posted' and created_at > 'epoch'::timestamptz + $2::bigint * interval '1 millisecond'), 0),"
+        " (select kyc_status from users where id = $3)",
+        account, settling_since, user.str());
+      if (row[2].is_null())
+        return make_failure(errc::not_found, "no such user");
+      return persistence::wallet_facts{row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<std::string>()};
+    });
+}
+
+void database::set_user_kyc(std::string email, std::string status,
+                            std::function<void(result<unit>)> done) {
+  impl_->submit<unit>("set_user_kyc", std::move(done),
+                      [email = normalise_email(email), status = std::move(status)](pqxx::connection& conn) -> result<unit> {
+                        pqxx::work tx{conn};
+                        auto r = tx.exec_params("update users set kyc_status = $2 where email = $1", email, status);
+                        if (r.affected_rows() == 0)
+                          return make_failure(errc::not_found, "no user with this email");
+                        tx.commit();
+                        return unit{};
+                      });
+}
+
 void database::open_disputes(size_t limit,
                              std::function<void(result<std::vector<std::pair<uuid, millis>>>)> done) {
   impl_->submit<std::vector<std::pair<uuid, millis>>>(

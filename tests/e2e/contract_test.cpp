@@ -332,3 +332,56 @@ TEST_F(ContractEndToEnd, AKillDuringFundingAndAfterReleaseLeavesTheLedgerBalance
   EXPECT_EQ(balance(creator_), 36'000);
   EXPECT_EQ(ledger_check(), 0);
 }
+
+TEST_F(ContractEndToEnd, ACreatorWithdrawsSettledEarningsOnceVerified) {
+  auto contract = deal(50'000);
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  await_status(contract, "funded");
+  ASSERT_EQ(act(creator_, contract, "deliver",
+                {{"key", "d"}, {"items", json::array({json{{"url", "https://tiktok.example/v/5"}}})}})
+              .status,
+            200);
+  ASSERT_EQ(act(brand_, contract, "approve", {{"key", "a"}}).status, 200);
+  ASSERT_EQ(balance(creator_), 45'000);
+  auto withdraw = [&](const std::string& key, int64_t amount, const std::string& destination) {
+    return http_call(ep(), "POST", "/api/v1/users/me/withdrawals",
+                     json{{"key", key}, {"amount", amount}, {"currency", "USD"}, {"destination", destination}}.dump(),
+                     creator_.token);
+  };
+  auto unverified = withdraw("w1", 10'000, "acct_cleo");
+  EXPECT_EQ(unverified.status, 403) << unverified.body;
+  // Identity verification is an operator action in the embedded default.
+  std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                    + "' --log-level warn --set-kyc " + creator_.email + "=verified";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto settling = withdraw("w2", 10'000, "acct_cleo");
+  EXPECT_EQ(settling.status, 409) << "paid minutes ago: still in the settlement window; " << settling.body;
+
+  start({"--settlement-window-s", "0"});
+  auto first = withdraw("w3", 40'000, "acct_cleo");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.json_body()["status"], "pending");
+  EXPECT_EQ(balance(creator_), 5'000) << "reserved at once";
+  auto over = withdraw("w4", 6'000, "acct_cleo");
+  EXPECT_EQ(over.status, 409) << "only what is left can be withdrawn: " << over.body;
+  auto retry = withdraw("w3", 40'000, "acct_cleo");
+  EXPECT_EQ(retry.json_body()["duplicate"], true);
+  auto failing = withdraw("w5", 5'000, "acct_closed"); // the sandbox fails this payout
+  ASSERT_EQ(failing.status, 200) << failing.body;
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  json list;
+  while (std::chrono::steady_clock::now() < deadline) {
+    list = http_call(ep(), "GET", "/api/v1/users/me/withdrawals", "", creator_.token).json_body();
+    if (list["withdrawals"].size() == 2 && list["withdrawals"][0]["status"] != "pending"
+        && list["withdrawals"][1]["status"] != "pending")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(list["withdrawals"].size(), 2u) << list.dump();
+  EXPECT_EQ(list["withdrawals"][0]["status"], "failed") << list.dump();
+  EXPECT_EQ(list["withdrawals"][0]["code"], "account_closed");
+  EXPECT_EQ(list["withdrawals"][1]["status"], "paid") << list.dump();
+  EXPECT_EQ(balance(creator_), 5'000) << "the failed payout's money is back";
+  EXPECT_EQ(ledger_check(), 0);
+}

@@ -13,6 +13,7 @@
 
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/conversation_machine.hpp"
+#include "pactum/actors/wallet_machine.hpp"
 #include "pactum/common/expected.hpp"
 #include "pactum/common/uuid.hpp"
 #include "pactum/protocol/codec.hpp"
@@ -72,6 +73,8 @@ struct runtime_config {
   /// argon2id cost. Defaults: libsodium's MODERATE-ish ops with 64 MiB (OWASP: at least 19 MiB, t=2).
   /// Escrow contracts: review window, revision window, reminders, commission (docs/contracts.md).
   contract::rules contract_rules;
+  /// Withdrawals: settlement window, smallest amount, how many may be pending.
+  wallet::rules wallet_rules;
   unsigned long long pwhash_opslimit = 3;
   size_t pwhash_memlimit = 64ull << 20;
 };
@@ -167,6 +170,27 @@ struct guard_hit_info {
   int64_t strikes = 0; ///< the sender's findings, not counting dismissed ones
 };
 
+/// One withdrawal, as its owner sees it.
+struct withdrawal_info {
+  std::string payout;   ///< the provider's payout key
+  int64_t seq = 0;      ///< the request's event in the wallet's journal
+  int64_t amount = 0;
+  std::string currency;
+  std::string destination;
+  std::string status;   ///< "pending", "paid" or "failed"
+  std::string code;     ///< why it failed
+  millis at = 0;
+  bool duplicate = false; ///< a retried request: the first answer
+};
+
+/// What a withdrawal request asks for.
+struct withdrawal_request {
+  std::string key; ///< idempotency key
+  int64_t amount = 0;
+  std::string currency;
+  std::string destination;
+};
+
 /// Owns the actor system and services. Lifecycle: construct after the database has started,
 /// serve, then `drain` and destroy before the database stops. Thread-safe.
 class runtime {
@@ -244,6 +268,15 @@ public:
   /// `who`'s balances: posted and available per currency.
   void balances(principal who,
                 std::function<void(expected<std::vector<std::pair<std::string, int64_t>>, api_error>)> done);
+
+  /// Withdraws from `who`'s balance through the payment provider (verified users only; money
+  /// still settling stays); answers the pending withdrawal.
+  void withdraw(principal who, withdrawal_request req,
+                std::function<void(expected<withdrawal_info, api_error>)> done);
+
+  /// `who`'s withdrawals, newest first.
+  void withdrawals(principal who,
+                   std::function<void(expected<std::vector<withdrawal_info>, api_error>)> done);
 
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);

@@ -155,6 +155,13 @@ struct ledger_balance {
   int64_t pending_in = 0; ///< credits_pending
 };
 
+/// What a withdrawal of one currency is decided on.
+struct wallet_facts {
+  int64_t available = 0; ///< the user's balance less what pending withdrawals reserve
+  int64_t settling = 0;  ///< credited within the settlement window (not withdrawable yet)
+  std::string kyc_status; ///< "unverified", "pending", "verified" or "rejected"
+};
+
 /// A ledger transfer as stored.
 struct ledger_transfer_row {
   std::string id;
@@ -394,6 +401,15 @@ public:
   /// The transfers made by events of `entity`, oldest first.
   void ledger_transfers(uuid entity,
                         std::function<void(result<std::vector<ledger_transfer_row>>)> done);
+
+  /// The facts a withdrawal of `currency` by `user` is decided on (balance, what is settling
+  /// since `settling_since`, identity verification).
+  void wallet_facts(uuid user, std::string currency, millis settling_since,
+                    std::function<void(result<persistence::wallet_facts>)> done);
+
+  /// Sets a user's identity verification (KYC) status (operators: `pactumd --set-kyc`).
+  /// `not_found` for an unknown email.
+  void set_user_kyc(std::string email, std::string status, std::function<void(result<unit>)> done);
 
   /// Contracts whose journal holds a dispute and no resolution, with when they were disputed,
   /// oldest first.
