@@ -126,6 +126,29 @@ void publish(self_ptr self, int64_t seq, const std::shared_ptr<const std::string
 void start_next(self_ptr self);
 void make_calls(self_ptr self);
 
+/// Tells the deal's conversation that a dispute opened or closed, so moderators may join it
+/// while it is open. Idempotent there; repeated on activation while disputed, so a report lost
+/// to a crash is made again.
+void tell_conversation(self_ptr self, bool open) {
+  auto& st = self->state;
+  auto conv = st.machine.conversation;
+  auto id = st.id;
+  self->request(st.svc->directory, st.svc->cfg.request_timeout, lookup_atom_v, conv, entity_kind::conversation)
+    .then(
+      [=](caf::actor& c) {
+        self->request(c, self->state.svc->cfg.request_timeout, post_atom_v,
+                      post_command{conversation::note_dispute{id, open}})
+          .then([](protocol::message_ack_reply&) {},
+                [=](caf::error& err) {
+                  spdlog::warn("contract {}: conversation not told of the dispute: {}", id.str(),
+                               caf::to_string(err));
+                });
+      },
+      [=](caf::error& err) {
+        spdlog::warn("contract {}: conversation not reached: {}", id.str(), caf::to_string(err));
+      });
+}
+
 void on_appended(self_ptr self, append_done& done) {
   auto& st = self->state;
   if (!st.in_flight || done.batch != st.in_flight->batch)
@@ -153,6 +176,12 @@ void on_appended(self_ptr self, append_done& done) {
     st.events.emplace_back(seq, payload);
     publish(self, seq, payload);
   }
+  if (flight.before.status != contract::contract_status::disputed
+      && st.machine.status == contract::contract_status::disputed)
+    tell_conversation(self, true);
+  else if (flight.before.status == contract::contract_status::disputed
+           && st.machine.status != contract::contract_status::disputed)
+    tell_conversation(self, false);
   answer(flight.command.rp,
          protocol::contract_ack_reply{st.id, flight.fresh.front().first, st.svc->now(), false,
                                       std::string{to_string(st.machine.status)}});
@@ -356,6 +385,8 @@ caf::behavior running(self_ptr self) {
   self->state.last_active = self->clock().now();
   schedule_idle_check(self);
   make_calls(self); // whatever the journal says is owed to or by the provider
+  if (self->state.machine.status == contract::contract_status::disputed)
+    tell_conversation(self, true);
   if (auto due = self->state.machine.next_timer(self->state.rules); due > 0 && due <= self->state.svc->now())
     enqueue(self, contract_command{contract::timer_fired{}}, {}); // fell due while we were away
   return {

@@ -304,7 +304,7 @@ protocol::subscribe_reply reply_for(const conversation_state& st, const uuid& us
 
 caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
   auto& st = self->state;
-  if (!st.machine.is_member(q.user))
+  if (!st.machine.is_participant(q.user))
     return refuse(protocol::error_code::forbidden, "not a member of this conversation");
   auto after = std::min(q.after, st.committed);
   if (static_cast<size_t>(st.committed - after) > st.svc->cfg.max_gap)
@@ -355,7 +355,7 @@ void on_gap_loaded(self_ptr self, gap_loaded& g) {
 
 caf::result<protocol::history_reply> on_history(self_ptr self, history_query& q) {
   auto& st = self->state;
-  if (!st.machine.is_member(q.user))
+  if (!st.machine.is_participant(q.user))
     return refuse(protocol::error_code::forbidden, "not a member of this conversation");
   auto upper = q.req.before == 0 ? st.committed + 1 : std::min(q.req.before, st.committed + 1);
   int64_t limit = q.req.limit;
@@ -440,7 +440,7 @@ caf::behavior running(self_ptr self) {
       // Ephemeral: pushed to subscribers without a seq, never journaled, at most one per member
       // every two seconds (clients send it on every keystroke).
       auto& st = self->state;
-      if (!st.machine.is_member(user))
+      if (!st.machine.is_participant(user))
         return refuse(protocol::error_code::forbidden, "not a member of this conversation");
       touch(self);
       auto now = self->clock().now();
@@ -475,7 +475,7 @@ caf::behavior running(self_ptr self) {
     [=](delivered_atom, const uuid& user, int64_t seq) -> caf::result<protocol::delivered_reply> {
       // Ephemeral like typing: pushed without a seq, never journaled; marks only move forward.
       auto& st = self->state;
-      if (!st.machine.is_member(user))
+      if (!st.machine.is_participant(user))
         return refuse(protocol::error_code::forbidden, "not a member of this conversation");
       if (seq > st.committed)
         return refuse(protocol::error_code::bad_request, "seq is beyond the conversation's head");

@@ -91,7 +91,7 @@ refusal blocked(guard_finding finding) {
 } // namespace
 
 decision decide(const state& s, const post_message& cmd, millis now, const rules& r) {
-  if (!s.is_member(cmd.author))
+  if (!s.is_participant(cmd.author))
     return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
   if (cmd.client_id.empty())
     return refusal{protocol::error_code::bad_request, "client_id must not be empty"};
@@ -125,7 +125,7 @@ uint64_t text_hash(const std::string& text) {
 /// The checks edits and deletes share; nullptr when the change may go ahead.
 std::optional<refusal> check_change(const state& s, const uuid& by, int64_t target, millis now,
                                     const rules& r, const state::message_meta*& meta) {
-  if (!s.is_member(by))
+  if (!s.is_participant(by))
     return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
   auto i = s.messages.find(target);
   if (i == s.messages.end()) // not a message, or too old to be remembered (far past the window)
@@ -157,7 +157,7 @@ decision decide(const state& s, const edit_message& cmd, millis now, const rules
 }
 
 decision decide(const state& s, const mark_read& cmd, millis now, const rules&) {
-  if (!s.is_member(cmd.member))
+  if (!s.is_participant(cmd.member))
     return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
   if (cmd.upto > s.head)
     return refusal{protocol::error_code::bad_request, "seq is beyond the conversation's head"};
@@ -300,6 +300,26 @@ decision decide(const state& s, const expire_offer& cmd, millis now, const rules
   return accepted{protocol::offer_expired{cmd.offer, now}};
 }
 
+decision decide(const state& s, const note_dispute& cmd, millis now, const rules&) {
+  if (!s.exists())
+    return refusal{protocol::error_code::forbidden, "no such conversation"};
+  bool known = s.disputes.count(cmd.contract) > 0;
+  if (known == cmd.open) // already noted: a repeated report changes nothing
+    return duplicate{s.head, now};
+  return accepted{protocol::dispute_changed{cmd.contract, cmd.open, now}};
+}
+
+decision decide(const state& s, const join& cmd, millis now, const rules&) {
+  if (!s.exists() || !cmd.moderator)
+    return refusal{protocol::error_code::forbidden, "only moderators join conversations"};
+  if (s.is_participant(cmd.user))
+    return duplicate{s.head, now};
+  if (s.disputes.empty())
+    return refusal{protocol::error_code::forbidden,
+                   "moderators join a conversation only while its deal is disputed"};
+  return accepted{protocol::moderator_joined{cmd.user, now}};
+}
+
 int64_t state::unread(const uuid& member) const {
   int64_t mark = 0;
   if (auto i = reads.find(member); i != reads.end())
@@ -400,6 +420,13 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
                [&](const protocol::offer_expired& x) {
                  close_offer(s, x.offer, offer_status::expired, seq, x.at);
                },
+               [&](const protocol::dispute_changed& x) {
+                 if (x.open)
+                   s.disputes.insert(x.contract);
+                 else
+                   s.disputes.erase(x.contract);
+               },
+               [&](const protocol::moderator_joined& x) { s.moderators.insert(x.moderator); },
              },
              ev);
   s.head = seq;
@@ -471,13 +498,21 @@ std::string encode_snapshot(const state& s) {
     offers.push_back(std::move(entry));
   }
   obj["offers"] = std::move(offers);
+  auto ids = [](const std::set<uuid>& set) {
+    auto list = json::array();
+    for (auto& id : set)
+      list.push_back(id.str());
+    return list;
+  };
+  obj["disputes"] = ids(s.disputes);     // version 5
+  obj["moderators"] = ids(s.moderators); // version 5
   auto bytes = json::to_msgpack(obj);
   return std::string{bytes.begin(), bytes.end()};
 }
 
 expected<state, std::string> decode_snapshot(int16_t version, std::string_view bytes,
                                              const rules& r) {
-  if (version < 1 || version > 4)
+  if (version < 1 || version > 5)
     return std::string{"unknown conversation snapshot version "} + std::to_string(version);
   auto obj = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
   if (obj.is_discarded() || !obj.is_object())
@@ -558,6 +593,15 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
           return "snapshot has malformed offer terms: " + terms.error();
         meta.terms = std::move(*terms);
       }
+    }
+    if (version >= 5) { // earlier versions predate disputes and moderators
+      for (auto [key, set] : {std::pair{"disputes", &s.disputes}, std::pair{"moderators", &s.moderators}})
+        for (auto& v : obj.at(key)) {
+          auto id = uuid::parse(v.get<std::string>());
+          if (!id)
+            return std::string{"snapshot has a malformed "} + key + " entry";
+          set->insert(*id);
+        }
     }
     while (s.recent_order.size() > r.dedup_window) {
       s.recent.erase(s.recent_order.front());

@@ -44,7 +44,8 @@ struct client_command {
 struct post_command {
   std::variant<conversation::post_message, conversation::edit_message,
                conversation::delete_message, conversation::mark_read, conversation::make_offer,
-               conversation::answer_offer, conversation::expire_offer>
+               conversation::answer_offer, conversation::expire_offer,
+               conversation::note_dispute, conversation::join>
     cmd;
 };
 

@@ -452,6 +452,11 @@ void handle_command(self_ptr self, client_command& c) {
           drop_stream(self, i);
         }
         reply_ok(self, id, enc, protocol::unsubscribe_reply{body.conversation});
+      } else if constexpr (std::is_same_v<T, protocol::conversation_join_req>) {
+        post_command cmd{conversation::join{st.who.user, st.who.role == "moderator" || st.who.role == "admin"}};
+        ask<protocol::message_ack_reply>(
+          self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
+          [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::contract_command_req>) {
         auto contract_id = body.contract;
         ask_contract<protocol::contract_ack_reply>(

@@ -316,6 +316,10 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
     PACTUM_TRY_FIELD(with, f.uuid_field("with"));
     return request_body{conversation_open_req{with}};
   }
+  if (type == "conversation.join") {
+    PACTUM_TRY_FIELD(conversation, f.uuid_field("conversation"));
+    return request_body{conversation_join_req{conversation}};
+  }
   if (type == "conversation.list") {
     PACTUM_TRY_FIELD(limit, f.int_field("limit", 1, lim.max_history_page, 50));
     return request_body{conversation_list_req{static_cast<uint32_t>(limit)}};

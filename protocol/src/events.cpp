@@ -47,6 +47,10 @@ std::string_view event_type(const conversation_event& ev) noexcept {
                       [](const offer_declined&) { return std::string_view{"offer.declined"}; },
                       [](const offer_accepted&) { return std::string_view{"offer.accepted"}; },
                       [](const offer_expired&) { return std::string_view{"offer.expired"}; },
+                      [](const dispute_changed& x) {
+                        return std::string_view{x.open ? "dispute.opened" : "dispute.closed"};
+                      },
+                      [](const moderator_joined&) { return std::string_view{"moderator.joined"}; },
                     },
                     ev);
 }
@@ -140,6 +144,14 @@ std::string encode_event(const conversation_event& ev) {
                           [](const offer_expired& x) {
                             return json{{"type", "offer.expired"}, {"offer", x.offer}, {"at", x.at}};
                           },
+                          [](const dispute_changed& x) {
+                            return json{{"type", x.open ? "dispute.opened" : "dispute.closed"},
+                                        {"contract", x.contract.str()},
+                                        {"at", x.at}};
+                          },
+                          [](const moderator_joined& x) {
+                            return json{{"type", "moderator.joined"}, {"moderator", x.moderator.str()}, {"at", x.at}};
+                          },
                         },
                         ev);
   auto bytes = json::to_msgpack(obj);
@@ -224,6 +236,20 @@ expected<conversation_event, std::string> decode_event(std::string_view type, in
     if (!contract)
       return std::string{"offer.accepted: missing field"};
     return conversation_event{offer_accepted{*offer, *by, *contract, *at}};
+  }
+  if (type == "dispute.opened" || type == "dispute.closed") {
+    auto contract = get_uuid(obj, "contract");
+    auto at = get_int(obj, "at");
+    if (!contract || !at)
+      return std::string{type} + ": missing field";
+    return conversation_event{dispute_changed{*contract, type == "dispute.opened", *at}};
+  }
+  if (type == "moderator.joined") {
+    auto moderator = get_uuid(obj, "moderator");
+    auto at = get_int(obj, "at");
+    if (!moderator || !at)
+      return std::string{"moderator.joined: missing field"};
+    return conversation_event{moderator_joined{*moderator, *at}};
   }
   if (type == "offer.expired") {
     auto offer = get_int(obj, "offer");

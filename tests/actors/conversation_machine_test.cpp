@@ -417,3 +417,38 @@ TEST_F(OfferTest, TheGuardCanBeTurnedOff) {
   EXPECT_EQ(guard_policy_from_string("block"), guard_policy::block);
   EXPECT_FALSE(guard_policy_from_string("shout"));
 }
+
+TEST_F(ConversationMachineTest, ModeratorsJoinOnlyWhileADisputeIsOpenAndMakeNoOffers) {
+  auto mod = uuid::v7();
+  auto contract = uuid::v7();
+  auto join_now = [&] {
+    auto d = decide(s_, join{mod, true}, 3000, rules_);
+    if (auto* a = std::get_if<accepted>(&d))
+      apply(s_, s_.head + 1, a->event, rules_);
+    return d;
+  };
+  auto early = join_now();
+  ASSERT_TRUE(std::holds_alternative<refusal>(early));
+  EXPECT_EQ(std::get<refusal>(early).code, protocol::error_code::forbidden);
+  EXPECT_TRUE(std::holds_alternative<refusal>(decide(s_, join{uuid::v7(), false}, 3000, rules_)));
+
+  auto opened = decide(s_, note_dispute{contract, true}, 3000, rules_);
+  ASSERT_TRUE(std::holds_alternative<accepted>(opened));
+  apply(s_, s_.head + 1, std::get<accepted>(opened).event, rules_);
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(s_, note_dispute{contract, true}, 3000, rules_)))
+    << "a repeated report changes nothing";
+  ASSERT_TRUE(std::holds_alternative<accepted>(join_now()));
+  EXPECT_TRUE(s_.is_participant(mod));
+  EXPECT_FALSE(s_.is_member(mod));
+  EXPECT_TRUE(std::holds_alternative<duplicate>(join_now()));
+  EXPECT_TRUE(std::holds_alternative<accepted>(post(mod, "m1", "Let us sort this out.")));
+  auto offer = decide(s_, make_offer{mod, "o1", protocol::offer_terms{}, 0, 1000}, 3000, rules_);
+  ASSERT_TRUE(std::holds_alternative<refusal>(offer));
+  EXPECT_EQ(std::get<refusal>(offer).code, protocol::error_code::forbidden);
+
+  // Disputes and moderators survive a snapshot.
+  auto back = decode_snapshot(snapshot_version, encode_snapshot(s_), rules_);
+  ASSERT_TRUE(back.has_value()) << back.error();
+  EXPECT_TRUE(back->is_participant(mod));
+  EXPECT_EQ(back->disputes.count(contract), 1u);
+}

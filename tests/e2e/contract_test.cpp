@@ -3,6 +3,7 @@
 // refunds, the review window that releases, a dispute a moderator splits, webhook forgery and
 // replay, and a SIGKILL during funding; `pactumd --ledger-check` must stay clean after each.
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -249,7 +250,35 @@ TEST_F(ContractEndToEnd, AModeratorSplitsADisputedEscrow) {
                 {{"key", "d"}, {"items", json::array({json{{"url", "https://yt.example/w/1"}}})}})
               .status,
             200);
+  auto conv = get(brand_, contract)["conversation"].get<std::string>();
+  ws_client m{ep(), mod.token};
+  auto early = m.request(json{{"type", "conversation.join"}, {"conversation", conv}});
+  EXPECT_EQ(early["code"], "forbidden") << "no dispute yet: " << early.dump();
   ASSERT_EQ(act(brand_, contract, "dispute", {{"key", "x"}, {"reason", "half of it is missing"}}).status, 200);
+  // The moderator joins the deal's conversation to mediate (once the contract has told it).
+  json joined;
+  for (int i = 0; i < 50; ++i) {
+    joined = m.request(json{{"type", "conversation.join"}, {"conversation", conv}});
+    if (joined["type"] == "ok")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(joined["type"], "ok") << joined.dump();
+  ASSERT_EQ(m.request(json{{"type", "message.send"}, {"conversation", conv}, {"client_id", "mod-1"},
+                           {"text", "Hi both, I am looking at the delivery now."}})["type"],
+            "ok");
+  ws_client c{ep(), creator_.token};
+  auto page = c.request(json{{"type", "history"}, {"conversation", conv}, {"limit", 50}});
+  std::vector<std::string> types;
+  for (auto& e : page["events"])
+    types.push_back(e["event"]["type"].get<std::string>());
+  EXPECT_NE(std::find(types.begin(), types.end(), "dispute.opened"), types.end());
+  EXPECT_NE(std::find(types.begin(), types.end(), "moderator.joined"), types.end());
+  EXPECT_EQ(page["events"].back()["event"]["text"], "Hi both, I am looking at the delivery now.");
+  auto offer = m.request(json{{"type", "offer.make"}, {"conversation", conv}, {"client_id", "mod-o"},
+                              {"terms", json{{"amount", 1}, {"currency", "USD"},
+                                             {"deliverables", json::array({json{{"type", "custom"}, {"count", 1}}})}}}});
+  EXPECT_EQ(offer["code"], "forbidden") << "moderators mediate; they make no offers";
   auto queue = http_call(ep(), "GET", "/api/v1/moderation/disputes", "", mod.token);
   ASSERT_EQ(queue.status, 200) << queue.body;
   ASSERT_EQ(queue.json_body()["disputes"].size(), 1u);

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 #include <string>
 #include <string_view>
@@ -97,6 +98,10 @@ struct state {
   };
   std::map<int64_t, offer_meta> offers;
 
+  /// Contracts of this conversation with an open dispute, and the moderators who joined.
+  std::set<uuid> disputes;
+  std::set<uuid> moderators;
+
   size_t pending_offers() const;
   /// True once an offer has been accepted: a contract exists and the guard stands down.
   bool has_deal() const;
@@ -110,6 +115,10 @@ struct state {
   bool exists() const noexcept { return head > 0; }
   bool is_member(const uuid& user) const noexcept {
     return exists() && (user == brand || user == creator);
+  }
+  /// A member, or a moderator who joined: may read and write (only members make offers).
+  bool is_participant(const uuid& user) const noexcept {
+    return is_member(user) || moderators.count(user) > 0;
   }
 };
 
@@ -155,6 +164,18 @@ struct answer_offer {
   answer what = answer::accept;
   std::string reason = {}; ///< decline only
   uuid contract = {};      ///< accept only: the id the new contract gets if this accept wins
+};
+
+/// The conversation's contract reports a dispute opened or resolved (idempotent).
+struct note_dispute {
+  uuid contract;
+  bool open = true;
+};
+
+/// A moderator asks to join (allowed while a dispute is open). `moderator` comes from the role.
+struct join {
+  uuid user;
+  bool moderator = false;
 };
 
 /// The durable timer fired: lapse offer `offer` if it is still pending and due.
@@ -204,6 +225,8 @@ decision decide(const state& s, const mark_read& cmd, millis now, const rules& r
 decision decide(const state& s, const make_offer& cmd, millis now, const rules& r);
 decision decide(const state& s, const answer_offer& cmd, millis now, const rules& r);
 decision decide(const state& s, const expire_offer& cmd, millis now, const rules& r);
+decision decide(const state& s, const note_dispute& cmd, millis now, const rules& r);
+decision decide(const state& s, const join& cmd, millis now, const rules& r);
 
 /// Applies the event with sequence number `seq` (must be s.head + 1). Used both for fresh events
 /// and for replaying the journal.
@@ -213,7 +236,7 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
 std::string dedup_key(const uuid& author, const std::string& client_id);
 
 /// The snapshot format this build writes. Older versions stay decodable (decode_snapshot).
-inline constexpr int16_t snapshot_version = 4;
+inline constexpr int16_t snapshot_version = 5;
 
 /// Encodes the whole state (msgpack) as of `s.head`.
 std::string encode_snapshot(const state& s);

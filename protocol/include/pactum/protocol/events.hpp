@@ -140,9 +140,25 @@ struct offer_expired {
   millis at = 0;
 };
 
+/// The deal's contract `contract` is disputed (`open`) or its dispute was resolved: while a
+/// dispute is open, moderators may join the conversation ("dispute.opened" / "dispute.closed").
+struct dispute_changed {
+  uuid contract;
+  bool open = true;
+  millis at = 0;
+};
+
+/// A moderator joined to mediate a dispute: from now on they read and write like the members
+/// (but make and answer no offers).
+struct moderator_joined {
+  uuid moderator;
+  millis at = 0;
+};
+
 using conversation_event =
   std::variant<conversation_opened, message_posted, message_edited, message_deleted, read_marked,
-               offer_made, offer_withdrawn, offer_declined, offer_accepted, offer_expired>;
+               offer_made, offer_withdrawn, offer_declined, offer_accepted, offer_expired,
+               dispute_changed, moderator_joined>;
 
 /// The journal/event type name, e.g. "message.posted".
 std::string_view event_type(const conversation_event&) noexcept;

@@ -37,6 +37,11 @@ struct conversation_open_req {
   uuid with;
 };
 
+/// A moderator joins a conversation whose deal is disputed, to mediate.
+struct conversation_join_req {
+  uuid conversation;
+};
+
 struct conversation_list_req {
   uint32_t limit = 50;
 };
@@ -156,7 +161,7 @@ using request_body =
   std::variant<ping_req, conversation_open_req, conversation_list_req, message_send_req,
                subscribe_req, unsubscribe_req, history_req, message_edit_req, message_delete_req,
                typing_req, read_req, offer_make_req, offer_answer_req, delivered_req,
-               contract_command_req, contract_get_req>;
+               contract_command_req, contract_get_req, conversation_join_req>;
 
 struct request {
   request_id id;
