@@ -12,8 +12,7 @@ namespace pactum::actors::contract {
 
 namespace {
 
-
-constexpr std::array<std::string_view, 9> status_names{{
+constexpr std::array<std::string_view, 11> status_names{{
   "awaiting_funding",
   "funded",
   "delivered",
@@ -23,9 +22,24 @@ constexpr std::array<std::string_view, 9> status_names{{
   "cancelled",
   "disputed",
   "resolved",
+  "releasing",
+  "payment_due",
 }};
 
+constexpr std::array<std::string_view, 4> call_names{{"create_intent", "capture", "cancel", "refund"}};
+
+/// The id of ledger transfer `leg` of event `seq`: "<contract>:<seq>:<leg>" (postings and apply
+/// must agree on the id of a pending transfer).
+std::string transfer_id(const uuid& contract, int64_t seq, size_t leg) {
+  return contract.str() + ":" + std::to_string(seq) + ":" + std::to_string(leg);
+}
+
 } // namespace
+
+std::string_view to_string(provider_call::kind x) noexcept {
+  auto i = static_cast<size_t>(x);
+  return i < call_names.size() ? call_names[i] : std::string_view{"unknown"};
+}
 
 std::string_view to_string(contract_status x) noexcept {
   auto i = static_cast<size_t>(x);
@@ -69,13 +83,70 @@ millis state::running_deadline() const noexcept {
   }
 }
 
-millis state::next_timer(const rules& r) const noexcept {
-  const millis deadline = running_deadline();
-  if (deadline == 0)
+bool state::reauthorizing() const noexcept {
+  if (intent.empty())
+    return false;
+  switch (status) {
+    case contract_status::funded:
+    case contract_status::revision_requested:
+    case contract_status::delivered:
+    case contract_status::disputed:
+      return true; // funding is in flight only while awaiting_funding, charges while releasing
+    default:
+      return false;
+  }
+}
+
+bool state::charge_on_approval() const noexcept {
+  if (mode != funding_mode::authorize_capture || !authorization.empty())
+    return false;
+  switch (status) {
+    case contract_status::funded:
+    case contract_status::revision_requested:
+    case contract_status::delivered:
+    case contract_status::disputed:
+      return true;
+    default:
+      return false;
+  }
+}
+
+millis state::reauthorize_at(const rules& r) const noexcept {
+  if (authorization.empty() || !intent.empty() || !capture.empty())
     return 0;
-  if (reminded_for != deadline && r.reminder_before > 0)
-    return deadline - r.reminder_before;
-  return deadline;
+  const millis validity = std::max<millis>(r.authorization_validity, 1);
+  const millis margin = std::clamp<millis>(r.authorization_margin, 0, validity / 2);
+  const millis at = std::max<millis>(authorization_expires_at - margin, 1);
+  // The latest time the contract may still capture, as things stand: a delivery just before the
+  // deadline and then a review that lapses; a running review; a moderator who takes his time.
+  millis horizon = 0;
+  switch (status) {
+    case contract_status::funded:
+    case contract_status::revision_requested:
+      horizon = delivery_due + r.review_window;
+      break;
+    case contract_status::delivered:
+      horizon = review_due;
+      break;
+    case contract_status::disputed:
+      return at;
+    default:
+      return 0;
+  }
+  return horizon > at ? at : 0;
+}
+
+millis state::next_timer(const rules& r) const noexcept {
+  if (reauthorizing())
+    return 0; // no money may move until the renewal's outcome is journaled
+  millis due = 0;
+  const millis deadline = running_deadline();
+  if (deadline != 0)
+    due = reminded_for != deadline && r.reminder_before > 0 ? deadline - r.reminder_before
+                                                            : deadline;
+  if (const millis renew = reauthorize_at(r); renew != 0)
+    due = due == 0 ? renew : std::min(due, renew);
+  return due;
 }
 
 // -- account ids ----------------------------------------------------------------------------------
@@ -217,6 +288,53 @@ std::string provider_key(const state& s, std::string_view call, int64_t seq) {
   return s.id.str() + ":" + std::string{call} + ":" + std::to_string(seq);
 }
 
+/// What a release or resolution in authorize_capture mode waits for while a re-authorization is
+/// in flight.
+refusal renewing() {
+  return refuse(protocol::error_code::conflict,
+                "the card authorization is being renewed; try again in a moment");
+}
+
+/// authorize_capture: collect the money for paying the creator: capture the held authorization
+/// (whole), or, when none is held, charge the creator's gross share.
+protocol::contract_capture_requested capture_request(const state& s, std::string reason,
+                                                     int64_t to_creator, int64_t commission,
+                                                     millis now, uuid by = {},
+                                                     std::string key = {}) {
+  const int64_t seq = s.head + 1;
+  if (!s.authorization.empty())
+    return {provider_key(s, "capture", seq), s.funded_intent, false, s.authorized,
+            std::move(reason), to_creator, commission, now, by, std::move(key)};
+  auto charge = provider_key(s, "charge", seq);
+  return {charge, charge, true, to_creator, std::move(reason), to_creator, commission, now,
+          by, std::move(key)};
+}
+
+/// authorize_capture: the release or resolution `s.settling` once its money is collected, as
+/// event `seq`. `captured`: the whole authorization was captured (a split refunds the brand's
+/// share); otherwise exactly the creator's share was charged and nothing goes back.
+protocol::contract_event settle(const state& s, int64_t seq, millis now, bool captured) {
+  const auto& st = *s.settling;
+  if (st.reason == "resolved") {
+    const int64_t to_brand = s.terms.amount - st.to_creator;
+    return protocol::contract_resolved{
+      st.by, st.key, st.to_creator, to_brand, st.commission,
+      captured && to_brand > 0 ? provider_key(s, "refund", seq) : std::string{}, now};
+  }
+  return protocol::contract_released{st.to_creator, st.commission, st.reason == "review_lapsed",
+                                     now, st.by, st.key};
+}
+
+/// The delivery deadline passed: the brand gets back what the contract holds.
+protocol::contract_refunded refund_on_deadline(const state& s, millis now) {
+  const int64_t seq = s.head + 1;
+  if (s.mode == funding_mode::escrow)
+    return {s.terms.amount, "delivery_deadline", provider_key(s, "refund", seq), now};
+  if (!s.authorization.empty()) // void the authorization: nothing was taken
+    return {s.authorized, "delivery_deadline", {}, now, provider_key(s, "cancel", seq)};
+  return {0, "delivery_deadline", {}, now}; // fallback: nothing held, nothing to call
+}
+
 bool is_http_url(std::string_view url) {
   auto rest = [&](std::string_view prefix) {
     return url.size() > prefix.size() && url.substr(0, prefix.size()) == prefix;
@@ -230,7 +348,8 @@ decision decide(const state& s, const open& cmd, millis now, const rules&) {
   if (s.exists()) {
     // The conversation re-sends open until it hears back: the same open is a retry.
     if (cmd.id == s.id && cmd.conversation == s.conversation && cmd.offer == s.offer
-        && cmd.brand == s.brand && cmd.creator == s.creator && cmd.terms == s.terms)
+        && cmd.brand == s.brand && cmd.creator == s.creator && cmd.terms == s.terms
+        && cmd.mode == s.mode)
       return duplicate{1, s.opened_at};
     return refuse(protocol::error_code::conflict, "this contract already exists with other terms");
   }
@@ -244,8 +363,10 @@ decision decide(const state& s, const open& cmd, millis now, const rules&) {
     return refuse(protocol::error_code::bad_request, *bad);
   if (cmd.terms.amount > max_amount)
     return refuse(protocol::error_code::bad_request, "terms.amount is too large");
+  if (!protocol::funding_mode_from_string(protocol::to_string(cmd.mode)))
+    return refuse(protocol::error_code::bad_request, "unknown funding mode");
   return accepted{{protocol::contract_opened{cmd.conversation, cmd.offer, cmd.brand, cmd.creator,
-                                             cmd.terms, now}}};
+                                             cmd.terms, now, cmd.mode}}};
 }
 
 decision decide(const state& s, const fund& cmd, millis now, const rules& r) {
@@ -259,16 +380,22 @@ decision decide(const state& s, const fund& cmd, millis now, const rules& r) {
     return refuse(protocol::error_code::bad_request,
                   "payment_method must be 1 to " + std::to_string(max_payment_method_bytes)
                     + " bytes");
-  if (s.status != contract_status::awaiting_funding)
-    return wrong_status(s, "fund", "awaiting_funding");
+  const bool paying = s.status == contract_status::payment_due;
+  if (s.status != contract_status::awaiting_funding && !paying)
+    return wrong_status(s, "fund",
+                        s.mode == funding_mode::escrow ? "awaiting_funding"
+                                                       : "awaiting_funding or payment_due");
   if (!s.intent.empty())
     return refuse(protocol::error_code::conflict,
                   "a funding attempt is in flight; wait for its result before trying again");
   if (auto no = check_capacity(s, 1, r))
     return *no;
+  // payment_due: the brand pays (capture) what the release or resolution waits for. Otherwise
+  // authorize_capture only authorizes.
   return accepted{{protocol::contract_funding_requested{
-    cmd.by, cmd.key, provider_key(s, "fund", s.head + 1), cmd.payment_method, s.terms.amount,
-    s.terms.currency, now}}};
+    cmd.by, cmd.key, provider_key(s, "fund", s.head + 1), cmd.payment_method,
+    paying ? s.settling->to_creator : s.terms.amount, s.terms.currency, now,
+    paying || s.mode == funding_mode::escrow}}};
 }
 
 decision decide(const state& s, const payment_result& cmd, millis now, const rules& r) {
@@ -278,10 +405,37 @@ decision decide(const state& s, const payment_result& cmd, millis now, const rul
     return ignored{"not the funding attempt in flight (stale or repeated result)"};
   if (cmd.code.size() > max_provider_code_bytes)
     return refuse(protocol::error_code::bad_request, "the provider's code is too long");
-  if (cmd.succeeded)
-    return accepted{{protocol::contract_funded{s.intent, now + s.terms.delivery_days * r.day, now}}};
-  return accepted{{protocol::contract_funding_failed{
-    s.intent, cmd.code.empty() ? std::string{"processing_error"} : cmd.code, now}}};
+  const std::string code = cmd.code.empty() ? std::string{"processing_error"} : cmd.code;
+  const millis validity = std::max<millis>(r.authorization_validity, 1);
+  switch (s.status) {
+    case contract_status::awaiting_funding: {
+      if (!cmd.succeeded)
+        return accepted{{protocol::contract_funding_failed{s.intent, code, now}}};
+      protocol::contract_funded funded{s.intent, now + s.terms.delivery_days * r.day, now};
+      if (!s.intent_capture) { // an authorization, trusted from its request on
+        funded.authorized = true;
+        funded.authorization_expires_at = s.authorization_requested_at + validity;
+      }
+      return accepted{{std::move(funded)}};
+    }
+    case contract_status::releasing:
+    case contract_status::payment_due:
+      // A charge for a release or resolution: the money is in, and the creator is paid in the
+      // same append.
+      if (cmd.succeeded)
+        return accepted{{protocol::contract_charged{s.intent, s.intent_amount, now},
+                         settle(s, s.head + 2, now, false)}};
+      if (s.status == contract_status::payment_due) // the brand's own attempt: it may try again
+        return accepted{{protocol::contract_funding_failed{s.intent, code, now}}};
+      return accepted{{protocol::contract_charge_failed{s.intent, code, now}}};
+    default: // a re-authorization
+      if (cmd.succeeded)
+        return accepted{{protocol::contract_reauthorized{
+          s.intent, s.funded_intent, provider_key(s, "cancel", s.head + 1),
+          s.authorization_requested_at + validity, now}}};
+      return accepted{{protocol::contract_fallback_charge_on_approval{
+        s.intent, code, provider_key(s, "cancel", s.head + 1), now}}};
+  }
 }
 
 decision decide(const state& s, const deliver& cmd, millis now, const rules& r) {
@@ -330,9 +484,14 @@ decision decide(const state& s, const approve& cmd, millis now, const rules& r) 
     return refuse(protocol::error_code::forbidden, "only the brand approves a delivery");
   if (s.status != contract_status::delivered)
     return wrong_status(s, "approve", "delivered");
+  if (s.reauthorizing())
+    return renewing();
   if (auto no = check_capacity(s, 1, r))
     return *no;
   // Approving after the review window lapsed (before the timer fired) ends the same way.
+  if (s.mode == funding_mode::authorize_capture)
+    return accepted{{capture_request(s, "approved", s.terms.amount, commission(s.terms.amount, r),
+                                     now, cmd.by, cmd.key)}};
   return accepted{{protocol::contract_released{s.terms.amount, commission(s.terms.amount, r),
                                                false, now, cmd.by, cmd.key}}};
 }
@@ -404,9 +563,20 @@ decision decide(const state& s, const resolve& cmd, millis now, const rules& r) 
   if (cmd.to_creator < 0 || cmd.to_creator > s.terms.amount)
     return refuse(protocol::error_code::bad_request,
                   "to_creator must be between 0 and the amount, " + std::to_string(s.terms.amount));
+  if (s.reauthorizing())
+    return renewing();
   if (auto no = check_capacity(s, 1, r))
     return *no;
   const int64_t to_brand = s.terms.amount - cmd.to_creator;
+  if (s.mode == funding_mode::authorize_capture) {
+    if (cmd.to_creator > 0) // the creator's share must be collected first
+      return accepted{{capture_request(s, "resolved", cmd.to_creator,
+                                       commission(cmd.to_creator, r), now, cmd.by, cmd.key)}};
+    // All back to the brand: cancel the authorization (if one is still held); nothing moves.
+    return accepted{{protocol::contract_resolved{
+      cmd.by, cmd.key, 0, to_brand, 0, {}, now,
+      s.authorization.empty() ? std::string{} : provider_key(s, "cancel", s.head + 1)}}};
+  }
   return accepted{{protocol::contract_resolved{
     cmd.by, cmd.key, cmd.to_creator, to_brand, commission(cmd.to_creator, r),
     to_brand > 0 ? provider_key(s, "refund", s.head + 1) : std::string{}, now}}};
@@ -434,34 +604,95 @@ decision decide(const state& s, const cancel& cmd, millis now, const rules& r) {
         return *no;
       if (!s.cancel_requested_by)
         return accepted{{protocol::contract_cancel_requested{cmd.by, cmd.key, now}}};
-      return accepted{{protocol::contract_cancelled{cmd.by, cmd.key, s.terms.amount,
-                                                    provider_key(s, "refund", s.head + 1), now}}};
+      if (s.reauthorizing())
+        return renewing();
+      if (s.mode == funding_mode::escrow)
+        return accepted{{protocol::contract_cancelled{cmd.by, cmd.key, s.terms.amount,
+                                                      provider_key(s, "refund", s.head + 1), now}}};
+      if (!s.authorization.empty()) // void the authorization: nothing was taken
+        return accepted{{protocol::contract_cancelled{cmd.by, cmd.key, s.authorized, {}, now,
+                                                      provider_key(s, "cancel", s.head + 1)}}};
+      return accepted{{protocol::contract_cancelled{cmd.by, cmd.key, 0, {}, now}}};
     default:
       return wrong_status(s, "cancel", "awaiting_funding, funded or revision_requested");
   }
 }
 
 decision decide(const state& s, const timer_fired&, millis now, const rules& r) {
+  if (s.reauthorizing())
+    return ignored{"a re-authorization is in flight; the clocks wait for its outcome"};
   const millis deadline = s.running_deadline();
-  if (deadline == 0)
-    return ignored{"no clock is running"};
   const bool delivering = s.status != contract_status::delivered;
-  if (now >= deadline) {
+  if (deadline != 0 && now >= deadline) {
     if (delivering)
-      return accepted{{protocol::contract_refunded{s.terms.amount, "delivery_deadline",
-                                                   provider_key(s, "refund", s.head + 1), now}}};
+      return accepted{{refund_on_deadline(s, now)}};
+    if (s.mode == funding_mode::authorize_capture)
+      return accepted{{capture_request(s, "review_lapsed", s.terms.amount,
+                                       commission(s.terms.amount, r), now)}};
     return accepted{{protocol::contract_released{s.terms.amount, commission(s.terms.amount, r),
                                                  true, now}}};
   }
+  if (const millis renew = s.reauthorize_at(r); renew != 0 && now >= renew)
+    return accepted{{protocol::contract_reauthorization_requested{
+      provider_key(s, "reauth", s.head + 1), s.terms.amount, s.terms.currency, now}}};
+  if (deadline == 0)
+    return ignored{"no clock is running"};
   if (s.reminded_for != deadline && now >= deadline - r.reminder_before)
     return accepted{{protocol::contract_reminder{delivering ? "delivery" : "review", deadline, now}}};
   return ignored{"nothing due yet"};
 }
 
 decision decide(const state& s, const confirm_call& cmd, millis now, const rules&) {
-  if (s.outstanding.count(cmd.call) == 0)
+  if (s.outstanding.count(cmd.call) == 0 && s.cancels.count(cmd.call) == 0)
     return ignored{"no such outstanding call (unknown or already confirmed)"};
   return accepted{{protocol::contract_provider_confirmed{cmd.call, now}}};
+}
+
+decision decide(const state& s, const capture_result& cmd, millis now, const rules&) {
+  if (!s.exists())
+    return ignored{"no such contract"};
+  if (s.capture.empty() || cmd.call != s.capture)
+    return ignored{"not the capture in flight (stale or repeated result)"};
+  if (cmd.code.size() > max_provider_code_bytes)
+    return refuse(protocol::error_code::bad_request, "the provider's code is too long");
+  if (cmd.succeeded)
+    return accepted{{settle(s, s.head + 1, now, true)}};
+  const std::string code = cmd.code.empty() ? std::string{"processing_error"} : cmd.code;
+  const int64_t seq = s.head + 1;
+  // The authorization is gone (or unusable): void it, cancel it unless it lapsed, and charge
+  // exactly the creator's gross share instead.
+  return accepted{{protocol::contract_capture_failed{
+    s.capture, code, code == "authorization_expired" ? std::string{} : provider_key(s, "cancel", seq),
+    provider_key(s, "charge", seq), s.settling->to_creator, now}}};
+}
+
+decision decide(const state& s, const authorization_lapsed& cmd, millis now, const rules&) {
+  if (!s.exists())
+    return ignored{"no such contract"};
+  if (s.authorization.empty() || cmd.intent != s.funded_intent)
+    return ignored{"not the authorization the contract holds"};
+  if (!s.capture.empty())
+    return ignored{"a capture is in flight; its result decides"};
+  if (!s.intent.empty())
+    return ignored{"a re-authorization is in flight; its result decides"};
+  return accepted{{protocol::contract_fallback_charge_on_approval{
+    cmd.intent, "authorization_expired", {}, now}}};
+}
+
+std::vector<provider_call> calls_due(const state& s) {
+  using k = provider_call::kind;
+  std::vector<provider_call> out;
+  const auto& cur = s.terms.currency;
+  if (!s.intent.empty())
+    out.push_back(provider_call{k::create_intent, s.intent, s.intent, s.intent_amount, cur,
+                                s.intent_capture, s.payment_method});
+  if (!s.capture.empty())
+    out.push_back(provider_call{k::capture, s.capture, s.funded_intent, s.authorized, cur});
+  for (const auto& [key, intent] : s.cancels)
+    out.push_back(provider_call{k::cancel, key, intent, s.terms.amount, cur});
+  for (const auto& [key, amount] : s.outstanding)
+    out.push_back(provider_call{k::refund, key, s.funded_intent, amount, cur});
+  return out;
 }
 
 // -- apply ----------------------------------------------------------------------------------------
@@ -477,6 +708,32 @@ void remember(state& s, const uuid& by, const std::string& key, int64_t seq, mil
 
 void apply(state& s, int64_t seq, const protocol::contract_event& ev, const rules&) {
   assert(seq == s.head + 1);
+  auto start_intent = [&](const std::string& key, const std::string& method, bool capture,
+                          int64_t amount, millis at) {
+    s.intent = key;
+    s.payment_method = method;
+    s.intent_capture = capture;
+    s.intent_amount = amount;
+    s.authorization_requested_at = capture ? 0 : at;
+  };
+  auto clear_intent = [&] { start_intent({}, {}, true, 0, 0); };
+  auto drop_authorization = [&] {
+    s.authorization.clear();
+    s.authorized = 0;
+    s.authorization_expires_at = 0;
+  };
+  // A terminal event resolves the live authorization: posted when the capture in flight
+  // succeeded (the money enters escrow), voided otherwise.
+  auto resolve_authorization = [&] {
+    if (!s.capture.empty())
+      s.escrow += s.authorized;
+    drop_authorization();
+  };
+  auto finish = [&] { // nothing is needed any more to collect or renew money
+    s.funding_method.clear();
+    s.settling.reset();
+    s.capture.clear();
+  };
   std::visit(overload{
                [&](const protocol::contract_opened& x) {
                  s.conversation = x.conversation;
@@ -485,25 +742,28 @@ void apply(state& s, int64_t seq, const protocol::contract_event& ev, const rule
                  s.creator = x.creator;
                  s.terms = x.terms;
                  s.opened_at = x.at;
+                 s.mode = x.mode;
                  s.status = contract_status::awaiting_funding;
                },
                [&](const protocol::contract_funding_requested& x) {
-                 s.intent = x.intent;
-                 s.payment_method = x.payment_method;
+                 start_intent(x.intent, x.payment_method, x.capture, x.amount, x.at);
                  remember(s, x.by, x.key, seq, x.at, fingerprint_fund(x.by, x.payment_method));
                },
-               [&](const protocol::contract_funding_failed&) {
-                 s.intent.clear();
-                 s.payment_method.clear();
-               },
+               [&](const protocol::contract_funding_failed&) { clear_intent(); },
                [&](const protocol::contract_funded& x) {
                  s.funded_intent = x.intent;
-                 s.intent.clear();
-                 s.payment_method.clear();
+                 if (x.authorized) {
+                   s.funding_method = s.payment_method;
+                   s.authorization = transfer_id(s.id, seq, 0);
+                   s.authorized = s.terms.amount;
+                   s.authorization_expires_at = x.authorization_expires_at;
+                 } else {
+                   s.escrow += s.terms.amount;
+                 }
+                 clear_intent();
                  s.status = contract_status::funded;
                  s.funded_at = x.at;
                  s.delivery_due = x.delivery_due;
-                 s.escrow += s.terms.amount;
                },
                [&](const protocol::contract_delivered& x) {
                  s.status = contract_status::delivered;
@@ -519,25 +779,41 @@ void apply(state& s, int64_t seq, const protocol::contract_event& ev, const rule
                  remember(s, x.by, x.key, seq, x.at, fingerprint_revision(x.by, x.reason));
                },
                [&](const protocol::contract_released& x) {
+                 if (!s.authorization.empty())
+                   resolve_authorization();
                  s.status = contract_status::released;
                  s.escrow -= x.to_creator;
+                 finish();
                  if (!x.automatic)
                    remember(s, x.by, x.key, seq, x.at, fingerprint_approve(x.by));
                },
                [&](const protocol::contract_refunded& x) {
+                 if (!s.authorization.empty())
+                   resolve_authorization();
+                 else
+                   s.escrow -= x.amount;
                  s.status = contract_status::refunded;
-                 s.escrow -= x.amount;
-                 s.outstanding[x.refund] = x.amount;
+                 if (!x.refund.empty())
+                   s.outstanding[x.refund] = x.amount;
+                 if (!x.cancel.empty())
+                   s.cancels[x.cancel] = s.funded_intent;
+                 finish();
                },
                [&](const protocol::contract_cancel_requested& x) {
                  s.cancel_requested_by = x.by;
                  remember(s, x.by, x.key, seq, x.at, fingerprint_cancel(x.by));
                },
                [&](const protocol::contract_cancelled& x) {
+                 if (!s.authorization.empty())
+                   resolve_authorization();
+                 else
+                   s.escrow -= x.refunded;
                  s.status = contract_status::cancelled;
-                 s.escrow -= x.refunded;
                  if (!x.refund.empty())
                    s.outstanding[x.refund] = x.refunded;
+                 if (!x.cancel.empty())
+                   s.cancels[x.cancel] = s.funded_intent;
+                 finish();
                  remember(s, x.by, x.key, seq, x.at, fingerprint_cancel(x.by));
                },
                [&](const protocol::contract_disputed& x) {
@@ -549,14 +825,71 @@ void apply(state& s, int64_t seq, const protocol::contract_event& ev, const rule
                  remember(s, x.by, x.key, seq, x.at, fingerprint_dispute(x.by, x.reason));
                },
                [&](const protocol::contract_resolved& x) {
+                 if (!s.authorization.empty())
+                   resolve_authorization();
                  s.status = contract_status::resolved;
-                 s.escrow -= x.to_creator + x.to_brand;
+                 // The brand's share leaves the escrow only when it was taken (then it is
+                 // refunded); a fallback charge took only the creator's share.
+                 s.escrow -= x.to_creator + (x.refund.empty() ? 0 : x.to_brand);
                  if (!x.refund.empty())
                    s.outstanding[x.refund] = x.to_brand;
+                 if (!x.cancel.empty())
+                   s.cancels[x.cancel] = s.funded_intent;
+                 finish();
                  remember(s, x.by, x.key, seq, x.at, fingerprint_resolve(x.by, x.to_creator));
                },
                [&](const protocol::contract_reminder& x) { s.reminded_for = x.due; },
-               [&](const protocol::contract_provider_confirmed& x) { s.outstanding.erase(x.call); },
+               [&](const protocol::contract_provider_confirmed& x) {
+                 s.outstanding.erase(x.call);
+                 s.cancels.erase(x.call);
+               },
+               [&](const protocol::contract_reauthorization_requested& x) {
+                 start_intent(x.intent, s.funding_method, false, x.amount, x.at);
+               },
+               [&](const protocol::contract_reauthorized& x) {
+                 s.cancels[x.cancel] = x.previous;
+                 s.funded_intent = x.intent;
+                 // postings: leg 0 voids the old authorization, leg 1 is the new one
+                 s.authorization = transfer_id(s.id, seq, s.authorization.empty() ? 0 : 1);
+                 s.authorized = s.terms.amount;
+                 s.authorization_expires_at = x.authorization_expires_at;
+                 clear_intent();
+               },
+               [&](const protocol::contract_fallback_charge_on_approval& x) {
+                 if (!x.cancel.empty())
+                   s.cancels[x.cancel] = s.funded_intent;
+                 drop_authorization();
+                 clear_intent();
+               },
+               [&](const protocol::contract_capture_requested& x) {
+                 s.settling = state::settlement{x.reason, x.to_creator, x.commission, x.by, x.key};
+                 s.status = contract_status::releasing;
+                 s.cancel_requested_by.reset();
+                 if (x.charge)
+                   start_intent(x.capture, s.funding_method, true, x.amount, x.at);
+                 else
+                   s.capture = x.capture;
+                 if (x.reason == "resolved")
+                   remember(s, x.by, x.key, seq, x.at, fingerprint_resolve(x.by, x.to_creator));
+                 else if (x.reason == "approved")
+                   remember(s, x.by, x.key, seq, x.at, fingerprint_approve(x.by));
+               },
+               [&](const protocol::contract_capture_failed& x) {
+                 s.capture.clear();
+                 if (!x.cancel.empty())
+                   s.cancels[x.cancel] = s.funded_intent;
+                 drop_authorization();
+                 start_intent(x.charge, s.funding_method, true, x.amount, x.at);
+               },
+               [&](const protocol::contract_charged& x) {
+                 s.escrow += x.amount;
+                 s.funded_intent = x.intent;
+                 clear_intent();
+               },
+               [&](const protocol::contract_charge_failed&) {
+                 clear_intent();
+                 s.status = contract_status::payment_due;
+               },
              },
              ev);
   s.head = seq;
@@ -568,32 +901,68 @@ std::vector<posting> postings(const state& before, int64_t seq, const protocol::
   std::vector<posting> out;
   const auto& cur = before.terms.currency;
   const auto escrow = account::escrow(before.id);
-  auto leg = [&](std::string debit, std::string credit, int64_t amount) {
+  const auto clearing = account::clearing(cur);
+  auto add = [&](posting::kind what, std::string debit, std::string credit, int64_t amount,
+                 std::string pending_id = {}) {
     if (amount <= 0)
       return;
-    auto id = before.id.str() + ":" + std::to_string(seq) + ":" + std::to_string(out.size());
-    out.push_back(posting{posting::kind::post, std::move(id), std::move(debit), std::move(credit),
-                          amount, cur});
+    out.push_back(posting{what, transfer_id(before.id, seq, out.size()), std::move(debit),
+                          std::move(credit), amount, cur, std::move(pending_id)});
+  };
+  auto leg = [&](std::string debit, std::string credit, int64_t amount) {
+    add(posting::kind::post, std::move(debit), std::move(credit), amount);
+  };
+  // The authorization is always clearing -> escrow of `authorized`; its resolution names the same.
+  auto resolve_held = [&](posting::kind what) {
+    if (!before.authorization.empty())
+      add(what, clearing, escrow, before.authorized, before.authorization);
+  };
+  // A terminal event resolves the held authorization: captured (posted) if a capture was in
+  // flight, given back (voided) otherwise.
+  auto settle_held = [&] {
+    resolve_held(before.capture.empty() ? posting::kind::void_pending
+                                        : posting::kind::post_pending);
   };
   std::visit(overload{
-               [&](const protocol::contract_funded&) {
-                 leg(account::clearing(cur), escrow, before.terms.amount);
+               [&](const protocol::contract_funded& x) {
+                 add(x.authorized ? posting::kind::pending : posting::kind::post, clearing, escrow,
+                     before.terms.amount);
                },
                [&](const protocol::contract_released& x) {
+                 settle_held();
                  leg(escrow, account::user(before.creator, cur), x.to_creator - x.commission);
                  leg(escrow, account::revenue(cur), x.commission);
                },
                [&](const protocol::contract_refunded& x) {
-                 leg(escrow, account::clearing(cur), x.amount);
+                 if (!before.authorization.empty())
+                   settle_held();
+                 else
+                   leg(escrow, clearing, x.amount);
                },
                [&](const protocol::contract_cancelled& x) {
-                 leg(escrow, account::clearing(cur), x.refunded);
+                 if (!before.authorization.empty())
+                   settle_held();
+                 else
+                   leg(escrow, clearing, x.refunded);
                },
                [&](const protocol::contract_resolved& x) {
+                 settle_held();
                  leg(escrow, account::user(before.creator, cur), x.to_creator - x.commission);
                  leg(escrow, account::revenue(cur), x.commission);
-                 leg(escrow, account::clearing(cur), x.to_brand);
+                 if (!x.refund.empty())
+                   leg(escrow, clearing, x.to_brand);
                },
+               [&](const protocol::contract_reauthorized&) {
+                 resolve_held(posting::kind::void_pending);
+                 add(posting::kind::pending, clearing, escrow, before.terms.amount);
+               },
+               [&](const protocol::contract_fallback_charge_on_approval&) {
+                 resolve_held(posting::kind::void_pending);
+               },
+               [&](const protocol::contract_capture_failed&) {
+                 resolve_held(posting::kind::void_pending);
+               },
+               [&](const protocol::contract_charged& x) { leg(clearing, escrow, x.amount); },
                [](const auto&) {},
              },
              ev);
@@ -619,12 +988,31 @@ std::string encode_snapshot(const state& s) {
            {"paused_status", static_cast<int>(s.paused_status)},
            {"remaining", s.remaining},
            {"reminded_for", s.reminded_for},
-           {"escrow", s.escrow}};
+           {"escrow", s.escrow},
+           // version 2: authorize_capture
+           {"intent_capture", s.intent_capture},
+           {"intent_amount", s.intent_amount},
+           {"authorization_requested_at", s.authorization_requested_at},
+           {"funding_method", s.funding_method},
+           {"authorization", s.authorization},
+           {"authorized", s.authorized},
+           {"authorization_expires_at", s.authorization_expires_at},
+           {"capture", s.capture}};
   if (s.exists()) { // the opening, in its journal encoding: one definition of valid terms
-    auto opened = protocol::encode_contract_event(protocol::contract_opened{
-      s.conversation, s.offer, s.brand, s.creator, s.terms, s.opened_at});
-    obj["opened"] = json::binary(std::vector<uint8_t>(opened.begin(), opened.end()));
+    protocol::contract_event opened = protocol::contract_opened{
+      s.conversation, s.offer, s.brand, s.creator, s.terms, s.opened_at, s.mode};
+    auto bytes = protocol::encode_contract_event(opened);
+    obj["opened"] = json::binary(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+    obj["opened_version"] = protocol::contract_event_version(opened);
   }
+  if (s.settling) {
+    auto& st = *s.settling;
+    obj["settling"] = json::array({st.reason, st.to_creator, st.commission, st.by.str(), st.key});
+  }
+  auto cancels = json::array();
+  for (auto& [call, intent] : s.cancels)
+    cancels.push_back(json::array({call, intent}));
+  obj["cancels"] = std::move(cancels);
   if (s.cancel_requested_by)
     obj["cancel_requested_by"] = s.cancel_requested_by->str();
   auto outstanding = json::array();
@@ -641,13 +1029,14 @@ std::string encode_snapshot(const state& s) {
 
 expected<state, std::string> decode_snapshot(int16_t version, std::string_view bytes,
                                              const rules&) {
-  if (version != 1)
+  if (version != 1 && version != 2)
     return std::string{"unknown contract snapshot version "} + std::to_string(version);
   auto obj = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
   if (obj.is_discarded() || !obj.is_object())
     return std::string{"snapshot is not a msgpack map"};
-  auto status_of = [](int x) -> std::optional<contract_status> {
-    if (x < 0 || x > static_cast<int>(contract_status::resolved))
+  const auto last_status = version == 1 ? contract_status::resolved : contract_status::payment_due;
+  auto status_of = [&](int x) -> std::optional<contract_status> {
+    if (x < 0 || x > static_cast<int>(last_status))
       return std::nullopt;
     return static_cast<contract_status>(x);
   };
@@ -660,8 +1049,11 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
     s.head = obj.at("head").get<int64_t>();
     if (auto i = obj.find("opened"); i != obj.end()) {
       auto& bin = i->get_binary();
+      const auto opened_version =
+        version == 1 ? int16_t{1} : obj.at("opened_version").get<int16_t>();
       auto ev = protocol::decode_contract_event(
-        "contract.opened", 1, std::string_view{reinterpret_cast<const char*>(bin.data()), bin.size()});
+        "contract.opened", opened_version,
+        std::string_view{reinterpret_cast<const char*>(bin.data()), bin.size()});
       if (!ev)
         return "snapshot: " + ev.error();
       auto& o = std::get<protocol::contract_opened>(ev.value());
@@ -671,6 +1063,7 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
       s.creator = o.creator;
       s.terms = o.terms;
       s.opened_at = o.at;
+      s.mode = o.mode;
     } else if (s.head > 0) {
       return std::string{"snapshot of an open contract without its opening"};
     }
@@ -706,6 +1099,30 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
       s.keys[{*by, entry.at(1).get<std::string>()}] = state::key_use{
         entry.at(2).get<int64_t>(), entry.at(3).get<int64_t>(), entry.at(4).get<uint64_t>()};
     }
+    if (version == 1) {
+      // Before authorize_capture: an escrow-mode state. The only intent in flight was the funding
+      // charge of the whole amount (as replaying its contract.funding_requested would record).
+      s.intent_amount = s.intent.empty() ? 0 : s.terms.amount;
+      return s;
+    }
+    s.intent_capture = obj.at("intent_capture").get<bool>();
+    s.intent_amount = obj.at("intent_amount").get<int64_t>();
+    s.authorization_requested_at = obj.at("authorization_requested_at").get<int64_t>();
+    s.funding_method = obj.at("funding_method").get<std::string>();
+    s.authorization = obj.at("authorization").get<std::string>();
+    s.authorized = obj.at("authorized").get<int64_t>();
+    s.authorization_expires_at = obj.at("authorization_expires_at").get<int64_t>();
+    s.capture = obj.at("capture").get<std::string>();
+    if (auto i = obj.find("settling"); i != obj.end()) {
+      auto& st = *i;
+      auto by = uuid::parse(st.at(3).get<std::string>());
+      if (!by)
+        return std::string{"snapshot has a malformed settling.by"};
+      s.settling = state::settlement{st.at(0).get<std::string>(), st.at(1).get<int64_t>(),
+                                     st.at(2).get<int64_t>(), *by, st.at(4).get<std::string>()};
+    }
+    for (auto& entry : obj.at("cancels"))
+      s.cancels[entry.at(0).get<std::string>()] = entry.at(1).get<std::string>();
     return s;
   } catch (const json::exception& ex) {
     return std::string{"malformed snapshot: "} + ex.what();

@@ -31,7 +31,23 @@ constexpr std::array<std::string_view, std::variant_size_v<contract_event>> type
   "contract.resolved",
   "contract.reminder",
   "contract.provider_confirmed",
+  "contract.reauthorization_requested",
+  "contract.reauthorized",
+  "contract.fallback_charge_on_approval",
+  "contract.capture_requested",
+  "contract.capture_failed",
+  "contract.charged",
+  "contract.charge_failed",
 }};
+
+constexpr std::array<std::string_view, 2> mode_names{{"escrow", "authorize_capture"}};
+
+/// Returns true for the event types that have a version 2 (the fields of authorize_capture).
+bool has_version_2(std::string_view type) noexcept {
+  return type == "contract.opened" || type == "contract.funding_requested"
+         || type == "contract.funded" || type == "contract.refunded"
+         || type == "contract.cancelled" || type == "contract.resolved";
+}
 
 /// Reads the fields of one payload; the first missing or mistyped field makes it fail (and is
 /// named in the error), later reads return defaults.
@@ -102,6 +118,18 @@ json encode_items(const std::vector<delivery_item>& items) {
 
 } // namespace
 
+std::string_view to_string(funding_mode x) noexcept {
+  auto i = static_cast<size_t>(x);
+  return i < mode_names.size() ? mode_names[i] : std::string_view{"unknown"};
+}
+
+std::optional<funding_mode> funding_mode_from_string(std::string_view x) noexcept {
+  for (size_t i = 0; i < mode_names.size(); ++i)
+    if (mode_names[i] == x)
+      return static_cast<funding_mode>(i);
+  return std::nullopt;
+}
+
 std::string_view contract_event_type(const contract_event& ev) noexcept {
   return type_names[ev.index()];
 }
@@ -113,35 +141,58 @@ bool is_contract_event_type(std::string_view type) noexcept {
   return false;
 }
 
-int16_t contract_event_version(const contract_event&) noexcept {
-  return 1;
+int16_t contract_event_version(const contract_event& ev) noexcept {
+  const bool v2 = std::visit(
+    overload{
+      [](const contract_opened& x) { return x.mode != funding_mode::escrow; },
+      [](const contract_funding_requested& x) { return !x.capture; },
+      [](const contract_funded& x) { return x.authorized || x.authorization_expires_at != 0; },
+      [](const contract_refunded& x) { return !x.cancel.empty(); },
+      [](const contract_cancelled& x) { return !x.cancel.empty(); },
+      [](const contract_resolved& x) { return !x.cancel.empty(); },
+      [](const auto&) { return false; },
+    },
+    ev);
+  return v2 ? 2 : 1;
 }
 
 std::string encode_contract_event(const contract_event& ev) {
+  const bool v2 = contract_event_version(ev) == 2;
   json obj = std::visit(
     overload{
-      [](const contract_opened& x) {
-        return json{{"conversation", x.conversation.str()},
-                    {"offer", x.offer},
-                    {"brand", x.brand.str()},
-                    {"creator", x.creator.str()},
-                    {"terms", detail::terms_to_json(x.terms)},
-                    {"at", x.at}};
+      [v2](const contract_opened& x) {
+        json obj{{"conversation", x.conversation.str()},
+                 {"offer", x.offer},
+                 {"brand", x.brand.str()},
+                 {"creator", x.creator.str()},
+                 {"terms", detail::terms_to_json(x.terms)},
+                 {"at", x.at}};
+        if (v2)
+          obj["funding_mode"] = to_string(x.mode);
+        return obj;
       },
-      [](const contract_funding_requested& x) {
-        return json{{"by", x.by.str()},
-                    {"key", x.key},
-                    {"intent", x.intent},
-                    {"payment_method", x.payment_method},
-                    {"amount", x.amount},
-                    {"currency", x.currency},
-                    {"at", x.at}};
+      [v2](const contract_funding_requested& x) {
+        json obj{{"by", x.by.str()},
+                 {"key", x.key},
+                 {"intent", x.intent},
+                 {"payment_method", x.payment_method},
+                 {"amount", x.amount},
+                 {"currency", x.currency},
+                 {"at", x.at}};
+        if (v2)
+          obj["capture"] = x.capture;
+        return obj;
       },
       [](const contract_funding_failed& x) {
         return json{{"intent", x.intent}, {"code", x.code}, {"at", x.at}};
       },
-      [](const contract_funded& x) {
-        return json{{"intent", x.intent}, {"delivery_due", x.delivery_due}, {"at", x.at}};
+      [v2](const contract_funded& x) {
+        json obj{{"intent", x.intent}, {"delivery_due", x.delivery_due}, {"at", x.at}};
+        if (v2) {
+          obj["authorized"] = x.authorized;
+          obj["authorization_expires_at"] = x.authorization_expires_at;
+        }
+        return obj;
       },
       [](const contract_delivered& x) {
         return json{{"by", x.by.str()},
@@ -171,21 +222,24 @@ std::string encode_contract_event(const contract_event& ev) {
         }
         return obj;
       },
-      [](const contract_refunded& x) {
-        return json{{"amount", x.amount},
-                    {"reason", x.reason},
-                    {"refund", x.refund},
-                    {"at", x.at}};
+      [v2](const contract_refunded& x) {
+        json obj{{"amount", x.amount}, {"reason", x.reason}, {"refund", x.refund}, {"at", x.at}};
+        if (v2)
+          obj["cancel"] = x.cancel;
+        return obj;
       },
       [](const contract_cancel_requested& x) {
         return json{{"by", x.by.str()}, {"key", x.key}, {"at", x.at}};
       },
-      [](const contract_cancelled& x) {
-        return json{{"by", x.by.str()},
-                    {"key", x.key},
-                    {"refunded", x.refunded},
-                    {"refund", x.refund},
-                    {"at", x.at}};
+      [v2](const contract_cancelled& x) {
+        json obj{{"by", x.by.str()},
+                 {"key", x.key},
+                 {"refunded", x.refunded},
+                 {"refund", x.refund},
+                 {"at", x.at}};
+        if (v2)
+          obj["cancel"] = x.cancel;
+        return obj;
       },
       [](const contract_disputed& x) {
         return json{{"by", x.by.str()},
@@ -195,20 +249,68 @@ std::string encode_contract_event(const contract_event& ev) {
                     {"remaining", x.remaining},
                     {"at", x.at}};
       },
-      [](const contract_resolved& x) {
-        return json{{"by", x.by.str()},
-                    {"key", x.key},
-                    {"to_creator", x.to_creator},
-                    {"to_brand", x.to_brand},
-                    {"commission", x.commission},
-                    {"refund", x.refund},
-                    {"at", x.at}};
+      [v2](const contract_resolved& x) {
+        json obj{{"by", x.by.str()},
+                 {"key", x.key},
+                 {"to_creator", x.to_creator},
+                 {"to_brand", x.to_brand},
+                 {"commission", x.commission},
+                 {"refund", x.refund},
+                 {"at", x.at}};
+        if (v2)
+          obj["cancel"] = x.cancel;
+        return obj;
       },
       [](const contract_reminder& x) {
         return json{{"deadline", x.deadline}, {"due", x.due}, {"at", x.at}};
       },
       [](const contract_provider_confirmed& x) {
         return json{{"call", x.call}, {"at", x.at}};
+      },
+      [](const contract_reauthorization_requested& x) {
+        return json{{"intent", x.intent},
+                    {"amount", x.amount},
+                    {"currency", x.currency},
+                    {"at", x.at}};
+      },
+      [](const contract_reauthorized& x) {
+        return json{{"intent", x.intent},
+                    {"previous", x.previous},
+                    {"cancel", x.cancel},
+                    {"authorization_expires_at", x.authorization_expires_at},
+                    {"at", x.at}};
+      },
+      [](const contract_fallback_charge_on_approval& x) {
+        return json{{"intent", x.intent}, {"code", x.code}, {"cancel", x.cancel}, {"at", x.at}};
+      },
+      [](const contract_capture_requested& x) {
+        json obj{{"capture", x.capture},
+                 {"intent", x.intent},
+                 {"charge", x.charge},
+                 {"amount", x.amount},
+                 {"reason", x.reason},
+                 {"to_creator", x.to_creator},
+                 {"commission", x.commission},
+                 {"at", x.at}};
+        if (x.reason != "review_lapsed") { // a member's command: who, under which key
+          obj["by"] = x.by.str();
+          obj["key"] = x.key;
+        }
+        return obj;
+      },
+      [](const contract_capture_failed& x) {
+        return json{{"capture", x.capture},
+                    {"code", x.code},
+                    {"cancel", x.cancel},
+                    {"charge", x.charge},
+                    {"amount", x.amount},
+                    {"at", x.at}};
+      },
+      [](const contract_charged& x) {
+        return json{{"intent", x.intent}, {"amount", x.amount}, {"at", x.at}};
+      },
+      [](const contract_charge_failed& x) {
+        return json{{"intent", x.intent}, {"code", x.code}, {"at", x.at}};
       },
     },
     ev);
@@ -222,9 +324,10 @@ expected<contract_event, std::string> decode_contract_event(std::string_view typ
                                                             std::string_view msgpack) {
   if (!is_contract_event_type(type))
     return std::string{"unknown event type "} + std::string{type};
-  if (version != 1)
+  if (version != 1 && !(version == 2 && has_version_2(type)))
     return std::string{"unsupported version "} + std::to_string(version) + " of "
            + std::string{type};
+  const bool v2 = version == 2;
   auto obj = json::from_msgpack(msgpack.begin(), msgpack.end(), true, false);
   if (obj.is_discarded() || !obj.is_object())
     return std::string{"payload is not a msgpack map"};
@@ -237,6 +340,13 @@ expected<contract_event, std::string> decode_contract_event(std::string_view typ
   if (type == "contract.opened") {
     contract_opened x{f.id("conversation"), f.integer("offer"), f.id("brand"), f.id("creator"),
                       {}, f.integer("at")};
+    if (v2) {
+      auto mode = funding_mode_from_string(f.str("funding_mode"));
+      if (!mode)
+        f.fail("funding_mode");
+      else
+        x.mode = *mode;
+    }
     auto t = obj.find("terms");
     if (t == obj.end())
       f.fail("terms");
@@ -248,14 +358,25 @@ expected<contract_event, std::string> decode_contract_event(std::string_view typ
     }
     return done(std::move(x));
   }
-  if (type == "contract.funding_requested")
-    return done(contract_funding_requested{f.id("by"), f.str("key"), f.str("intent"),
-                                           f.str("payment_method"), f.integer("amount"),
-                                           f.str("currency"), f.integer("at")});
+  if (type == "contract.funding_requested") {
+    contract_funding_requested x{f.id("by"),           f.str("key"),
+                                 f.str("intent"),      f.str("payment_method"),
+                                 f.integer("amount"),  f.str("currency"),
+                                 f.integer("at")};
+    if (v2)
+      x.capture = f.boolean("capture");
+    return done(std::move(x));
+  }
   if (type == "contract.funding_failed")
     return done(contract_funding_failed{f.str("intent"), f.str("code"), f.integer("at")});
-  if (type == "contract.funded")
-    return done(contract_funded{f.str("intent"), f.integer("delivery_due"), f.integer("at")});
+  if (type == "contract.funded") {
+    contract_funded x{f.str("intent"), f.integer("delivery_due"), f.integer("at")};
+    if (v2) {
+      x.authorized = f.boolean("authorized");
+      x.authorization_expires_at = f.integer("authorization_expires_at");
+    }
+    return done(std::move(x));
+  }
   if (type == "contract.delivered") {
     contract_delivered x{f.id("by"), f.str("key"), {}, f.str("note"),
                          f.integer("round"), f.integer("review_due"), f.integer("at")};
@@ -292,26 +413,66 @@ expected<contract_event, std::string> decode_contract_event(std::string_view typ
     }
     return done(std::move(x));
   }
-  if (type == "contract.refunded")
-    return done(contract_refunded{f.integer("amount"), f.str("reason"), f.str("refund"),
-                                  f.integer("at")});
+  if (type == "contract.refunded") {
+    contract_refunded x{f.integer("amount"), f.str("reason"), f.str("refund"), f.integer("at")};
+    if (v2)
+      x.cancel = f.str("cancel");
+    return done(std::move(x));
+  }
   if (type == "contract.cancel_requested")
     return done(contract_cancel_requested{f.id("by"), f.str("key"), f.integer("at")});
-  if (type == "contract.cancelled")
-    return done(contract_cancelled{f.id("by"), f.str("key"), f.integer("refunded"),
-                                   f.str("refund"), f.integer("at")});
+  if (type == "contract.cancelled") {
+    contract_cancelled x{f.id("by"), f.str("key"), f.integer("refunded"), f.str("refund"),
+                         f.integer("at")};
+    if (v2)
+      x.cancel = f.str("cancel");
+    return done(std::move(x));
+  }
   if (type == "contract.disputed")
     return done(contract_disputed{f.id("by"), f.str("key"), f.str("reason"),
                                   f.str("paused_status"), f.integer("remaining"),
                                   f.integer("at")});
-  if (type == "contract.resolved")
-    return done(contract_resolved{f.id("by"), f.str("key"), f.integer("to_creator"),
-                                  f.integer("to_brand"), f.integer("commission"), f.str("refund"),
-                                  f.integer("at")});
+  if (type == "contract.resolved") {
+    contract_resolved x{f.id("by"),           f.str("key"),          f.integer("to_creator"),
+                        f.integer("to_brand"), f.integer("commission"), f.str("refund"),
+                        f.integer("at")};
+    if (v2)
+      x.cancel = f.str("cancel");
+    return done(std::move(x));
+  }
   if (type == "contract.reminder")
     return done(contract_reminder{f.str("deadline"), f.integer("due"), f.integer("at")});
+  if (type == "contract.provider_confirmed")
+    return done(contract_provider_confirmed{f.str("call"), f.integer("at")});
+  if (type == "contract.reauthorization_requested")
+    return done(contract_reauthorization_requested{f.str("intent"), f.integer("amount"),
+                                                   f.str("currency"), f.integer("at")});
+  if (type == "contract.reauthorized")
+    return done(contract_reauthorized{f.str("intent"), f.str("previous"), f.str("cancel"),
+                                      f.integer("authorization_expires_at"), f.integer("at")});
+  if (type == "contract.fallback_charge_on_approval")
+    return done(contract_fallback_charge_on_approval{f.str("intent"), f.str("code"),
+                                                     f.str("cancel"), f.integer("at")});
+  if (type == "contract.capture_requested") {
+    contract_capture_requested x{f.str("capture"),     f.str("intent"),
+                                 f.boolean("charge"),  f.integer("amount"),
+                                 f.str("reason"),      f.integer("to_creator"),
+                                 f.integer("commission"), f.integer("at")};
+    if (f.ok() && x.reason != "approved" && x.reason != "review_lapsed" && x.reason != "resolved")
+      f.fail("reason");
+    if (f.ok() && x.reason != "review_lapsed") {
+      x.by = f.id("by");
+      x.key = f.str("key");
+    }
+    return done(std::move(x));
+  }
+  if (type == "contract.capture_failed")
+    return done(contract_capture_failed{f.str("capture"), f.str("code"), f.str("cancel"),
+                                        f.str("charge"), f.integer("amount"), f.integer("at")});
+  if (type == "contract.charged")
+    return done(contract_charged{f.str("intent"), f.integer("amount"), f.integer("at")});
   // is_contract_event_type leaves only this one
-  return done(contract_provider_confirmed{f.str("call"), f.integer("at")});
+  return done(contract_charge_failed{f.str("intent"), f.str("code"), f.integer("at")});
 }
 
 std::optional<std::string> validate_contract_terms(const offer_terms& terms) {

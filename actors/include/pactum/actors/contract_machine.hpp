@@ -9,10 +9,68 @@
 // Lifecycle: awaiting_funding -> funded -> delivered <-> revision_requested -> released; a
 // funded contract whose delivery deadline passes is refunded; both parties together may cancel;
 // either may dispute, which stops every clock until a moderator resolves. released, refunded,
-// cancelled and resolved are terminal, and then the escrow holds nothing.
+// cancelled and resolved are terminal, and then the escrow holds nothing. In authorize_capture
+// mode (below) paying the creator goes through `releasing` (and, if the money cannot be
+// collected, `payment_due`) before released or resolved.
 //
 // Money: `to_creator` (in contract.released and contract.resolved) is the creator's GROSS share;
 // the commission is taken from it, so the creator receives `to_creator - commission`.
+//
+// Two funding modes (`open::mode`, journaled in contract.opened):
+//
+// escrow (the default, and every contract journaled before the second mode existed): `fund`
+// charges the card (create_intent, capture = true); its success (contract.funded) posts
+// clearing -> escrow, and releases, refunds and resolutions move posted escrow money.
+//
+// authorize_capture (regions where holding escrow is restricted): the card is only authorized,
+// and the money is taken when the creator is paid. Decisions, each documented where it is made:
+//
+// - Funding. `fund` -> contract.funding_requested{capture = false}; success -> contract.funded
+//   {authorized, authorization_expires_at} whose posting is a PENDING transfer clearing -> escrow
+//   (`state::authorization` is its id, `state::authorized` its amount). The token the brand funded
+//   with is kept (`state::funding_method`) until the contract ends: re-authorizations and the
+//   fallback charge need it. An authorization is trusted for `rules::authorization_validity`
+//   counted from the REQUEST (the provider cannot have authorized earlier), not from the webhook.
+// - Paying the creator (approve, a lapsed review, a moderator's split with to_creator > 0) first
+//   collects the money: contract.capture_requested, status `releasing` (no clock runs; member
+//   commands other than retries are refused). The capture's success (`capture_result`) journals
+//   contract.released / contract.resolved with post_pending(authorization) and the usual legs; a
+//   split captures the whole authorization (the provider captures whole amounts only) and refunds
+//   the brand's share with a refund call on the captured intent.
+// - A failed capture (any code; "authorization_expired" is the expected one) voids the
+//   authorization (contract.capture_failed, which also cancels it at the provider unless it
+//   lapsed) and charges the card instead (create_intent, capture = true) for exactly what is
+//   needed: the whole amount for a release, the creator's gross share for a split. The charge's
+//   success journals contract.charged (clearing -> escrow, posted) and the final event in one
+//   append; its failure, contract.charge_failed: status `payment_due`, nothing is held, and the
+//   creator is paid only once the brand pays with `fund` (capture = true, same split). Collecting
+//   from a brand that never pays is outside the machine.
+// - Giving the money back (delivery deadline, cancel after funding, a split with to_creator = 0)
+//   voids the pending transfer and cancels the authorization at the provider (call `cancel`, no
+//   refund); when the contract holds nothing any more (fallback) nothing moves and nothing is
+//   called, and the amount given back is 0.
+// - Re-authorization. While an authorization is held in funded, revision_requested, delivered or
+//   disputed, and the contract could still need to capture after `authorization_expires_at -
+//   authorization_margin` (funded/revision_requested: delivery_due + review_window; delivered:
+//   review_due; disputed: always), that time is part of `next_timer`; when it fires,
+//   contract.reauthorization_requested starts a new authorization. Success: contract.reauthorized
+//   (void the old pending transfer, a new pending one; the old authorization is cancelled at the
+//   provider). Failure (or the provider reporting the live authorization lapsed):
+//   contract.fallback_charge_on_approval (void; the contract stays funded in terms but holds
+//   nothing, and paying the creator charges the card instead of capturing).
+// - While a re-authorization is in flight no money may move: approve, cancel-after-funding and
+//   resolve are refused (conflict, "try again in a moment") and no clock fires (`next_timer` is 0);
+//   provider answers take seconds, and the deadlines fire as soon as the outcome is journaled.
+//
+// Ledger invariants kept on every path (checked by the simulation): per-currency sums are zero,
+// no floored account goes below zero (pending debits count), every pending transfer is resolved
+// exactly once with its own accounts and amount, and a terminal contract holds nothing, posted or
+// pending. Non-terminal: escrow mode holds `escrow == amount` once funded; authorize_capture holds
+// `authorized == amount` (escrow 0) while it has an authorization and 0/0 in the fallback, and
+// `escrow` only ever holds money between contract.charged and the release in the same append.
+//
+// Provider calls: `calls_due` lists every call the journal says is owed, for the actor to make
+// after commit and again on activation; a call leaves the list when its outcome is journaled.
 
 #include <cstdint>
 #include <map>
@@ -44,6 +102,12 @@ enum class contract_status : uint8_t {
   cancelled,  ///< terminal: cancelled, refunded if it was funded
   disputed,   ///< clocks stopped until a moderator resolves
   resolved,   ///< terminal: a moderator split the escrow
+  /// authorize_capture: the money for a release or resolution is being collected (a capture of
+  /// the authorization, or a charge in its place); no clock runs.
+  releasing,
+  /// authorize_capture: collecting that money failed; nothing is held and the brand must pay
+  /// (`fund`) before the creator is paid. No clock runs.
+  payment_due,
 };
 
 /// Returns the wire name, e.g. "awaiting_funding".
@@ -54,6 +118,9 @@ std::optional<contract_status> contract_status_from_string(std::string_view) noe
 
 /// Returns true for released, refunded, cancelled and resolved.
 bool is_terminal(contract_status) noexcept;
+
+/// How the contract holds the brand's money (wire names "escrow", "authorize_capture").
+using protocol::funding_mode;
 
 /// The timer kind under which a contract's single durable timer is stored (due at
 /// `state::next_timer`).
@@ -78,6 +145,12 @@ struct rules {
   /// The most events one contract may hold; member commands beyond it are refused
   /// (limit_reached). Events the system decides (provider results, timers) are never refused.
   size_t max_commands = 1000;
+  /// authorize_capture: how long an authorization is trusted, counted from its request (the
+  /// provider's own validity or less).
+  millis authorization_validity = 6 * 24 * 3600 * 1000LL;
+  /// authorize_capture: how long before an authorization stops being trusted it is renewed.
+  /// Clamped to [0, authorization_validity / 2] so that a renewal never falls due at once.
+  millis authorization_margin = 24 * 3600 * 1000LL;
 };
 
 /// Returns the commission on a gross share `x` (>= 0): min(x, x * bps / 10000 + fixed), rounded
@@ -96,6 +169,28 @@ inline constexpr size_t max_note_bytes = 4000;
 inline constexpr size_t max_reason_bytes = 2000;
 inline constexpr size_t max_payment_method_bytes = 256;
 inline constexpr size_t max_provider_code_bytes = 128;
+
+/// One outgoing payment-provider call the journal says is owed (see `calls_due`). The actor makes
+/// exactly these, with these keys (the provider's idempotency makes repeats harmless).
+struct provider_call {
+  enum class kind : uint8_t {
+    create_intent, ///< provider create_intent({key, amount, currency, payment_method, capture})
+    capture,       ///< provider capture(key, intent): the whole authorization
+    cancel,        ///< provider cancel(key, intent): void an authorization
+    refund,        ///< provider refund(key, intent, amount)
+  };
+  kind what = kind::create_intent;
+  std::string key;    ///< the call's idempotency key
+  std::string intent; ///< create_intent: the new intent's key (== key); else the intent acted on
+  int64_t amount = 0; ///< create_intent, refund: the amount; capture, cancel: the authorization's
+  std::string currency;
+  bool capture = true;             ///< create_intent only: false = authorize only
+  std::string payment_method = {}; ///< create_intent only: the token to charge or authorize
+  friend bool operator==(const provider_call&, const provider_call&) = default;
+};
+
+/// Returns the wire-ish name of a call kind: "create_intent", "capture", "cancel", "refund".
+std::string_view to_string(provider_call::kind) noexcept;
 
 /// Everything `decide` needs to know of one contract, derived from its journal by `apply` (or
 /// restored from a snapshot). Owned by the contract actor; a plain value.
@@ -119,15 +214,49 @@ struct state {
   /// The in-flight charge's payment-method token, so that the call can be re-issued (same key)
   /// after a restart; empty when no charge is in flight.
   std::string payment_method;
-  std::string funded_intent; ///< the charge that funded the escrow (refunds refer to it)
+  /// The intent that holds the money: the charge that funded the escrow, or (authorize_capture)
+  /// the live authorization, or the charge that replaced it. Captures and refunds refer to it.
+  std::string funded_intent;
   std::optional<uuid> cancel_requested_by; ///< the side that asked to cancel, until both agree
+
+  funding_mode mode = funding_mode::escrow; ///< from contract.opened
+  /// The intent in flight (`intent`): true for a charge, false for an authorization (funding in
+  /// authorize_capture mode, or a re-authorization).
+  bool intent_capture = true;
+  int64_t intent_amount = 0; ///< the intent in flight: its amount; 0 when none
+  /// An authorization in flight: when it was requested (its validity counts from then); 0 else.
+  millis authorization_requested_at = 0;
+  /// authorize_capture: the payment-method token the contract was funded with, kept until the
+  /// contract ends (re-authorizations, the fallback charge); empty in escrow mode.
+  std::string funding_method;
+  /// authorize_capture: the ledger id of the live pending transfer clearing -> escrow (the
+  /// authorization held for `funded_intent`); empty when none is held.
+  std::string authorization;
+  int64_t authorized = 0; ///< its amount (the escrow's pending credit); 0 when none
+  millis authorization_expires_at = 0; ///< when the held authorization stops being trusted
+  /// The capture call in flight (its key; it captures `funded_intent`); empty when none.
+  std::string capture;
+  /// A release or resolution waiting for its money (status releasing or payment_due).
+  struct settlement {
+    std::string reason; ///< "approved", "review_lapsed" or "resolved"
+    int64_t to_creator = 0; ///< gross
+    int64_t commission = 0;
+    uuid by = {};         ///< nil when review_lapsed
+    std::string key = {}; ///< empty when review_lapsed
+    friend bool operator==(const settlement&, const settlement&) = default;
+  };
+  std::optional<settlement> settling;
+  /// Cancel calls (authorizations to void at the provider) decided but not yet confirmed: call
+  /// key -> the intent to cancel.
+  std::map<std::string, std::string> cancels;
 
   contract_status paused_status = contract_status::awaiting_funding; ///< while disputed
   millis remaining = 0; ///< while disputed: what was left on the paused deadline
   millis reminded_for = 0; ///< the deadline last reminded of (reminders go once per deadline)
 
-  /// What the ledger's escrow account of this contract holds (derived from events, not from
-  /// postings, so that the two can be checked against each other).
+  /// What the ledger's escrow account of this contract holds, POSTED (derived from events, not
+  /// from postings, so that the two can be checked against each other). A pending authorization
+  /// is not in it (see `authorized`).
   int64_t escrow = 0;
 
   /// Provider calls (refund keys) decided but not yet confirmed, with their amounts.
@@ -153,6 +282,14 @@ struct state {
   }
   /// Returns true when the contract has ended (released, refunded, cancelled, resolved).
   bool terminal() const noexcept { return is_terminal(status); }
+  /// Returns true while a re-authorization is in flight (then no money may move).
+  bool reauthorizing() const noexcept;
+  /// Returns true for an authorize_capture contract that is funded in terms but holds nothing
+  /// (after a failed re-authorization or a lapse): paying the creator charges the card.
+  bool charge_on_approval() const noexcept;
+  /// Returns when the held authorization must be renewed (authorization_expires_at minus the
+  /// margin) if the contract could still need it after then; 0 when no renewal is due.
+  millis reauthorize_at(const rules& r) const noexcept;
 
   /// Field-wise equality (tests compare replayed and restored states with it).
   friend bool operator==(const state&, const state&) = default;
@@ -163,8 +300,9 @@ struct state {
   millis running_deadline() const noexcept;
 
   /// Returns when the contract's durable timer is due: the earliest of the reminder time (if that
-  /// deadline was not reminded of yet) and the running deadline; 0: no timer. The time may be in
-  /// the past: the timer then fires at once.
+  /// deadline was not reminded of yet), the running deadline and `reauthorize_at`; 0: no timer
+  /// (also while a re-authorization is in flight). The time may be in the past: the timer then
+  /// fires at once.
   millis next_timer(const rules& r) const noexcept;
 };
 
@@ -176,16 +314,21 @@ struct open {
   uuid brand;
   uuid creator;
   protocol::offer_terms terms;
+  funding_mode mode = funding_mode::escrow; ///< how the money will be held
 };
 
-/// The brand pays into escrow with a payment-method token.
+/// The brand pays into escrow with a payment-method token (authorize_capture: authorizes it; in
+/// status payment_due: pays the release or resolution waiting for its money).
 struct fund {
   uuid by;
   std::string key;
   std::string payment_method;
 };
 
-/// The provider's answer (webhook) to the funding charge `intent`.
+/// The provider's answer to the create_intent call `intent`: the funding charge or authorization,
+/// a re-authorization, or a charge for a release (webhooks payment_intent.succeeded /
+/// .authorized = succeeded, payment_intent.failed = failed with its failure_code; a call the
+/// provider refused outright = failed with the refusal's code).
 struct payment_result {
   std::string intent;
   bool succeeded = false;
@@ -239,9 +382,27 @@ struct cancel {
 /// reminder); nothing due is ignored, so a stale or repeated timer is harmless.
 struct timer_fired {};
 
-/// The provider confirmed the outgoing call `call` (a refund key) completed.
+/// The provider confirmed the outgoing call `call` (a refund or cancel key) completed: webhook
+/// refund.succeeded, or payment_intent.canceled with reason "requested"; a cancel the provider
+/// refuses because the authorization is gone already (invalid_state) counts as completed too.
 struct confirm_call {
   std::string call;
+};
+
+/// authorize_capture: the provider's answer to the capture call `call` (webhook
+/// payment_intent.captured = succeeded; a capture refused outright = failed, code
+/// "authorization_expired" when the authorization lapsed, else the refusal's code).
+struct capture_result {
+  std::string call;
+  bool succeeded = false;
+  std::string code = {}; ///< why it failed; empty means "processing_error"
+};
+
+/// authorize_capture: the provider reports that the authorization `intent` lapsed on its own
+/// (webhook payment_intent.canceled with reason "expired"). Only the live authorization matters,
+/// and only when no capture or re-authorization is in flight (their outcomes decide then).
+struct authorization_lapsed {
+  std::string intent;
 };
 
 /// The command was refused; nothing is journaled.
@@ -283,6 +444,15 @@ decision decide(const state& s, const resolve& cmd, millis now, const rules& r);
 decision decide(const state& s, const cancel& cmd, millis now, const rules& r);
 decision decide(const state& s, const timer_fired& cmd, millis now, const rules& r);
 decision decide(const state& s, const confirm_call& cmd, millis now, const rules& r);
+decision decide(const state& s, const capture_result& cmd, millis now, const rules& r);
+decision decide(const state& s, const authorization_lapsed& cmd, millis now, const rules& r);
+
+/// Returns the provider calls the journal says are owed, in this order: the create_intent in
+/// flight (funding, re-authorization or a charge for a release), the capture in flight, the
+/// cancels and the refunds not yet confirmed. Pure. A call leaves the list when the event that
+/// records its outcome is applied (funded / funding_failed / reauthorized / fallback / charged /
+/// charge_failed; released / resolved / capture_failed; provider_confirmed).
+std::vector<provider_call> calls_due(const state& s);
 
 /// Applies the event with sequence number `seq` (must be s.head + 1). Used both for fresh events
 /// and for replaying the journal.
@@ -306,8 +476,10 @@ std::string revenue(std::string_view currency);
 
 } // namespace account
 
-/// One ledger transfer implied by an event. The escrow mode uses `post` only; the other kinds
-/// are part of the ledger's vocabulary (two-phase transfers).
+/// One ledger transfer implied by an event. The escrow mode uses `post` only; authorize_capture
+/// holds its authorization as a `pending` transfer clearing -> escrow, resolved exactly once by
+/// `post_pending` (captured) or `void_pending` (given back, renewed or lost), which name the
+/// pending transfer's own accounts and amount.
 struct posting {
   enum class kind : uint8_t { post, pending, post_pending, void_pending };
   kind what = kind::post;
@@ -321,14 +493,24 @@ struct posting {
 };
 
 /// Returns the transfers event `ev` (with sequence number `seq`) implies, given the state before
-/// it is applied. Pure; zero legs are left out. funded: clearing -> escrow; released and resolved:
-/// escrow -> creator (net of commission), escrow -> revenue (commission), and for resolved escrow
-/// -> clearing (the brand's share); refunded and cancelled-after-funding: escrow -> clearing.
+/// it is applied. Pure; zero legs are left out. Ids are "<contract>:<seq>:<n>" in order.
+///
+/// escrow mode: funded: clearing -> escrow; released and resolved: escrow -> creator (net of
+/// commission), escrow -> revenue (commission), and for resolved escrow -> clearing (the brand's
+/// share); refunded and cancelled-after-funding: escrow -> clearing.
+///
+/// authorize_capture: funded: pending clearing -> escrow; reauthorized: void(old), pending(new);
+/// fallback_charge_on_approval and capture_failed: void; released / resolved after a capture:
+/// post_pending, then the legs above (resolved's brand leg only when it has a refund call);
+/// charged: clearing -> escrow (posted), then released / resolved take the legs from escrow;
+/// refunded, cancelled and resolved with to_creator = 0 while an authorization is held: void.
 /// Every other event moves nothing.
 std::vector<posting> postings(const state& before, int64_t seq, const protocol::contract_event& ev);
 
-/// The snapshot format this build writes. Older versions stay decodable (decode_snapshot).
-inline constexpr int16_t snapshot_version = 1;
+/// The snapshot format this build writes. Older versions stay decodable (decode_snapshot):
+/// version 1 (before authorize_capture) decodes as an escrow-mode state. Version 2 adds the
+/// authorize_capture fields, among them `funding_method` (a provider token, never card data).
+inline constexpr int16_t snapshot_version = 2;
 
 /// Encodes the whole state (msgpack) as of `s.head`. Equal states encode to equal bytes.
 std::string encode_snapshot(const state& s);
