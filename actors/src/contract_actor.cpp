@@ -341,8 +341,10 @@ void on_provider_answer(self_ptr self, provider_answer& a) {
 
 // -- views --------------------------------------------------------------------------------------
 
+/// The contract as committed: while an append is in flight the machine is already ahead of the
+/// journal, and a reader must not see what may still be lost.
 std::string view_of(const contract_actor_state& st) {
-  const auto& m = st.machine;
+  const auto& m = st.in_flight ? st.in_flight->before : st.machine;
   nlohmann::json v{{"id", st.id.str()},
                    {"conversation", m.conversation.str()},
                    {"offer", m.offer},
