@@ -268,6 +268,10 @@ caf::timespan backoff(int attempt) {
 /// Makes (or repeats) provider call `key` unless it is already in flight.
 void call(self_ptr self, const std::string& key) {
   auto& st = self->state;
+  if (key != st.machine.intent && !st.machine.outstanding.count(key)) {
+    st.calls.erase(key); // settled meanwhile: nothing is owed any more
+    return;
+  }
   auto* provider = st.svc->provider.load();
   if (!provider) { // not attached yet (start-up): try again shortly
     self->delayed_send(self, std::chrono::seconds(1), retry_call_atom_v, key);
@@ -291,11 +295,8 @@ void call(self_ptr self, const std::string& key) {
     provider->create_intent(std::move(req), std::move(done));
     return;
   }
-  if (auto i = st.machine.outstanding.find(key); i != st.machine.outstanding.end()) {
+  if (auto i = st.machine.outstanding.find(key); i != st.machine.outstanding.end())
     provider->refund(key, st.machine.funded_intent, i->second, std::move(done));
-    return;
-  }
-  st.calls.erase(key); // settled meanwhile
 }
 
 /// Starts every call the journal says is due and not yet in flight: the funding charge in flight
