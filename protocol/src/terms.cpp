@@ -81,6 +81,50 @@ struct reader {
 
 } // namespace
 
+expected<std::vector<deliverable>, std::string> deliverables_from_json(const json& d,
+                                                                     const std::string& path) {
+  if (!d.is_array() || d.empty())
+    return path + " must be a non-empty array";
+  if (d.size() > max_deliverables)
+    return path + " holds more than " + std::to_string(max_deliverables) + " items";
+  std::vector<deliverable> result;
+  for (size_t k = 0; k < d.size(); ++k) {
+    const std::string item_path = path + "[" + std::to_string(k) + "]";
+    auto& item = d[k];
+    if (!item.is_object())
+      return item_path + " must be an object";
+    deliverable out;
+    reader ir{item, item_path, {}};
+    ir.text("type", 40, out.type, true);
+    ir.text("platform", 20, out.platform, false);
+    ir.integer("count", 1, max_deliverable_count, out.count, false);
+    ir.text("brief", max_brief_chars, out.brief, false);
+    if (!ir.error.empty())
+      return ir.error;
+    auto type = std::find_if(std::begin(collaboration_types), std::end(collaboration_types),
+                             [&](const collaboration_type& c) { return c.name == out.type; });
+    if (type == std::end(collaboration_types)) {
+      std::string names;
+      for (auto& c : collaboration_types)
+        names += (names.empty() ? "" : ", ") + std::string{c.name};
+      return ir.name("type") + " must be one of " + names;
+    }
+    if (!out.platform.empty() && !contains(platforms, out.platform))
+      return ir.name("platform") + " must be one of " + one_of(platforms);
+    if (type->platform.empty()) { // custom: any platform, "other" by default
+      if (out.platform.empty())
+        out.platform = "other";
+    } else if (out.platform.empty()) {
+      out.platform = std::string{type->platform};
+    } else if (out.platform != type->platform) {
+      return ir.name("platform") + " is " + out.platform + " but " + out.type + " is a "
+             + std::string{type->platform} + " collaboration";
+    }
+    result.push_back(std::move(out));
+  }
+  return result;
+}
+
 json terms_to_json(const offer_terms& t) {
   auto list = json::array();
   for (auto& d : t.deliverables)
@@ -112,45 +156,10 @@ expected<offer_terms, std::string> terms_from_json(const json& v, const std::str
     return r.error;
 
   auto d = v.find("deliverables");
-  if (d == v.end() || !d->is_array() || d->empty())
-    return r.name("deliverables") + " must be a non-empty array";
-  if (d->size() > max_deliverables)
-    return r.name("deliverables") + " holds more than " + std::to_string(max_deliverables)
-           + " items";
-  for (size_t k = 0; k < d->size(); ++k) {
-    const std::string item_path = r.name("deliverables") + "[" + std::to_string(k) + "]";
-    auto& item = (*d)[k];
-    if (!item.is_object())
-      return item_path + " must be an object";
-    deliverable out;
-    reader ir{item, item_path, {}};
-    ir.text("type", 40, out.type, true);
-    ir.text("platform", 20, out.platform, false);
-    ir.integer("count", 1, max_deliverable_count, out.count, false);
-    ir.text("brief", max_brief_chars, out.brief, false);
-    if (!ir.error.empty())
-      return ir.error;
-    auto type = std::find_if(std::begin(collaboration_types), std::end(collaboration_types),
-                             [&](const collaboration_type& c) { return c.name == out.type; });
-    if (type == std::end(collaboration_types)) {
-      std::string names;
-      for (auto& c : collaboration_types)
-        names += (names.empty() ? "" : ", ") + std::string{c.name};
-      return ir.name("type") + " must be one of " + names;
-    }
-    if (!out.platform.empty() && !contains(platforms, out.platform))
-      return ir.name("platform") + " must be one of " + one_of(platforms);
-    if (type->platform.empty()) { // custom: any platform, "other" by default
-      if (out.platform.empty())
-        out.platform = "other";
-    } else if (out.platform.empty()) {
-      out.platform = std::string{type->platform};
-    } else if (out.platform != type->platform) {
-      return ir.name("platform") + " is " + out.platform + " but " + out.type + " is a "
-             + std::string{type->platform} + " collaboration";
-    }
-    t.deliverables.push_back(std::move(out));
-  }
+  auto list = deliverables_from_json(d == v.end() ? json{} : *d, r.name("deliverables"));
+  if (!list)
+    return list.error();
+  t.deliverables = std::move(*list);
 
   if (auto u = v.find("usage_rights"); u != v.end() && !u->is_null()) {
     const std::string upath = r.name("usage_rights");

@@ -4,6 +4,7 @@
 // journal decoder (events.cpp): one definition of what valid terms are.
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,11 @@ inline constexpr int64_t max_revision_rounds = 10;
 inline constexpr int64_t max_usage_days = 3'650;
 
 nlohmann::json terms_to_json(const offer_terms& t);
+
+/// Parses and validates a list of deliverables (the rules of offer terms); the error names the
+/// offending field under `path`.
+expected<std::vector<deliverable>, std::string> deliverables_from_json(const nlohmann::json& v,
+                                                                     const std::string& path);
 
 /// Parses and validates; the error names the offending field relative to `path` (e.g.
 /// "terms.deliverables[1].type must be one of ...").
