@@ -68,6 +68,11 @@ struct options {
   size_t revision_window_s = 3 * 24 * 3600;
   size_t contract_day_ms = 24 * 3600 * 1000;
   bool ledger_check = false;
+  std::string login_codes = "outbox";
+  size_t login_code_ttl_s = 600;
+  size_t login_code_attempts = 5;
+  size_t login_codes_per_email_hour = 5;
+  size_t login_codes_per_address_hour = 30;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -130,6 +135,13 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_SETTLEMENT_WINDOW_S] (172800)
   --set-kyc EMAIL=STATUS    set an account's identity verification (unverified, pending,
                             verified, rejected; withdrawals need verified) and exit
+  --login-codes MODE        one-time email login codes: outbox (mail queued in the mail_outbox
+                            table for a relay) or off [PACTUM_LOGIN_CODES] (outbox)
+  --login-code-ttl-s N      lifetime of a login code [PACTUM_LOGIN_CODE_TTL_S] (600)
+  --login-code-attempts N   wrong guesses that kill a code [PACTUM_LOGIN_CODE_ATTEMPTS] (5)
+  --login-codes-per-email-hour N  code requests per email per hour [PACTUM_LOGIN_CODES_PER_EMAIL_HOUR] (5)
+  --login-codes-per-address-hour N  code requests per client address per hour
+                            [PACTUM_LOGIN_CODES_PER_ADDRESS_HOUR] (30)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -193,6 +205,11 @@ options parse(int argc, char** argv) {
     {"revision-window-s", "PACTUM_REVISION_WINDOW_S"},
     {"contract-day-ms", "PACTUM_CONTRACT_DAY_MS"},
     {"settlement-window-s", "PACTUM_SETTLEMENT_WINDOW_S"},
+    {"login-codes", "PACTUM_LOGIN_CODES"},
+    {"login-code-ttl-s", "PACTUM_LOGIN_CODE_TTL_S"},
+    {"login-code-attempts", "PACTUM_LOGIN_CODE_ATTEMPTS"},
+    {"login-codes-per-email-hour", "PACTUM_LOGIN_CODES_PER_EMAIL_HOUR"},
+    {"login-codes-per-address-hour", "PACTUM_LOGIN_CODES_PER_ADDRESS_HOUR"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -283,10 +300,21 @@ options parse(int argc, char** argv) {
     else if (name == "review-window-s") o.review_window_s = to_size(name, v);
     else if (name == "revision-window-s") o.revision_window_s = to_size(name, v);
     else if (name == "settlement-window-s") o.settlement_window_s = to_size(name, v);
+    else if (name == "login-codes") o.login_codes = v;
+    else if (name == "login-code-ttl-s") o.login_code_ttl_s = to_size(name, v);
+    else if (name == "login-code-attempts") o.login_code_attempts = to_size(name, v);
+    else if (name == "login-codes-per-email-hour") o.login_codes_per_email_hour = to_size(name, v);
+    else if (name == "login-codes-per-address-hour") o.login_codes_per_address_hour = to_size(name, v);
     else if (name == "contract-day-ms") o.contract_day_ms = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
+  if (o.login_codes != "outbox" && o.login_codes != "off")
+    die("--login-codes must be outbox or off");
+  if (o.login_code_ttl_s < 1 || o.login_code_attempts < 1 || o.login_code_attempts > 1000
+      || o.login_codes_per_email_hour < 1 || o.login_codes_per_address_hour < 1)
+    die("--login-code-ttl-s, --login-code-attempts (at most 1000) and --login-codes-per-*-hour "
+        "must be >= 1");
   if (o.commission_bps > 10'000)
     die("--commission-bps must be at most 10000 (100%)");
   if (o.database_url.empty())
@@ -444,6 +472,11 @@ int main(int argc, char** argv) {
   rcfg.contract_rules.revision_window = static_cast<int64_t>(opt.revision_window_s) * 1000;
   rcfg.contract_rules.day = static_cast<int64_t>(opt.contract_day_ms);
   rcfg.wallet_rules.settlement_window = static_cast<int64_t>(opt.settlement_window_s) * 1000;
+  rcfg.login_codes = opt.login_codes == "outbox";
+  rcfg.login_code_ttl = std::chrono::seconds(opt.login_code_ttl_s);
+  rcfg.login_code_attempts = static_cast<int>(opt.login_code_attempts);
+  rcfg.login_codes_per_email_hour = static_cast<double>(opt.login_codes_per_email_hour);
+  rcfg.login_codes_per_address_hour = static_cast<double>(opt.login_codes_per_address_hour);
   if (opt.payments == "sandbox" && opt.webhook_secret.empty()) {
     // The sandbox lives in this process: a fresh secret per start is enough (it signs each
     // webhook when it delivers it).

@@ -310,7 +310,8 @@ struct runtime::impl {
 };
 
 runtime::runtime(runtime_config cfg, persistence::database& db)
-  : impl_(std::make_unique<impl>(std::move(cfg), db)) {}
+  : impl_(std::make_unique<impl>(std::move(cfg), db)),
+    code_limits_(make_code_limits(impl_->svc.cfg)) {}
 
 runtime::~runtime() = default;
 
@@ -798,6 +799,40 @@ void runtime::close_user_sessions(const uuid& user, const std::string& session_i
 
 size_t runtime::in_flight() const noexcept {
   return impl_->svc.in_flight.load();
+}
+
+// -- for profiles.cpp ------------------------------------------------------------------------------
+
+persistence::database& runtime::database_() const noexcept {
+  return *impl_->svc.db;
+}
+
+int64_t runtime::login_wait(const std::string& email, const std::string& address) {
+  return impl_->throttle.retry_after(email, address);
+}
+
+void runtime::login_failed(const std::string& email, const std::string& address) {
+  impl_->throttle.failed(email, address);
+}
+
+void runtime::login_succeeded(const std::string& email) {
+  impl_->throttle.succeeded(email);
+}
+
+void runtime::open_login(uuid user, std::string role, std::string display_name,
+                         std::string user_agent,
+                         std::function<void(expected<login_result, api_error>)> done) {
+  auto pair = impl_->new_pair();
+  persistence::login_row login{uuid::v7(), user, 0, 0, user_agent.substr(0, 256),
+                               pair.refresh_expires_at};
+  principal who{user, std::move(role), std::move(display_name), login.id.str()};
+  login_result out{who, pair.access, pair.access_expires_at, pair.refresh, pair.refresh_expires_at};
+  impl_->svc.db->create_login(std::move(login), std::move(pair.grants),
+                              [out, done](persistence::result<persistence::unit> r) {
+                                if (!r)
+                                  return done(from_persistence(r.error()));
+                                done(out);
+                              });
 }
 
 bool runtime::drain(std::chrono::milliseconds timeout) {

@@ -487,6 +487,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  if (handle_profiles_rest(req, client_address, gw, send))
+    return;
   if (path == "/" && method == http::verb::get) {
     http_response res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/html; charset=utf-8");

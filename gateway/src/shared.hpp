@@ -78,6 +78,12 @@ using http_response = http::response<http::string_body>;
 void handle_rest(const http::request<http::string_body>& req, const std::string& client_address,
                  gateway_state& gw, std::function<void(http_response)> send);
 
+/// Answers the profile, role-change and email-code endpoints (rest_profiles.cpp); false when
+/// `req` is for none of them.
+bool handle_profiles_rest(const http::request<http::string_body>& req,
+                          const std::string& client_address, gateway_state& gw,
+                          const std::function<void(http_response)>& send);
+
 /// A JSON error response in the documented shape.
 http_response error_response(const http::request<http::string_body>& req,
                              const actors::api_error& err);

@@ -1047,6 +1047,13 @@ void database::forget_webhook(std::string event_id, std::function<void(result<un
                       });
 }
 
+void database::run_pooled(const char* what, std::function<result<unit>(void* conn)> job,
+                          std::function<void(result<unit>)> done) {
+  impl_->submit<unit>(what, std::move(done), [job = std::move(job)](pqxx::connection& conn) {
+    return job(&conn);
+  });
+}
+
 size_t database::pending_appends() const {
   if (!impl_->writer)
     return 0;

@@ -77,6 +77,15 @@ struct runtime_config {
   wallet::rules wallet_rules;
   unsigned long long pwhash_opslimit = 3;
   size_t pwhash_memlimit = 64ull << 20;
+  /// One-time email login codes (docs/security.md): off answers the two endpoints 404; a code
+  /// lives `login_code_ttl` and dies after `login_code_attempts` wrong guesses; code requests are
+  /// limited per email and per client address (token buckets: this many per hour, all at once at
+  /// most).
+  bool login_codes = true;
+  std::chrono::seconds login_code_ttl{10 * 60};
+  int login_code_attempts = 5;
+  double login_codes_per_email_hour = 5;
+  double login_codes_per_address_hour = 30;
 };
 
 /// Who a session or REST call acts as.
@@ -281,6 +290,37 @@ public:
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);
 
+  // -- profiles, role changes and email-code logins (REST; actors/src/profiles.cpp) --
+
+  /// Replaces `who`'s brand (creator) profile with the JSON object `body` (brands (creators)
+  /// only, else 403; 400 with per-field errors; 409 when `body.version` is given and is not the
+  /// stored one). Answers the own view (JSON text).
+  void put_brand_profile(principal who, std::string body,
+                         std::function<void(expected<std::string, api_error>)> done);
+  void put_creator_profile(principal who, std::string body,
+                           std::function<void(expected<std::string, api_error>)> done);
+  /// A brand's profile as `who` may see it: the full view for the brand itself, moderators,
+  /// admins and creators who share a contract with it; otherwise without the contact. 404 when
+  /// `brand` is not a brand with a profile.
+  void brand_profile(principal who, uuid brand,
+                     std::function<void(expected<std::string, api_error>)> done);
+  /// A creator's profile: the full view for the creator, moderators and admins; otherwise
+  /// without the private fields. 404 when `creator` is not a creator with a profile.
+  void creator_profile(principal who, uuid creator,
+                       std::function<void(expected<std::string, api_error>)> done);
+  /// Sets a user's role (admins only) and closes that user's WebSockets with 4004
+  /// (`role_changed`); their next request acts with the new role.
+  void change_role(principal who, uuid user, std::string role,
+                   std::function<void(expected<principal, api_error>)> done);
+  /// Queues a one-time login code by mail for the account with this email, if there is one.
+  /// Answers the same whether or not there is (429 when requests for this email or from this
+  /// address come too often).
+  void request_login_code(std::string email, login_context ctx,
+                          std::function<void(expected<bool, api_error>)> done);
+  /// Logs in with a code from `request_login_code`: the same answer as a password login.
+  void login_with_code(std::string email, std::string code, login_context ctx,
+                       std::function<void(expected<login_result, api_error>)> done);
+
   // -- live sessions --
 
   std::unique_ptr<session> open_session(principal who, std::shared_ptr<session_sink> sink);
@@ -301,6 +341,19 @@ public:
 private:
   struct impl;
   std::unique_ptr<impl> impl_;
+
+  // For the operations in profiles.cpp (defined in runtime.cpp, which owns `impl`).
+  struct code_limits; ///< per-email and per-address limits on code requests (profiles.cpp)
+  std::shared_ptr<code_limits> code_limits_;
+  static std::shared_ptr<code_limits> make_code_limits(const runtime_config& cfg);
+  persistence::database& database_() const noexcept;
+  /// The login throttle (the same counters as password logins).
+  int64_t login_wait(const std::string& email, const std::string& address);
+  void login_failed(const std::string& email, const std::string& address);
+  void login_succeeded(const std::string& email);
+  /// Opens a login (tokens) for a user who proved who they are.
+  void open_login(uuid user, std::string role, std::string display_name, std::string user_agent,
+                  std::function<void(expected<login_result, api_error>)> done);
 };
 
 } // namespace pactum::actors

@@ -427,6 +427,12 @@ public:
   /// Appends queued or in flight right now (for graceful shutdown and metrics).
   size_t pending_appends() const;
 
+  /// For this layer's other stores (profile_store.cpp): runs `job` on a pool thread with a pool
+  /// connection, behind the exception boundary of every operation above, and hands its result to
+  /// `done`. `conn` is the `pqxx::connection&` (void here so libpqxx stays out of this header).
+  void run_pooled(const char* what, std::function<result<unit>(void* conn)> job,
+                  std::function<void(result<unit>)> done);
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -37,6 +37,7 @@ enum class close_code : uint16_t {
   too_big = 1009,          ///< a frame exceeded the maximum message size
   slow_consumer = 4001,    ///< outbound queue overflowed; reconnect and resume from last seq
   session_revoked = 4003,  ///< the token was revoked
+  role_changed = 4004,     ///< an admin changed the user's role; reconnect to act with the new one
 };
 
 } // namespace pactum::protocol
