@@ -37,6 +37,7 @@ enum class close_code : uint16_t {
   too_big = 1009,          ///< a frame exceeded the maximum message size
   slow_consumer = 4001,    ///< outbound queue overflowed; reconnect and resume from last seq
   session_revoked = 4003,  ///< the token was revoked
+  frame_flood = 4029,      ///< kept sending frames faster than the per-connection limit
 };
 
 } // namespace pactum::protocol
