@@ -73,6 +73,14 @@ struct options {
   size_t login_code_attempts = 5;
   size_t login_codes_per_email_hour = 5;
   size_t login_codes_per_address_hour = 30;
+  bool ws_deflate = false;
+  size_t ws_ping_interval_s = 30;
+  size_t ws_frame_rate_per_s = 50;
+  size_t ws_frame_burst = 100;
+  size_t ws_rate_strikes = 50;
+  size_t ws_rate_window_s = 10;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -142,6 +150,19 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --login-codes-per-email-hour N  code requests per email per hour [PACTUM_LOGIN_CODES_PER_EMAIL_HOUR] (5)
   --login-codes-per-address-hour N  code requests per client address per hour
                             [PACTUM_LOGIN_CODES_PER_ADDRESS_HOUR] (30)
+  --ws-deflate              accept permessage-deflate from clients that offer it [PACTUM_WS_DEFLATE=1]
+                            (off: compression costs memory per socket and can leak secrets)
+  --ws-ping-interval-s N    ping a WebSocket silent for N s, close it after N s more without an
+                            answer; 0 = never [PACTUM_WS_PING_INTERVAL_S] (30)
+  --ws-frame-rate-per-s N   inbound frames per second per WebSocket; beyond it frames are refused
+                            `rate_limited`; 0 = no limit [PACTUM_WS_FRAME_RATE_PER_S] (50)
+  --ws-frame-burst N        frames a WebSocket may send at once above that rate
+                            [PACTUM_WS_FRAME_BURST] (100)
+  --ws-rate-strikes N       refusals within --ws-rate-window-s that close the socket with 4029;
+                            0 = never [PACTUM_WS_RATE_STRIKES] (50)
+  --ws-rate-window-s N      [PACTUM_WS_RATE_WINDOW_S] (10)
+  --tls-cert FILE           PEM certificate (chain): serve HTTPS and WSS only [PACTUM_TLS_CERT]
+  --tls-key FILE            PEM private key of that certificate [PACTUM_TLS_KEY]
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -210,10 +231,19 @@ options parse(int argc, char** argv) {
     {"login-code-attempts", "PACTUM_LOGIN_CODE_ATTEMPTS"},
     {"login-codes-per-email-hour", "PACTUM_LOGIN_CODES_PER_EMAIL_HOUR"},
     {"login-codes-per-address-hour", "PACTUM_LOGIN_CODES_PER_ADDRESS_HOUR"},
+    {"ws-ping-interval-s", "PACTUM_WS_PING_INTERVAL_S"},
+    {"ws-frame-rate-per-s", "PACTUM_WS_FRAME_RATE_PER_S"},
+    {"ws-frame-burst", "PACTUM_WS_FRAME_BURST"},
+    {"ws-rate-strikes", "PACTUM_WS_RATE_STRIKES"},
+    {"ws-rate-window-s", "PACTUM_WS_RATE_WINDOW_S"},
+    {"tls-cert", "PACTUM_TLS_CERT"},
+    {"tls-key", "PACTUM_TLS_KEY"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
       values[name] = v;
+  if (auto* v = std::getenv("PACTUM_WS_DEFLATE"); v && std::string{v} == "1")
+    o.ws_deflate = true;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -222,6 +252,10 @@ options parse(int argc, char** argv) {
     }
     if (arg == "--migrate-only") {
       o.migrate_only = true;
+      continue;
+    }
+    if (arg == "--ws-deflate") {
+      o.ws_deflate = true;
       continue;
     }
     if (arg == "--ledger-check") {
@@ -306,6 +340,13 @@ options parse(int argc, char** argv) {
     else if (name == "login-codes-per-email-hour") o.login_codes_per_email_hour = to_size(name, v);
     else if (name == "login-codes-per-address-hour") o.login_codes_per_address_hour = to_size(name, v);
     else if (name == "contract-day-ms") o.contract_day_ms = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "ws-ping-interval-s") o.ws_ping_interval_s = to_size(name, v);
+    else if (name == "ws-frame-rate-per-s") o.ws_frame_rate_per_s = to_size(name, v);
+    else if (name == "ws-frame-burst") o.ws_frame_burst = to_size(name, v);
+    else if (name == "ws-rate-strikes") o.ws_rate_strikes = to_size(name, v);
+    else if (name == "ws-rate-window-s") o.ws_rate_window_s = to_size(name, v);
+    else if (name == "tls-cert") o.tls_cert = v;
+    else if (name == "tls-key") o.tls_key = v;
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -315,6 +356,13 @@ options parse(int argc, char** argv) {
       || o.login_codes_per_email_hour < 1 || o.login_codes_per_address_hour < 1)
     die("--login-code-ttl-s, --login-code-attempts (at most 1000) and --login-codes-per-*-hour "
         "must be >= 1");
+  if (o.tls_cert.empty() != o.tls_key.empty())
+    die("--tls-cert and --tls-key go together");
+  if (!o.tls_cert.empty() && o.payments == "sandbox")
+    die("the embedded payments sandbox delivers its webhooks over plain HTTP; with --tls-cert use "
+        "--payments none");
+  if (o.ws_frame_burst < 1 || o.ws_rate_window_s < 1)
+    die("--ws-frame-burst and --ws-rate-window-s must be at least 1");
   if (o.commission_bps > 10'000)
     die("--commission-bps must be at most 10000 (100%)");
   if (o.database_url.empty())
@@ -498,6 +546,14 @@ int main(int argc, char** argv) {
   scfg.allowed_origins = split_list(opt.allowed_origins);
   scfg.max_sockets_per_user = opt.max_sockets_per_user;
   scfg.webhook_secret = opt.webhook_secret;
+  scfg.ws_deflate = opt.ws_deflate;
+  scfg.ws_ping_interval = std::chrono::seconds(opt.ws_ping_interval_s);
+  scfg.ws_frame_rate_per_s = static_cast<double>(opt.ws_frame_rate_per_s);
+  scfg.ws_frame_burst = static_cast<double>(opt.ws_frame_burst);
+  scfg.ws_rate_strikes = opt.ws_rate_strikes;
+  scfg.ws_rate_window = std::chrono::seconds(opt.ws_rate_window_s);
+  scfg.tls_cert_file = opt.tls_cert;
+  scfg.tls_key_file = opt.tls_key;
   pactum::gateway::server srv{scfg, *rt};
   try {
     srv.start();
@@ -521,7 +577,8 @@ int main(int argc, char** argv) {
     rt->set_payment_provider(payments.get());
     spdlog::info("payments: embedded sandbox (test cards only), webhooks to {}", pcfg.webhook_url);
   }
-  spdlog::info("pactumd listening on http://{}:{}/ (WebSocket at /ws)", host, srv.port());
+  spdlog::info("pactumd listening on {}://{}:{}/ (WebSocket at /ws)", srv.tls() ? "https" : "http",
+               host, srv.port());
   if (!opt.port_file.empty()) {
     auto tmp = opt.port_file + ".tmp";
     std::ofstream(tmp) << srv.port() << "\n";

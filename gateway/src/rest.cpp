@@ -12,6 +12,7 @@
 
 #include "pactum/payments/webhook.hpp"
 #include "pactum/protocol/codec.hpp"
+#include "rest_parse.hpp"
 #include "shared.hpp"
 
 namespace pactum::gateway {
@@ -32,25 +33,15 @@ http_response json_response(const http::request<http::string_body>& req, http::s
   return res;
 }
 
-http_response bad_request(const http::request<http::string_body>& req, std::string msg) {
-  return error_response(req, actors::api_error{400, protocol::error_code::bad_request, std::move(msg), {}});
-}
-
 /// Parses a JSON object body; nullopt (and `fail` sent) when it is not one.
 std::optional<json> object_body(const http::request<http::string_body>& req,
                                 const std::function<void(http_response)>& send) {
-  auto ct = req[http::field::content_type];
-  if (ct.substr(0, 16) != "application/json") {
-    send(error_response(req, actors::api_error{415, protocol::error_code::bad_request,
-                                               "Content-Type must be application/json", {}}));
+  auto body = json_object_body(req); // rest_parse.hpp
+  if (auto* no = std::get_if<http_refusal>(&body)) {
+    send(error_response(req, actors::api_error{no->status, no->code, no->message, {}}));
     return std::nullopt;
   }
-  auto body = json::parse(req.body(), nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    send(bad_request(req, "the body must be a JSON object"));
-    return std::nullopt;
-  }
-  return body;
+  return std::get<json>(std::move(body));
 }
 
 std::string string_field(const json& body, const char* key) {
@@ -288,11 +279,11 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     if (method != http::verb::post)
       return wrong_method("POST");
     auto id_text = std::string{path.substr(prefix.size(), path.size() - prefix.size() - 7)};
-    int64_t id = 0;
-    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-    if (ec != std::errc{} || end != id_text.data() + id_text.size() || id <= 0)
+    auto parsed_id = positive_id(id_text);
+    if (!parsed_id)
       return send(error_response(req, actors::api_error{404, protocol::error_code::not_found,
                                                         "no such finding", {}}));
+    auto id = *parsed_id;
     auto body = object_body(req, send);
     if (!body)
       return;
@@ -339,13 +330,9 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     if (slash == std::string_view::npos) {
       if (method != http::verb::get)
         return wrong_method("GET");
-      int64_t after = 0;
-      if (auto q = target.find("after="); q != std::string_view::npos) {
-        auto v = target.substr(q + 6);
-        std::from_chars(v.data(), v.data() + v.size(), after);
-      }
+      auto after = after_param(target);
       with_principal(req, gw, head, send, [&gw, head, send, id = *contract, after](actors::principal who) {
-        gw.rt.get_contract(std::move(who), id, std::max<int64_t>(after, 0),
+        gw.rt.get_contract(std::move(who), id, after,
                            [head, send](expected<protocol::contract_reply, actors::api_error> r) {
                              if (!r)
                                return send(error_response(*head, r.error()));

@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "shared.hpp"
+#include "tls.hpp"
 
 namespace pactum::gateway {
 
@@ -49,6 +49,11 @@ server::~server() {
 
 void server::start() {
   auto& d = *impl_;
+  auto& cfg = d.gw->cfg;
+  if (cfg.tls_cert_file.empty() != cfg.tls_key_file.empty())
+    throw std::runtime_error("TLS needs both a certificate and a key file");
+  if (!cfg.tls_cert_file.empty())
+    d.gw->tls = make_tls_context(cfg.tls_cert_file, cfg.tls_key_file);
   beast::error_code ec;
   auto address = net::ip::make_address(d.gw->cfg.address, ec);
   if (ec)
@@ -69,6 +74,10 @@ void server::start() {
   d.accept();
   for (size_t i = 0; i < std::max<size_t>(d.gw->cfg.io_threads, 1); ++i)
     d.threads.emplace_back([&d] { d.ioc.run(); });
+}
+
+bool server::tls() const noexcept {
+  return impl_->gw->tls != nullptr;
 }
 
 uint16_t server::port() const noexcept {

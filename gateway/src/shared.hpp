@@ -15,6 +15,11 @@
 
 #include "pactum/actors/runtime.hpp"
 #include "pactum/gateway/server.hpp"
+#include "upgrade_check.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace pactum::gateway {
 
@@ -24,7 +29,13 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-class ws_session;
+/// What the server and the session registry need of a live WebSocket, whatever its stream type
+/// (plain TCP or TLS). Callable from any thread.
+class ws_connection {
+public:
+  virtual ~ws_connection() = default;
+  virtual void post_close(protocol::close_code code, std::string reason) = 0;
+};
 
 /// Shared by all connections of one server. Outlives them: the server joins its I/O threads
 /// (which own every connection) before destroying this.
@@ -38,7 +49,10 @@ struct gateway_state {
   std::atomic<size_t> ws_connections{0};
 
   std::mutex sessions_mtx;
-  std::set<std::weak_ptr<ws_session>, std::owner_less<std::weak_ptr<ws_session>>> sessions;
+  std::set<std::weak_ptr<ws_connection>, std::owner_less<std::weak_ptr<ws_connection>>> sessions;
+
+  /// Set when the listener serves TLS (--tls-cert/--tls-key): every connection handshakes first.
+  std::shared_ptr<net::ssl::context> tls;
 
   /// Takes one of `user`'s WebSocket slots; false when they already have the maximum.
   bool acquire_socket(const uuid& user) {
@@ -63,10 +77,12 @@ struct gateway_state {
 /// Serves one TCP connection's HTTP requests; hands an authenticated upgrade to a ws_session.
 void run_http_session(tcp::socket socket, std::shared_ptr<gateway_state> gw);
 
-/// Takes over an upgraded connection (the request was authenticated as `who`, who holds one
-/// socket slot, released when the connection ends).
-void run_ws_session(tcp::socket socket, http::request<http::string_body> req,
-                    actors::principal who, uint64_t conn_id, std::shared_ptr<gateway_state> gw);
+/// Takes over an upgraded plain connection (the request was authenticated as `who`, who holds
+/// one socket slot, released when the connection ends). `answer_v1`: the 101 selects the
+/// `pactum.v1` subprotocol. The TLS overload is in tls.hpp.
+void run_ws_session(beast::tcp_stream stream, http::request<http::string_body> req,
+                    actors::principal who, bool answer_v1, uint64_t conn_id,
+                    std::shared_ptr<gateway_state> gw);
 
 /// Asks every live WebSocket to close with 1001 once its queued frames are written.
 void close_all_sessions(gateway_state& gw);
@@ -87,8 +103,5 @@ bool handle_profiles_rest(const http::request<http::string_body>& req,
 /// A JSON error response in the documented shape.
 http_response error_response(const http::request<http::string_body>& req,
                              const actors::api_error& err);
-
-/// Extracts the bearer token from `Authorization: Bearer <token>`; empty if absent.
-std::string bearer_token(const http::request<http::string_body>& req);
 
 } // namespace pactum::gateway

@@ -1,49 +1,108 @@
-// One WebSocket connection after an authenticated upgrade.
+// One WebSocket connection after an authenticated upgrade, over plain TCP or TLS (a template over
+// the stream type; both instantiations are in this file).
 //
 // Ownership: kept alive by its own pending async operations and by its session sink (which holds
 // only a weak_ptr, so the actor side never keeps a dead socket alive). All state is touched only
 // on the connection's strand: frames from CAF threads are posted onto it.
+//
+// Inbound limits: a message larger than max_frame_bytes is refused by Beast from the frame header,
+// before its payload is read or buffered (close 1009); a token bucket per connection refuses frames
+// beyond ws_frame_rate_per_s/ws_frame_burst with `rate_limited` (unexecuted), and closes with 4029
+// a connection that collects ws_rate_strikes refusals within ws_rate_window; Beast pings a client
+// that has sent nothing for ws_ping_interval and drops one that then stays silent as long again.
 //
 // Outbound flow control: frames wait in a bounded queue with one write outstanding. When several
 // are queued they leave as one `batch` frame (one write system call instead of many). A client
 // whose queue passes the limit is disconnected with 4001 (slow consumer) and resumes from its
 // last seq on reconnect.
 
+#include <cmath>
 #include <deque>
 
 #include <spdlog/spdlog.h>
 
 #include "pactum/protocol/codec.hpp"
-#include "shared.hpp"
+#include "tls.hpp"
 
 namespace pactum::gateway {
 
-class ws_session : public std::enable_shared_from_this<ws_session> {
-public:
-  ws_session(tcp::socket socket, actors::principal who, uint64_t id,
-             std::shared_ptr<gateway_state> gw)
-    : ws_(std::move(socket)), who_(std::move(who)), id_(id), gw_(std::move(gw)) {}
+namespace {
 
-  ~ws_session() {
+/// The per-connection token bucket on inbound frames, and the count of refusals that decides
+/// when a client is not merely bursty but flooding. Owned by one ws_session (its strand).
+class frame_limiter {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit frame_limiter(const server_config& cfg)
+    : rate_(cfg.ws_frame_rate_per_s), burst_(std::max(cfg.ws_frame_burst, 1.0)),
+      strikes_(cfg.ws_rate_strikes), window_(cfg.ws_rate_window), tokens_(burst_),
+      at_(clock::now()) {}
+
+  /// Takes a token: 0 when the frame may run, else the milliseconds until one is available.
+  int64_t take(clock::time_point now) {
+    if (rate_ <= 0)
+      return 0;
+    auto elapsed = std::chrono::duration<double>(now - at_).count();
+    tokens_ = std::min(burst_, tokens_ + elapsed * rate_);
+    at_ = now;
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return 0;
+    }
+    return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - tokens_) / rate_ * 1000)));
+  }
+
+  /// Counts a refusal; true when the connection has now been refused `strikes` times within the
+  /// window and should be closed.
+  bool strike(clock::time_point now) {
+    if (strikes_ == 0)
+      return false;
+    if (refusals_ == 0 || now - window_start_ > window_) {
+      window_start_ = now;
+      refusals_ = 0;
+    }
+    return ++refusals_ >= strikes_;
+  }
+
+private:
+  double rate_;
+  double burst_;
+  size_t strikes_;
+  clock::duration window_;
+  double tokens_;
+  clock::time_point at_;
+  clock::time_point window_start_{};
+  size_t refusals_ = 0;
+};
+
+template <class Stream>
+class ws_session : public ws_connection, public std::enable_shared_from_this<ws_session<Stream>> {
+public:
+  ws_session(Stream stream, actors::principal who, uint64_t id, std::shared_ptr<gateway_state> gw)
+    : ws_(std::move(stream)), who_(std::move(who)), id_(id), gw_(std::move(gw)),
+      limiter_(gw_->cfg) {}
+
+  ~ws_session() override {
     gw_->release_socket(who_.user);
     --gw_->ws_connections;
   }
 
-  void run(http::request<http::string_body> req);
+  void run(http::request<http::string_body> req, bool answer_v1);
 
   // Called from any thread.
   void post_send(std::string frame, protocol::encoding enc) {
-    net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame), enc]() mutable {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), frame = std::move(frame), enc]() mutable {
       self->enqueue(item{enc, std::move(frame), nullptr});
     });
   }
   void post_push(protocol::push_frame_ptr frame) {
-    net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
       self->enqueue(item{self->push_enc_, {}, std::move(frame)});
     });
   }
-  void post_close(protocol::close_code code, std::string reason) {
-    net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+  void post_close(protocol::close_code code, std::string reason) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), code, reason = std::move(reason)] {
       self->close_after_writes(code, reason);
     });
   }
@@ -60,6 +119,7 @@ private:
   void read();
   void on_read(beast::error_code ec, size_t bytes);
   void handle_frame(std::string_view data, protocol::encoding enc);
+  void refuse_rate_limited(std::string_view data, protocol::encoding enc, int64_t retry_after_ms);
   void enqueue(item it);
   void write_next();
   void on_write(beast::error_code ec, size_t);
@@ -67,7 +127,7 @@ private:
   void do_close();
   void finish();
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   actors::principal who_;
   uint64_t id_;
   std::shared_ptr<gateway_state> gw_;
@@ -82,14 +142,14 @@ private:
   std::optional<websocket::close_reason> close_reason_;
   protocol::encoding push_enc_ = protocol::encoding::json;
   size_t bad_frames_ = 0;
+  frame_limiter limiter_;
 };
 
-namespace {
-
 /// The actors layer's view of the connection.
+template <class Stream>
 class sink final : public actors::session_sink {
 public:
-  explicit sink(std::weak_ptr<ws_session> ws) : ws_(std::move(ws)) {}
+  explicit sink(std::weak_ptr<ws_session<Stream>> ws) : ws_(std::move(ws)) {}
   void send(std::string frame, protocol::encoding enc) override {
     if (auto s = ws_.lock())
       s->post_send(std::move(frame), enc);
@@ -104,43 +164,64 @@ public:
   }
 
 private:
-  std::weak_ptr<ws_session> ws_;
+  std::weak_ptr<ws_session<Stream>> ws_;
 };
 
-} // namespace
-
-void ws_session::run(http::request<http::string_body> req) {
+template <class Stream>
+void ws_session<Stream>::run(http::request<http::string_body> req, bool answer_v1) {
   ++gw_->ws_connections;
   {
     std::lock_guard<std::mutex> guard{gw_->sessions_mtx};
-    gw_->sessions.insert(weak_from_this());
+    gw_->sessions.insert(this->weak_from_this());
   }
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  if (gw_->cfg.ws_ping_interval.count() > 0) {
+    // Beast pings after half the idle timeout without inbound data, and closes the connection
+    // when the other half also passes without any (a pong counts).
+    timeouts.idle_timeout = 2 * gw_->cfg.ws_ping_interval;
+    timeouts.keep_alive_pings = true;
+  } else {
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+  }
+  ws_.set_option(timeouts);
+  websocket::permessage_deflate deflate;
+  deflate.server_enable = gw_->cfg.ws_deflate;
+  deflate.client_enable = false;
+  ws_.set_option(deflate);
+  ws_.set_option(websocket::stream_base::decorator([answer_v1](websocket::response_type& res) {
     res.set(http::field::server, "pactumd");
+    if (answer_v1) // never the credential the client offered beside it
+      res.set(http::field::sec_websocket_protocol, subprotocol_v1);
   }));
   ws_.read_message_max(gw_->cfg.max_frame_bytes);
   ws_.auto_fragment(false);
-  ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, this->shared_from_this()));
 }
 
-void ws_session::on_accept(beast::error_code ec) {
+template <class Stream>
+void ws_session<Stream>::on_accept(beast::error_code ec) {
   if (ec) {
     spdlog::debug("conn={} websocket accept: {}", id_, ec.message());
     return finish();
   }
-  session_ = gw_->rt.open_session(who_, std::make_shared<sink>(weak_from_this()));
+  session_ = gw_->rt.open_session(who_, std::make_shared<sink<Stream>>(this->weak_from_this()));
   read();
 }
 
-void ws_session::read() {
-  ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+template <class Stream>
+void ws_session<Stream>::read() {
+  ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
 }
 
-void ws_session::on_read(beast::error_code ec, size_t) {
+template <class Stream>
+void ws_session<Stream>::on_read(beast::error_code ec, size_t) {
   if (ec) {
     if (ec == websocket::error::message_too_big)
       spdlog::info("conn={} closed: frame over {} bytes (1009)", id_, gw_->cfg.max_frame_bytes);
+    else if (ec == beast::error::timeout)
+      spdlog::info("conn={} closed: no answer to ping within {} s", id_,
+                   gw_->cfg.ws_ping_interval.count());
     else if (ec != websocket::error::closed && ec != net::error::operation_aborted)
       spdlog::debug("conn={} read: {}", id_, ec.message());
     return finish();
@@ -153,8 +234,13 @@ void ws_session::on_read(beast::error_code ec, size_t) {
     read();
 }
 
-void ws_session::handle_frame(std::string_view data, protocol::encoding enc) {
+template <class Stream>
+void ws_session<Stream>::handle_frame(std::string_view data, protocol::encoding enc) {
   push_enc_ = enc;
+  if (closing_)
+    return;
+  if (auto wait = limiter_.take(frame_limiter::clock::now()); wait > 0)
+    return refuse_rate_limited(data, enc, wait);
   auto req = protocol::decode_request(data, enc, gw_->rt.config().limits);
   if (!req) {
     auto& err = req.error();
@@ -174,7 +260,28 @@ void ws_session::handle_frame(std::string_view data, protocol::encoding enc) {
     session_->handle(std::move(req.value()), enc);
 }
 
-void ws_session::enqueue(item it) {
+template <class Stream>
+void ws_session<Stream>::refuse_rate_limited(std::string_view data, protocol::encoding enc,
+                                             int64_t retry_after_ms) {
+  // Decoded only to find the id the reply must carry; nothing is executed.
+  auto req = protocol::decode_request(data, enc, gw_->rt.config().limits);
+  const protocol::request_id* re = req ? &req->id : (req.error().id ? &*req.error().id : nullptr);
+  enqueue(item{enc,
+               protocol::encode_rate_limited(re, retry_after_ms,
+                                             "too many frames on this connection; retry in "
+                                               + std::to_string(retry_after_ms) + " ms",
+                                             enc),
+               nullptr});
+  if (limiter_.strike(frame_limiter::clock::now())) {
+    spdlog::info("conn={} closed: {} frames refused for rate within {} s (4029)", id_,
+                 gw_->cfg.ws_rate_strikes,
+                 std::chrono::duration_cast<std::chrono::seconds>(gw_->cfg.ws_rate_window).count());
+    close_after_writes(protocol::close_code::frame_flood, "too many frames");
+  }
+}
+
+template <class Stream>
+void ws_session<Stream>::enqueue(item it) {
   if (closing_ || closed_)
     return;
   if (queue_.size() >= gw_->cfg.outbound_queue_limit) {
@@ -187,7 +294,8 @@ void ws_session::enqueue(item it) {
     write_next();
 }
 
-void ws_session::write_next() {
+template <class Stream>
+void ws_session<Stream>::write_next() {
   if (queue_.empty()) {
     if (closing_)
       do_close();
@@ -202,7 +310,7 @@ void ws_session::write_next() {
   ws_.text(enc == protocol::encoding::json);
   if (n == 1) {
     auto& bytes = queue_.front().bytes();
-    ws_.async_write(net::buffer(bytes), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+    ws_.async_write(net::buffer(bytes), beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
     return;
   }
   std::vector<std::string_view> frames;
@@ -210,10 +318,11 @@ void ws_session::write_next() {
   for (size_t i = 0; i < n; ++i)
     frames.emplace_back(queue_[i].bytes());
   batch_ = protocol::encode_batch(frames, enc);
-  ws_.async_write(net::buffer(batch_), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  ws_.async_write(net::buffer(batch_), beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
 }
 
-void ws_session::on_write(beast::error_code ec, size_t) {
+template <class Stream>
+void ws_session<Stream>::on_write(beast::error_code ec, size_t) {
   writing_ = false;
   if (ec) {
     spdlog::debug("conn={} write: {}", id_, ec.message());
@@ -227,7 +336,8 @@ void ws_session::on_write(beast::error_code ec, size_t) {
   write_next();
 }
 
-void ws_session::close_after_writes(protocol::close_code code, const std::string& reason) {
+template <class Stream>
+void ws_session<Stream>::close_after_writes(protocol::close_code code, const std::string& reason) {
   if (closing_ || closed_)
     return;
   closing_ = true;
@@ -236,28 +346,39 @@ void ws_session::close_after_writes(protocol::close_code code, const std::string
     write_next();
 }
 
-void ws_session::do_close() {
+template <class Stream>
+void ws_session<Stream>::do_close() {
   if (closed_)
     return;
   closed_ = true;
-  ws_.async_close(*close_reason_, [self = shared_from_this()](beast::error_code) { self->finish(); });
+  ws_.async_close(*close_reason_, [self = this->shared_from_this()](beast::error_code) { self->finish(); });
 }
 
-void ws_session::finish() {
+template <class Stream>
+void ws_session<Stream>::finish() {
   closed_ = true;
   session_.reset(); // ends the session actor
   std::lock_guard<std::mutex> guard{gw_->sessions_mtx};
-  gw_->sessions.erase(weak_from_this());
+  gw_->sessions.erase(this->weak_from_this());
 }
 
-void run_ws_session(tcp::socket socket, http::request<http::string_body> req,
-                    actors::principal who, uint64_t conn_id, std::shared_ptr<gateway_state> gw) {
-  std::make_shared<ws_session>(std::move(socket), std::move(who), conn_id, std::move(gw))
-    ->run(std::move(req));
+} // namespace
+
+void run_ws_session(beast::tcp_stream stream, http::request<http::string_body> req,
+                    actors::principal who, bool answer_v1, uint64_t conn_id,
+                    std::shared_ptr<gateway_state> gw) {
+  std::make_shared<ws_session<beast::tcp_stream>>(std::move(stream), std::move(who), conn_id, std::move(gw))
+    ->run(std::move(req), answer_v1);
+}
+
+void run_ws_session(tls_stream stream, http::request<http::string_body> req, actors::principal who,
+                    bool answer_v1, uint64_t conn_id, std::shared_ptr<gateway_state> gw) {
+  std::make_shared<ws_session<tls_stream>>(std::move(stream), std::move(who), conn_id, std::move(gw))
+    ->run(std::move(req), answer_v1);
 }
 
 void close_all_sessions(gateway_state& gw) {
-  std::vector<std::shared_ptr<ws_session>> live;
+  std::vector<std::shared_ptr<ws_connection>> live;
   {
     std::lock_guard<std::mutex> guard{gw.sessions_mtx};
     for (auto& w : gw.sessions)

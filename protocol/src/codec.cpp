@@ -562,6 +562,16 @@ std::string encode_error(const request_id* re, error_code code, std::string_view
   return serialize(obj, enc);
 }
 
+std::string encode_rate_limited(const request_id* re, int64_t retry_after_ms,
+                                std::string_view message, encoding enc) {
+  json obj{{"type", "error"},
+           {"re", re ? id_to_json(*re) : json(nullptr)},
+           {"code", std::string{to_string(error_code::rate_limited)}},
+           {"message", std::string{message}},
+           {"retry_after_ms", retry_after_ms}};
+  return serialize(obj, enc);
+}
+
 std::string encode_hello(const hello& h, encoding enc) {
   json obj{{"type", "hello"},
            {"user", json{{"id", h.user.str()}, {"role", h.role}, {"display_name", h.display_name}}},

@@ -43,6 +43,7 @@ public:
   pactumd_process& operator=(const pactumd_process&) = delete;
 
   uint16_t port() const noexcept { return port_; }
+  pid_t pid() const noexcept { return pid_; }
   const std::string& log_path() const noexcept { return log_; }
 
   void start() {
@@ -60,7 +61,10 @@ public:
                                   "--log-level", "info",
                                   // Tests drive load from few users; the per-user message rate
                                   // has its own test (chat_test.cpp) with the defaults.
-                                  "--message-rate-per-s", "100000", "--message-burst", "100000"};
+                                  "--message-rate-per-s", "100000", "--message-burst", "100000",
+                                  // Likewise the per-connection frame rate: hardening_test.cpp
+                                  // tests it.
+                                  "--ws-frame-rate-per-s", "0"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = ::fork();
     if (pid_ < 0)

@@ -33,6 +33,22 @@ struct server_config {
   /// `/api/v1/webhooks/payments` answers 503.
   std::string webhook_secret;
   int64_t webhook_tolerance_s = 300; ///< signatures older or newer than this are refused
+
+  // WebSocket hardening (docs/security.md).
+  bool ws_deflate = false; ///< accept permessage-deflate when a client offers it
+  /// Ping a client after this long without any inbound frame; close it when as long again passes
+  /// without one (the pong counts). 0: never ping, never close for silence.
+  std::chrono::seconds ws_ping_interval{30};
+  double ws_frame_rate_per_s = 50; ///< inbound frames per second per connection; 0: no limit
+  double ws_frame_burst = 100;     ///< frames a connection may send at once above that rate
+  /// A connection refused this many frames (`rate_limited`) within `ws_rate_window` is closed
+  /// with 4029. 0: never closed for this.
+  size_t ws_rate_strikes = 50;
+  std::chrono::seconds ws_rate_window{10};
+
+  /// PEM files; both set: the listener speaks only TLS (HTTPS and WSS), TLS 1.2 or newer.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 /// Lifecycle: construct, `start()` (binds; throws std::runtime_error if it cannot), then
@@ -49,6 +65,7 @@ public:
 
   void start();
   uint16_t port() const noexcept;
+  bool tls() const noexcept; ///< true once started with a certificate and key
   void begin_shutdown();
   void close_all(std::chrono::milliseconds wait);
   void stop();

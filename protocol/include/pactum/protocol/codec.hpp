@@ -49,6 +49,11 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
 std::string encode_error(const request_id* re, error_code code, std::string_view message,
                          encoding enc);
 
+/// `{"type":"error","re":…,"code":"rate_limited","message":…,"retry_after_ms":N}`: the frame
+/// was refused unexecuted; a token is available again in `retry_after_ms`.
+std::string encode_rate_limited(const request_id* re, int64_t retry_after_ms,
+                                std::string_view message, encoding enc);
+
 std::string encode_hello(const hello& h, encoding enc);
 
 /// Wraps already-encoded frames into one `{"type":"batch","items":[...]}` frame without

@@ -38,6 +38,7 @@ enum class close_code : uint16_t {
   slow_consumer = 4001,    ///< outbound queue overflowed; reconnect and resume from last seq
   session_revoked = 4003,  ///< the token was revoked
   role_changed = 4004,     ///< an admin changed the user's role; reconnect to act with the new one
+  frame_flood = 4029,      ///< kept sending frames faster than the per-connection limit
 };
 
 } // namespace pactum::protocol
