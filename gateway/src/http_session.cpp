@@ -112,6 +112,7 @@ private:
         }
         self->stream_.expires_never();
         spdlog::info("conn={} websocket user={} role={}", self->id_, who->user.str(), who->role);
+        who->address = self->client_address_; // for the audit log of what the session does
         run_ws_session(self->stream_.release_socket(), std::move(self->req_), std::move(who.value()),
                        self->id_, self->gw_);
       });
