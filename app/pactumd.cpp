@@ -58,6 +58,7 @@ struct options {
   std::string set_role; ///< EMAIL=ROLE: an operator action, then exit
   std::string set_kyc;  ///< EMAIL=STATUS: an operator action, then exit
   size_t settlement_window_s = 2 * 24 * 3600;
+  size_t audit_queue = 10'000; ///< audit records waiting to be written before new ones are dropped
   std::string contact_guard = "mask";
   std::string payments = "sandbox";
   std::string webhook_secret;
@@ -141,6 +142,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             sandboxes and tests [PACTUM_CONTRACT_DAY_MS] (86400000)
   --settlement-window-s N   money paid to a user in the last N seconds cannot be withdrawn yet
                             [PACTUM_SETTLEMENT_WINDOW_S] (172800)
+  --audit-queue N           audit records waiting to be written; beyond it new ones are dropped
+                            and counted, never blocking a request [PACTUM_AUDIT_QUEUE] (10000)
   --set-kyc EMAIL=STATUS    set an account's identity verification (unverified, pending,
                             verified, rejected; withdrawals need verified) and exit
   --login-codes MODE        one-time email login codes: outbox (mail queued in the mail_outbox
@@ -238,6 +241,7 @@ options parse(int argc, char** argv) {
     {"ws-rate-window-s", "PACTUM_WS_RATE_WINDOW_S"},
     {"tls-cert", "PACTUM_TLS_CERT"},
     {"tls-key", "PACTUM_TLS_KEY"},
+    {"audit-queue", "PACTUM_AUDIT_QUEUE"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -339,6 +343,7 @@ options parse(int argc, char** argv) {
     else if (name == "login-code-attempts") o.login_code_attempts = to_size(name, v);
     else if (name == "login-codes-per-email-hour") o.login_codes_per_email_hour = to_size(name, v);
     else if (name == "login-codes-per-address-hour") o.login_codes_per_address_hour = to_size(name, v);
+    else if (name == "audit-queue") o.audit_queue = std::max<size_t>(to_size(name, v), 1);
     else if (name == "contract-day-ms") o.contract_day_ms = std::max<size_t>(to_size(name, v), 1);
     else if (name == "ws-ping-interval-s") o.ws_ping_interval_s = to_size(name, v);
     else if (name == "ws-frame-rate-per-s") o.ws_frame_rate_per_s = to_size(name, v);
@@ -427,6 +432,7 @@ int main(int argc, char** argv) {
   pactum::persistence::config dbcfg;
   dbcfg.url = opt.database_url;
   dbcfg.pool_threads = opt.db_pool;
+  dbcfg.audit_queue_limit = opt.audit_queue;
   pactum::persistence::database db{dbcfg};
   try {
     db.migrate();
@@ -449,7 +455,19 @@ int main(int argc, char** argv) {
     std::promise<pactum::persistence::result<pactum::persistence::unit>> done;
     db.set_user_role(opt.set_role.substr(0, eq), role, [&done](auto r) { done.set_value(std::move(r)); });
     auto r = done.get_future().get();
-    db.stop();
+    // Recorded in the audit log as the operator's action on the account (by id, not email).
+    std::promise<pactum::persistence::result<pactum::persistence::user_row>> found;
+    db.find_user_by_email(opt.set_role.substr(0, eq), [&found](auto u) { found.set_value(std::move(u)); });
+    auto user = found.get_future().get();
+    pactum::persistence::audit_record rec;
+    rec.at = pactum::now_millis();
+    rec.actor_role = "operator";
+    rec.action = "role.change";
+    rec.target = user ? user->id.str() : std::string{};
+    rec.outcome = r ? "ok" : (r.error().code == pactum::persistence::errc::not_found ? "not_found" : "internal");
+    rec.detail = R"({"role":")" + role + R"(","via":"pactumd --set-role"})"; // role: one of four words
+    db.audit(std::move(rec));
+    db.stop(); // writes the queued audit record
     if (!r) {
       spdlog::error("--set-role: {}", r.error().message);
       return 1;

@@ -30,8 +30,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "audit.hpp"
 #include "entity_support.hpp"
 #include "message_types.hpp"
+#include "pactum/actors/policy.hpp"
 #include "pactum/payments/provider.hpp"
 #include "services.hpp"
 
@@ -172,6 +174,12 @@ void on_appended(self_ptr self, append_done& done) {
     return;
   }
   st.committed = done.head.value();
+  // A deadline that moved money (a refund, a release) is the system's money action.
+  if (std::holds_alternative<contract::timer_fired>(flight.command.cmd.cmd)
+      && flight.before.status != st.machine.status)
+    audit(*st.svc, audit_actor::system(), "contract.timer", st.id.str(), "ok",
+          {{"from", std::string{to_string(flight.before.status)}},
+           {"to", std::string{to_string(st.machine.status)}}});
   for (auto& [seq, payload] : flight.fresh) {
     st.events.emplace_back(seq, payload);
     publish(self, seq, payload);
@@ -373,8 +381,40 @@ std::string view_of(const contract_actor_state& st) {
   return std::string{bytes.begin(), bytes.end()};
 }
 
-bool may_read(const contract_actor_state& st, const contract_query& q) {
-  return st.machine.is_member(q.user) || q.role == "moderator" || q.role == "admin";
+policy::relation relation_of(const contract_actor_state& st, const uuid& user) {
+  return st.machine.is_member(user) ? policy::relation::member : policy::relation::stranger;
+}
+
+/// The policy's verdict on a principal's command (nullopt: allowed, or a system command).
+std::optional<caf::error> refused(const contract_actor_state& st, const contract_command& c) {
+  if (c.role.empty())
+    return std::nullopt; // the provider's outcomes and timers
+  auto act = std::visit(
+    [](const auto& cmd) -> std::optional<std::pair<policy::action, uuid>> {
+      using T = std::decay_t<decltype(cmd)>;
+      if constexpr (std::is_same_v<T, contract::fund>)
+        return std::pair{policy::action::contract_fund, cmd.by};
+      else if constexpr (std::is_same_v<T, contract::deliver>)
+        return std::pair{policy::action::contract_deliver, cmd.by};
+      else if constexpr (std::is_same_v<T, contract::approve>)
+        return std::pair{policy::action::contract_approve, cmd.by};
+      else if constexpr (std::is_same_v<T, contract::request_revision>)
+        return std::pair{policy::action::contract_request_revision, cmd.by};
+      else if constexpr (std::is_same_v<T, contract::dispute>)
+        return std::pair{policy::action::contract_dispute, cmd.by};
+      else if constexpr (std::is_same_v<T, contract::resolve>)
+        return std::pair{policy::action::contract_resolve, cmd.by};
+      else if constexpr (std::is_same_v<T, contract::cancel>)
+        return std::pair{policy::action::contract_cancel, cmd.by};
+      else
+        return std::nullopt;
+    },
+    c.cmd);
+  if (!act)
+    return std::nullopt;
+  if (auto no = policy::decide(act->first, policy::parse_role(c.role), relation_of(st, act->second)))
+    return refuse(no->code, std::string{no->message});
+  return std::nullopt;
 }
 
 void schedule_idle_check(self_ptr self) {
@@ -394,14 +434,17 @@ caf::behavior running(self_ptr self) {
     enqueue(self, contract_command{contract::timer_fired{}}, {}); // fell due while we were away
   return {
     [=](contract_atom, contract_command& c) -> caf::result<protocol::contract_ack_reply> {
+      if (auto no = refused(self->state, c))
+        return std::move(*no);
       auto rp = self->make_response_promise();
       enqueue(self, std::move(c), rp);
       return rp;
     },
     [=](contract_atom, contract_query& q) -> caf::result<protocol::contract_reply> {
       auto& st = self->state;
-      if (!may_read(st, q))
-        return refuse(protocol::error_code::forbidden, "not a party to this contract");
+      if (auto no = policy::decide(policy::action::contract_get, policy::parse_role(q.role),
+                                   relation_of(st, q.user)))
+        return refuse(no->code, std::string{no->message});
       st.last_active = self->clock().now();
       protocol::contract_reply reply{view_of(st), {}};
       for (auto& [seq, payload] : st.events)
@@ -439,7 +482,11 @@ caf::behavior running(self_ptr self) {
 }
 
 caf::behavior absent(self_ptr self) {
-  auto no = [] { return refuse(protocol::error_code::forbidden, "no such contract, or not a party to it"); };
+  // Everyone is a stranger to a contract that does not exist: the policy's stranger answer.
+  auto no = [] {
+    auto& r = policy::rule_of(policy::action::contract_get).denied_stranger;
+    return refuse(r.code, std::string{r.message});
+  };
   self->delayed_send(self, std::chrono::seconds(2), expire_atom_v);
   return {
     [=](contract_atom, contract_command&) -> caf::result<protocol::contract_ack_reply> { return no(); },
@@ -461,7 +508,9 @@ void load_next(self_ptr self) {
 
 } // namespace
 
-contract_command make_contract_command(const principal& who, protocol::contract_command_req req) {
+namespace {
+
+contract_command make_contract_command_body(const principal& who, protocol::contract_command_req req) {
   using protocol::contract_action;
   switch (req.action) {
     case contract_action::fund:
@@ -475,12 +524,23 @@ contract_command make_contract_command(const principal& who, protocol::contract_
     case contract_action::dispute:
       return {contract::dispute{who.user, std::move(req.key), std::move(req.reason)}};
     case contract_action::resolve:
+      // A moderator resolves as a stranger to the contract: whoever the policy lets do that.
       return {contract::resolve{who.user, std::move(req.key), req.to_creator,
-                                who.role == "moderator" || who.role == "admin"}};
+                                policy::allowed(policy::action::contract_resolve,
+                                                policy::parse_role(who.role),
+                                                policy::relation::stranger)}};
     case contract_action::cancel:
       break;
   }
   return {contract::cancel{who.user, std::move(req.key)}};
+}
+
+} // namespace
+
+contract_command make_contract_command(const principal& who, protocol::contract_command_req req) {
+  auto out = make_contract_command_body(who, std::move(req));
+  out.role = who.role.empty() ? std::string{"anonymous"} : who.role;
+  return out;
 }
 
 caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id) {

@@ -27,6 +27,7 @@
 
 #include "entity_support.hpp"
 #include "message_types.hpp"
+#include "pactum/actors/policy.hpp"
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -162,12 +163,96 @@ protocol::push_frame_ptr make_frame(const std::string& stream, int64_t seq, std:
     stream, seq, std::make_shared<const std::string>(std::move(payload)));
 }
 
+/// How `user` stands to the conversation as a whole.
+policy::relation relation_of(const conversation::state& s, const uuid& user) {
+  if (s.is_member(user))
+    return policy::relation::member;
+  if (s.is_participant(user))
+    return policy::relation::moderator;
+  return policy::relation::stranger;
+}
+
+/// How `user` stands to one message or offer of it: its author (owner), another participant
+/// (counterparty), or a stranger to the conversation. A target that is not known counts as the
+/// caller's own, so that the machine answers it is not found.
+policy::relation relation_to_target(const conversation::state& s, const uuid& user,
+                                    std::optional<uuid> author, bool offer) {
+  auto rel = relation_of(s, user);
+  if (rel == policy::relation::stranger || (offer && rel == policy::relation::moderator))
+    return rel;
+  if (!author)
+    return policy::relation::owner;
+  return *author == user ? policy::relation::owner : policy::relation::counterparty;
+}
+
+/// The policy's verdict on a queued command, decided against the state the command meets (a
+/// moderator who joined earlier in the batch is a participant). nullopt: allowed, or a system
+/// command (offer expiry, dispute notes).
+std::optional<caf::error> refused(const conversation::state& s, const post_command& p) {
+  if (p.role.empty())
+    return std::nullopt;
+  auto message_author = [&](int64_t seq) -> std::optional<uuid> {
+    if (auto i = s.messages.find(seq); i != s.messages.end())
+      return i->second.author;
+    return std::nullopt;
+  };
+  auto offer_author = [&](int64_t seq) -> std::optional<uuid> {
+    if (auto i = s.offers.find(seq); i != s.offers.end())
+      return i->second.by;
+    return std::nullopt;
+  };
+  auto judged = std::visit(
+    [&](const auto& cmd) -> std::optional<std::pair<policy::action, policy::relation>> {
+      using T = std::decay_t<decltype(cmd)>;
+      using policy::action;
+      if constexpr (std::is_same_v<T, conversation::post_message>)
+        return std::pair{action::message_send, relation_of(s, cmd.author)};
+      else if constexpr (std::is_same_v<T, conversation::edit_message>)
+        return std::pair{action::message_edit,
+                         relation_to_target(s, cmd.by, message_author(cmd.target), false)};
+      else if constexpr (std::is_same_v<T, conversation::delete_message>)
+        return std::pair{action::message_delete,
+                         relation_to_target(s, cmd.by, message_author(cmd.target), false)};
+      else if constexpr (std::is_same_v<T, conversation::mark_read>)
+        return std::pair{action::read, relation_of(s, cmd.member)};
+      else if constexpr (std::is_same_v<T, conversation::make_offer>)
+        return std::pair{action::offer_make, relation_of(s, cmd.by)};
+      else if constexpr (std::is_same_v<T, conversation::answer_offer>) {
+        auto what = cmd.what == conversation::answer::accept    ? action::offer_accept
+                    : cmd.what == conversation::answer::decline ? action::offer_decline
+                                                                : action::offer_withdraw;
+        return std::pair{what, relation_to_target(s, cmd.by, offer_author(cmd.offer), true)};
+      } else if constexpr (std::is_same_v<T, conversation::join>)
+        return std::pair{action::conversation_join, relation_of(s, cmd.user)};
+      else
+        return std::nullopt;
+    },
+    p.cmd);
+  if (!judged)
+    return std::nullopt;
+  if (auto no = policy::decide(judged->first, policy::parse_role(p.role), judged->second))
+    return refuse(no->code, std::string{no->message});
+  return std::nullopt;
+}
+
+/// The policy's verdict on a read-side request (subscribe, history, typing, delivered).
+std::optional<caf::error> refused(const conversation::state& s, policy::action what, const uuid& user,
+                                  const std::string& role) {
+  if (auto no = policy::decide(what, policy::parse_role(role), relation_of(s, user)))
+    return refuse(no->code, std::string{no->message});
+  return std::nullopt;
+}
+
 void start_batch(self_ptr self) {
   auto& st = self->state;
   auto now = st.svc->now();
   std::vector<persistence::event_record> records;
   std::vector<persistence::new_entity> creates;
   for (auto& p : st.queued) {
+    if (auto no = refused(st.machine, p.cmd)) {
+      answer(p.rp, std::move(*no));
+      continue;
+    }
     auto d = std::visit(
       [&](const auto& cmd) { return conversation::decide(st.machine, cmd, now, st.rules); },
       p.cmd.cmd);
@@ -304,8 +389,8 @@ protocol::subscribe_reply reply_for(const conversation_state& st, const uuid& us
 
 caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
   auto& st = self->state;
-  if (!st.machine.is_participant(q.user))
-    return refuse(protocol::error_code::forbidden, "not a member of this conversation");
+  if (auto no = refused(st.machine, policy::action::subscribe, q.user, q.role))
+    return std::move(*no);
   auto after = std::min(q.after, st.committed);
   if (static_cast<size_t>(st.committed - after) > st.svc->cfg.max_gap)
     return refuse(protocol::error_code::bad_request,
@@ -325,7 +410,7 @@ caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
   }
   auto rp = self->make_response_promise();
   auto ticket = ++st.next_ticket;
-  st.reads.emplace(ticket, waiting_read{rp, history_query{{}, q.user}, st.committed});
+  st.reads.emplace(ticket, waiting_read{rp, history_query{{}, q.user, q.role}, st.committed});
   auto handle = caf::actor_cast<caf::actor>(self);
   st.svc->store.read_events(st.id, after, st.committed + 1, st.committed - after, false,
                          [handle, ticket](auto r) {
@@ -355,8 +440,8 @@ void on_gap_loaded(self_ptr self, gap_loaded& g) {
 
 caf::result<protocol::history_reply> on_history(self_ptr self, history_query& q) {
   auto& st = self->state;
-  if (!st.machine.is_participant(q.user))
-    return refuse(protocol::error_code::forbidden, "not a member of this conversation");
+  if (auto no = refused(st.machine, policy::action::history, q.user, q.role))
+    return std::move(*no);
   auto upper = q.req.before == 0 ? st.committed + 1 : std::min(q.req.before, st.committed + 1);
   int64_t limit = q.req.limit;
   bool forward = q.req.after > 0;
@@ -436,12 +521,12 @@ caf::behavior running(self_ptr self) {
       return on_history(self, q);
     },
     [=](history_loaded& h) { on_history_loaded(self, h); },
-    [=](typing_atom, const uuid& user) -> caf::result<protocol::typing_reply> {
+    [=](typing_atom, const uuid& user, const std::string& role) -> caf::result<protocol::typing_reply> {
       // Ephemeral: pushed to subscribers without a seq, never journaled, at most one per member
       // every two seconds (clients send it on every keystroke).
       auto& st = self->state;
-      if (!st.machine.is_participant(user))
-        return refuse(protocol::error_code::forbidden, "not a member of this conversation");
+      if (auto no = refused(st.machine, policy::action::typing, user, role))
+        return std::move(*no);
       touch(self);
       auto now = self->clock().now();
       auto& last = st.last_typing[user];
@@ -472,11 +557,12 @@ caf::behavior running(self_ptr self) {
       if (due_offers > 0 && !st.appending)
         start_batch(self);
     },
-    [=](delivered_atom, const uuid& user, int64_t seq) -> caf::result<protocol::delivered_reply> {
+    [=](delivered_atom, const uuid& user, int64_t seq,
+        const std::string& role) -> caf::result<protocol::delivered_reply> {
       // Ephemeral like typing: pushed without a seq, never journaled; marks only move forward.
       auto& st = self->state;
-      if (!st.machine.is_participant(user))
-        return refuse(protocol::error_code::forbidden, "not a member of this conversation");
+      if (auto no = refused(st.machine, policy::action::delivered, user, role))
+        return std::move(*no);
       if (seq > st.committed)
         return refuse(protocol::error_code::bad_request, "seq is beyond the conversation's head");
       touch(self);
@@ -514,14 +600,21 @@ caf::behavior running(self_ptr self) {
 
 /// A conversation with an empty journal: refuse everything briefly, then stop.
 caf::behavior absent(self_ptr self) {
-  auto no = [] { return refuse(protocol::error_code::forbidden, "not a member of this conversation"); };
+  // Everyone is a stranger to a conversation that does not exist: the policy's stranger answer.
+  auto no = [] {
+    auto& r = policy::rule_of(policy::action::message_send).denied_stranger;
+    return refuse(r.code, std::string{r.message});
+  };
   self->delayed_send(self, std::chrono::seconds(2), expire_atom_v);
   return {
     [=](post_atom, post_command&) -> caf::result<protocol::message_ack_reply> { return no(); },
     [=](caf::subscribe_atom, subscribe_query&) -> caf::result<subscribe_result> { return no(); },
     [=](history_atom, history_query&) -> caf::result<protocol::history_reply> { return no(); },
-    [=](typing_atom, const uuid&) -> caf::result<protocol::typing_reply> { return no(); },
-    [=](delivered_atom, const uuid&, int64_t) -> caf::result<protocol::delivered_reply> { return no(); },
+    [=](typing_atom, const uuid&, const std::string&) -> caf::result<protocol::typing_reply> {
+      return no();
+    },
+    [=](delivered_atom, const uuid&, int64_t,
+        const std::string&) -> caf::result<protocol::delivered_reply> { return no(); },
     [=](caf::leave_atom, const caf::actor&) {},
     [=](timer_atom, const std::string&, millis) {},
     [=](expire_atom) { self->quit(); },

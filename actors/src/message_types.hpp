@@ -47,6 +47,9 @@ struct post_command {
                conversation::answer_offer, conversation::expire_offer,
                conversation::note_dispute, conversation::join>
     cmd;
+  /// The sender's account role for the authorization policy; empty for the system's own commands
+  /// (offer expiry, dispute notes), which the policy does not judge.
+  std::string role = {};
 };
 
 /// A command to a contract: from a party or moderator (stamped by the session or REST layer),
@@ -56,6 +59,9 @@ struct contract_command {
                contract::request_revision, contract::dispute, contract::resolve, contract::cancel,
                contract::timer_fired, contract::confirm_call>
     cmd;
+  /// The sender's account role for the authorization policy; empty for the system's own commands
+  /// (provider outcomes, timers), which the policy does not judge.
+  std::string role = {};
 };
 
 /// A command to a user's wallet: the owner's withdrawal (the actor adds what the ledger allows)
@@ -90,12 +96,14 @@ struct provider_answer {
 struct history_query {
   protocol::history_req req;
   uuid user;
+  std::string role = {}; ///< the reader's account role (authorization policy)
 };
 
 struct subscribe_query {
   uuid user;
   int64_t after = 0;
   caf::actor subscriber;
+  std::string role = {}; ///< the subscriber's account role (authorization policy)
 };
 
 /// The answer to a subscribe: the reply plus the gap (events after `after` up to `head`).

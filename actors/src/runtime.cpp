@@ -16,7 +16,9 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "audit.hpp"
 #include "message_types.hpp"
+#include "pactum/actors/policy.hpp"
 #include "pactum/common/executor.hpp"
 #include "services.hpp"
 
@@ -49,6 +51,37 @@ using protocol::error_code;
 
 api_error make_api_error(int status, error_code code, std::string msg) {
   return api_error{status, code, std::move(msg), {}};
+}
+
+/// The policy's refusal of `who` doing `what` in relation `rel`, as an api_error (nullopt: allowed).
+std::optional<api_error> refused(policy::action what, const principal& who,
+                                 policy::relation rel = policy::relation::none) {
+  auto no = policy::decide(what, policy::parse_role(who.role), rel);
+  if (!no)
+    return std::nullopt;
+  return make_api_error(no->status, no->code, std::string{no->message});
+}
+
+/// Wraps `done` so that its outcome is recorded in the audit log as `action` on `target`.
+template <class T>
+std::function<void(expected<T, api_error>)> audited(services* svc, audit_actor by, std::string action,
+                                                    std::string target,
+                                                    std::function<void(expected<T, api_error>)> done) {
+  return [svc, by = std::move(by), action = std::move(action), target = std::move(target),
+          done = std::move(done)](expected<T, api_error> r) {
+    audit(*svc, by, action, target, audit_outcome(r ? nullptr : &r.error()));
+    done(std::move(r));
+  };
+}
+
+/// The hex BLAKE2b hash of a normalised email: failed logins are recorded by it, not the email.
+std::string email_hash(const std::string& email) {
+  unsigned char h[crypto_generichash_BYTES];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(email.data()), email.size(),
+                     nullptr, 0);
+  char hex[sizeof h * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+  return hex;
 }
 
 api_error from_persistence(const persistence::failure& f) {
@@ -321,6 +354,14 @@ const runtime_config& runtime::config() const noexcept {
 
 void runtime::register_user(registration in,
                             std::function<void(expected<principal, api_error>)> done) {
+  done = [svc = &impl_->svc, addr = in.client_address,
+          done = std::move(done)](expected<principal, api_error> r) {
+    if (r)
+      audit(*svc, {r->user, r->role, addr}, "user.register", r->user.str(), "ok");
+    else
+      audit(*svc, audit_actor::anonymous(addr), "user.register", "", audit_outcome(&r.error()));
+    done(std::move(r));
+  };
   auto err = make_api_error(400, error_code::bad_request, "some fields are invalid");
   in.email = normalise_email(in.email);
   if (!plausible_email(in.email))
@@ -371,23 +412,31 @@ void runtime::login(std::string email, std::string password, login_context ctx,
   email = normalise_email(email);
   // Throttled before anything else, by the email as given (registered or not), so the 429 and its
   // Retry-After are the same for unknown and known accounts.
-  if (auto wait = self->throttle.retry_after(email, ctx.client_address); wait > 0)
+  auto failed_login = [self, email, addr = ctx.client_address](const char* outcome) {
+    audit(self->svc, audit_actor::anonymous(addr), "user.login", "", outcome,
+          {{"email_hash", email_hash(email)}});
+  };
+  if (auto wait = self->throttle.retry_after(email, ctx.client_address); wait > 0) {
+    failed_login("rate_limited");
     return done(throttled(wait));
-  auto fail = [self, email, addr = ctx.client_address, done]() {
+  }
+  auto fail = [self, email, addr = ctx.client_address, done, failed_login]() {
     self->throttle.failed(email, addr);
+    failed_login("unauthorized");
     done(unauthorized("wrong email or password"));
   };
   if (email.empty() || password.empty() || password.size() > 1024)
     return fail();
   auto agent = ctx.user_agent.substr(0, 256);
-  self->svc.db->find_user_by_email(email, [self, email, password, agent, fail, done](
+  auto addr = ctx.client_address;
+  self->svc.db->find_user_by_email(email, [self, email, password, agent, fail, done, addr](
                                            persistence::result<persistence::user_row> user) {
     if (!user && user.error().code != persistence::errc::not_found)
       return done(from_persistence(user.error()));
     std::optional<persistence::user_row> found;
     if (user)
       found = std::move(user.value());
-    auto job = [self, email, password, agent, fail, done, found]() {
+    auto job = [self, email, password, agent, fail, done, found, addr]() {
       // Verify even when the user is unknown, so both cases cost the same time.
       auto& hash = found ? found->password_hash : self->dummy_hash;
       bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
@@ -400,9 +449,11 @@ void runtime::login(std::string email, std::string password, login_context ctx,
       login_result out{who, pair.access, pair.access_expires_at, pair.refresh,
                        pair.refresh_expires_at};
       self->svc.db->create_login(std::move(login), std::move(pair.grants),
-                                 [out, done](persistence::result<persistence::unit> r) {
+                                 [self, out, done, addr](persistence::result<persistence::unit> r) {
                                    if (!r)
                                      return done(from_persistence(r.error()));
+                                   audit(self->svc, {out.who.user, out.who.role, addr}, "user.login",
+                                         out.who.session_id, "ok");
                                    done(out);
                                  });
     };
@@ -412,7 +463,8 @@ void runtime::login(std::string email, std::string password, login_context ctx,
 }
 
 void runtime::refresh(std::string refresh_token,
-                      std::function<void(expected<login_result, api_error>)> done) {
+                      std::function<void(expected<login_result, api_error>)> done,
+                      std::string client_address) {
   if (!plausible_token(refresh_token))
     return done(unauthorized("invalid or expired refresh token"));
   auto* self = impl_.get();
@@ -420,7 +472,7 @@ void runtime::refresh(std::string refresh_token,
   auto grants = pair.grants;
   self->svc.db->rotate_refresh(
     hash_token(refresh_token), std::move(grants), pair.refresh_expires_at,
-    [self, pair, done](persistence::result<persistence::refresh_result> r) {
+    [self, pair, done, client_address](persistence::result<persistence::refresh_result> r) {
       if (!r)
         return done(from_persistence(r.error()));
       switch (r->outcome) {
@@ -434,6 +486,9 @@ void runtime::refresh(std::string refresh_token,
                        r->owner->login->str(), r->owner->user.id.str());
           self->kick(r->owner->user.id, r->owner->login->str(),
                      "refresh token reused; this login was revoked");
+          audit(self->svc, {r->owner->user.id, r->owner->user.role, client_address}, "user.refresh",
+                r->owner->login->str(), "unauthorized",
+                {{"reason", "refresh token reused; login revoked"}});
           return done(unauthorized("this refresh token was already used; the login was revoked"));
         case persistence::refresh_outcome::invalid:
           break;
@@ -471,6 +526,8 @@ void runtime::authenticate_ticket(std::string ticket,
 }
 
 void runtime::logout(principal who, std::function<void(expected<bool, api_error>)> done) {
+  if (auto no = refused(policy::action::user_logout, who, policy::relation::owner))
+    return done(std::move(*no));
   if (who.session_id.empty())
     return done(true); // a token from before logins existed: nothing to revoke but itself
   revoke_login(who, who.session_id, std::move(done));
@@ -478,6 +535,8 @@ void runtime::logout(principal who, std::function<void(expected<bool, api_error>
 
 void runtime::list_logins(principal who,
                           std::function<void(expected<std::vector<login_info>, api_error>)> done) {
+  if (auto no = refused(policy::action::session_list, who, policy::relation::owner))
+    return done(std::move(*no));
   impl_->svc.db->list_logins(
     who.user, [who, done](persistence::result<std::vector<persistence::login_row>> rows) {
       if (!rows)
@@ -495,17 +554,26 @@ void runtime::list_logins(principal who,
 
 void runtime::revoke_login(principal who, std::string login_id,
                            std::function<void(expected<bool, api_error>)> done) {
+  // Revoking the login one is using is a logout; any other is a revocation.
+  done = audited<bool>(&impl_->svc, audit_actor::of(who),
+                       login_id == who.session_id ? "user.logout" : "session.revoke", login_id,
+                       std::move(done));
+  // Whose login it is only the database knows: not a live login of `who` makes them a stranger.
+  auto stranger = [who, done] {
+    done(*refused(policy::action::session_revoke, who, policy::relation::stranger));
+  };
+  if (auto no = refused(policy::action::session_revoke, who, policy::relation::owner))
+    return done(std::move(*no));
   auto id = uuid::parse(login_id);
   if (!id)
-    return done(make_api_error(404, error_code::not_found, "no such session"));
+    return stranger();
   auto* self = impl_.get();
   self->svc.db->revoke_login(who.user, *id,
-                             [self, who, id = *id, done](persistence::result<bool> r) {
+                             [self, who, id = *id, done, stranger](persistence::result<bool> r) {
                                if (!r)
                                  return done(from_persistence(r.error()));
                                if (!*r)
-                                 return done(make_api_error(404, error_code::not_found,
-                                                            "no such session"));
+                                 return stranger();
                                self->kick(who.user, id.str(), "session revoked");
                                done(true);
                              });
@@ -513,6 +581,8 @@ void runtime::revoke_login(principal who, std::string login_id,
 
 void runtime::issue_ws_ticket(principal who,
                               std::function<void(expected<ws_ticket, api_error>)> done) {
+  if (auto no = refused(policy::action::ws_ticket, who, policy::relation::owner))
+    return done(std::move(*no));
   auto login = uuid::parse(who.session_id);
   if (!login)
     return done(unauthorized("this token predates tickets; log in again"));
@@ -529,18 +599,10 @@ void runtime::issue_ws_ticket(principal who,
     });
 }
 
-namespace {
-
-bool is_moderator(const principal& who) {
-  return who.role == "moderator" || who.role == "admin";
-}
-
-} // namespace
-
 void runtime::guard_queue(principal who, size_t limit,
                           std::function<void(expected<std::vector<guard_hit_info>, api_error>)> done) {
-  if (!is_moderator(who))
-    return done(make_api_error(403, error_code::forbidden, "moderators only"));
+  if (auto no = refused(policy::action::guard_queue, who))
+    return done(std::move(*no));
   impl_->svc.db->guard_queue(limit, [done](persistence::result<std::vector<persistence::guard_hit_row>> r) {
     if (!r)
       return done(from_persistence(r.error()));
@@ -554,8 +616,10 @@ void runtime::guard_queue(principal who, size_t limit,
 
 void runtime::review_guard_hit(principal who, int64_t id, std::string verdict,
                                std::function<void(expected<bool, api_error>)> done) {
-  if (!is_moderator(who))
-    return done(make_api_error(403, error_code::forbidden, "moderators only"));
+  done = audited<bool>(&impl_->svc, audit_actor::of(who), "guard.review", std::to_string(id),
+                       std::move(done));
+  if (auto no = refused(policy::action::guard_review, who))
+    return done(std::move(*no));
   if (verdict != "confirmed" && verdict != "dismissed") {
     auto e = make_api_error(400, error_code::bad_request, "invalid review");
     e.fields.emplace_back("verdict", "must be confirmed or dismissed");
@@ -640,6 +704,9 @@ void runtime::set_payment_provider(payments::provider* provider) {
 void runtime::contract_command(principal who, protocol::contract_command_req req,
                                std::function<void(expected<protocol::contract_ack_reply, api_error>)> done) {
   auto id = req.contract;
+  done = audited<protocol::contract_ack_reply>(&impl_->svc, audit_actor::of(who),
+                                               contract_action_name(req.action), id.str(),
+                                               std::move(done));
   ask_entity<protocol::contract_ack_reply>(
     impl_->sys, impl_->svc, id, entity_kind::contract,
     caf::make_message(contract_atom_v, make_contract_command(who, std::move(req))), std::move(done));
@@ -654,6 +721,19 @@ void runtime::get_contract(principal who, uuid contract, int64_t after,
 
 void runtime::payment_webhook(std::string body, std::function<void(expected<bool, api_error>)> done) {
   auto ev = nlohmann::json::parse(body, nullptr, false);
+  if (ev.is_object() && ev.contains("id") && ev["id"].is_string() && ev.contains("type")
+      && ev["type"].is_string() && ev.contains("data") && ev["data"].is_object()) {
+    // A settlement the provider reports moves money: recorded as the system's action on the
+    // contract or wallet it names (a replay is recorded as "replay").
+    auto ref = ev["data"].value("reference", std::string{});
+    done = [svc = &impl_->svc, ref, type = ev["type"].get<std::string>(),
+            event = ev["id"].get<std::string>(), done = std::move(done)](expected<bool, api_error> r) {
+      audit(*svc, audit_actor::system(), "payment.webhook", uuid::parse(ref) ? ref : std::string{},
+            r ? (r.value() ? "ok" : "replay") : audit_outcome(&r.error()),
+            {{"type", type}, {"event", event}});
+      done(std::move(r));
+    };
+  }
   auto bad = [&](std::string why) { done(make_api_error(400, error_code::bad_request, std::move(why))); };
   if (ev.is_discarded() || !ev.is_object() || !ev.contains("id") || !ev["id"].is_string()
       || !ev.contains("type") || !ev["type"].is_string() || !ev.contains("data")
@@ -725,8 +805,8 @@ void runtime::payment_webhook(std::string body, std::function<void(expected<bool
 void runtime::open_disputes(
   principal who, size_t limit,
   std::function<void(expected<std::vector<std::pair<uuid, millis>>, api_error>)> done) {
-  if (!is_moderator(who))
-    return done(make_api_error(403, error_code::forbidden, "moderators only"));
+  if (auto no = refused(policy::action::dispute_list, who))
+    return done(std::move(*no));
   impl_->svc.db->open_disputes(limit, [done](persistence::result<std::vector<std::pair<uuid, millis>>> r) {
     if (!r)
       return done(from_persistence(r.error()));
@@ -736,8 +816,10 @@ void runtime::open_disputes(
 
 void runtime::ledger_check(principal who,
                            std::function<void(expected<std::vector<std::string>, api_error>)> done) {
-  if (who.role != "admin")
-    return done(make_api_error(403, error_code::forbidden, "admins only"));
+  done = audited<std::vector<std::string>>(&impl_->svc, audit_actor::of(who), "ledger.check", "",
+                                           std::move(done));
+  if (auto no = refused(policy::action::ledger_check, who))
+    return done(std::move(*no));
   impl_->svc.db->ledger_check([done](persistence::result<persistence::ledger_report> r) {
     if (!r)
       return done(from_persistence(r.error()));
@@ -745,9 +827,49 @@ void runtime::ledger_check(principal who,
   });
 }
 
+void runtime::audit_query(principal who, audit_query_params q,
+                          std::function<void(expected<std::vector<audit_entry>, api_error>)> done) {
+  done = audited<std::vector<audit_entry>>(&impl_->svc, audit_actor::of(who), "audit.query", "",
+                                           std::move(done));
+  if (auto no = refused(policy::action::audit_query, who))
+    return done(std::move(*no));
+  persistence::audit_filter f;
+  if (!q.actor.empty()) {
+    f.actor = uuid::parse(q.actor);
+    if (!f.actor) {
+      auto e = make_api_error(400, error_code::bad_request, "invalid query");
+      e.fields.emplace_back("actor", "must be a user id");
+      return done(std::move(e));
+    }
+  }
+  if (q.limit < 1 || q.limit > 1000 || q.before < 0) {
+    auto e = make_api_error(400, error_code::bad_request, "invalid query");
+    e.fields.emplace_back(q.before < 0 ? "before" : "limit",
+                          q.before < 0 ? "must be an id (>= 0)" : "must be 1..1000");
+    return done(std::move(e));
+  }
+  f.action = std::move(q.action);
+  f.before = q.before;
+  f.limit = q.limit;
+  impl_->svc.db->audit_query(std::move(f), [done](persistence::result<std::vector<persistence::audit_row>> r) {
+    if (!r)
+      return done(from_persistence(r.error()));
+    std::vector<audit_entry> out;
+    for (auto& row : r.value()) {
+      auto& a = row.record;
+      out.push_back({row.id, a.at, a.actor ? a.actor->str() : std::string{}, std::move(a.actor_role),
+                     std::move(a.address), std::move(a.action), std::move(a.target),
+                     std::move(a.outcome), std::move(a.detail)});
+    }
+    done(std::move(out));
+  });
+}
+
 void runtime::balances(
   principal who,
   std::function<void(expected<std::vector<std::pair<std::string, int64_t>>, api_error>)> done) {
+  if (auto no = refused(policy::action::balance_get, who, policy::relation::owner))
+    return done(std::move(*no));
   impl_->svc.db->ledger_balances(
     {contract::account::user(who.user, "") + "*"},
     [done](persistence::result<std::vector<persistence::ledger_balance>> r) {
@@ -762,6 +884,14 @@ void runtime::balances(
 
 void runtime::withdraw(principal who, withdrawal_request req,
                        std::function<void(expected<withdrawal_info, api_error>)> done) {
+  done = [svc = &impl_->svc, by = audit_actor::of(who), amount = req.amount, currency = req.currency,
+          done = std::move(done)](expected<withdrawal_info, api_error> r) {
+    audit(*svc, by, "withdrawal.create", r ? r->payout : std::string{},
+          audit_outcome(r ? nullptr : &r.error()), {{"amount", amount}, {"currency", currency}});
+    done(std::move(r));
+  };
+  if (auto no = refused(policy::action::withdrawal_create, who, policy::relation::owner))
+    return done(std::move(*no));
   wallet::withdraw cmd;
   cmd.key = std::move(req.key);
   cmd.amount = req.amount;
@@ -774,6 +904,8 @@ void runtime::withdraw(principal who, withdrawal_request req,
 
 void runtime::withdrawals(principal who,
                           std::function<void(expected<std::vector<withdrawal_info>, api_error>)> done) {
+  if (auto no = refused(policy::action::withdrawal_list, who, policy::relation::owner))
+    return done(std::move(*no));
   ask_entity<std::vector<withdrawal_info>>(impl_->sys, impl_->svc, who.user, entity_kind::wallet,
                                            caf::make_message(wallet_atom_v), std::move(done));
 }

@@ -17,7 +17,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit.hpp"
 #include "message_types.hpp"
+#include "pactum/actors/policy.hpp"
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -205,7 +207,7 @@ void subscribe(self_ptr self, const uuid& conv_id,
   ask<subscribe_result>(
     self, conv_id,
     caf::make_message(caf::subscribe_atom_v,
-                      subscribe_query{self->state.who.user, i->second.next - 1, me}),
+                      subscribe_query{self->state.who.user, i->second.next - 1, me, self->state.who.role}),
     [=](subscribe_result& r) {
       auto* s = current();
       if (!s)
@@ -274,9 +276,9 @@ void resubscribe(self_ptr self, const uuid& conv_id) {
 void open_conversation(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
                        const protocol::conversation_open_req& req) {
   auto& st = self->state;
-  if (st.who.role != "brand")
-    return reply_error(self, id, enc, error_code::forbidden,
-                       "only brands open conversations with creators");
+  if (auto no = policy::decide(policy::action::conversation_open, policy::parse_role(st.who.role),
+                               policy::relation::none))
+    return reply_error(self, id, enc, no->code, no->message);
   auto me = caf::actor_cast<caf::actor>(self);
   auto* svc = st.svc;
   auto brand = st.who.user;
@@ -374,13 +376,15 @@ void handle_command(self_ptr self, client_command& c) {
       } else if constexpr (std::is_same_v<T, protocol::message_send_req>) {
         post_command cmd{conversation::post_message{st.who.user, std::move(body.client_id),
                                                     std::move(body.text), body.reply_to,
-                                                    std::move(body.attachments)}};
+                                                    std::move(body.attachments)},
+                         st.who.role};
         ask<protocol::message_ack_reply>(
           self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::message_edit_req>
                            || std::is_same_v<T, protocol::message_delete_req>) {
         post_command cmd;
+        cmd.role = st.who.role;
         if constexpr (std::is_same_v<T, protocol::message_edit_req>)
           cmd.cmd = conversation::edit_message{st.who.user, body.seq, std::move(body.text)};
         else
@@ -391,14 +395,15 @@ void handle_command(self_ptr self, client_command& c) {
       } else if constexpr (std::is_same_v<T, protocol::read_req>) {
         ask<protocol::message_ack_reply>(
           self, body.conversation,
-          caf::make_message(post_atom_v, post_command{conversation::mark_read{st.who.user, body.seq}}),
+          caf::make_message(post_atom_v, post_command{conversation::mark_read{st.who.user, body.seq}, st.who.role}),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::offer_make_req>) {
         auto ttl_s = body.expires_in_s > 0 ? body.expires_in_s
                                            : static_cast<int64_t>(st.svc->cfg.offer_ttl.count());
         post_command cmd{conversation::make_offer{st.who.user, std::move(body.client_id),
                                                   std::move(body.terms), body.counter_to,
-                                                  ttl_s * 1000}};
+                                                  ttl_s * 1000},
+                         st.who.role};
         ask<protocol::message_ack_reply>(
           self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
@@ -417,15 +422,15 @@ void handle_command(self_ptr self, client_command& c) {
             break;
         }
         ask<protocol::message_ack_reply>(
-          self, body.conversation, caf::make_message(post_atom_v, post_command{std::move(cmd)}),
+          self, body.conversation, caf::make_message(post_atom_v, post_command{std::move(cmd), st.who.role}),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::delivered_req>) {
         ask<protocol::delivered_reply>(
-          self, body.conversation, caf::make_message(delivered_atom_v, st.who.user, body.seq),
+          self, body.conversation, caf::make_message(delivered_atom_v, st.who.user, body.seq, st.who.role),
           [=](protocol::delivered_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::typing_req>) {
         ask<protocol::typing_reply>(
-          self, body.conversation, caf::make_message(typing_atom_v, st.who.user),
+          self, body.conversation, caf::make_message(typing_atom_v, st.who.user, st.who.role),
           [=](protocol::typing_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::subscribe_req>) {
         auto conv_id = body.conversation;
@@ -453,16 +458,32 @@ void handle_command(self_ptr self, client_command& c) {
         }
         reply_ok(self, id, enc, protocol::unsubscribe_reply{body.conversation});
       } else if constexpr (std::is_same_v<T, protocol::conversation_join_req>) {
-        post_command cmd{conversation::join{st.who.user, st.who.role == "moderator" || st.who.role == "admin"}};
+        // The machine's moderator flag is the policy's: may this role join as a stranger?
+        post_command cmd{conversation::join{st.who.user,
+                                            policy::allowed(policy::action::conversation_join,
+                                                            policy::parse_role(st.who.role),
+                                                            policy::relation::stranger)},
+                         st.who.role};
         ask<protocol::message_ack_reply>(
           self, body.conversation, caf::make_message(post_atom_v, std::move(cmd)),
           [=](protocol::message_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::contract_command_req>) {
         auto contract_id = body.contract;
+        // Every money action is audited with its outcome, as over REST.
+        auto name = contract_action_name(body.action);
+        auto by = audit_actor::of(st.who);
+        auto* svc = st.svc;
         ask_contract<protocol::contract_ack_reply>(
           self, contract_id,
           caf::make_message(contract_atom_v, make_contract_command(st.who, std::move(body))),
-          [=](protocol::contract_ack_reply& ack) { reply_ok(self, id, enc, ack); }, on_caf_error);
+          [=](protocol::contract_ack_reply& ack) {
+            audit(*svc, by, name, contract_id.str(), "ok");
+            reply_ok(self, id, enc, ack);
+          },
+          [=](caf::error& err) {
+            audit(*svc, by, name, contract_id.str(), std::string{protocol::to_string(to_protocol_code(err))});
+            reply_caf_error(self, id, enc, err);
+          });
       } else if constexpr (std::is_same_v<T, protocol::contract_get_req>) {
         ask_contract<protocol::contract_reply>(
           self, body.contract,
@@ -470,7 +491,7 @@ void handle_command(self_ptr self, client_command& c) {
           [=](protocol::contract_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
-          self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user}),
+          self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user, st.who.role}),
           [=](protocol::history_reply& page) { reply_ok(self, id, enc, page); }, on_caf_error);
       }
     },

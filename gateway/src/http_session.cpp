@@ -139,6 +139,7 @@ private:
             {}});
         beast::get_lowest_layer(self->stream_).expires_never();
         spdlog::info("conn={} websocket user={} role={}", self->id_, who->user.str(), who->role);
+        who->address = self->client_address_; // for the audit log of what the session does
         run_ws_session(std::move(self->stream_), std::move(self->req_), std::move(who.value()),
                        answer_v1, self->id_, self->gw_);
       });

@@ -77,11 +77,11 @@ http_response no_content(const http::request<http::string_body>& req) {
 
 /// Authenticates the bearer access token, then runs `fn(principal)`; a refusal is sent as is
 /// (401 with `WWW-Authenticate: Bearer`).
-void with_principal(const http::request<http::string_body>& req, gateway_state& gw,
-                    std::shared_ptr<http::request<http::string_body>> head,
+void with_principal(const http::request<http::string_body>& req, const std::string& client_address,
+                    gateway_state& gw, std::shared_ptr<http::request<http::string_body>> head,
                     std::function<void(http_response)> send,
                     std::function<void(actors::principal)> fn) {
-  gw.rt.authenticate(bearer_token(req), [head, send, fn = std::move(fn)](
+  gw.rt.authenticate(bearer_token(req), [head, send, fn = std::move(fn), client_address](
                                           expected<actors::principal, actors::api_error> who) {
     if (!who) {
       auto res = error_response(*head, who.error());
@@ -89,8 +89,24 @@ void with_principal(const http::request<http::string_body>& req, gateway_state& 
         res.set(http::field::www_authenticate, "Bearer");
       return send(std::move(res));
     }
+    who->address = client_address; // the audit log records where an action came from
     fn(std::move(who.value()));
   });
+}
+
+/// The value of query parameter `name` in `target` ("" when absent; not percent-decoded: ids,
+/// names and numbers need none).
+std::string query_param(std::string_view target, std::string_view name) {
+  auto q = target.find('?');
+  while (q != std::string_view::npos) {
+    auto start = q + 1;
+    auto end = target.find('&', start);
+    auto pair = target.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+      return std::string{pair.substr(name.size() + 1)};
+    q = end;
+  }
+  return {};
 }
 
 constexpr std::string_view landing_page = R"(<!doctype html>
@@ -156,7 +172,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     if (!body)
       return;
     actors::registration in{string_field(*body, "email"), string_field(*body, "password"),
-                            string_field(*body, "display_name"), string_field(*body, "role")};
+                            string_field(*body, "display_name"), string_field(*body, "role"),
+                            client_address};
     auto email = in.email;
     gw.rt.register_user(std::move(in), [head, send](expected<actors::principal, actors::api_error> r) {
       if (!r)
@@ -191,13 +208,14 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
                     if (!r)
                       return send(error_response(*head, r.error()));
                     send(json_response(*head, http::status::ok, tokens_json(r.value())));
-                  });
+                  },
+                  client_address);
     return;
   }
   if (path == "/api/v1/users/logout") {
     if (method != http::verb::post)
       return wrong_method("POST");
-    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.logout(std::move(who), [head, send](expected<bool, actors::api_error> r) {
         send(r ? no_content(*head) : error_response(*head, r.error()));
       });
@@ -207,7 +225,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (path == "/api/v1/users/me/sessions") {
     if (method != http::verb::get)
       return wrong_method("GET");
-    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.list_logins(std::move(who), [head, send](
                                           expected<std::vector<actors::login_info>, actors::api_error> r) {
         if (!r)
@@ -229,7 +247,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     if (method != http::verb::delete_)
       return wrong_method("DELETE");
     auto id = std::string{path.substr(prefix.size())};
-    with_principal(req, gw, head, send, [&gw, head, send, id](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send, id](actors::principal who) {
       gw.rt.revoke_login(std::move(who), id, [head, send](expected<bool, actors::api_error> r) {
         send(r ? no_content(*head) : error_response(*head, r.error()));
       });
@@ -239,7 +257,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (path == "/api/v1/ws-ticket") {
     if (method != http::verb::post)
       return wrong_method("POST");
-    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.issue_ws_ticket(std::move(who), [head, send](expected<actors::ws_ticket, actors::api_error> r) {
         if (!r)
           return send(error_response(*head, r.error()));
@@ -252,7 +270,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (path == "/api/v1/moderation/guard-hits") {
     if (method != http::verb::get)
       return wrong_method("GET");
-    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.guard_queue(std::move(who), 100,
                         [head, send](expected<std::vector<actors::guard_hit_info>, actors::api_error> r) {
                           if (!r)
@@ -288,7 +306,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     if (!body)
       return;
     auto verdict = string_field(*body, "verdict");
-    with_principal(req, gw, head, send, [&gw, head, send, id, verdict](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send, id, verdict](actors::principal who) {
       gw.rt.review_guard_hit(std::move(who), id, verdict,
                              [head, send](expected<bool, actors::api_error> r) {
                                send(r ? no_content(*head) : error_response(*head, r.error()));
@@ -331,7 +349,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
       if (method != http::verb::get)
         return wrong_method("GET");
       auto after = after_param(target);
-      with_principal(req, gw, head, send, [&gw, head, send, id = *contract, after](actors::principal who) {
+      with_principal(req, client_address, gw, head, send, [&gw, head, send, id = *contract, after](actors::principal who) {
         gw.rt.get_contract(std::move(who), id, after,
                            [head, send](expected<protocol::contract_reply, actors::api_error> r) {
                              if (!r)
@@ -365,7 +383,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
                    : code == protocol::error_code::too_large ? 413 : 400;
       return send(error_response(req, actors::api_error{status, code, cmd.error().message, {}}));
     }
-    with_principal(req, gw, head, send, [&gw, head, send, c = std::move(*cmd)](actors::principal who) mutable {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send, c = std::move(*cmd)](actors::principal who) mutable {
       gw.rt.contract_command(std::move(who), std::move(c),
                              [head, send](expected<protocol::contract_ack_reply, actors::api_error> r) {
                                if (!r)
@@ -384,7 +402,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (path == "/api/v1/moderation/disputes") {
     if (method != http::verb::get)
       return wrong_method("GET");
-    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.open_disputes(std::move(who), 100,
                           [head, send](expected<std::vector<std::pair<uuid, millis>>, actors::api_error> r) {
                             if (!r)
@@ -400,7 +418,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (path == "/api/v1/users/me/balance") {
     if (method != http::verb::get)
       return wrong_method("GET");
-    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.balances(std::move(who),
                      [head, send](expected<std::vector<std::pair<std::string, int64_t>>, actors::api_error> r) {
                        if (!r)
@@ -423,7 +441,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
       return j;
     };
     if (method == http::verb::get) {
-      with_principal(req, gw, head, send, [&gw, head, send, to_json](actors::principal who) {
+      with_principal(req, client_address, gw, head, send, [&gw, head, send, to_json](actors::principal who) {
         gw.rt.withdrawals(std::move(who),
                           [head, send, to_json](expected<std::vector<actors::withdrawal_info>, actors::api_error> r) {
                             if (!r)
@@ -448,7 +466,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
                                                         {{"amount", "an integer number of minor units"}}}));
     actors::withdrawal_request w{string_field(*body, "key"), amount->get<int64_t>(),
                                  string_field(*body, "currency"), string_field(*body, "destination")};
-    with_principal(req, gw, head, send, [&gw, head, send, to_json, w = std::move(w)](actors::principal who) mutable {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send, to_json, w = std::move(w)](actors::principal who) mutable {
       gw.rt.withdraw(std::move(who), std::move(w),
                      [head, send, to_json](expected<actors::withdrawal_info, actors::api_error> r) {
                        if (!r)
@@ -463,7 +481,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (path == "/api/v1/admin/ledger-check") {
     if (method != http::verb::get)
       return wrong_method("GET");
-    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.ledger_check(std::move(who),
                          [head, send](expected<std::vector<std::string>, actors::api_error> r) {
                            if (!r)
@@ -476,6 +494,51 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   }
   if (handle_profiles_rest(req, client_address, gw, send))
     return;
+  if (path == "/api/v1/admin/audit") {
+    if (method != http::verb::get)
+      return wrong_method("GET");
+    actors::audit_query_params q{query_param(target, "actor"), query_param(target, "action"), 0, 100};
+    auto number = [&](const char* name, auto& out) {
+      auto v = query_param(target, name);
+      if (v.empty())
+        return true;
+      int64_t n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc{} || end != v.data() + v.size() || n < 0)
+        return false;
+      out = static_cast<std::decay_t<decltype(out)>>(n);
+      return true;
+    };
+    if (!number("before", q.before) || !number("limit", q.limit))
+      return send(error_response(req, actors::api_error{400, protocol::error_code::bad_request,
+                                                        "before and limit must be whole numbers",
+                                                        {}}));
+    with_principal(req, client_address, gw, head, send, [&gw, head, send, q](actors::principal who) {
+      gw.rt.audit_query(std::move(who), q,
+                        [head, send](expected<std::vector<actors::audit_entry>, actors::api_error> r) {
+                          if (!r)
+                            return send(error_response(*head, r.error()));
+                          json list = json::array();
+                          for (auto& e : *r) {
+                            auto detail = json::parse(e.detail, nullptr, false);
+                            list.push_back(json{{"id", e.id},
+                                                {"at", e.at},
+                                                {"actor", e.actor.empty() ? json(nullptr) : json(e.actor)},
+                                                {"actor_role", e.actor_role},
+                                                {"address", e.address},
+                                                {"action", e.action},
+                                                {"target", e.target},
+                                                {"outcome", e.outcome},
+                                                {"detail", detail.is_discarded() ? json::object() : detail}});
+                          }
+                          json body{{"entries", std::move(list)}};
+                          // The cursor for the next (older) page: the last id shown.
+                          body["next_before"] = r->empty() ? json(nullptr) : json(r->back().id);
+                          send(json_response(*head, http::status::ok, body));
+                        });
+    });
+    return;
+  }
   if (path == "/" && method == http::verb::get) {
     http_response res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/html; charset=utf-8");

@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include "audit_log.hpp"
 #include "connection.hpp"
 #include "journal_writer.hpp"
 #include "migrations.hpp"
@@ -262,6 +263,7 @@ struct database::impl {
       return;
     pool = std::make_unique<executor>("pactum-db", cfg.pool_threads, cfg.pool_queue_limit);
     writer = std::make_unique<detail::journal_writer>(cfg);
+    audit = std::make_unique<detail::audit_writer>(cfg);
     running.store(true, std::memory_order_release);
   }
 
@@ -274,6 +276,8 @@ struct database::impl {
       pool->stop();
     if (writer)
       writer->stop();
+    if (audit) // last: what the journal's callbacks recorded is still written
+      audit->stop();
     for (auto& s : slots)
       s->conn.reset();
   }
@@ -370,6 +374,8 @@ struct database::impl {
   bool stopped = false;
   std::unique_ptr<executor> pool;
   std::unique_ptr<detail::journal_writer> writer;
+  std::unique_ptr<detail::audit_writer> audit;
+  std::atomic<uint64_t> audit_refused{0}; ///< audit records offered before start()
 };
 
 // -- database -------------------------------------------------------------------------------------
@@ -1058,6 +1064,26 @@ size_t database::pending_appends() const {
   if (!impl_->writer)
     return 0;
   return impl_->writer->pending();
+}
+
+void database::audit(audit_record record) {
+  if (!impl_->audit) {
+    impl_->audit_refused.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  impl_->audit->record(std::move(record));
+}
+
+void database::audit_query(audit_filter filter,
+                           std::function<void(result<std::vector<audit_row>>)> done) {
+  if (!impl_->audit || !impl_->running.load(std::memory_order_acquire))
+    return done(make_failure(errc::unavailable, "persistence is not running"));
+  impl_->audit->query(std::move(filter), std::move(done));
+}
+
+uint64_t database::audit_dropped() const {
+  return impl_->audit_refused.load(std::memory_order_relaxed)
+         + (impl_->audit ? impl_->audit->dropped() : 0);
 }
 
 } // namespace pactum::persistence

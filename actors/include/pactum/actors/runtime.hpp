@@ -94,6 +94,7 @@ struct principal {
   std::string role; ///< "brand", "creator", "moderator", "admin"
   std::string display_name;
   std::string session_id; ///< identifies the login (token) this principal came from; may be empty
+  std::string address = {}; ///< the client's IP address (REST peer, or the WebSocket's upgrade)
 };
 
 /// A refusal from the REST-facing operations: HTTP status, stable code, message, and per-field
@@ -111,6 +112,7 @@ struct registration {
   std::string password;
   std::string display_name;
   std::string role;
+  std::string client_address = {}; ///< the peer's IP address (for the audit log)
 };
 
 /// Where a login comes from (for throttling and the session list).
@@ -200,6 +202,27 @@ struct withdrawal_request {
   std::string destination;
 };
 
+/// One row of the audit log, as admins read it (docs/security.md, "Audit log").
+struct audit_entry {
+  int64_t id = 0;
+  millis at = 0;
+  std::string actor;      ///< user id, "" for anonymous, system and operator
+  std::string actor_role;
+  std::string address;
+  std::string action;
+  std::string target;
+  std::string outcome;
+  std::string detail;     ///< a JSON object
+};
+
+/// Which audit rows an admin asks for: newest first, ids below `before` (0: the newest).
+struct audit_query_params {
+  std::string actor;  ///< a user id, or "" for every actor
+  std::string action; ///< an action name, or "" for every action
+  int64_t before = 0;
+  size_t limit = 100; ///< 1..1000
+};
+
 /// Owns the actor system and services. Lifecycle: construct after the database has started,
 /// serve, then `drain` and destroy before the database stops. Thread-safe.
 class runtime {
@@ -222,7 +245,8 @@ public:
   /// Rotates a refresh token: a new access + refresh pair of the same login. An already used
   /// refresh token revokes its whole login (and closes its WebSockets with 4003).
   void refresh(std::string refresh_token,
-               std::function<void(expected<login_result, api_error>)> done);
+               std::function<void(expected<login_result, api_error>)> done,
+               std::string client_address = {});
   /// An access token's principal (401 when unknown, expired or revoked).
   void authenticate(std::string bearer_token,
                     std::function<void(expected<principal, api_error>)> done);
@@ -273,6 +297,10 @@ public:
   /// The ledger's invariants (admins only), as `ledger_report` violations in words.
   void ledger_check(principal who,
                     std::function<void(expected<std::vector<std::string>, api_error>)> done);
+
+  /// Audit log rows matching `q`, newest first (admins only; the query is itself recorded).
+  void audit_query(principal who, audit_query_params q,
+                   std::function<void(expected<std::vector<audit_entry>, api_error>)> done);
 
   /// `who`'s balances: posted and available per currency.
   void balances(principal who,

@@ -63,6 +63,37 @@ struct config {
   /// (0: probe every entity of every batch). About 100 bytes each.
   size_t journal_head_cache = 100'000;
   std::chrono::milliseconds reconnect_backoff_max{2'000};
+  /// Audit records waiting for the audit writer; beyond it new records are dropped (counted in
+  /// `audit_dropped`, logged), never blocking the caller (docs/security.md, "Audit log").
+  size_t audit_queue_limit = 10'000;
+  size_t audit_batch_max = 500; ///< audit records written in one INSERT at most
+};
+
+/// One security-relevant action (table audit_log, append-only). No secrets, no personal data
+/// beyond ids: `detail` holds ids, codes and hashes only.
+struct audit_record {
+  millis at = 0;              ///< when it happened (ms since the epoch)
+  std::optional<uuid> actor;  ///< the user who acted; nullopt: anonymous, system or operator
+  std::string actor_role;     ///< brand, creator, moderator, admin, anonymous, system, operator
+  std::string address;        ///< the client's IP address ("" when none)
+  std::string action;         ///< the policy's action name (e.g. "contract.fund")
+  std::string target;         ///< what it acted on (an id), "" when nothing
+  std::string outcome;        ///< "ok" or the refusal's stable error code
+  std::string detail = "{}";  ///< a JSON object
+};
+
+/// An audit record as stored.
+struct audit_row {
+  int64_t id = 0;
+  audit_record record;
+};
+
+/// Which audit rows to read: newest first, ids below `before` (0: from the newest).
+struct audit_filter {
+  std::optional<uuid> actor;
+  std::string action; ///< "" for every action
+  int64_t before = 0;
+  size_t limit = 100;
 };
 
 /// One stored journal event.
@@ -432,6 +463,18 @@ public:
   /// `done`. `conn` is the `pqxx::connection&` (void here so libpqxx stays out of this header).
   void run_pooled(const char* what, std::function<result<unit>(void* conn)> job,
                   std::function<void(result<unit>)> done);
+  // -- audit log (persistence/src/audit_log.cpp) ---------------------------------------------
+
+  /// Queues an audit record for the audit writer, which inserts queued records in batches on its
+  /// own thread and connection. Never blocks: when the queue is full (or the database is not
+  /// running) the record is dropped and counted. Records queued before `stop()` are written.
+  void audit(audit_record record);
+
+  /// Reads audit rows (on the audit writer's thread).
+  void audit_query(audit_filter filter, std::function<void(result<std::vector<audit_row>>)> done);
+
+  /// Audit records dropped so far because the queue was full or the database stopped.
+  uint64_t audit_dropped() const;
 
 private:
   struct impl;

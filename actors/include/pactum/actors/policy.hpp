@@ -1,0 +1,146 @@
+#pragma once
+
+// The authorization policy: ONE table saying, for every REST endpoint and WebSocket command
+// (`action`), which account `role` may perform it in which `relation` to its target. Pure C++ (no
+// CAF, no I/O), so every layer may call it and it is unit-tested alone.
+//
+// Who computes what: the entity that knows the relation computes it (the conversation actor knows
+// membership and authorship, the contract actor its parties, the persistence layer whose login a
+// session id is); then it asks `decide` and answers the refusal the table gives. The same table
+// generates the matrix in docs/security.md (a unit test compares them) and drives the end-to-end
+// matrix test (tests/e2e/authz_matrix_test.cpp), so code, docs and test cannot drift.
+//
+// Adding an endpoint or command: add an `action` value and ONE row to the table in policy.cpp
+// (`all_rules`); the unit test fails until every action has exactly one row, the doc test until
+// docs/security.md shows it, and the e2e matrix test until it knows how to perform it.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "pactum/protocol/errors.hpp"
+
+namespace pactum::actors::policy {
+
+/// Every REST endpoint and WebSocket command a client can call.
+enum class action : uint8_t {
+  // public REST (no credentials)
+  health,
+  user_register,
+  user_login,
+  user_refresh,
+  payment_webhook,
+  // own account (REST)
+  user_logout,
+  session_list,
+  session_revoke,
+  ws_ticket,
+  balance_get,
+  withdrawal_list,
+  withdrawal_create,
+  // staff queues (REST)
+  guard_queue,
+  guard_review,
+  dispute_list,
+  ledger_check,
+  audit_query,
+  // contracts (REST and WebSocket)
+  contract_get,
+  contract_fund,
+  contract_deliver,
+  contract_approve,
+  contract_request_revision,
+  contract_dispute,
+  contract_resolve,
+  contract_cancel,
+  // conversations (WebSocket)
+  ping,
+  conversation_open,
+  conversation_list,
+  conversation_join,
+  subscribe,
+  unsubscribe,
+  history,
+  message_send,
+  message_edit,
+  message_delete,
+  read,
+  delivered,
+  typing,
+  offer_make,
+  offer_accept,
+  offer_decline,
+  offer_withdraw,
+};
+
+/// The account roles, plus `anonymous` for a request without valid credentials.
+enum class role : uint8_t { anonymous, brand, creator, moderator, admin };
+inline constexpr size_t role_count = 5;
+
+/// How the caller stands to the target of the action.
+enum class relation : uint8_t {
+  none,         ///< the action has no target (lists, queues, sign-up, opening a conversation)
+  owner,        ///< the target is the caller's own: their account, login, message or offer
+  member,       ///< a member of the conversation / a party to the contract (the whole entity)
+  counterparty, ///< a member acting on the other member's message or offer
+  moderator,    ///< a moderator who joined the conversation (its deal is disputed)
+  stranger,     ///< none of these: someone else's login, a conversation or contract not theirs,
+                ///< or one that does not exist (answered alike)
+};
+inline constexpr size_t relation_count = 6;
+
+/// One cell of the matrix.
+enum class cell : uint8_t {
+  allow,
+  deny,
+  na, ///< cannot occur (e.g. a moderator as a conversation member, a public endpoint's roles)
+};
+
+/// What a refused caller gets: HTTP status, stable code and message (the same over WebSocket,
+/// without the status).
+struct refusal {
+  int status = 403;
+  protocol::error_code code = protocol::error_code::forbidden;
+  std::string_view message;
+};
+
+/// One row of the table.
+struct rule {
+  action what;
+  std::string_view name;     ///< stable name, used in docs, audit and tests ("contract.fund")
+  std::string_view endpoint; ///< "POST /api/v1/..." and/or "ws contract.fund"
+  /// Per relation (in `relation` order), one character per role (in `role` order):
+  /// 'Y' allowed, 'n' refused, '.' cannot occur.
+  std::string_view cells[relation_count];
+  refusal denied;         ///< the refusal of an 'n' cell other than `stranger`
+  refusal denied_stranger; ///< the refusal of an 'n' cell with relation `stranger`
+};
+
+/// The whole table, in `action` order (one row per action).
+std::span<const rule> rules() noexcept;
+
+/// The row of `a`.
+const rule& rule_of(action a) noexcept;
+
+/// The table's cell.
+cell at(action a, role r, relation rel) noexcept;
+
+/// True when the table allows it ('n' and '.' are both refused).
+bool allowed(action a, role r, relation rel) noexcept;
+
+/// nullopt when allowed; otherwise the refusal to answer (401 for anonymous callers).
+std::optional<refusal> decide(action a, role r, relation rel) noexcept;
+
+/// The role named "brand", "creator", "moderator" or "admin"; anything else is `anonymous`.
+role parse_role(std::string_view name) noexcept;
+
+std::string_view to_string(role r) noexcept;
+std::string_view to_string(relation r) noexcept;
+std::string_view to_string(action a) noexcept;
+
+/// The matrix as the markdown table docs/security.md shows (generated from `rules()`).
+std::string matrix_markdown();
+
+} // namespace pactum::actors::policy

@@ -1,0 +1,219 @@
+// The authorization table (see policy.hpp). Pure data plus lookups; no CAF, no I/O.
+
+#include "pactum/actors/policy.hpp"
+
+#include <array>
+
+namespace pactum::actors::policy {
+
+namespace {
+
+using protocol::error_code;
+
+// Refusals. Strangers to a conversation or contract get the same answer whether it exists or
+// not (the actors' `absent` behaviours answer these too), so a stranger learns nothing.
+constexpr refusal unauthenticated{401, error_code::unauthorized, "missing or invalid token"};
+constexpr refusal moderators_only{403, error_code::forbidden, "moderators only"};
+constexpr refusal admins_only{403, error_code::forbidden, "admins only"};
+constexpr refusal no_session{404, error_code::not_found, "no such session"};
+constexpr refusal not_member{403, error_code::forbidden, "not a member of this conversation"};
+constexpr refusal not_party{403, error_code::forbidden, "no such contract, or not a party to it"};
+constexpr refusal none{};
+
+// Relation columns: none, owner, member, counterparty, moderator, stranger.
+// Role characters in each: anonymous, brand, creator, moderator, admin.
+#define PUBLIC {"Y....", ".....", ".....", ".....", ".....", "....."}
+#define OWN {"n....", ".YYYY", ".....", ".....", ".....", "....."}
+#define STAFF(r) {r, ".....", ".....", ".....", ".....", "....."}
+#define CONVERSATION_WIDE {".....", ".....", ".YY..", ".....", "...YY", ".nnnn"}
+
+// clang-format off
+constexpr std::array<rule, 42> table{{
+  {action::health, "health", "GET /healthz", PUBLIC, none, none},
+  {action::user_register, "user.register", "POST /api/v1/users/register", PUBLIC, none, none},
+  {action::user_login, "user.login", "POST /api/v1/users/login", PUBLIC, none, none},
+  {action::user_refresh, "user.refresh", "POST /api/v1/users/refresh", PUBLIC, none, none},
+  {action::payment_webhook, "payment.webhook", "POST /api/v1/webhooks/payments (signed)", PUBLIC, none, none},
+  {action::user_logout, "user.logout", "POST /api/v1/users/logout", OWN, none, none},
+  {action::session_list, "session.list", "GET /api/v1/users/me/sessions", OWN, none, none},
+  {action::session_revoke, "session.revoke", "DELETE /api/v1/users/me/sessions/{id}",
+   {"n....", ".YYYY", ".....", ".....", ".....", ".nnnn"}, none, no_session},
+  {action::ws_ticket, "ws.ticket", "POST /api/v1/ws-ticket", OWN, none, none},
+  {action::balance_get, "balance.get", "GET /api/v1/users/me/balance", OWN, none, none},
+  {action::withdrawal_list, "withdrawal.list", "GET /api/v1/users/me/withdrawals", OWN, none, none},
+  {action::withdrawal_create, "withdrawal.create", "POST /api/v1/users/me/withdrawals", OWN, none, none},
+  {action::guard_queue, "guard.queue", "GET /api/v1/moderation/guard-hits", STAFF("nnnYY"), moderators_only, none},
+  {action::guard_review, "guard.review", "POST /api/v1/moderation/guard-hits/{id}/review", STAFF("nnnYY"), moderators_only, none},
+  {action::dispute_list, "dispute.list", "GET /api/v1/moderation/disputes", STAFF("nnnYY"), moderators_only, none},
+  {action::ledger_check, "ledger.check", "GET /api/v1/admin/ledger-check", STAFF("nnnnY"), admins_only, none},
+  {action::audit_query, "audit.query", "GET /api/v1/admin/audit", STAFF("nnnnY"), admins_only, none},
+  {action::contract_get, "contract.get", "GET /api/v1/contracts/{id}; ws contract.get",
+   {"n....", ".....", ".YY..", ".....", ".....", ".nnYY"}, none, not_party},
+  {action::contract_fund, "contract.fund", "POST /api/v1/contracts/{id}/fund; ws contract.fund",
+   {"n....", ".....", ".Yn..", ".....", ".....", ".nnnn"},
+   {403, error_code::forbidden, "only the brand funds the escrow"}, not_party},
+  {action::contract_deliver, "contract.deliver", "POST /api/v1/contracts/{id}/deliver; ws contract.deliver",
+   {"n....", ".....", ".nY..", ".....", ".....", ".nnnn"},
+   {403, error_code::forbidden, "only the creator delivers"}, not_party},
+  {action::contract_approve, "contract.approve", "POST /api/v1/contracts/{id}/approve; ws contract.approve",
+   {"n....", ".....", ".Yn..", ".....", ".....", ".nnnn"},
+   {403, error_code::forbidden, "only the brand approves a delivery"}, not_party},
+  {action::contract_request_revision, "contract.request_revision",
+   "POST /api/v1/contracts/{id}/request-revision; ws contract.request_revision",
+   {"n....", ".....", ".Yn..", ".....", ".....", ".nnnn"},
+   {403, error_code::forbidden, "only the brand asks for a revision"}, not_party},
+  {action::contract_dispute, "contract.dispute", "POST /api/v1/contracts/{id}/dispute; ws contract.dispute",
+   {"n....", ".....", ".YY..", ".....", ".....", ".nnnn"}, none, not_party},
+  {action::contract_resolve, "contract.resolve", "POST /api/v1/contracts/{id}/resolve; ws contract.resolve",
+   {"n....", ".....", ".nn..", ".....", ".....", ".nnYY"},
+   {403, error_code::forbidden, "only a moderator resolves a dispute"}, not_party},
+  {action::contract_cancel, "contract.cancel", "POST /api/v1/contracts/{id}/cancel; ws contract.cancel",
+   {"n....", ".....", ".YY..", ".....", ".....", ".nnnn"}, none, not_party},
+  {action::ping, "ping", "ws ping", STAFF(".YYYY"), none, none},
+  {action::conversation_open, "conversation.open", "ws conversation.open", STAFF(".Ynnn"),
+   {403, error_code::forbidden, "only brands open conversations with creators"}, none},
+  {action::conversation_list, "conversation.list", "ws conversation.list", STAFF(".YYYY"), none, none},
+  {action::conversation_join, "conversation.join", "ws conversation.join",
+   {".....", ".....", ".nn..", ".....", "...YY", ".nnYY"},
+   {403, error_code::forbidden, "only moderators join conversations"}, not_member},
+  {action::subscribe, "subscribe", "ws subscribe", CONVERSATION_WIDE, none, not_member},
+  {action::unsubscribe, "unsubscribe", "ws unsubscribe", STAFF(".YYYY"), none, none},
+  {action::history, "history", "ws history", CONVERSATION_WIDE, none, not_member},
+  {action::message_send, "message.send", "ws message.send", CONVERSATION_WIDE, none, not_member},
+  {action::message_edit, "message.edit", "ws message.edit",
+   {".....", ".YYYY", ".....", ".nnnn", ".....", ".nnnn"},
+   {403, error_code::forbidden, "only its author may change a message"}, not_member},
+  {action::message_delete, "message.delete", "ws message.delete",
+   {".....", ".YYYY", ".....", ".nnnn", ".....", ".nnnn"},
+   {403, error_code::forbidden, "only its author may change a message"}, not_member},
+  {action::read, "read", "ws read", CONVERSATION_WIDE, none, not_member},
+  {action::delivered, "delivered", "ws delivered", CONVERSATION_WIDE, none, not_member},
+  {action::typing, "typing", "ws typing", CONVERSATION_WIDE, none, not_member},
+  {action::offer_make, "offer.make", "ws offer.make",
+   {".....", ".....", ".YY..", ".....", "...nn", ".nnnn"},
+   {403, error_code::forbidden, "only members make offers"}, not_member},
+  {action::offer_accept, "offer.accept", "ws offer.answer (accept)",
+   {".....", ".nn..", ".....", ".YY..", "...nn", ".nnnn"},
+   {403, error_code::forbidden, "only the other member may accept or decline an offer"}, not_member},
+  {action::offer_decline, "offer.decline", "ws offer.answer (decline)",
+   {".....", ".nn..", ".....", ".YY..", "...nn", ".nnnn"},
+   {403, error_code::forbidden, "only the other member may accept or decline an offer"}, not_member},
+  {action::offer_withdraw, "offer.withdraw", "ws offer.answer (withdraw)",
+   {".....", ".YY..", ".....", ".nn..", "...nn", ".nnnn"},
+   {403, error_code::forbidden, "only its author may withdraw an offer"}, not_member},
+}};
+// clang-format on
+
+#undef PUBLIC
+#undef OWN
+#undef STAFF
+#undef CONVERSATION_WIDE
+
+constexpr bool well_formed() {
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (static_cast<size_t>(table[i].what) != i)
+      return false;
+    for (auto& c : table[i].cells) {
+      if (c.size() != role_count)
+        return false;
+      for (char ch : c)
+        if (ch != 'Y' && ch != 'n' && ch != '.')
+          return false;
+    }
+  }
+  return true;
+}
+static_assert(well_formed(), "policy table: one row per action, in action order, 5 cells of Y/n/.");
+static_assert(table.size() == static_cast<size_t>(action::offer_withdraw) + 1,
+              "policy table: every action needs a row");
+
+constexpr std::array<std::string_view, role_count> role_names{"anonymous", "brand", "creator",
+                                                              "moderator", "admin"};
+constexpr std::array<std::string_view, relation_count> relation_names{
+  "none", "owner", "member", "counterparty", "moderator", "stranger"};
+
+} // namespace
+
+std::span<const rule> rules() noexcept {
+  return {table.data(), table.size()};
+}
+
+const rule& rule_of(action a) noexcept {
+  return table[static_cast<size_t>(a)];
+}
+
+cell at(action a, role r, relation rel) noexcept {
+  switch (rule_of(a).cells[static_cast<size_t>(rel)][static_cast<size_t>(r)]) {
+    case 'Y':
+      return cell::allow;
+    case 'n':
+      return cell::deny;
+    default:
+      return cell::na;
+  }
+}
+
+bool allowed(action a, role r, relation rel) noexcept {
+  return at(a, r, rel) == cell::allow;
+}
+
+std::optional<refusal> decide(action a, role r, relation rel) noexcept {
+  if (allowed(a, r, rel))
+    return std::nullopt;
+  if (r == role::anonymous)
+    return unauthenticated;
+  auto& row = rule_of(a);
+  if (rel == relation::stranger && row.denied_stranger.message.size() > 0)
+    return row.denied_stranger;
+  if (row.denied.message.size() > 0)
+    return row.denied;
+  return refusal{403, error_code::forbidden, "forbidden"};
+}
+
+role parse_role(std::string_view name) noexcept {
+  for (size_t i = 1; i < role_names.size(); ++i)
+    if (role_names[i] == name)
+      return static_cast<role>(i);
+  return role::anonymous;
+}
+
+std::string_view to_string(role r) noexcept {
+  return role_names[static_cast<size_t>(r)];
+}
+
+std::string_view to_string(relation r) noexcept {
+  return relation_names[static_cast<size_t>(r)];
+}
+
+std::string_view to_string(action a) noexcept {
+  return rule_of(a).name;
+}
+
+std::string matrix_markdown() {
+  std::string out = "| action | endpoint |";
+  for (auto name : relation_names)
+    out += " " + std::string{name} + " |";
+  out += " refused with |\n|---|---|";
+  for (size_t i = 0; i < relation_count; ++i)
+    out += "---|";
+  out += "---|\n";
+  auto refusal_text = [](const refusal& r) {
+    return std::to_string(r.status) + " " + std::string{protocol::to_string(r.code)} + " \""
+           + std::string{r.message} + "\"";
+  };
+  for (auto& row : table) {
+    out += "| `" + std::string{row.name} + "` | " + std::string{row.endpoint} + " |";
+    for (auto& c : row.cells)
+      out += " `" + std::string{c} + "` |";
+    std::string refused;
+    if (row.denied.message.size() > 0)
+      refused = refusal_text(row.denied);
+    if (row.denied_stranger.message.size() > 0)
+      refused += (refused.empty() ? "" : "; ") + std::string{"stranger: "}
+                 + refusal_text(row.denied_stranger);
+    out += " " + (refused.empty() ? std::string{"—"} : refused) + " |\n";
+  }
+  return out;
+}
+
+} // namespace pactum::actors::policy

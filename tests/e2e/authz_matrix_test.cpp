@@ -1,0 +1,432 @@
+// End to end: the authorization matrix. A real pactumd with accounts of every role and entities
+// in every relation (a conversation between brand B and creator C with a funded, disputed
+// contract that a moderator and an admin joined; a second conversation between a stranger brand
+// S and a stranger creator T), then EVERY (action, role, relation) cell of the policy table
+// (actors/src/policy.cpp) is performed over REST or WebSocket:
+//  - an allowed cell must not get the policy's refusal (it may get a business-rule error, such as
+//    a conflict with the contract's state or an unverified identity),
+//  - a refused cell must get exactly the documented refusal (status, code and message),
+//  - a cell that cannot occur ('.') is skipped.
+// Driven by the table itself: a row the test cannot perform fails it.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "pactum/actors/policy.hpp"
+#include "pactum/common/time.hpp"
+#include "pactum/payments/webhook.hpp"
+#include "pactum/protocol/errors.hpp"
+#include "pactum/sim/client.hpp"
+#include "e2e_fixture.hpp"
+
+using namespace pactum::sim;
+namespace policy = pactum::actors::policy;
+using policy::action;
+using policy::relation;
+using policy::role;
+
+namespace {
+
+constexpr const char* good_card = "4242424242424242";
+constexpr const char* secret = "matrix-webhook-secret";
+
+/// What one performed cell answered.
+struct answer {
+  bool ok = false;     ///< a 2xx, or a WebSocket "ok"
+  int status = 0;      ///< HTTP status (0 over WebSocket)
+  std::string code;    ///< error code when refused
+  std::string message; ///< error message when refused
+  std::string raw;     ///< for failure messages
+};
+
+answer from_http(const http_reply& r) {
+  answer a;
+  a.status = r.status;
+  a.ok = r.status >= 200 && r.status < 300;
+  a.raw = r.body;
+  auto body = r.json_body();
+  if (!a.ok && body.is_object() && body.contains("error")) {
+    a.code = body["error"].value("code", "");
+    a.message = body["error"].value("message", "");
+  }
+  return a;
+}
+
+answer from_ws(const json& r) {
+  answer a;
+  a.ok = r.value("type", "") == "ok";
+  a.raw = r.dump();
+  if (!a.ok) {
+    a.code = r.value("code", "");
+    a.message = r.value("message", "");
+  }
+  return a;
+}
+
+json terms(int64_t amount) {
+  return json{{"amount", amount},
+              {"currency", "USD"},
+              {"deliverables", json::array({json{{"type", "tiktok_duet"}, {"count", 1}}})},
+              {"delivery_days", 7},
+              {"revision_rounds", 1}};
+}
+
+class AuthzMatrix : public pactum::test_support::server_test {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--webhook-secret", secret, "--message-rate-per-s", "0", "--max-pending-offers", "1000",
+            "--timer-sweep-ms", "200"};
+  }
+
+  void set_role(const std::string& email, const std::string& r) {
+    std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                      + "' --log-level warn --set-role " + email + "=" + r;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+
+  ws_client& ws(const account& who) {
+    auto& c = sockets_[who.id];
+    if (!c)
+      c = std::make_unique<ws_client>(ep(), who.token);
+    return *c;
+  }
+
+  json ask(const account& who, json msg) { return ws(who).request(std::move(msg)); }
+
+  http_reply rest(const account* who, const std::string& method, const std::string& target,
+                  const json& body = json()) {
+    return http_call(ep(), method, target, body.is_null() ? std::string{} : body.dump(),
+                     who ? who->token : std::string{});
+  }
+
+  /// A fresh login of `who`: its tokens and login id.
+  json login(const account& who) {
+    auto r = http_call(ep(), "POST", "/api/v1/users/login",
+                       json{{"email", who.email}, {"password", who.password}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json_body();
+  }
+
+  /// The account acting for `r` when it is a member / owner of B and C's world.
+  const account& insider(role r) const {
+    switch (r) {
+      case role::brand:
+        return b_;
+      case role::creator:
+        return c_;
+      case role::moderator:
+        return m_;
+      default:
+        return a_;
+    }
+  }
+
+  /// The account acting for `r` as a stranger, and the conversation it is a stranger to.
+  std::pair<const account*, std::string> stranger(role r) const {
+    switch (r) {
+      case role::brand:
+        return {&s_, conv_};
+      case role::creator:
+        return {&t_, conv_};
+      case role::moderator:
+        return {&m_, conv2_};
+      default:
+        return {&a_, conv2_};
+    }
+  }
+
+  /// Who acts, and in which conversation, for a conversation-wide cell.
+  std::pair<const account*, std::string> in_conversation(role r, relation rel) const {
+    if (rel == relation::stranger)
+      return stranger(r);
+    return {&insider(r), conv_};
+  }
+
+  /// A fresh message in `conv` by `author`: its seq.
+  int64_t post(const account& author, const std::string& conv) {
+    auto r = ask(author, json{{"type", "message.send"}, {"conversation", conv},
+                              {"client_id", "m-" + std::to_string(++counter_)}, {"text", "hello there"}});
+    EXPECT_EQ(r["type"], "ok") << r.dump();
+    return r.value("seq", int64_t{0});
+  }
+
+  /// A fresh pending offer in `conv` by `author`: its seq.
+  int64_t offer(const account& author, const std::string& conv) {
+    auto r = ask(author, json{{"type", "offer.make"}, {"conversation", conv},
+                              {"client_id", "o-" + std::to_string(++counter_)}, {"terms", terms(1'000)}});
+    EXPECT_EQ(r["type"], "ok") << r.dump();
+    return r.value("seq", int64_t{0});
+  }
+
+  /// Someone other than `who` who may write in `conv` (a member).
+  const account& other_member(const account& who, const std::string& conv) const {
+    if (conv == conv2_)
+      return who.id == s_.id ? t_ : s_;
+    return who.id == b_.id ? c_ : b_;
+  }
+
+  /// Performs a message.edit/delete cell: on the caller's own message (owner), another's
+  /// (counterparty), or a member's message of a conversation the caller is a stranger to.
+  answer message_change(const char* type, role r, relation rel) {
+    auto [who, conv] = in_conversation(r, rel);
+    const account& author = rel == relation::owner ? *who : other_member(*who, conv);
+    auto seq = post(author, conv);
+    json msg{{"type", type}, {"conversation", conv}, {"seq", seq}};
+    if (std::string{type} == "message.edit")
+      msg["text"] = "changed";
+    return from_ws(ask(*who, msg));
+  }
+
+  /// Performs an offer answer cell: on the caller's own offer (owner), the other member's
+  /// (counterparty), a member's offer (moderator), or in a conversation the caller is a stranger to.
+  answer offer_answer(const char* type, role r, relation rel) {
+    auto [who, conv] = in_conversation(r, rel);
+    const account& author = rel == relation::owner ? *who : other_member(*who, conv);
+    auto seq = offer(author, conv);
+    return from_ws(ask(*who, json{{"type", type}, {"conversation", conv}, {"offer", seq}}));
+  }
+
+  /// A contract command over REST: by a party (member) or by a stranger to the contract.
+  answer contract_cmd(const std::string& name, role r, relation rel, json body) {
+    body["key"] = "k-" + std::to_string(++counter_); // a well-formed command: only who may differ
+    if (r == role::anonymous)
+      return from_http(rest(nullptr, "POST", "/api/v1/contracts/" + contract_ + "/" + name, body));
+    const account& who = rel == relation::member ? insider(r) : *stranger(r).first;
+    return from_http(rest(&who, "POST", "/api/v1/contracts/" + contract_ + "/" + name, body));
+  }
+
+  /// Performs one cell; nullopt when the test does not know the action (a failure).
+  std::optional<answer> perform(action what, role r, relation rel) {
+    const account* me = r == role::anonymous ? nullptr : &insider(r);
+    auto conv_wide = [&](const char* type, json extra = json::object()) {
+      auto [who, conv] = in_conversation(r, rel);
+      extra["type"] = type;
+      extra["conversation"] = conv;
+      return from_ws(ask(*who, extra));
+    };
+    switch (what) {
+      case action::health:
+        return from_http(rest(nullptr, "GET", "/healthz"));
+      case action::user_register:
+        return from_http(rest(nullptr, "POST", "/api/v1/users/register",
+                              json{{"email", "new" + std::to_string(++counter_) + "@matrix.example"},
+                                   {"password", "a long passphrase"},
+                                   {"display_name", "New"},
+                                   {"role", "brand"}}));
+      case action::user_login:
+        return from_http(rest(nullptr, "POST", "/api/v1/users/login",
+                              json{{"email", b_.email}, {"password", b_.password}}));
+      case action::user_refresh:
+        return from_http(rest(nullptr, "POST", "/api/v1/users/refresh",
+                              json{{"refresh_token", login(b_)["refresh_token"].get<std::string>()}}));
+      case action::payment_webhook: {
+        auto body = json{{"id", "evt_matrix_" + std::to_string(++counter_)},
+                         {"type", "payout.paid"},
+                         {"created", 1},
+                         {"data", json{{"key", "none"}}}}
+                      .dump();
+        auto sig = pactum::payments::sign_webhook(secret, pactum::now_millis() / 1000, body);
+        return from_http(http_call(ep(), "POST", "/api/v1/webhooks/payments", body, "",
+                                   "application/json", {{"Pactum-Signature", sig}}));
+      }
+      case action::user_logout: {
+        if (!me)
+          return from_http(rest(nullptr, "POST", "/api/v1/users/logout"));
+        auto fresh = login(*me); // logging out the fixture's own token would end the test
+        return from_http(http_call(ep(), "POST", "/api/v1/users/logout", "", fresh["token"].get<std::string>()));
+      }
+      case action::session_list:
+        return from_http(rest(me, "GET", "/api/v1/users/me/sessions"));
+      case action::session_revoke: {
+        if (!me)
+          return from_http(rest(nullptr, "DELETE", "/api/v1/users/me/sessions/" + login(b_)["session_id"].get<std::string>()));
+        auto target = rel == relation::owner ? login(*me) : login(s_);
+        return from_http(rest(me, "DELETE", "/api/v1/users/me/sessions/" + target["session_id"].get<std::string>()));
+      }
+      case action::ws_ticket:
+        return from_http(rest(me, "POST", "/api/v1/ws-ticket"));
+      case action::balance_get:
+        return from_http(rest(me, "GET", "/api/v1/users/me/balance"));
+      case action::withdrawal_list:
+        return from_http(rest(me, "GET", "/api/v1/users/me/withdrawals"));
+      case action::withdrawal_create:
+        return from_http(rest(me, "POST", "/api/v1/users/me/withdrawals",
+                              json{{"key", "w-" + std::to_string(++counter_)}, {"amount", 100},
+                                   {"currency", "USD"}, {"destination", "acct_1"}}));
+      case action::guard_queue:
+        return from_http(rest(me, "GET", "/api/v1/moderation/guard-hits"));
+      case action::guard_review:
+        return from_http(rest(me, "POST", "/api/v1/moderation/guard-hits/1/review",
+                              json{{"verdict", "dismissed"}}));
+      case action::dispute_list:
+        return from_http(rest(me, "GET", "/api/v1/moderation/disputes"));
+      case action::ledger_check:
+        return from_http(rest(me, "GET", "/api/v1/admin/ledger-check"));
+      case action::audit_query:
+        return from_http(rest(me, "GET", "/api/v1/admin/audit?limit=5"));
+      case action::contract_get: {
+        if (!me)
+          return from_http(rest(nullptr, "GET", "/api/v1/contracts/" + contract_));
+        const account& who = rel == relation::member ? insider(r) : *stranger(r).first;
+        return from_http(rest(&who, "GET", "/api/v1/contracts/" + contract_));
+      }
+      case action::contract_fund:
+        return contract_cmd("fund", r, rel, json{{"payment_method", good_card}});
+      case action::contract_deliver:
+        return contract_cmd("deliver", r, rel,
+                            json{{"items", json::array({json{{"url", "https://yt.example/w/1"}}})}});
+      case action::contract_approve:
+        return contract_cmd("approve", r, rel, json::object());
+      case action::contract_request_revision:
+        return contract_cmd("request-revision", r, rel, json{{"reason", "please redo the intro"}});
+      case action::contract_dispute:
+        return contract_cmd("dispute", r, rel, json{{"reason", "it is not what we agreed"}});
+      case action::contract_resolve:
+        return contract_cmd("resolve", r, rel, json{{"to_creator", 10'000}});
+      case action::contract_cancel:
+        return contract_cmd("cancel", r, rel, json::object());
+      case action::ping:
+        return from_ws(ask(*me, json{{"type", "ping"}}));
+      case action::conversation_open:
+        return from_ws(ask(*me, json{{"type", "conversation.open"}, {"with", t_.id}}));
+      case action::conversation_list:
+        return from_ws(ask(*me, json{{"type", "conversation.list"}}));
+      case action::conversation_join:
+        return conv_wide("conversation.join");
+      case action::subscribe:
+        return conv_wide("subscribe", json{{"after", 0}});
+      case action::unsubscribe:
+        return from_ws(ask(*me, json{{"type", "unsubscribe"}, {"conversation", conv_}}));
+      case action::history:
+        return conv_wide("history", json{{"limit", 5}});
+      case action::message_send:
+        return conv_wide("message.send", json{{"client_id", "s-" + std::to_string(++counter_)},
+                                              {"text", "a message"}});
+      case action::message_edit:
+        return message_change("message.edit", r, rel);
+      case action::message_delete:
+        return message_change("message.delete", r, rel);
+      case action::read:
+        return conv_wide("read", json{{"seq", 1}});
+      case action::delivered:
+        return conv_wide("delivered", json{{"seq", 1}});
+      case action::typing:
+        return conv_wide("typing");
+      case action::offer_make:
+        return conv_wide("offer.make", json{{"client_id", "om-" + std::to_string(++counter_)},
+                                            {"terms", terms(2'000)}});
+      case action::offer_accept:
+        return offer_answer("offer.accept", r, rel);
+      case action::offer_decline:
+        return offer_answer("offer.decline", r, rel);
+      case action::offer_withdraw:
+        return offer_answer("offer.withdraw", r, rel);
+    }
+    return std::nullopt;
+  }
+
+  account b_, c_, s_, t_, m_, a_;
+  std::string conv_, conv2_, contract_;
+  std::map<std::string, std::unique_ptr<ws_client>> sockets_;
+  int counter_ = 0;
+};
+
+} // namespace
+
+TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
+  b_ = make_account(ep(), "brand", "Brand B");
+  c_ = make_account(ep(), "creator", "Creator C");
+  s_ = make_account(ep(), "brand", "Stranger S");
+  t_ = make_account(ep(), "creator", "Stranger T");
+  m_ = make_account(ep(), "creator", "Moderator M");
+  a_ = make_account(ep(), "creator", "Admin A");
+  set_role(m_.email, "moderator");
+  set_role(a_.email, "admin");
+  ASSERT_FALSE(HasFatalFailure());
+
+  // B and C's deal: a contract, funded and disputed; the moderator and the admin join.
+  conv_ = ask(b_, json{{"type", "conversation.open"}, {"with", c_.id}})["conversation"]["id"].get<std::string>();
+  conv2_ = ask(s_, json{{"type", "conversation.open"}, {"with", t_.id}})["conversation"]["id"].get<std::string>();
+  auto accepted = ask(c_, json{{"type", "offer.accept"}, {"conversation", conv_}, {"offer", offer(b_, conv_)}});
+  ASSERT_EQ(accepted["type"], "ok") << accepted.dump();
+  contract_ = accepted["contract"].get<std::string>();
+  auto funded = rest(&b_, "POST", "/api/v1/contracts/" + contract_ + "/fund",
+                     json{{"key", "fund"}, {"payment_method", good_card}});
+  ASSERT_EQ(funded.status, 200) << funded.body;
+  for (int i = 0; i < 150; ++i) {
+    if (rest(&b_, "GET", "/api/v1/contracts/" + contract_).json_body()["status"] == "funded")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto disputed = rest(&b_, "POST", "/api/v1/contracts/" + contract_ + "/dispute",
+                       json{{"key", "dispute"}, {"reason", "the video is missing"}});
+  ASSERT_EQ(disputed.status, 200) << disputed.body;
+  for (auto* who : {&m_, &a_}) {
+    json joined;
+    for (int i = 0; i < 50; ++i) {
+      joined = ask(*who, json{{"type", "conversation.join"}, {"conversation", conv_}});
+      if (joined["type"] == "ok")
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(joined["type"], "ok") << joined.dump();
+  }
+
+  size_t performed = 0, skipped = 0;
+  for (auto& row : policy::rules()) {
+    for (size_t rel_i = 0; rel_i < policy::relation_count; ++rel_i) {
+      for (size_t role_i = 0; role_i < policy::role_count; ++role_i) {
+        auto r = static_cast<role>(role_i);
+        auto rel = static_cast<relation>(rel_i);
+        auto expected = policy::at(row.what, r, rel);
+        if (expected == policy::cell::na) {
+          ++skipped;
+          continue;
+        }
+        std::string cell = std::string{row.name} + " / " + std::string{policy::to_string(r)} + " / "
+                           + std::string{policy::to_string(rel)};
+        std::optional<answer> got;
+        try {
+          got = perform(row.what, r, rel);
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << cell << ": " << e.what();
+          continue;
+        }
+        if (!got) {
+          ADD_FAILURE() << "the matrix test does not know how to perform " << row.name;
+          break;
+        }
+        ++performed;
+        auto refusal = policy::decide(row.what, r, rel);
+        auto is_refusal = [&](const policy::refusal& no) {
+          return got->code == pactum::protocol::to_string(no.code) && got->message == no.message
+                 && (got->status == 0 || got->status == no.status);
+        };
+        if (expected == policy::cell::allow) {
+          EXPECT_NE(got->code, "unauthorized") << cell << ": " << got->raw;
+          bool policy_refused = false;
+          for (auto* no : {&row.denied, &row.denied_stranger})
+            policy_refused = policy_refused || (!no->message.empty() && is_refusal(*no));
+          EXPECT_FALSE(policy_refused) << cell << " should be allowed: " << got->raw;
+          // Public endpoints have no business rule in the way: they succeed.
+          if (r == role::anonymous)
+            EXPECT_TRUE(got->ok) << cell << ": " << got->raw;
+        } else {
+          ASSERT_TRUE(refusal.has_value());
+          EXPECT_FALSE(got->ok) << cell << " should be refused: " << got->raw;
+          EXPECT_TRUE(is_refusal(*refusal))
+            << cell << " should be refused with " << refusal->status << " "
+            << pactum::protocol::to_string(refusal->code) << " \"" << refusal->message << "\", got "
+            << got->status << " " << got->raw;
+        }
+      }
+    }
+  }
+  std::cout << "authorization matrix: " << performed << " cells performed, " << skipped
+            << " cells that cannot occur skipped\n";
+  EXPECT_GT(performed, 100u);
+}
