@@ -869,11 +869,21 @@ nlohmann::json engine::run() {
       }
       auto secs = static_cast<double>(end - start) / 1e9;
       auto cpu = cpu_seconds() - cpu0;
+      auto acked_window = acked_total_.load() - acked0;
+      // Before the next step, let this one's backlog drain, so that each step's latencies are its
+      // own (a step the server could not sustain would otherwise hand its queue to the next).
+      auto t3 = clock_type::now();
+      if (step + 1 < steps_) {
+        while (unresolved_.load() > 0 && since(t3) < cfg_.drain_seconds)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        say("load: step " + std::to_string(step + 1) + " drained in " + std::to_string(since(t3)) + " s");
+      }
       steps.push_back(nlohmann::json{{"target_rate", rate},
+                                     {"drain_seconds", since(t3)},
                                      {"seconds", secs},
                                      {"sent_in_window", sent_total_.load() - sent0},
-                                     {"acked_in_window", acked_total_.load() - acked0},
-                                     {"ack_rate", static_cast<double>(acked_total_.load() - acked0) / secs},
+                                     {"acked_in_window", acked_window},
+                                     {"ack_rate", static_cast<double>(acked_window) / secs},
                                      {"generator_cpu_seconds", cpu},
                                      {"generator_cpu_share", cpu / secs}});
     }
