@@ -4,8 +4,9 @@
 // slow server cannot hide its queueing), and at the end every acknowledged message must have
 // reached the creator exactly once, in order.
 //
-// One thread per pair and blocking clients: enough for tens of pairs. The many-clients-per-thread
-// harness of the load-simulation issue replaces the driver, not the checks.
+// One thread per pair and blocking clients: enough for tens of pairs. `pactum-sim chat ...` runs
+// the asynchronous engine instead (sim/include/pactum/sim/chat_load.hpp): thousands of clients per
+// thread, stepped open-loop rates, reconnects with resume, the same end checks.
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "pactum/sim/chat_load.hpp"
 #include "pactum/sim/client.hpp"
 
 using namespace pactum::sim;
@@ -32,7 +34,7 @@ struct options {
 };
 
 [[noreturn]] void usage(int code) {
-  std::cerr << R"(usage: pactum-sim [options]
+  std::cerr << R"(usage: pactum-sim [options]        (see also: pactum-sim chat --help)
   --url http://HOST:PORT   server to drive (default http://127.0.0.1:8080)
   --pairs N                brand/creator pairs, one conversation each (10)
   --messages N             messages each brand sends (100)
@@ -224,7 +226,120 @@ void run_pair(const options& o, int index, result& out) {
 
 } // namespace
 
+[[noreturn]] void chat_usage(int code) {
+  std::cerr << R"(usage: pactum-sim chat [options]
+  --url http://HOST:PORT        server to drive (default http://127.0.0.1:8080)
+  --conversations N             brand/creator conversations (10)
+  --conversations-per-user K    conversations each user's ONE socket is a member of (1: a socket
+                                per member; K > 1: N/K brands x N/K creators, needs N % K == 0
+                                and K*K <= N) (1)
+  --rate R[,R2,...]             messages per second over all conversations, open loop; a list
+                                runs one step per rate on the same clients (100)
+  --duration S                  seconds per step (10)
+  --threads T                   engine threads, one io_context each (1)
+  --encoding json|msgpack       frame encoding (json)
+  --max-inflight N              unanswered requests per socket before sends wait (128)
+  --setup-threads N             concurrent account registrations (16)
+  --connect-parallelism N       sockets connecting at once per thread (256)
+  --text-bytes N                bytes of message text (64)
+  --drain S                     after the last step, wait this long for acks/deliveries (30)
+  --json-out FILE               also write the report as JSON
+  --quiet                       no progress lines
+Exit status: 0 when every check passed, 1 when a check failed, 2 on bad usage or failed setup.
+)";
+  std::exit(code);
+}
+
+int chat_main(int argc, char** argv) {
+  chat_load_config cfg;
+  std::string json_out;
+  bool quiet = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc)
+        chat_usage(2);
+      return argv[++i];
+    };
+    try {
+      if (a == "--help")
+        chat_usage(0);
+      else if (a == "--url") {
+        auto u = next();
+        auto p = u.find("://");
+        auto hostport = p == std::string::npos ? u : u.substr(p + 3);
+        hostport = hostport.substr(0, hostport.find('/'));
+        auto colon = hostport.rfind(':');
+        if (colon == std::string::npos)
+          chat_usage(2);
+        cfg.ep.host = hostport.substr(0, colon);
+        cfg.ep.port = static_cast<uint16_t>(std::stoi(hostport.substr(colon + 1)));
+      } else if (a == "--conversations")
+        cfg.conversations = std::stoi(next());
+      else if (a == "--conversations-per-user" || a == "--conversations-per-socket")
+        cfg.conversations_per_user = std::stoi(next());
+      else if (a == "--rate") {
+        cfg.rates.clear();
+        auto list = next();
+        size_t from = 0;
+        while (from <= list.size()) {
+          auto comma = list.find(',', from);
+          cfg.rates.push_back(std::stod(list.substr(from, comma - from)));
+          if (comma == std::string::npos)
+            break;
+          from = comma + 1;
+        }
+      } else if (a == "--duration")
+        cfg.step_seconds = std::stod(next());
+      else if (a == "--threads")
+        cfg.threads = std::stoi(next());
+      else if (a == "--encoding") {
+        auto e = next();
+        if (e != "json" && e != "msgpack")
+          chat_usage(2);
+        cfg.enc = e == "json" ? chat_load_config::encoding::json : chat_load_config::encoding::msgpack;
+      } else if (a == "--max-inflight")
+        cfg.max_inflight_per_socket = std::stoi(next());
+      else if (a == "--setup-threads")
+        cfg.setup_threads = std::stoi(next());
+      else if (a == "--connect-parallelism")
+        cfg.connect_parallelism = std::stoi(next());
+      else if (a == "--text-bytes")
+        cfg.text_bytes = std::stoi(next());
+      else if (a == "--drain")
+        cfg.drain_seconds = std::stod(next());
+      else if (a == "--json-out")
+        json_out = next();
+      else if (a == "--quiet")
+        quiet = true;
+      else
+        chat_usage(2);
+    } catch (const std::logic_error&) { // stoi/stod
+      chat_usage(2);
+    }
+  }
+  if (cfg.conversations < 1 || cfg.conversations_per_user < 1 || cfg.step_seconds <= 0 || cfg.threads < 1
+      || cfg.max_inflight_per_socket < 1 || cfg.text_bytes < 1 || cfg.rates.empty()
+      || std::any_of(cfg.rates.begin(), cfg.rates.end(), [](double r) { return r <= 0; }))
+    chat_usage(2);
+  if (!quiet)
+    cfg.progress = &std::cout;
+  json report;
+  try {
+    report = run_chat_load(cfg);
+  } catch (const std::exception& ex) {
+    std::cerr << "pactum-sim chat: " << ex.what() << "\n";
+    return 2;
+  }
+  print_chat_load_summary(report, std::cout);
+  if (!json_out.empty())
+    std::ofstream(json_out) << report.dump(2) << "\n";
+  return chat_load_passed(report) ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string{argv[1]} == "chat")
+    return chat_main(argc, argv);
   auto o = parse(argc, argv);
   result res;
   auto start = clock_type::now();

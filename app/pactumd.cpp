@@ -42,6 +42,7 @@ struct options {
   size_t edit_window_ms = 15 * 60 * 1000;
   size_t offer_ttl_s = 72 * 3600;
   size_t max_pending_offers = 10;
+  size_t max_members = 8;
   size_t timer_sweep_ms = 1'000;
   double message_rate_per_s = 10;
   double message_burst = 30;
@@ -104,6 +105,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --edit-window-ms N        how long authors may edit/delete a message [PACTUM_EDIT_WINDOW_MS] (900000)
   --offer-ttl-s N           lifetime of an offer that names none [PACTUM_OFFER_TTL_S] (259200)
   --max-pending-offers N    offers awaiting an answer per conversation [PACTUM_MAX_PENDING_OFFERS] (10)
+  --max-members N           members per conversation: brand, creator and moderators who joined
+                            (at least 2) [PACTUM_MAX_MEMBERS] (8)
   --timer-sweep-ms N        how often due durable timers are looked for [PACTUM_TIMER_SWEEP_MS] (1000)
   --message-rate-per-s R    messages, edits and offers per second per user; 0 = no limit
                             [PACTUM_MESSAGE_RATE_PER_S] (10)
@@ -208,6 +211,7 @@ options parse(int argc, char** argv) {
     {"edit-window-ms", "PACTUM_EDIT_WINDOW_MS"},
     {"offer-ttl-s", "PACTUM_OFFER_TTL_S"},
     {"max-pending-offers", "PACTUM_MAX_PENDING_OFFERS"},
+    {"max-members", "PACTUM_MAX_MEMBERS"},
     {"timer-sweep-ms", "PACTUM_TIMER_SWEEP_MS"},
     {"message-rate-per-s", "PACTUM_MESSAGE_RATE_PER_S"},
     {"message-burst", "PACTUM_MESSAGE_BURST"},
@@ -318,6 +322,7 @@ options parse(int argc, char** argv) {
     else if (name == "edit-window-ms") o.edit_window_ms = to_size(name, v);
     else if (name == "offer-ttl-s") o.offer_ttl_s = to_size(name, v);
     else if (name == "max-pending-offers") o.max_pending_offers = to_size(name, v);
+    else if (name == "max-members") o.max_members = to_size(name, v);
     else if (name == "timer-sweep-ms") o.timer_sweep_ms = to_size(name, v);
     else if (name == "contact-guard") o.contact_guard = v;
     else if (name == "message-rate-per-s") o.message_rate_per_s = static_cast<double>(to_size(name, v));
@@ -374,6 +379,8 @@ options parse(int argc, char** argv) {
     die("no database: set --database-url or PACTUM_DATABASE_URL");
   if (o.workers == 0 || o.io_threads == 0 || o.db_pool == 0)
     die("--workers, --io-threads and --db-pool must be at least 1");
+  if (o.max_members < 2)
+    die("--max-members must be at least 2 (the brand and the creator)");
   if (o.max_frame_bytes < 1024)
     die("--max-frame-bytes must be at least 1024");
   if (o.pwhash_opslimit < 1 || o.pwhash_memlimit_kib < 8)
@@ -522,6 +529,7 @@ int main(int argc, char** argv) {
   rcfg.edit_window = std::chrono::milliseconds(opt.edit_window_ms);
   rcfg.offer_ttl = std::chrono::seconds(std::max<size_t>(opt.offer_ttl_s, 1));
   rcfg.max_pending_offers = opt.max_pending_offers;
+  rcfg.max_members = opt.max_members;
   rcfg.message_rate_per_s = opt.message_rate_per_s;
   rcfg.message_burst = opt.message_burst;
   rcfg.timer_sweep_interval = std::chrono::milliseconds(std::max<size_t>(opt.timer_sweep_ms, 10));

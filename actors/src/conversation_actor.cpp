@@ -643,6 +643,7 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
     st.rules.dedup_window = svc->cfg.dedup_window;
     st.rules.edit_window = std::chrono::duration_cast<std::chrono::milliseconds>(svc->cfg.edit_window).count();
     st.rules.max_pending_offers = svc->cfg.max_pending_offers;
+    st.rules.max_members = svc->cfg.max_members;
     st.rules.guard = svc->cfg.guard_policy;
     self->set_down_handler([=](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
     self->set_default_handler(caf::skip); // hold commands until the journal is replayed

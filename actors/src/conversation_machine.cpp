@@ -309,7 +309,7 @@ decision decide(const state& s, const note_dispute& cmd, millis now, const rules
   return accepted{protocol::dispute_changed{cmd.contract, cmd.open, now}};
 }
 
-decision decide(const state& s, const join& cmd, millis now, const rules&) {
+decision decide(const state& s, const join& cmd, millis now, const rules& r) {
   if (!s.exists() || !cmd.moderator)
     return refusal{protocol::error_code::forbidden, "only moderators join conversations"};
   if (s.is_participant(cmd.user))
@@ -317,6 +317,10 @@ decision decide(const state& s, const join& cmd, millis now, const rules&) {
   if (s.disputes.empty())
     return refusal{protocol::error_code::forbidden,
                    "moderators join a conversation only while its deal is disputed"};
+  if (2 + s.moderators.size() >= r.max_members)
+    return refusal{protocol::error_code::limit_reached,
+                   "the conversation already has the maximum number of members ("
+                     + std::to_string(r.max_members) + ")"};
   return accepted{protocol::moderator_joined{cmd.user, now}};
 }
 

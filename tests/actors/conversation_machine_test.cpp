@@ -452,3 +452,28 @@ TEST_F(ConversationMachineTest, ModeratorsJoinOnlyWhileADisputeIsOpenAndMakeNoOf
   EXPECT_TRUE(back->is_participant(mod));
   EXPECT_EQ(back->disputes.count(contract), 1u);
 }
+
+TEST_F(ConversationMachineTest, MembersAreCappedAndTheCapIsReportedAsLimitReached) {
+  rules_.max_members = 4; // brand + creator + two moderators
+  auto contract = uuid::v7();
+  auto opened = decide(s_, note_dispute{contract, true}, 3000, rules_);
+  ASSERT_TRUE(std::holds_alternative<accepted>(opened));
+  apply(s_, s_.head + 1, std::get<accepted>(opened).event, rules_);
+  std::vector<uuid> mods{uuid::v7(), uuid::v7(), uuid::v7()};
+  for (size_t i = 0; i < 2; ++i) {
+    auto d = decide(s_, join{mods[i], true}, 3000, rules_);
+    ASSERT_TRUE(std::holds_alternative<accepted>(d)) << "moderator " << i;
+    apply(s_, s_.head + 1, std::get<accepted>(d).event, rules_);
+  }
+  auto full = decide(s_, join{mods[2], true}, 3000, rules_);
+  ASSERT_TRUE(std::holds_alternative<refusal>(full));
+  EXPECT_EQ(std::get<refusal>(full).code, protocol::error_code::limit_reached);
+  EXPECT_NE(std::get<refusal>(full).message.find("(4)"), std::string::npos) << std::get<refusal>(full).message;
+  EXPECT_FALSE(s_.is_participant(mods[2]));
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(s_, join{mods[0], true}, 3000, rules_)))
+    << "a member already in answers as before, even at the cap";
+  // A lower cap after a restart keeps who is in, and still refuses newcomers.
+  rules_.max_members = 2;
+  EXPECT_TRUE(std::holds_alternative<duplicate>(decide(s_, join{mods[1], true}, 3000, rules_)));
+  EXPECT_TRUE(std::holds_alternative<refusal>(decide(s_, join{mods[2], true}, 3000, rules_)));
+}

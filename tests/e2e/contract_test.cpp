@@ -414,3 +414,46 @@ TEST_F(ContractEndToEnd, ACreatorWithdrawsSettledEarningsOnceVerified) {
   EXPECT_EQ(balance(creator_), 5'000) << "the failed payout's money is back";
   EXPECT_EQ(ledger_check(), 0);
 }
+
+TEST_F(ContractEndToEnd, ADisputedConversationAdmitsModeratorsUpToTheMemberCap) {
+  start({"--max-members", "3"}); // the brand, the creator and one moderator
+  auto first = make_account(ep(), "creator", "Mo");
+  auto second = make_account(ep(), "creator", "Max");
+  set_role(first.email, "moderator");
+  set_role(second.email, "moderator");
+  auto contract = deal(20'000);
+  ASSERT_FALSE(contract.empty());
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  await_status(contract, "funded");
+  ASSERT_EQ(act(creator_, contract, "dispute", {{"key", "x"}, {"reason", "the brief changed"}}).status, 200);
+  auto conv = get(brand_, contract)["conversation"].get<std::string>();
+  ws_client m1{ep(), first.token};
+  ws_client m2{ep(), second.token, ws_client::mode::msgpack};
+  json joined;
+  for (int i = 0; i < 50; ++i) { // once the contract has told the conversation of the dispute
+    joined = m1.request(json{{"type", "conversation.join"}, {"conversation", conv}});
+    if (joined["type"] == "ok")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(joined["type"], "ok") << joined.dump();
+  auto refused = m2.request(json{{"type", "conversation.join"}, {"conversation", conv}});
+  EXPECT_EQ(refused["type"], "error") << refused.dump();
+  EXPECT_EQ(refused["code"], "limit_reached") << refused.dump();
+  EXPECT_EQ(m2.request(json{{"type", "message.send"}, {"conversation", conv}, {"client_id", "m2-1"},
+                            {"text", "May I help?"}})["code"],
+            "forbidden")
+    << "a refused moderator is no member";
+  auto again = m1.request(json{{"type", "conversation.join"}, {"conversation", conv}});
+  EXPECT_EQ(again["duplicate"], true) << again.dump();
+
+  // The cap holds across a restart with the same flags (the members come from the journal).
+  start({"--max-members", "3"});
+  ws_client m3{ep(), second.token};
+  auto after_restart = m3.request(json{{"type", "conversation.join"}, {"conversation", conv}});
+  EXPECT_EQ(after_restart["code"], "limit_reached") << after_restart.dump();
+  ws_client m4{ep(), first.token};
+  EXPECT_EQ(m4.request(json{{"type", "message.send"}, {"conversation", conv}, {"client_id", "m1-1"},
+                            {"text", "I am on it."}})["type"],
+            "ok");
+}

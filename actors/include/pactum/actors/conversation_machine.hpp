@@ -44,6 +44,8 @@ struct rules {
   millis edit_window = 15 * 60 * 1000;
   /// Offers awaiting an answer at once, per conversation (both members together).
   size_t max_pending_offers = 10;
+  /// Members at once: the brand, the creator and the moderators who joined (at least 2).
+  size_t max_members = 8;
   guard_policy guard = guard_policy::mask;
 };
 

@@ -55,6 +55,7 @@ struct runtime_config {
   std::chrono::milliseconds edit_window{std::chrono::minutes(15)}; ///< edit/delete own messages
   size_t max_in_flight_per_session = 256; ///< unanswered commands per connection
   size_t max_pending_offers = 10;   ///< offers awaiting an answer per conversation
+  size_t max_members = 8;           ///< brand + creator + moderators per conversation
   /// Per user, across all their connections: messages, edits and offers per second, and the
   /// burst allowed above that rate (0 per second: no limit).
   /// The anti-bypass guard before a deal: "off", "flag", "mask" or "block" (docs/contact-guard.md).
