@@ -54,7 +54,8 @@ struct post_command {
 struct contract_command {
   std::variant<contract::fund, contract::payment_result, contract::deliver, contract::approve,
                contract::request_revision, contract::dispute, contract::resolve, contract::cancel,
-               contract::timer_fired, contract::confirm_call>
+               contract::timer_fired, contract::confirm_call, contract::capture_result,
+               contract::authorization_lapsed>
     cmd;
 };
 
