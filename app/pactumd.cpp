@@ -83,6 +83,12 @@ struct options {
   size_t ws_rate_window_s = 10;
   std::string tls_cert;
   std::string tls_key;
+  std::string funding_mode_default = "escrow";
+  std::string funding_modes; ///< CC=mode,...
+  size_t authorization_validity_s = 6 * 24 * 3600;
+  size_t authorization_margin_s = 24 * 3600;
+  size_t sandbox_short_authorization_ms = 10'000;
+  size_t journal_batch_max = 1'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -143,6 +149,18 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_REVISION_WINDOW_S] (259200)
   --contract-day-ms N       length of one day of an offer's delivery_days; shorten only in
                             sandboxes and tests [PACTUM_CONTRACT_DAY_MS] (86400000)
+  --funding-mode-default M  how new contracts hold the money when the brand's country is not
+                            listed: escrow or authorize_capture [PACTUM_FUNDING_MODE_DEFAULT] (escrow)
+  --funding-modes LIST      per brand country: CC=mode,... e.g. DE=authorize_capture,US=escrow
+                            [PACTUM_FUNDING_MODES] (none)
+  --authorization-validity-s N  authorize_capture: how long a card authorization is trusted
+                            [PACTUM_AUTHORIZATION_VALIDITY_S] (518400)
+  --authorization-margin-s N  renew an authorization this long before it stops being trusted
+                            [PACTUM_AUTHORIZATION_MARGIN_S] (86400)
+  --sandbox-short-authorization-ms N  lifetime of an authorization with the sandbox's
+                            short-authorization test card [PACTUM_SANDBOX_SHORT_AUTHORIZATION_MS] (10000)
+  --journal-batch-max N     appends the journal writer folds into one transaction at most; 1
+                            commits each append alone (benchmark baselines) [PACTUM_JOURNAL_BATCH_MAX] (1000)
   --settlement-window-s N   money paid to a user in the last N seconds cannot be withdrawn yet
                             [PACTUM_SETTLEMENT_WINDOW_S] (172800)
   --audit-queue N           audit records waiting to be written; beyond it new ones are dropped
@@ -246,6 +264,12 @@ options parse(int argc, char** argv) {
     {"tls-cert", "PACTUM_TLS_CERT"},
     {"tls-key", "PACTUM_TLS_KEY"},
     {"audit-queue", "PACTUM_AUDIT_QUEUE"},
+    {"funding-mode-default", "PACTUM_FUNDING_MODE_DEFAULT"},
+    {"funding-modes", "PACTUM_FUNDING_MODES"},
+    {"authorization-validity-s", "PACTUM_AUTHORIZATION_VALIDITY_S"},
+    {"authorization-margin-s", "PACTUM_AUTHORIZATION_MARGIN_S"},
+    {"sandbox-short-authorization-ms", "PACTUM_SANDBOX_SHORT_AUTHORIZATION_MS"},
+    {"journal-batch-max", "PACTUM_JOURNAL_BATCH_MAX"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -357,6 +381,12 @@ options parse(int argc, char** argv) {
     else if (name == "ws-rate-window-s") o.ws_rate_window_s = to_size(name, v);
     else if (name == "tls-cert") o.tls_cert = v;
     else if (name == "tls-key") o.tls_key = v;
+    else if (name == "funding-mode-default") o.funding_mode_default = v;
+    else if (name == "funding-modes") o.funding_modes = v;
+    else if (name == "authorization-validity-s") o.authorization_validity_s = to_size(name, v);
+    else if (name == "authorization-margin-s") o.authorization_margin_s = to_size(name, v);
+    else if (name == "sandbox-short-authorization-ms") o.sandbox_short_authorization_ms = to_size(name, v);
+    else if (name == "journal-batch-max") o.journal_batch_max = to_size(name, v);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -375,6 +405,16 @@ options parse(int argc, char** argv) {
     die("--ws-frame-burst and --ws-rate-window-s must be at least 1");
   if (o.commission_bps > 10'000)
     die("--commission-bps must be at most 10000 (100%)");
+  if (!pactum::protocol::funding_mode_from_string(o.funding_mode_default))
+    die("--funding-mode-default must be escrow or authorize_capture");
+  if (auto modes = pactum::actors::parse_funding_modes(o.funding_modes); !modes)
+    die("--funding-modes: " + modes.error());
+  if (o.authorization_validity_s < 2 || o.authorization_validity_s > 365 * 24 * 3600)
+    die("--authorization-validity-s must be 2 to 31536000");
+  if (o.journal_batch_max < 1)
+    die("--journal-batch-max must be at least 1");
+  if (o.sandbox_short_authorization_ms < 1)
+    die("--sandbox-short-authorization-ms must be at least 1");
   if (o.database_url.empty())
     die("no database: set --database-url or PACTUM_DATABASE_URL");
   if (o.workers == 0 || o.io_threads == 0 || o.db_pool == 0)
@@ -440,6 +480,7 @@ int main(int argc, char** argv) {
   dbcfg.url = opt.database_url;
   dbcfg.pool_threads = opt.db_pool;
   dbcfg.audit_queue_limit = opt.audit_queue;
+  dbcfg.journal_batch_max = opt.journal_batch_max;
   pactum::persistence::database db{dbcfg};
   try {
     db.migrate();
@@ -545,6 +586,10 @@ int main(int argc, char** argv) {
   rcfg.contract_rules.review_window = static_cast<int64_t>(opt.review_window_s) * 1000;
   rcfg.contract_rules.revision_window = static_cast<int64_t>(opt.revision_window_s) * 1000;
   rcfg.contract_rules.day = static_cast<int64_t>(opt.contract_day_ms);
+  rcfg.contract_rules.authorization_validity = static_cast<int64_t>(opt.authorization_validity_s) * 1000;
+  rcfg.contract_rules.authorization_margin = static_cast<int64_t>(opt.authorization_margin_s) * 1000;
+  rcfg.funding.default_mode = *pactum::protocol::funding_mode_from_string(opt.funding_mode_default);
+  rcfg.funding.by_country = pactum::actors::parse_funding_modes(opt.funding_modes).value();
   rcfg.wallet_rules.settlement_window = static_cast<int64_t>(opt.settlement_window_s) * 1000;
   rcfg.login_codes = opt.login_codes == "outbox";
   rcfg.login_code_ttl = std::chrono::seconds(opt.login_code_ttl_s);
@@ -594,6 +639,7 @@ int main(int argc, char** argv) {
     pcfg.webhook_url = "http://127.0.0.1:" + std::to_string(srv.port()) + "/api/v1/webhooks/payments";
     pcfg.webhook_secret = opt.webhook_secret;
     pcfg.late_webhook_delay = std::chrono::milliseconds(opt.sandbox_late_webhook_ms);
+    pcfg.short_authorization_validity = std::chrono::milliseconds(opt.sandbox_short_authorization_ms);
     try {
       payments = pactum::payments::make_sandbox(pcfg);
     } catch (const std::exception& ex) {

@@ -9,9 +9,10 @@
 // re-activates it from the database on the next message.
 //
 // Money: each event's ledger transfers (contract::postings) ride in the same append as the event,
-// so the journal and the ledger cannot disagree. Outgoing provider calls (the funding charge,
-// refunds) are recorded in the journal first (their keys are derived from the event that starts
-// them), then made, retried with capped exponential backoff while the provider answers
+// so the journal and the ledger cannot disagree. Outgoing provider calls (contract::calls_due:
+// the funding charge or authorization, re-authorizations, captures, cancels of authorizations,
+// charges in their place, refunds) are recorded in the journal first (their keys are derived
+// from the event that starts them), then made, retried with capped exponential backoff while the provider answers
 // retryably, and made again on every activation until their outcome is journaled: the provider's
 // idempotency by key makes repeats harmless. Outcomes arrive as webhooks through
 // `runtime::payment_webhook`.
@@ -273,10 +274,21 @@ caf::timespan backoff(int attempt) {
   return std::min<caf::timespan>(ms, max_call_backoff);
 }
 
-/// Makes (or repeats) provider call `key` unless it is already in flight.
+/// The call `key` if the journal still says it is owed (contract::calls_due), else nullopt.
+std::optional<contract::provider_call> owed(const contract::state& m, const std::string& key) {
+  for (auto& c : contract::calls_due(m))
+    if (c.key == key)
+      return c;
+  return std::nullopt;
+}
+
+/// Makes (or repeats) provider call `key` as the journal describes it (contract::calls_due):
+/// the funding charge or authorization, a re-authorization or a charge for a release
+/// (create_intent), the capture of an authorization, the cancel of one, or a refund.
 void call(self_ptr self, const std::string& key) {
   auto& st = self->state;
-  if (key != st.machine.intent && !st.machine.outstanding.count(key)) {
+  auto due = owed(st.machine, key);
+  if (!due) {
     st.calls.erase(key); // settled meanwhile: nothing is owed any more
     return;
   }
@@ -292,30 +304,37 @@ void call(self_ptr self, const std::string& key) {
   auto done = [handle, key, attempt](payments::call_result r) {
     caf::anon_send(handle, provider_answer{key, attempt, r.ok, r.retryable, r.code, r.message});
   };
-  if (key == st.machine.intent) {
-    payments::intent_request req;
-    req.key = key;
-    req.amount = st.machine.terms.amount;
-    req.currency = st.machine.terms.currency;
-    req.payment_method = st.machine.payment_method;
-    req.capture = true;
-    req.reference = st.id.str();
-    provider->create_intent(std::move(req), std::move(done));
-    return;
+  using k = contract::provider_call::kind;
+  switch (due->what) {
+    case k::create_intent: {
+      payments::intent_request req;
+      req.key = key;
+      req.amount = due->amount;
+      req.currency = due->currency;
+      req.payment_method = due->payment_method;
+      req.capture = due->capture;
+      req.reference = st.id.str();
+      provider->create_intent(std::move(req), std::move(done));
+      return;
+    }
+    case k::capture:
+      provider->capture(key, due->intent, std::move(done));
+      return;
+    case k::cancel:
+      provider->cancel(key, due->intent, std::move(done));
+      return;
+    case k::refund:
+      provider->refund(key, due->intent, due->amount, std::move(done));
+      return;
   }
-  if (auto i = st.machine.outstanding.find(key); i != st.machine.outstanding.end())
-    provider->refund(key, st.machine.funded_intent, i->second, std::move(done));
 }
 
-/// Starts every call the journal says is due and not yet in flight: the funding charge in flight
-/// and each unconfirmed refund.
+/// Starts every call the journal says is due (contract::calls_due) and not yet in flight.
 void make_calls(self_ptr self) {
   auto& st = self->state;
   std::vector<std::string> due;
-  if (!st.machine.intent.empty())
-    due.push_back(st.machine.intent);
-  for (auto& [key, amount] : st.machine.outstanding)
-    due.push_back(key);
+  for (auto& c : contract::calls_due(st.machine))
+    due.push_back(c.key);
   for (auto i = st.calls.begin(); i != st.calls.end();) // settled ones are no longer owed
     i = std::find(due.begin(), due.end(), i->first) == due.end() ? st.calls.erase(i) : std::next(i);
   for (auto& key : due)
@@ -339,13 +358,39 @@ void on_provider_answer(self_ptr self, provider_answer& a) {
     self->delayed_send(self, backoff(a.attempt), retry_call_atom_v, a.key);
     return;
   }
-  if (a.key == st.machine.intent) { // the charge was refused outright: funding failed
+  auto due = owed(st.machine, a.key);
+  if (!due) {
     st.calls.erase(cs);
-    enqueue(self, contract_command{contract::payment_result{a.key, false, a.code}}, {});
     return;
   }
-  spdlog::error("contract {}: provider refused call {} ({}: {}); it needs an operator",
-                st.id.str(), a.key, a.code, a.message);
+  // Refused outright (final, and replayed as such by the provider): the outcome the journal
+  // waits for is this refusal, for every call that has one.
+  using k = contract::provider_call::kind;
+  std::optional<contract_command> outcome;
+  switch (due->what) {
+    case k::create_intent: // the charge or authorization failed
+      outcome = contract_command{contract::payment_result{a.key, false, a.code}};
+      break;
+    case k::capture: // the authorization is gone or unusable: the machine charges instead
+      outcome = contract_command{contract::capture_result{
+        a.key, false,
+        a.code == "invalid_state" && a.message == "authorization_expired" ? std::string{"authorization_expired"}
+                                                                         : a.code}};
+      break;
+    case k::cancel: // invalid_state: the authorization is void already (lapsed, captured or canceled)
+      if (a.code == "invalid_state")
+        outcome = contract_command{contract::confirm_call{a.key}};
+      break;
+    case k::refund:
+      break;
+  }
+  if (outcome) {
+    st.calls.erase(cs);
+    enqueue(self, std::move(*outcome), {});
+    return;
+  }
+  spdlog::error("contract {}: provider refused {} call {} ({}: {}); it needs an operator",
+                st.id.str(), contract::to_string(due->what), a.key, a.code, a.message);
 }
 
 // -- views --------------------------------------------------------------------------------------
@@ -363,6 +408,8 @@ std::string view_of(const contract_actor_state& st) {
                    {"amount", m.terms.amount},
                    {"currency", m.terms.currency},
                    {"escrow", m.escrow},
+                   {"funding_mode", std::string{protocol::to_string(m.mode)}},
+                   {"authorized", m.authorized},
                    {"revisions_used", m.revisions_used},
                    {"revision_rounds", m.terms.revision_rounds},
                    {"opened_at", m.opened_at},
@@ -373,6 +420,7 @@ std::string view_of(const contract_actor_state& st) {
   put_time("funded_at", m.funded_at);
   put_time("delivery_due", m.running_deadline() == m.delivery_due ? m.delivery_due : 0);
   put_time("review_due", m.status == contract::contract_status::delivered ? m.review_due : 0);
+  put_time("authorization_expires_at", m.authorization.empty() ? 0 : m.authorization_expires_at);
   if (m.status == contract::contract_status::disputed)
     v["paused_status"] = std::string{to_string(m.paused_status)};
   if (m.cancel_requested_by)

@@ -277,8 +277,13 @@ void start_batch(self_ptr self) {
         // The deal's contract starts in the same transaction as the acceptance: neither can
         // exist without the other. Its terms are the offer's (kept while it was pending).
         const auto& offer = st.machine.offers.at(acc->offer);
+        // The funding mode follows the brand's country. PLUG-IN POINT for brand profiles
+        // (brand_profiles.country): pass the brand's country here instead of nullopt; until
+        // then every contract gets the configured default mode.
+        const std::optional<std::string_view> brand_country = std::nullopt;
         protocol::contract_event opened = protocol::contract_opened{
-          st.id, acc->offer, st.machine.brand, st.machine.creator, offer.terms.value(), now};
+          st.id, acc->offer, st.machine.brand, st.machine.creator, offer.terms.value(), now,
+          choose_funding_mode(st.svc->cfg.funding, brand_country)};
         creates.push_back({acc->contract, "contract",
                            {{1, std::string{protocol::contract_event_type(opened)},
                              protocol::contract_event_version(opened),

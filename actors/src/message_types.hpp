@@ -57,7 +57,8 @@ struct post_command {
 struct contract_command {
   std::variant<contract::fund, contract::payment_result, contract::deliver, contract::approve,
                contract::request_revision, contract::dispute, contract::resolve, contract::cancel,
-               contract::timer_fired, contract::confirm_call>
+               contract::timer_fired, contract::confirm_call, contract::capture_result,
+               contract::authorization_lapsed>
     cmd;
   /// The sender's account role for the authorization policy; empty for the system's own commands
   /// (provider outcomes, timers), which the policy does not judge.

@@ -755,6 +755,16 @@ void runtime::payment_webhook(std::string body, std::function<void(expected<bool
     cmd = actors::contract_command{contract::payment_result{str("intent"), false, str("failure_code")}};
   else if (type == "refund.succeeded")
     cmd = actors::contract_command{contract::confirm_call{str("key")}};
+  // authorize_capture: an authorization (funding or renewal), its capture, its cancellation on
+  // request (a confirmed cancel call) or its lapse at the provider.
+  else if (type == "payment_intent.authorized")
+    cmd = actors::contract_command{contract::payment_result{str("intent"), true, {}}};
+  else if (type == "payment_intent.captured")
+    cmd = actors::contract_command{contract::capture_result{str("key"), true, {}}};
+  else if (type == "payment_intent.canceled" && str("reason") == "expired")
+    cmd = actors::contract_command{contract::authorization_lapsed{str("intent")}};
+  else if (type == "payment_intent.canceled")
+    cmd = actors::contract_command{contract::confirm_call{str("key")}};
   if ((type == "payout.paid" || type == "payout.failed") && reference) {
     // A withdrawal's outcome: for the wallet of the user named as the reference.
     auto* svc = &impl_->svc;

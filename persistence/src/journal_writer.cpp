@@ -884,6 +884,13 @@ void journal_lane::adopt_connection(std::unique_ptr<pqxx::connection> conn) {
   conn->prepare("ledger_move", ledger_move_sql);
   {
     pqxx::nontransaction tx{*conn};
+    // Plan every execution with its parameters. After five runs PostgreSQL may switch a prepared
+    // statement to a generic plan, which cannot see the arrays' sizes: on a ledger that was never
+    // analysed, ledger_move's generic plan is a hash join over a sequential scan of every account,
+    // for each batch (seen in bench/contract_bench.cpp as thousands of whole-table scans; EXPLAIN
+    // in docs/benchmarks.md). Custom plans use the primary key; planning these statements costs
+    // far less than one such scan.
+    tx.exec0("set plan_cache_mode = force_custom_plan");
     auto row = tx.exec1("select pg_backend_pid(), backend_start::text from pg_stat_activity"
                         " where pid = pg_backend_pid()");
     backend_pid_ = row[0].as<int>();

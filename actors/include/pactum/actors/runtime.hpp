@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pactum/actors/contract_machine.hpp"
+#include "pactum/actors/funding_policy.hpp"
 #include "pactum/actors/conversation_machine.hpp"
 #include "pactum/actors/wallet_machine.hpp"
 #include "pactum/common/expected.hpp"
@@ -74,6 +75,8 @@ struct runtime_config {
   /// argon2id cost. Defaults: libsodium's MODERATE-ish ops with 64 MiB (OWASP: at least 19 MiB, t=2).
   /// Escrow contracts: review window, revision window, reminders, commission (docs/contracts.md).
   contract::rules contract_rules;
+  /// How new contracts hold the money, per brand country (docs/contracts.md, "Funding modes").
+  funding_policy funding;
   /// Withdrawals: settlement window, smallest amount, how many may be pending.
   wallet::rules wallet_rules;
   unsigned long long pwhash_opslimit = 3;
