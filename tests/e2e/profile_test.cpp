@@ -375,8 +375,9 @@ TEST_F(ProfileEndToEnd, WrongGuessesUseUpTheCodeAndANewCodeReplacesTheOld) {
   EXPECT_EQ(verify(user.email, newest).status, 200);
 }
 
-TEST_F(ProfileEndToEnd, CodesExpireAndRequestsAreThrottledPerEmail) {
-  restart_with({"--login-code-ttl-s", "1", "--login-codes-per-email-hour", "2"});
+TEST_F(ProfileEndToEnd, CodesExpireAndRequestsAreThrottledPerEmailAndPerAddress) {
+  restart_with({"--login-code-ttl-s", "1", "--login-codes-per-email-hour", "2",
+                "--login-codes-per-address-hour", "4"});
   auto user = make_account(ep(), "creator", "Cleo");
   ASSERT_EQ(request_code(user.email).status, 202);
   auto mail = newest_mail(user.email);
@@ -392,6 +393,10 @@ TEST_F(ProfileEndToEnd, CodesExpireAndRequestsAreThrottledPerEmail) {
   EXPECT_EQ(request_code("ghost@nowhere.example").status, 202);
   EXPECT_EQ(request_code("ghost@nowhere.example").status, 202);
   EXPECT_EQ(request_code("ghost@nowhere.example").status, 429);
+  // Four accepted requests from this address so far: a fifth email is refused by address.
+  auto by_address = request_code("someone-else@nowhere.example");
+  EXPECT_EQ(by_address.status, 429) << "four per address";
+  EXPECT_EQ(by_address.json_body()["error"]["code"], "rate_limited");
 }
 
 TEST_F(ProfileEndToEnd, CodeLoginCanBeSwitchedOff) {
