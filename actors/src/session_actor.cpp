@@ -367,12 +367,23 @@ void handle_command(self_ptr self, client_command& c) {
   std::visit(
     [&](auto& body) {
       using T = std::decay_t<decltype(body)>;
+      // Requests without a target are judged here; the others where their relation is known
+      // (conversation and contract actors).
+      auto untargeted = [&](policy::action what) {
+        auto no = policy::decide(what, policy::parse_role(st.who.role), policy::relation::none);
+        if (no)
+          reply_error(self, id, enc, no->code, no->message);
+        return !no;
+      };
+      (void)untargeted; // not every request type uses it
       if constexpr (std::is_same_v<T, protocol::ping_req>) {
-        reply_ok(self, id, enc, protocol::pong_reply{now_millis()});
+        if (untargeted(policy::action::ping))
+          reply_ok(self, id, enc, protocol::pong_reply{now_millis()});
       } else if constexpr (std::is_same_v<T, protocol::conversation_open_req>) {
         open_conversation(self, id, enc, body);
       } else if constexpr (std::is_same_v<T, protocol::conversation_list_req>) {
-        list_conversations(self, id, enc, body);
+        if (untargeted(policy::action::conversation_list))
+          list_conversations(self, id, enc, body);
       } else if constexpr (std::is_same_v<T, protocol::message_send_req>) {
         post_command cmd{conversation::post_message{st.who.user, std::move(body.client_id),
                                                     std::move(body.text), body.reply_to,
@@ -451,6 +462,8 @@ void handle_command(self_ptr self, client_command& c) {
           reply_caf_error(self, id, enc, r.error());
         });
       } else if constexpr (std::is_same_v<T, protocol::unsubscribe_req>) {
+        if (!untargeted(policy::action::unsubscribe))
+          return;
         if (auto i = st.streams.find(body.conversation); i != st.streams.end()) {
           if (i->second.conv)
             self->send(i->second.conv, caf::leave_atom_v, caf::actor_cast<caf::actor>(self));

@@ -338,12 +338,12 @@ protected:
 } // namespace
 
 TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
-  b_ = make_account(ep(), "brand", "Brand B");
-  c_ = make_account(ep(), "creator", "Creator C");
-  s_ = make_account(ep(), "brand", "Stranger S");
-  t_ = make_account(ep(), "creator", "Stranger T");
-  m_ = make_account(ep(), "creator", "Moderator M");
-  a_ = make_account(ep(), "creator", "Admin A");
+  b_ = make_account(ep(), "brand", "BrandB");
+  c_ = make_account(ep(), "creator", "CreatorC");
+  s_ = make_account(ep(), "brand", "StrangerS");
+  t_ = make_account(ep(), "creator", "StrangerT");
+  m_ = make_account(ep(), "creator", "ModeratorM");
+  a_ = make_account(ep(), "creator", "AdminA");
   set_role(m_.email, "moderator");
   set_role(a_.email, "admin");
   ASSERT_FALSE(HasFatalFailure());
@@ -413,8 +413,9 @@ TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
             policy_refused = policy_refused || (!no->message.empty() && is_refusal(*no));
           EXPECT_FALSE(policy_refused) << cell << " should be allowed: " << got->raw;
           // Public endpoints have no business rule in the way: they succeed.
-          if (r == role::anonymous)
+          if (r == role::anonymous) {
             EXPECT_TRUE(got->ok) << cell << ": " << got->raw;
+          }
         } else {
           ASSERT_TRUE(refusal.has_value());
           EXPECT_FALSE(got->ok) << cell << " should be refused: " << got->raw;
