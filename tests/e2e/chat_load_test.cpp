@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e_fixture.hpp"
+#include "pactum/sim/histogram.hpp"
 
 using namespace pactum::sim;
 
@@ -122,4 +123,30 @@ TEST_F(ChatLoadEndToEnd, EveryClientResumesExactlyOnceAfterAReconnectStorm) {
     bool retryable = code == "unavailable" || code == "overloaded" || code == "timeout" || code == "rate_limited";
     EXPECT_TRUE(network || retryable) << code << ": " << n;
   }
+}
+
+// The engine's histogram (no server needed): percentiles within its 0.8 % resolution, exact
+// extremes, and merging equals recording everything in one.
+TEST(LogHistogram, PercentilesAreWithinTheBucketResolutionAndMergeAddsUp) {
+  pactum::sim::log_histogram a, b, all;
+  for (int64_t v = 1; v <= 100'000; ++v) {
+    (v % 2 ? a : b).record(v * 1000); // 1 µs .. 100 ms, in ns
+    all.record(v * 1000);
+  }
+  a.merge(b);
+  for (double p : {50.0, 90.0, 99.0, 99.9}) {
+    auto exact = static_cast<double>(p / 100 * 100'000 * 1000);
+    EXPECT_NEAR(static_cast<double>(a.percentile(p)), exact, exact * 0.008) << p;
+    EXPECT_EQ(a.percentile(p), all.percentile(p)) << p;
+  }
+  EXPECT_EQ(a.count(), 100'000);
+  EXPECT_EQ(a.min(), 1000);
+  EXPECT_EQ(a.max(), 100'000'000);
+  EXPECT_EQ(a.percentile(100), a.max());
+  pactum::sim::log_histogram small;
+  small.record(7);
+  small.record(-3); // a clock step backwards counts as 0
+  EXPECT_EQ(small.percentile(50), 0);
+  EXPECT_EQ(small.percentile(100), 7);
+  EXPECT_EQ(pactum::sim::log_histogram{}.percentile(99), 0);
 }
