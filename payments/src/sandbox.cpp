@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <condition_variable>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <pthread.h>
@@ -213,8 +215,9 @@ const sandbox_object* find_payment(const sandbox_call_state& s, sandbox_decision
 /// Lifecycle: constructed running; `stop()` (also from the destructor) joins the deliverer, then
 /// drains the store, then the answer thread. Threading: calls from any thread; decisions and
 /// call callbacks run on the store's thread; refusals decided before the store (bad arguments, a
-/// full queue) are answered on `answers_`; webhooks are sent by `deliverer_` alone, which is the
-/// only user of `poster_`.
+/// full queue) are answered on `answers_`; webhooks are sent by `deliverer_`, which hands a round's
+/// deliveries (each the oldest undelivered row of its object, so order per object holds) to up to
+/// `delivery_concurrency` short-lived helper threads, one `posters_` entry each, and waits for them.
 class sandbox final : public provider {
 public:
   explicit sandbox(sandbox_config cfg)
@@ -222,6 +225,8 @@ public:
       url_(detail::parse_loopback_url(cfg_.webhook_url)),
       store_(persistence::sandbox_store_config{cfg_.database_url}),
       answers_("pactum-sbx-ans", 1, 10'000) {
+    for (size_t i = 0; i < std::max<size_t>(cfg_.delivery_concurrency, 1); ++i)
+      posters_.push_back(std::make_unique<detail::http_poster>());
     deliverer_ = std::thread{[this] {
       pthread_setname_np(pthread_self(), "pactum-sbx-dlv");
       deliver_loop();
@@ -427,7 +432,8 @@ public:
       stopping_ = true;
     }
     cv_.notify_all();
-    poster_.abort();
+    for (auto& poster : posters_)
+      poster->abort();
     if (deliverer_.joinable())
       deliverer_.join();
     store_.stop();
@@ -578,11 +584,32 @@ private:
         return store_.update(key, expire_decider(), std::move(cb));
       });
     }
-    for (const auto& d : polled->deliveries) {
-      if (stopping())
-        return now;
-      deliver(d);
+    // The batch holds one row per object (the oldest undelivered), so its rows may go out at
+    // once: a slow receiver then costs one timeout per round, not one per row.
+    const auto& batch = polled->deliveries;
+    const size_t lanes = std::min(posters_.size(), batch.size());
+    auto lane = [&](size_t first) {
+      for (size_t i = first; i < batch.size(); i += lanes) {
+        if (stopping())
+          return;
+        deliver(batch[i], *posters_[first]);
+      }
+    };
+    if (lanes <= 1) {
+      lane(0);
+    } else {
+      std::vector<std::thread> helpers;
+      for (size_t l = 1; l < lanes; ++l)
+        helpers.emplace_back([&, l] {
+          pthread_setname_np(pthread_self(), "pactum-sbx-post");
+          lane(l);
+        });
+      lane(0);
+      for (auto& t : helpers)
+        t.join();
     }
+    if (stopping())
+      return now;
     // Lapses enqueue webhooks due now, a delivery may uncover the next row of its object, a
     // failed one has a new due time, and a full batch may have left rows behind: look again at
     // once (the next poll finds the right time to sleep until).
@@ -602,9 +629,9 @@ private:
   }
 
   /// POSTs one webhook and records the outcome.
-  void deliver(const persistence::sandbox_delivery& d) {
+  void deliver(const persistence::sandbox_delivery& d, detail::http_poster& poster) {
     auto signature = sign_webhook(cfg_.webhook_secret, now_millis() / 1000, d.body);
-    auto out = poster_.post(url_, d.body, signature, cfg_.delivery_timeout);
+    auto out = poster.post(url_, d.body, signature, cfg_.delivery_timeout);
     if (stopping())
       return; // cut short by stop(): the row stays due and is sent again after a restart
     if (out.status >= 200 && out.status < 300) {
@@ -632,7 +659,7 @@ private:
 
   sandbox_config cfg_;
   detail::loopback_url url_;
-  detail::http_poster poster_;
+  std::vector<std::unique_ptr<detail::http_poster>> posters_; ///< one per delivery lane
   std::mutex lifecycle_mtx_;
   std::mutex mtx_; // guards stopping_ and wake_
   std::condition_variable cv_;
