@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pactum/actors/runtime.hpp"
+#include "pactum/actors/sealer.hpp"
 #include "pactum/gateway/server.hpp"
 #include "pactum/payments/sandbox.hpp"
 #include "pactum/persistence/database.hpp"
@@ -68,6 +69,9 @@ struct options {
   size_t revision_window_s = 3 * 24 * 3600;
   size_t contract_day_ms = 24 * 3600 * 1000;
   bool ledger_check = false;
+  std::string master_key_file;
+  size_t key_cache = 100'000;
+  size_t export_max_events = 100'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -130,6 +134,11 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_SETTLEMENT_WINDOW_S] (172800)
   --set-kyc EMAIL=STATUS    set an account's identity verification (unverified, pending,
                             verified, rejected; withdrawals need verified) and exit
+  --master-key-file FILE    the key (32 random bytes, raw or hex; mode 600) that wraps every
+                            user's data key; required to serve [PACTUM_MASTER_KEY_FILE]
+  --key-cache N             users' data keys kept unwrapped in memory [PACTUM_KEY_CACHE] (100000)
+  --export-max-events N     journal events one data export holds at most
+                            [PACTUM_EXPORT_MAX_EVENTS] (100000)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -193,6 +202,9 @@ options parse(int argc, char** argv) {
     {"revision-window-s", "PACTUM_REVISION_WINDOW_S"},
     {"contract-day-ms", "PACTUM_CONTRACT_DAY_MS"},
     {"settlement-window-s", "PACTUM_SETTLEMENT_WINDOW_S"},
+    {"master-key-file", "PACTUM_MASTER_KEY_FILE"},
+    {"key-cache", "PACTUM_KEY_CACHE"},
+    {"export-max-events", "PACTUM_EXPORT_MAX_EVENTS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -284,6 +296,9 @@ options parse(int argc, char** argv) {
     else if (name == "revision-window-s") o.revision_window_s = to_size(name, v);
     else if (name == "settlement-window-s") o.settlement_window_s = to_size(name, v);
     else if (name == "contract-day-ms") o.contract_day_ms = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "master-key-file") o.master_key_file = v;
+    else if (name == "key-cache") o.key_cache = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "export-max-events") o.export_max_events = to_size(name, v);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -378,7 +393,8 @@ int main(int argc, char** argv) {
       spdlog::error("--set-role: {}", r.error().message);
       return 1;
     }
-    spdlog::info("role set: {}", opt.set_role);
+    // Not the email: logs carry no personal data (docs/security.md, "Privacy").
+    spdlog::info("role set: {}", opt.set_role.substr(opt.set_role.rfind('=') + 1));
     return 0;
   }
   if (!opt.set_kyc.empty()) {
@@ -394,7 +410,7 @@ int main(int argc, char** argv) {
       spdlog::error("--set-kyc: {}", r.error().message);
       return 1;
     }
-    spdlog::info("identity verification set: {}", opt.set_kyc);
+    spdlog::info("identity verification set: {}", opt.set_kyc.substr(opt.set_kyc.rfind('=') + 1));
     return 0;
   }
   if (opt.ledger_check) {
@@ -453,6 +469,15 @@ int main(int argc, char** argv) {
     sodium_bin2hex(hex, sizeof hex, key, sizeof key);
     opt.webhook_secret = hex;
   }
+  if (opt.master_key_file.empty())
+    die("no master key: set --master-key-file or PACTUM_MASTER_KEY_FILE (a file of 32 random "
+        "bytes, e.g. head -c 32 /dev/urandom > key; chmod 600 key; see docs/security.md)");
+  auto master = pactum::actors::privacy::read_key_file(opt.master_key_file);
+  if (!master)
+    die(master.error().what);
+  rcfg.master_key.assign(reinterpret_cast<const char*>(master.value().data()), master.value().size());
+  rcfg.key_cache = opt.key_cache;
+  rcfg.export_max_events = opt.export_max_events;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   auto [host, port] = split_listen(opt.listen);

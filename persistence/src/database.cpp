@@ -13,6 +13,7 @@
 #include "journal_writer.hpp"
 #include "migrations.hpp"
 #include "pactum/common/executor.hpp"
+#include "pool_job.hpp"
 
 namespace pactum::persistence {
 
@@ -1045,6 +1046,12 @@ void database::forget_webhook(std::string event_id, std::function<void(result<un
                         tx.commit();
                         return unit{};
                       });
+}
+
+void database::run_pool_job(const char* what, std::shared_ptr<pool_job> job) {
+  impl_->submit<unit>(
+    what, [job](result<unit> r) { job->finish(std::move(r)); },
+    [job](pqxx::connection& conn) -> result<unit> { return job->run(conn); });
 }
 
 size_t database::pending_appends() const {

@@ -427,6 +427,11 @@ public:
   /// Appends queued or in flight right now (for graceful shutdown and metrics).
   size_t pending_appends() const;
 
+  /// A job of another store of this layer (e.g. privacy_store.cpp) run on the pool like the
+  /// operations above; defined in persistence/src/pool_job.hpp, not usable outside this folder.
+  struct pool_job;
+  void run_pool_job(const char* what, std::shared_ptr<pool_job> job);
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;
