@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pactum/actors/runtime.hpp"
+#include "pactum/actors/sealer.hpp"
 #include "pactum/gateway/server.hpp"
 #include "pactum/payments/sandbox.hpp"
 #include "pactum/persistence/database.hpp"
@@ -89,6 +90,9 @@ struct options {
   size_t authorization_margin_s = 24 * 3600;
   size_t sandbox_short_authorization_ms = 10'000;
   size_t journal_batch_max = 1'000;
+  std::string master_key_file;
+  size_t key_cache = 100'000;
+  size_t export_max_events = 100'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -187,6 +191,11 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --ws-rate-window-s N      [PACTUM_WS_RATE_WINDOW_S] (10)
   --tls-cert FILE           PEM certificate (chain): serve HTTPS and WSS only [PACTUM_TLS_CERT]
   --tls-key FILE            PEM private key of that certificate [PACTUM_TLS_KEY]
+  --master-key-file FILE    the key (32 random bytes, raw or hex; mode 600) that wraps every
+                            user's data key; required to serve [PACTUM_MASTER_KEY_FILE]
+  --key-cache N             users' data keys kept unwrapped in memory [PACTUM_KEY_CACHE] (100000)
+  --export-max-events N     journal events one data export holds at most
+                            [PACTUM_EXPORT_MAX_EVENTS] (100000)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -270,6 +279,9 @@ options parse(int argc, char** argv) {
     {"authorization-margin-s", "PACTUM_AUTHORIZATION_MARGIN_S"},
     {"sandbox-short-authorization-ms", "PACTUM_SANDBOX_SHORT_AUTHORIZATION_MS"},
     {"journal-batch-max", "PACTUM_JOURNAL_BATCH_MAX"},
+    {"master-key-file", "PACTUM_MASTER_KEY_FILE"},
+    {"key-cache", "PACTUM_KEY_CACHE"},
+    {"export-max-events", "PACTUM_EXPORT_MAX_EVENTS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -387,6 +399,9 @@ options parse(int argc, char** argv) {
     else if (name == "authorization-margin-s") o.authorization_margin_s = to_size(name, v);
     else if (name == "sandbox-short-authorization-ms") o.sandbox_short_authorization_ms = to_size(name, v);
     else if (name == "journal-batch-max") o.journal_batch_max = to_size(name, v);
+    else if (name == "master-key-file") o.master_key_file = v;
+    else if (name == "key-cache") o.key_cache = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "export-max-events") o.export_max_events = to_size(name, v);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -520,7 +535,8 @@ int main(int argc, char** argv) {
       spdlog::error("--set-role: {}", r.error().message);
       return 1;
     }
-    spdlog::info("role set: {}", opt.set_role);
+    // Not the email: logs carry no personal data (docs/security.md, "Privacy").
+    spdlog::info("role set: {}", opt.set_role.substr(opt.set_role.rfind('=') + 1));
     return 0;
   }
   if (!opt.set_kyc.empty()) {
@@ -536,7 +552,7 @@ int main(int argc, char** argv) {
       spdlog::error("--set-kyc: {}", r.error().message);
       return 1;
     }
-    spdlog::info("identity verification set: {}", opt.set_kyc);
+    spdlog::info("identity verification set: {}", opt.set_kyc.substr(opt.set_kyc.rfind('=') + 1));
     return 0;
   }
   if (opt.ledger_check) {
@@ -605,6 +621,15 @@ int main(int argc, char** argv) {
     sodium_bin2hex(hex, sizeof hex, key, sizeof key);
     opt.webhook_secret = hex;
   }
+  if (opt.master_key_file.empty())
+    die("no master key: set --master-key-file or PACTUM_MASTER_KEY_FILE (a file of 32 random "
+        "bytes, e.g. head -c 32 /dev/urandom > key; chmod 600 key; see docs/security.md)");
+  auto master = pactum::actors::privacy::read_key_file(opt.master_key_file);
+  if (!master)
+    die(master.error().what);
+  rcfg.master_key.assign(reinterpret_cast<const char*>(master.value().data()), master.value().size());
+  rcfg.key_cache = opt.key_cache;
+  rcfg.export_max_events = opt.export_max_events;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   auto [host, port] = split_listen(opt.listen);

@@ -168,6 +168,17 @@ caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
         ++st.passivations;
         self->send(sender, passivate_atom_v);
       },
+      [=](forget_atom, const uuid& id) {
+        // An erasure: the live actor's memory may hold the erased user's decrypted data. Stop it
+        // at once, without a snapshot; lookups wait (as for a retiring actor) and then get a
+        // fresh activation from the sealed journal, which shows that data as erased.
+        auto& st = self->state;
+        auto i = st.live.find(id);
+        if (i == st.live.end() || i->second.retiring)
+          return;
+        i->second.retiring = true;
+        self->send_exit(i->second.actor, caf::exit_reason::kill);
+      },
       [=](caf::get_atom) -> std::pair<size_t, size_t> {
         return {self->state.live.size(), self->state.passivations};
       },

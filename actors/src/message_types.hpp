@@ -187,6 +187,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, contract_atom, "contract")
   CAF_ADD_ATOM(pactum, pactum::actors, retry_call_atom, "retrycall")
   CAF_ADD_ATOM(pactum, pactum::actors, wallet_atom, "wallet")
+  CAF_ADD_ATOM(pactum, pactum::actors, forget_atom, "forget")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)

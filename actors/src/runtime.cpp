@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/common/executor.hpp"
+#include "privacy.hpp"
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -269,7 +271,9 @@ private:
 
 struct runtime::impl {
   impl(runtime_config c, persistence::database& db)
-    : store(make_database_store(db)),
+    : privacy_db(db),
+      keys(make_keys(c, privacy_db)),
+      store(make_sealing_store(make_database_store(db), *keys)),
       svc{std::move(c), &db, *store, {}, {}, {}},
       cpu("pactum-cpu", svc.cfg.cpu_threads, svc.cfg.cpu_queue_limit),
       sys(configure(caf_cfg, svc.cfg)),
@@ -289,6 +293,16 @@ struct runtime::impl {
         != 0)
       throw std::runtime_error("argon2id: out of memory");
     dummy_hash = buf;
+    privacy = std::make_unique<privacy_service>(svc, privacy_db, *keys, cpu);
+  }
+
+  static std::unique_ptr<key_service> make_keys(const runtime_config& c,
+                                                persistence::privacy_store& store) {
+    privacy::data_key k{};
+    if (c.master_key.size() != k.size())
+      throw std::runtime_error("a 32-byte master key is required (--master-key-file)");
+    std::memcpy(k.data(), c.master_key.data(), k.size());
+    return std::make_unique<key_service>(store, privacy::master_key{k}, c.key_cache);
   }
 
   ~impl() {
@@ -306,6 +320,8 @@ struct runtime::impl {
     return cfg;
   }
 
+  persistence::privacy_store privacy_db;
+  std::unique_ptr<key_service> keys; ///< per-user data keys (sealing store, privacy service)
   std::unique_ptr<entity_store> store;
   services svc;
   executor cpu;
@@ -314,6 +330,7 @@ struct runtime::impl {
   std::string dummy_hash;
   login_throttle throttle;
   caf::actor sweeper; ///< durable timers (none when the interval is 0)
+  std::unique_ptr<privacy_service> privacy;
 
   /// Closes the WebSockets opened with this login (4003).
   void kick(const uuid& user, const std::string& login, std::string reason) {
@@ -379,6 +396,8 @@ void runtime::register_user(registration in,
     err.fields.emplace_back("display_name", "must be 1 to 80 characters long");
   if (in.role != "brand" && in.role != "creator")
     err.fields.emplace_back("role", "must be \"brand\" or \"creator\"");
+  if (auto bad = privacy_service::invalid_consents(in.consents))
+    err.fields.emplace_back("consents", *bad);
   if (!err.fields.empty())
     return done(std::move(err));
   auto* self = impl_.get();
@@ -391,7 +410,15 @@ void runtime::register_user(registration in,
       return done(make_api_error(503, error_code::overloaded, "out of memory; retry shortly"));
     persistence::user_row row{uuid::v7(), in.email, buf, in.display_name, in.role, now_millis()};
     principal who{row.id, row.role, row.display_name, {}};
-    self->svc.db->create_user(std::move(row), [who, done](persistence::result<persistence::unit> r) {
+    auto consents = std::move(in.consents);
+    self->svc.db->create_user(std::move(row), [self, who, consents, done](
+                                                persistence::result<persistence::unit> r) {
+      if (r && !consents.empty())
+        return self->privacy->set_consents(who, consents, [who, done](auto c) {
+          if (!c)
+            return done(c.error());
+          done(who);
+        });
       if (r)
         return done(who);
       if (r.error().code == persistence::errc::duplicate) {
@@ -985,6 +1012,29 @@ bool runtime::drain(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+// -- privacy: actors/src/privacy.cpp ----------------------------------------------------------
+
+void runtime::export_user(principal who,
+                          std::function<void(expected<std::string, api_error>)> done) {
+  impl_->privacy->export_user(std::move(who), std::move(done));
+}
+
+void runtime::erase_user(principal who, std::string password,
+                         std::function<void(expected<std::string, api_error>)> done) {
+  impl_->privacy->erase_user(std::move(who), std::move(password), std::move(done));
+}
+
+void runtime::consents(principal who,
+                       std::function<void(expected<std::vector<consent_change>, api_error>)> done) {
+  impl_->privacy->consents(std::move(who), std::move(done));
+}
+
+void runtime::set_consents(
+  principal who, std::vector<consent_change> changes,
+  std::function<void(expected<std::vector<consent_change>, api_error>)> done) {
+  impl_->privacy->set_consents(std::move(who), std::move(changes), std::move(done));
 }
 
 } // namespace pactum::actors

@@ -13,6 +13,7 @@
 #include "pactum/payments/webhook.hpp"
 #include "pactum/protocol/codec.hpp"
 #include "rest_parse.hpp"
+#include "rest_privacy.hpp"
 #include "shared.hpp"
 
 namespace pactum::gateway {
@@ -174,6 +175,13 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     actors::registration in{string_field(*body, "email"), string_field(*body, "password"),
                             string_field(*body, "display_name"), string_field(*body, "role"),
                             client_address};
+    if (auto c = body->find("consents"); c != body->end()) {
+      if (auto bad = parse_consents(*c, in.consents)) {
+        actors::api_error e{400, protocol::error_code::bad_request, "some fields are invalid", {}};
+        e.fields.emplace_back("consents", *bad);
+        return send(error_response(req, e));
+      }
+    }
     auto email = in.email;
     gw.rt.register_user(std::move(in), [head, send](expected<actors::principal, actors::api_error> r) {
       if (!r)
@@ -539,6 +547,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  if (handle_privacy_rest(req, path, gw, send))
+    return;
   if (path == "/" && method == http::verb::get) {
     http_response res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/html; charset=utf-8");

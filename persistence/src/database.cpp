@@ -14,6 +14,7 @@
 #include "journal_writer.hpp"
 #include "migrations.hpp"
 #include "pactum/common/executor.hpp"
+#include "pool_job.hpp"
 
 namespace pactum::persistence {
 
@@ -1058,6 +1059,12 @@ void database::run_pooled(const char* what, std::function<result<unit>(void* con
   impl_->submit<unit>(what, std::move(done), [job = std::move(job)](pqxx::connection& conn) {
     return job(&conn);
   });
+}
+
+void database::run_pool_job(const char* what, std::shared_ptr<pool_job> job) {
+  impl_->submit<unit>(
+    what, [job](result<unit> r) { job->finish(std::move(r)); },
+    [job](pqxx::connection& conn) -> result<unit> { return job->run(conn); });
 }
 
 size_t database::pending_appends() const {

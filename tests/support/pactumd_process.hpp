@@ -31,6 +31,7 @@ public:
     static int counter = 0;
     dir_ = "/tmp/pactum-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
     ::mkdir(dir_.c_str(), 0700);
+    write_master_key();
     start();
   }
 
@@ -44,6 +45,8 @@ public:
 
   uint16_t port() const noexcept { return port_; }
   pid_t pid() const noexcept { return pid_; }
+  /// The master key file this server uses (kept across restarts, like a real deployment's).
+  const std::string& master_key_path() const noexcept { return key_; }
   const std::string& log_path() const noexcept { return log_; }
 
   void start() {
@@ -54,6 +57,7 @@ public:
                                   "--listen", "127.0.0.1:0",
                                   "--port-file", port_file,
                                   "--database-url", url_,
+                                  "--master-key-file", key_,
                                   // Cheap hashing keeps the suite fast; production defaults stay
                                   // at OWASP-level argon2id (see docs/operations.md).
                                   "--pwhash-opslimit", "1",
@@ -139,6 +143,20 @@ public:
   }
 
 private:
+  /// 32 random bytes, mode 600, one per server (restarts keep it).
+  void write_master_key() {
+    key_ = dir_ + "/master.key";
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    char raw[32];
+    if (!rnd.read(raw, sizeof raw))
+      throw std::runtime_error("cannot read /dev/urandom");
+    int fd = ::open(key_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ::write(fd, raw, sizeof raw) != static_cast<ssize_t>(sizeof raw))
+      throw std::runtime_error("cannot write " + key_);
+    ::close(fd);
+  }
+
+  std::string key_;
   std::string url_;
   std::vector<std::string> extra_;
   std::string bin_;

@@ -90,6 +90,12 @@ struct runtime_config {
   int login_code_attempts = 5;
   double login_codes_per_email_hour = 5;
   double login_codes_per_address_hour = 30;
+  /// Privacy (docs/security.md): the master key that wraps every per-user data key (32 raw
+  /// bytes, required), how many users' unwrapped keys stay cached, and the most journal events
+  /// one export holds.
+  std::string master_key;
+  size_t key_cache = 100'000;
+  size_t export_max_events = 100'000;
 };
 
 /// Who a session or REST call acts as.
@@ -111,12 +117,21 @@ struct api_error {
   int64_t retry_after_s = 0; ///< > 0: sent as `Retry-After` (seconds), e.g. with 429
 };
 
+/// One consent: given (`granted`) or withdrawn, for a version of the text (e.g. "2026-01").
+struct consent_change {
+  std::string kind; ///< [a-z][a-z0-9_]{0,31}, e.g. "terms", "marketing"
+  std::string version;
+  bool granted = false;
+  int64_t at = 0; ///< when recorded (ms since epoch); set by the server
+};
+
 struct registration {
   std::string email;
   std::string password;
   std::string display_name;
   std::string role;
   std::string client_address = {}; ///< the peer's IP address (for the audit log)
+  std::vector<consent_change> consents = {}; ///< recorded with the account
 };
 
 /// Where a login comes from (for throttling and the session list).
@@ -318,6 +333,22 @@ public:
   /// `who`'s withdrawals, newest first.
   void withdrawals(principal who,
                    std::function<void(expected<std::vector<withdrawal_info>, api_error>)> done);
+
+  // -- privacy (actors/src/privacy.cpp; docs/security.md) --
+
+  /// All of `who`'s data as one JSON document (account, consents, sessions, conversations with
+  /// every event they can see, contracts with their timelines, balances, transfers, withdrawals).
+  void export_user(principal who, std::function<void(expected<std::string, api_error>)> done);
+  /// Erases `who`'s account after checking `password` (403 when wrong); 409 `conflict` while
+  /// money is in flight for them. Answers the pseudonym the account shows from now on.
+  void erase_user(principal who, std::string password,
+                  std::function<void(expected<std::string, api_error>)> done);
+  /// Every consent change of `who`, oldest first.
+  void consents(principal who,
+                std::function<void(expected<std::vector<consent_change>, api_error>)> done);
+  /// Records consent changes; answers every change, oldest first.
+  void set_consents(principal who, std::vector<consent_change> changes,
+                    std::function<void(expected<std::vector<consent_change>, api_error>)> done);
 
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);

@@ -475,6 +475,10 @@ public:
 
   /// Audit records dropped so far because the queue was full or the database stopped.
   uint64_t audit_dropped() const;
+  /// A job of another store of this layer (e.g. privacy_store.cpp) run on the pool like the
+  /// operations above; defined in persistence/src/pool_job.hpp, not usable outside this folder.
+  struct pool_job;
+  void run_pool_job(const char* what, std::shared_ptr<pool_job> job);
 
 private:
   struct impl;
