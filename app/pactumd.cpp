@@ -188,7 +188,7 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_WS_FRAME_BURST] (100)
   --ws-rate-strikes N       refusals within --ws-rate-window-s that close the socket with 4029;
                             0 = never [PACTUM_WS_RATE_STRIKES] (50)
-  --ws-rate-window-s N      [PACTUM_WS_RATE_WINDOW_S] (10)
+  --ws-rate-window-s N      the window of --ws-rate-strikes, seconds [PACTUM_WS_RATE_WINDOW_S] (10)
   --tls-cert FILE           PEM certificate (chain): serve HTTPS and WSS only [PACTUM_TLS_CERT]
   --tls-key FILE            PEM private key of that certificate [PACTUM_TLS_KEY]
   --master-key-file FILE    the key (32 random bytes, raw or hex; mode 600) that wraps every

@@ -164,7 +164,10 @@ TEST_F(HardeningEndToEnd, AFrameClaimingAGibibyteIsRefusedFromItsHeaderWithoutBu
   auto took = std::chrono::steady_clock::now() - sent;
   EXPECT_LT(took, std::chrono::seconds(2)) << "closed from the header, not after a read timeout";
   auto after = rss_kib();
-  EXPECT_LT(after - before, 32 * 1024) << "RSS grew from " << before << " to " << after << " KiB";
+  std::cout << "server RSS " << before << " KiB -> " << after << " KiB after 40 x 1 GiB claims\n";
+  // Generous for the ASan build (its quarantine keeps freed memory resident); one buffered claim
+  // alone would be 1 GiB.
+  EXPECT_LT(after - before, 256 * 1024) << "RSS grew from " << before << " to " << after << " KiB";
   // A frame over the limit by one byte, with its payload, is refused too; the server still serves.
   raw_ws over{server_->port()};
   ASSERT_EQ(over.upgrade("Authorization: Bearer " + a.token + "\r\n"), 101);
