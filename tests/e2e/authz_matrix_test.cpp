@@ -351,6 +351,8 @@ protected:
         return offer_answer("offer.decline", r, rel);
       case action::offer_withdraw:
         return offer_answer("offer.withdraw", r, rel);
+      case action::count:
+        break;
     }
     return std::nullopt;
   }
