@@ -28,7 +28,7 @@ constexpr refusal none{};
 #define CONVERSATION_WIDE {".....", ".....", ".YY..", ".....", "...YY", ".nnnn"}
 
 // clang-format off
-constexpr std::array<rule, 42> table{{
+constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::health, "health", "GET /healthz", PUBLIC, none, none},
   {action::user_register, "user.register", "POST /api/v1/users/register", PUBLIC, none, none},
   {action::user_login, "user.login", "POST /api/v1/users/login", PUBLIC, none, none},
@@ -123,9 +123,8 @@ constexpr bool well_formed() {
   }
   return true;
 }
+// A missing row leaves a value-initialised one at the end, whose `what` (0) is out of order.
 static_assert(well_formed(), "policy table: one row per action, in action order, 5 cells of Y/n/.");
-static_assert(table.size() == static_cast<size_t>(action::offer_withdraw) + 1,
-              "policy table: every action needs a row");
 
 constexpr std::array<std::string_view, role_count> role_names{"anonymous", "brand", "creator",
                                                               "moderator", "admin"};

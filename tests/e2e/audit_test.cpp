@@ -171,3 +171,37 @@ TEST_F(AuditEndToEnd, TheTableRefusesUpdateDeleteAndTruncate) {
   pqxx::work tx{conn};
   EXPECT_GT(tx.exec1("select count(*) from audit_log")[0].as<int64_t>(), 0);
 }
+
+namespace {
+
+/// With one-second contract days, so that a delivery deadline passes during the test.
+class AuditTimerEndToEnd : public AuditEndToEnd {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--timer-sweep-ms", "200", "--contract-day-ms", "1000"};
+  }
+};
+
+} // namespace
+
+TEST_F(AuditTimerEndToEnd, ADeadlineRefundIsRecordedAsTheSystemsMoneyAction) {
+  ws_client b{ep(), brand_.token};
+  ws_client c{ep(), creator_.token};
+  auto conv = b.request(json{{"type", "conversation.open"}, {"with", creator_.id}})["conversation"]["id"];
+  auto offer = b.request(json{{"type", "offer.make"}, {"conversation", conv}, {"client_id", "o1"},
+                              {"terms", json{{"amount", 5'000}, {"currency", "USD"}, {"delivery_days", 1},
+                                             {"deliverables", json::array({json{{"type", "tiktok_duet"}, {"count", 1}}})}}}});
+  ASSERT_EQ(offer["type"], "ok") << offer.dump();
+  auto accepted = c.request(json{{"type", "offer.accept"}, {"conversation", conv}, {"offer", offer["seq"]}});
+  ASSERT_EQ(accepted["type"], "ok") << accepted.dump();
+  auto contract = accepted["contract"].get<std::string>();
+  ASSERT_EQ(http_call(ep(), "POST", "/api/v1/contracts/" + contract + "/fund",
+                      json{{"key", "f"}, {"payment_method", good_card}}.dump(), brand_.token)
+              .status,
+            200);
+  // Nobody delivers: the deadline refunds the brand, by itself.
+  entries("action=contract.timer", [&](const json& e) {
+    return e["target"] == contract && e["actor"].is_null() && e["actor_role"] == "system"
+           && e["outcome"] == "ok" && e["detail"]["to"] == "refunded";
+  });
+}

@@ -199,6 +199,32 @@ protected:
     return from_http(rest(&who, "POST", "/api/v1/contracts/" + contract_ + "/" + name, body));
   }
 
+  /// The same contract cell over the WebSocket (contract commands exist on both transports);
+  /// nullopt for other actions and for anonymous callers (no socket without credentials).
+  std::optional<answer> perform_ws_contract(action what, role r, relation rel) {
+    static const std::map<action, std::pair<const char*, json>> requests{
+      {action::contract_get, {"contract.get", json::object()}},
+      {action::contract_fund, {"contract.fund", json{{"payment_method", good_card}}}},
+      {action::contract_deliver,
+       {"contract.deliver", json{{"items", json::array({json{{"url", "https://yt.example/w/2"}}})}}}},
+      {action::contract_approve, {"contract.approve", json::object()}},
+      {action::contract_request_revision, {"contract.request_revision", json{{"reason", "redo it"}}}},
+      {action::contract_dispute, {"contract.dispute", json{{"reason", "not as agreed"}}}},
+      {action::contract_resolve, {"contract.resolve", json{{"to_creator", 10'000}}}},
+      {action::contract_cancel, {"contract.cancel", json::object()}},
+    };
+    auto i = requests.find(what);
+    if (i == requests.end() || r == role::anonymous)
+      return std::nullopt;
+    const account& who = rel == relation::member ? insider(r) : *stranger(r).first;
+    auto msg = i->second.second;
+    msg["type"] = i->second.first;
+    msg["contract"] = contract_;
+    if (what != action::contract_get)
+      msg["key"] = "ws-" + std::to_string(++counter_);
+    return from_ws(ask(who, msg));
+  }
+
   /// Performs one cell; nullopt when the test does not know the action (a failure).
   std::optional<answer> perform(action what, role r, relation rel) {
     const account* me = r == role::anonymous ? nullptr : &insider(r);
@@ -325,6 +351,8 @@ protected:
         return offer_answer("offer.decline", r, rel);
       case action::offer_withdraw:
         return offer_answer("offer.withdraw", r, rel);
+      case action::count:
+        break;
     }
     return std::nullopt;
   }
@@ -387,47 +415,56 @@ TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
           ++skipped;
           continue;
         }
-        std::string cell = std::string{row.name} + " / " + std::string{policy::to_string(r)} + " / "
+        std::string where = std::string{row.name} + " / " + std::string{policy::to_string(r)} + " / "
                            + std::string{policy::to_string(rel)};
-        std::optional<answer> got;
+        std::optional<answer> over_rest_or_ws;
+        std::optional<answer> over_ws;
         try {
-          got = perform(row.what, r, rel);
+          over_rest_or_ws = perform(row.what, r, rel);
+          over_ws = perform_ws_contract(row.what, r, rel);
         } catch (const std::exception& e) {
-          ADD_FAILURE() << cell << ": " << e.what();
+          ADD_FAILURE() << where << ": " << e.what();
           continue;
         }
-        if (!got) {
+        if (!over_rest_or_ws) {
           ADD_FAILURE() << "the matrix test does not know how to perform " << row.name;
           break;
         }
         ++performed;
-        auto refusal = policy::decide(row.what, r, rel);
-        auto is_refusal = [&](const policy::refusal& no) {
-          return got->code == pactum::protocol::to_string(no.code) && got->message == no.message
-                 && (got->status == 0 || got->status == no.status);
-        };
-        if (expected == policy::cell::allow) {
-          EXPECT_NE(got->code, "unauthorized") << cell << ": " << got->raw;
-          bool policy_refused = false;
-          for (auto* no : {&row.denied, &row.denied_stranger})
-            policy_refused = policy_refused || (!no->message.empty() && is_refusal(*no));
-          EXPECT_FALSE(policy_refused) << cell << " should be allowed: " << got->raw;
-          // Public endpoints have no business rule in the way: they succeed.
-          if (r == role::anonymous) {
-            EXPECT_TRUE(got->ok) << cell << ": " << got->raw;
+        std::vector<std::pair<std::string, answer>> answers{{where, *over_rest_or_ws}};
+        if (over_ws) {
+          ++performed;
+          answers.emplace_back(where + " (WebSocket)", *over_ws);
+        }
+        for (auto& [label, got] : answers) {
+          auto refusal = policy::decide(row.what, r, rel);
+          auto is_refusal = [&](const answer& a, const policy::refusal& no) {
+            return a.code == pactum::protocol::to_string(no.code) && a.message == no.message
+                   && (a.status == 0 || a.status == no.status);
+          };
+          if (expected == policy::cell::allow) {
+            EXPECT_NE(got.code, "unauthorized") << label << ": " << got.raw;
+            bool policy_refused = false;
+            for (auto* no : {&row.denied, &row.denied_stranger})
+              policy_refused = policy_refused || (!no->message.empty() && is_refusal(got, *no));
+            EXPECT_FALSE(policy_refused) << label << " should be allowed: " << got.raw;
+            // Public endpoints have no business rule in the way: they succeed.
+            if (r == role::anonymous) {
+              EXPECT_TRUE(got.ok) << label << ": " << got.raw;
+            }
+          } else {
+            ASSERT_TRUE(refusal.has_value());
+            EXPECT_FALSE(got.ok) << label << " should be refused: " << got.raw;
+            EXPECT_TRUE(is_refusal(got, *refusal))
+              << label << " should be refused with " << refusal->status << " "
+              << pactum::protocol::to_string(refusal->code) << " \"" << refusal->message << "\", got "
+              << got.status << " " << got.raw;
           }
-        } else {
-          ASSERT_TRUE(refusal.has_value());
-          EXPECT_FALSE(got->ok) << cell << " should be refused: " << got->raw;
-          EXPECT_TRUE(is_refusal(*refusal))
-            << cell << " should be refused with " << refusal->status << " "
-            << pactum::protocol::to_string(refusal->code) << " \"" << refusal->message << "\", got "
-            << got->status << " " << got->raw;
         }
       }
     }
   }
-  std::cout << "authorization matrix: " << performed << " cells performed, " << skipped
-            << " cells that cannot occur skipped\n";
+  std::cout << "authorization matrix: " << performed << " requests for the cells that can occur, "
+            << skipped << " cells that cannot occur skipped\n";
   EXPECT_GT(performed, 100u);
 }

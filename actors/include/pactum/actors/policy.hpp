@@ -73,6 +73,7 @@ enum class action : uint8_t {
   offer_accept,
   offer_decline,
   offer_withdraw,
+  count, ///< not an action: how many there are (new actions go above this line)
 };
 
 /// The account roles, plus `anonymous` for a request without valid credentials.
