@@ -237,12 +237,15 @@ std::vector<uuid> payload_owners(std::string_view event_type, std::string_view p
   return out;
 }
 
-std::vector<uuid> sealed_owners(std::string_view payload) {
-  // Cheap pre-check: a sealed payload contains the key "sealed" (msgpack fixstr 0xa6 "sealed").
+namespace {
+
+/// Cheap pre-check: a sealed payload contains the key "sealed" (msgpack fixstr 0xa6 "sealed").
+bool may_be_sealed(std::string_view payload) {
   static constexpr std::string_view marker{"\xa6sealed", 7};
-  if (payload.find(marker) == std::string_view::npos)
-    return {};
-  auto obj = parse(payload);
+  return payload.find(marker) != std::string_view::npos;
+}
+
+std::vector<uuid> owners_of(const json& obj) {
   if (!obj.is_object())
     return {};
   auto s = obj.find("sealed");
@@ -259,6 +262,14 @@ std::vector<uuid> sealed_owners(std::string_view payload) {
     out.push_back(*id);
   }
   return out;
+}
+
+} // namespace
+
+std::vector<uuid> sealed_owners(std::string_view payload) {
+  if (!may_be_sealed(payload))
+    return {};
+  return owners_of(parse(payload));
 }
 
 expected<std::string, seal_error> seal_payload(std::string_view event_type,
@@ -303,12 +314,14 @@ expected<std::string, seal_error> seal_payload(std::string_view event_type,
 
 expected<std::string, seal_error> open_payload(std::string_view event_type,
                                                std::string_view payload, const owner_keys& keys) {
-  auto owners = sealed_owners(payload);
+  if (!may_be_sealed(payload))
+    return std::string{payload};
+  auto obj = parse(payload); // parsed once: owners, ciphertext and the fields to restore
+  auto owners = owners_of(obj);
   if (owners.empty())
     return std::string{payload};
   if (keys.size() != owners.size())
     return seal_error{"sealed " + std::string{event_type} + ": wrong number of keys"};
-  auto obj = parse(payload);
   auto s = obj.find("sealed");
   auto c = s->find("c");
   if (c == s->end() || !c->is_binary())

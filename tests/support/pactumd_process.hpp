@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -143,9 +144,14 @@ public:
   }
 
 private:
-  /// 32 random bytes, mode 600, one per server (restarts keep it).
+  /// 32 random bytes, mode 600, one per database (as in a deployment, every server started
+  /// against the same database, including after a restart or kill, uses the same key).
   void write_master_key() {
-    key_ = dir_ + "/master.key";
+    auto keys = "/tmp/pactum-e2e-" + std::to_string(::getpid()) + "-keys";
+    ::mkdir(keys.c_str(), 0700);
+    key_ = keys + "/" + std::to_string(std::hash<std::string>{}(url_)) + ".key";
+    if (::access(key_.c_str(), F_OK) == 0)
+      return;
     std::ifstream rnd("/dev/urandom", std::ios::binary);
     char raw[32];
     if (!rnd.read(raw, sizeof raw))
