@@ -274,6 +274,33 @@ TEST_F(AuthorizeCaptureEndToEnd, AnAuthorizationThatLapsesFallsBackToChargingOnA
   EXPECT_EQ(ledger_check(), 0);
 }
 
+TEST_F(AuthorizeCaptureEndToEnd, AnApprovalAsTheAuthorizationLapsesStillPaysTheCreatorOnce) {
+  // The approval comes just after the authorization lapsed at the provider (2.5 s after it was
+  // made; the approval ~2.8 s after the fund request): either the lapse was reported first
+  // (fallback, then the approval charges) or the capture is refused with authorization_expired
+  // (capture_failed, then the charge). Both must pay exactly once.
+  start({"--sandbox-short-authorization-ms", "2500"});
+  auto contract = deal(30'000);
+  auto funded_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", short_card}}).status, 200);
+  await_status(contract, "funded");
+  deliver(contract);
+  std::this_thread::sleep_until(funded_at + std::chrono::milliseconds(2800));
+  auto approved = act_when_free(brand_, contract, "approve", {{"key", "a"}});
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  auto view = await_status(contract, "released");
+  EXPECT_EQ(count(view, "contract.released"), 1u);
+  EXPECT_EQ(count(view, "contract.charged"), 1u) << "the lapsed authorization is replaced by a charge";
+  std::cerr << "path: " << (count(view, "contract.capture_failed") ? "capture refused (authorization_expired)"
+                                                                    : "lapse reported first (fallback)")
+            << "\n";
+  if (count(view, "contract.capture_failed") == 1) {
+    EXPECT_EQ(event_of(view, "contract.capture_failed")["code"], "authorization_expired");
+  }
+  EXPECT_EQ(balance(creator_), 27'000);
+  EXPECT_EQ(ledger_check(), 0);
+}
+
 TEST_F(AuthorizeCaptureEndToEnd, AShortLivedAuthorizationIsRenewedBeforeItLapsesAndTheRenewalIsCaptured) {
   // Authorizations are trusted 3 s and renewed 1 s before that; the short card's really lapse
   // after 5 s. The contract runs for days, so it renews again and again, each renewal cancelling
