@@ -95,21 +95,6 @@ void with_principal(const http::request<http::string_body>& req, const std::stri
   });
 }
 
-/// The value of query parameter `name` in `target` ("" when absent; not percent-decoded: ids,
-/// names and numbers need none).
-std::string query_param(std::string_view target, std::string_view name) {
-  auto q = target.find('?');
-  while (q != std::string_view::npos) {
-    auto start = q + 1;
-    auto end = target.find('&', start);
-    auto pair = target.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
-      return std::string{pair.substr(name.size() + 1)};
-    q = end;
-  }
-  return {};
-}
-
 constexpr std::string_view landing_page = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Pactum</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
