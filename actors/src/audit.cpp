@@ -1,5 +1,7 @@
 #include "audit.hpp"
 
+#include <sodium.h>
+
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -40,6 +42,15 @@ std::string contract_action_name(protocol::contract_action a) {
       break;
   }
   return "contract.cancel";
+}
+
+std::string email_hash(const std::string& email) {
+  unsigned char h[crypto_generichash_BYTES];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(email.data()), email.size(),
+                     nullptr, 0);
+  char hex[sizeof h * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+  return hex;
 }
 
 std::string audit_outcome(const api_error* err) {

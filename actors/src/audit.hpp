@@ -41,6 +41,9 @@ void audit(services& svc, const audit_actor& by, std::string action, std::string
 /// The audit/policy name of a contract command ("contract.fund", ...).
 std::string contract_action_name(protocol::contract_action a);
 
+/// The hex BLAKE2b hash of a normalised email: failed logins are recorded by it, not the email.
+std::string email_hash(const std::string& email);
+
 /// The outcome word for an api_error or protocol code ("ok" when none).
 std::string audit_outcome(const api_error* err);
 

@@ -101,6 +101,32 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::offer_withdraw, "offer.withdraw", "ws offer.answer (withdraw)",
    {".....", ".YY..", ".....", ".nn..", "...nn", ".nnnn"},
    {403, error_code::forbidden, "only its author may withdraw an offer"}, not_member},
+  // Profiles: each kind is written and read (own) by its role only; anyone authenticated views
+  // anyone's public profile (which fields they see is the view rule `sees_private_fields`).
+  {action::creator_profile_put, "creator_profile.put", "PUT /api/v1/influencers/profile",
+   {"n....", ".nYnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only creators have a creator profile"}, none},
+  {action::creator_profile_get, "creator_profile.get", "GET /api/v1/influencers/profile",
+   {"n....", ".nYnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only creators have this profile"}, none},
+  {action::creator_profile_view, "creator_profile.view", "GET /api/v1/influencers/{id}",
+   {"n....", ".YYYY", ".....", ".....", ".....", ".YYYY"}, none, none},
+  {action::brand_profile_put, "brand_profile.put", "PUT /api/v1/brands/profile",
+   {"n....", ".Ynnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only brands have a brand profile"}, none},
+  {action::brand_profile_get, "brand_profile.get", "GET /api/v1/brands/profile",
+   {"n....", ".Ynnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only brands have this profile"}, none},
+  {action::brand_profile_view, "brand_profile.view", "GET /api/v1/brands/{id}",
+   {"n....", ".YYYY", "..Y..", ".....", ".....", ".YYYY"}, none, none},
+  {action::role_change, "role.change", "PUT /api/v1/admin/users/{id}/role", STAFF("nnnnY"), admins_only, none},
+  {action::login_code_request, "login_code.request", "POST /api/v1/users/login/code", PUBLIC, none, none},
+  {action::login_code_verify, "login_code.verify", "POST /api/v1/users/login/code/verify", PUBLIC, none, none},
+  // Privacy: only ever the caller's own account.
+  {action::user_export, "user.export", "GET /api/v1/users/me/export", OWN, none, none},
+  {action::user_erase, "user.erase", "DELETE /api/v1/users/me", OWN, none, none},
+  {action::consents_get, "consents.get", "GET /api/v1/users/me/consents", OWN, none, none},
+  {action::consents_set, "consents.set", "PUT /api/v1/users/me/consents", OWN, none, none},
 }};
 // clang-format on
 
@@ -167,6 +193,10 @@ std::optional<refusal> decide(action a, role r, relation rel) noexcept {
   if (row.denied.message.size() > 0)
     return row.denied;
   return refusal{403, error_code::forbidden, "forbidden"};
+}
+
+bool sees_private_fields(role r, relation rel) noexcept {
+  return rel == relation::owner || rel == relation::member || r == role::moderator || r == role::admin;
 }
 
 role parse_role(std::string_view name) noexcept {

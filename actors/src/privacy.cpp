@@ -14,7 +14,9 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "audit.hpp"
 #include "message_types.hpp"
+#include "pactum/actors/policy.hpp"
 #include "pactum/common/executor.hpp"
 #include "pactum/protocol/events.hpp"
 #include "services.hpp"
@@ -37,6 +39,14 @@ api_error failed(const persistence::failure& f) {
     default:
       return api_error{500, error_code::internal, "internal error", {}};
   }
+}
+
+/// The policy's refusal of `who` acting on their own account (nullopt: allowed).
+std::optional<api_error> refused(policy::action what, const principal& who) {
+  auto no = policy::decide(what, policy::parse_role(who.role), policy::relation::owner);
+  if (!no)
+    return std::nullopt;
+  return api_error{no->status, no->code, std::string{no->message}, {}};
 }
 
 std::vector<consent_change> to_changes(const std::vector<persistence::consent_row>& rows) {
@@ -268,6 +278,8 @@ std::optional<std::string> privacy_service::invalid_consents(
 
 void privacy_service::consents(
   principal who, std::function<void(expected<std::vector<consent_change>, api_error>)> done) {
+  if (auto no = refused(policy::action::consents_get, who))
+    return done(std::move(*no));
   store_.consents(who.user, [done](persistence::result<std::vector<persistence::consent_row>> r) {
     if (!r)
       return done(failed(r.error()));
@@ -278,6 +290,8 @@ void privacy_service::consents(
 void privacy_service::set_consents(
   principal who, std::vector<consent_change> changes,
   std::function<void(expected<std::vector<consent_change>, api_error>)> done) {
+  if (auto no = refused(policy::action::consents_set, who))
+    return done(std::move(*no));
   if (auto bad = invalid_consents(changes)) {
     api_error e{400, error_code::bad_request, "some fields are invalid", {}};
     e.fields.emplace_back("consents", *bad);
@@ -300,6 +314,14 @@ void privacy_service::set_consents(
 
 void privacy_service::export_user(principal who,
                                   std::function<void(expected<std::string, api_error>)> done) {
+  // Every export is recorded, with its outcome (the document itself is not).
+  done = [svc = &svc_, by = audit_actor::of(who), target = who.user.str(),
+          done = std::move(done)](expected<std::string, api_error> r) {
+    audit(*svc, by, "user.export", target, audit_outcome(r ? nullptr : &r.error()));
+    done(std::move(r));
+  };
+  if (auto no = refused(policy::action::user_export, who))
+    return done(std::move(*no));
   std::make_shared<export_job>(svc_, store_, std::move(who), std::move(done))->start();
 }
 
@@ -307,6 +329,15 @@ void privacy_service::export_user(principal who,
 
 void privacy_service::erase_user(principal who, std::string password,
                                  std::function<void(expected<std::string, api_error>)> done) {
+  // Every erasure attempt is recorded without personal data: the account id, its role and the
+  // outcome; no address, no name, no email (the pseudonym is not recorded either).
+  done = [svc = &svc_, by = audit_actor{who.user, who.role, ""}, target = who.user.str(),
+          done = std::move(done)](expected<std::string, api_error> r) {
+    audit(*svc, by, "user.erase", target, audit_outcome(r ? nullptr : &r.error()));
+    done(std::move(r));
+  };
+  if (auto no = refused(policy::action::user_erase, who))
+    return done(std::move(*no));
   if (password.empty() || password.size() > 1024) {
     api_error e{400, error_code::bad_request, "confirm with your password", {}};
     e.fields.emplace_back("password", "is required");

@@ -11,6 +11,8 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "audit.hpp"
+#include "pactum/actors/policy.hpp"
 #include "pactum/actors/rate_limiter.hpp"
 #include "pactum/actors/runtime.hpp"
 #include "pactum/persistence/database.hpp"
@@ -39,8 +41,22 @@ api_error storage_error(const persistence::failure& f) {
   }
 }
 
-bool is_staff(const principal& who) {
-  return who.role == "moderator" || who.role == "admin";
+/// The policy's refusal of `who` doing `what` in relation `rel` (nullopt: allowed).
+std::optional<api_error> refused(policy::action what, const principal& who, policy::relation rel) {
+  auto no = policy::decide(what, policy::parse_role(who.role), rel);
+  if (!no)
+    return std::nullopt;
+  return make_error(no->status, no->code, std::string{no->message});
+}
+
+/// How `who` stands to the profile of `owner` when nothing else is known.
+policy::relation relation_to(const principal& who, const uuid& owner) {
+  return who.user == owner ? policy::relation::owner : policy::relation::stranger;
+}
+
+/// Whether `who` in relation `rel` sees the profile's private fields (policy's view rule).
+bool sees_private(const principal& who, policy::relation rel) {
+  return policy::sees_private_fields(policy::parse_role(who.role), rel);
 }
 
 api_error invalid_fields(std::vector<pp::field_error> errors) {
@@ -197,8 +213,8 @@ std::shared_ptr<runtime::code_limits> runtime::make_code_limits(const runtime_co
 
 void runtime::put_brand_profile(principal who, std::string body,
                                 std::function<void(expected<std::string, api_error>)> done) {
-  if (who.role != "brand")
-    return done(make_error(403, error_code::forbidden, "only brands have a brand profile"));
+  if (auto no = refused(policy::action::brand_profile_put, who, policy::relation::owner))
+    return done(std::move(*no));
   auto v = pp::parse_brand_profile(body);
   if (auto* errors = std::get_if<std::vector<pp::field_error>>(&v))
     return done(invalid_fields(std::move(*errors)));
@@ -214,8 +230,8 @@ void runtime::put_brand_profile(principal who, std::string body,
 
 void runtime::put_creator_profile(principal who, std::string body,
                                   std::function<void(expected<std::string, api_error>)> done) {
-  if (who.role != "creator")
-    return done(make_error(403, error_code::forbidden, "only creators have a creator profile"));
+  if (auto no = refused(policy::action::creator_profile_put, who, policy::relation::owner))
+    return done(std::move(*no));
   auto v = pp::parse_creator_profile(body);
   if (auto* errors = std::get_if<std::vector<pp::field_error>>(&v))
     return done(invalid_fields(std::move(*errors)));
@@ -238,17 +254,22 @@ void runtime::brand_profile(principal who, uuid brand,
         return done(r.error().code == persistence::errc::not_found ? no_profile("brand")
                                                                    : storage_error(r.error()));
       auto view = from_row(*r);
-      auto& meta = view.first;
-      if (who.user == meta.user || is_staff(who))
-        return done(pp::brand_profile_json(meta, view.second, true));
-      if (who.role != "creator")
-        return done(pp::brand_profile_json(meta, view.second, false));
-      // A creator sees the contact once they share a contract with the brand.
-      persistence::share_contract(*db, meta.user, who.user,
-                                  [view, done](persistence::result<bool> shared) {
+      auto answer = [who, view, done](policy::relation rel) {
+        if (auto no = refused(policy::action::brand_profile_view, who, rel))
+          return done(std::move(*no));
+        done(pp::brand_profile_json(view.first, view.second, sees_private(who, rel)));
+      };
+      auto rel = relation_to(who, view.first.user);
+      // Only a creator can be a party to a contract with the brand (relation `member`); ask the
+      // database only when that would change what the caller sees.
+      if (rel != policy::relation::stranger || sees_private(who, rel)
+          || policy::parse_role(who.role) != policy::role::creator)
+        return answer(rel);
+      persistence::share_contract(*db, view.first.user, who.user,
+                                  [answer, done](persistence::result<bool> shared) {
                                     if (!shared)
                                       return done(storage_error(shared.error()));
-                                    done(pp::brand_profile_json(view.first, view.second, *shared));
+                                    answer(*shared ? policy::relation::member : policy::relation::stranger);
                                   });
     });
 }
@@ -261,7 +282,10 @@ void runtime::creator_profile(principal who, uuid creator,
         return done(r.error().code == persistence::errc::not_found ? no_profile("creator")
                                                                    : storage_error(r.error()));
       auto [meta, p] = from_row(*r);
-      done(pp::creator_profile_json(meta, p, who.user == meta.user || is_staff(who)));
+      auto rel = relation_to(who, meta.user);
+      if (auto no = refused(policy::action::creator_profile_view, who, rel))
+        return done(std::move(*no));
+      done(pp::creator_profile_json(meta, p, sees_private(who, rel)));
     });
 }
 
@@ -269,8 +293,15 @@ void runtime::creator_profile(principal who, uuid creator,
 
 void runtime::change_role(principal who, uuid user, std::string role,
                           std::function<void(expected<principal, api_error>)> done) {
-  if (who.role != "admin")
-    return done(make_error(403, error_code::forbidden, "admins only"));
+  // Recorded allowed or refused: the admin, the target user, the role asked for.
+  done = [svc = &services_(), by = audit_actor::of(who), target = user.str(), role,
+          done = std::move(done)](expected<principal, api_error> r) {
+    audit(*svc, by, "role.change", target, audit_outcome(r ? nullptr : &r.error()),
+          {{"role", role.size() <= 16 ? role : role.substr(0, 16)}});
+    done(std::move(r));
+  };
+  if (auto no = refused(policy::action::role_change, who, policy::relation::none))
+    return done(std::move(*no));
   if (role != "brand" && role != "creator" && role != "moderator" && role != "admin") {
     auto e = make_error(400, error_code::bad_request, "some fields are invalid");
     e.fields.emplace_back("role", "must be brand, creator, moderator or admin");
@@ -343,28 +374,42 @@ void runtime::login_with_code(std::string email, std::string code, login_context
   if (!cfg.login_codes)
     return done(make_error(404, error_code::not_found, "login by email code is not enabled"));
   email = normalised_email(std::move(email));
+  // Every attempt is audited like a password login: failures anonymously, by the email's hash.
+  auto failed_login = [svc = &services_(), email, addr = ctx.client_address](const char* outcome) {
+    audit(*svc, audit_actor::anonymous(addr), "login_code.verify", "", outcome,
+          {{"email_hash", email_hash(email)}});
+  };
   // The password login's throttle: a wrong code is a failed login for this email and address.
   if (auto wait = login_wait(email, ctx.client_address); wait > 0) {
+    failed_login("rate_limited");
     auto e = make_error(429, error_code::rate_limited, "too many failed logins; retry later");
     e.retry_after_s = wait;
     return done(std::move(e));
   }
-  auto fail = [this, email, addr = ctx.client_address, done]() {
+  auto fail = [this, email, addr = ctx.client_address, done, failed_login]() {
     login_failed(email, addr);
+    failed_login("unauthorized");
     done(make_error(401, error_code::unauthorized, "wrong or expired code"));
   };
   if (email.empty() || email.size() > 254 || !plausible_code(code))
     return fail();
   persistence::use_login_code(
     database_(), email, code_hash(email, code), cfg.login_code_attempts,
-    [this, email, agent = ctx.user_agent, fail, done](persistence::result<persistence::code_check> r) {
+    [this, email, agent = ctx.user_agent, addr = ctx.client_address, fail,
+     done](persistence::result<persistence::code_check> r) {
       if (!r)
         return done(storage_error(r.error()));
       if (r->outcome != persistence::code_outcome::accepted)
         return fail();
       login_succeeded(email);
       auto& u = *r->user;
-      open_login(u.id, u.role, u.display_name, agent, done);
+      open_login(u.id, u.role, u.display_name, agent,
+                 [svc = &services_(), addr, done](expected<login_result, api_error> in) {
+                   if (in)
+                     audit(*svc, {in->who.user, in->who.role, addr}, "login_code.verify",
+                           in->who.session_id, "ok");
+                   done(std::move(in));
+                 });
     });
 }
 

@@ -76,16 +76,6 @@ std::function<void(expected<T, api_error>)> audited(services* svc, audit_actor b
   };
 }
 
-/// The hex BLAKE2b hash of a normalised email: failed logins are recorded by it, not the email.
-std::string email_hash(const std::string& email) {
-  unsigned char h[crypto_generichash_BYTES];
-  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(email.data()), email.size(),
-                     nullptr, 0);
-  char hex[sizeof h * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-  return hex;
-}
-
 api_error from_persistence(const persistence::failure& f) {
   switch (f.code) {
     case persistence::errc::overloaded:
@@ -974,6 +964,10 @@ size_t runtime::in_flight() const noexcept {
 
 persistence::database& runtime::database_() const noexcept {
   return *impl_->svc.db;
+}
+
+services& runtime::services_() const noexcept {
+  return impl_->svc;
 }
 
 int64_t runtime::login_wait(const std::string& email, const std::string& address) {

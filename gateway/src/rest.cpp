@@ -20,21 +20,25 @@ namespace pactum::gateway {
 
 using json = nlohmann::json;
 
-namespace {
+// -- shared by the REST files (declared in shared.hpp) ----------------------------------------------
 
-http_response json_response(const http::request<http::string_body>& req, http::status status,
-                            const json& body) {
+http_response json_text(const http::request<http::string_body>& req, http::status status,
+                        std::string body) {
   http_response res{status, req.version()};
   res.set(http::field::server, "pactumd");
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
   res.keep_alive(req.keep_alive());
-  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }
 
-/// Parses a JSON object body; nullopt (and `fail` sent) when it is not one.
+http_response json_response(const http::request<http::string_body>& req, http::status status,
+                            const json& body) {
+  return json_text(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 std::optional<json> object_body(const http::request<http::string_body>& req,
                                 const std::function<void(http_response)>& send) {
   auto body = json_object_body(req); // rest_parse.hpp
@@ -54,8 +58,6 @@ json user_json(const actors::principal& p) {
   return json{{"id", p.user.str()}, {"role", p.role}, {"display_name", p.display_name}};
 }
 
-/// The answer to login and refresh. `token`/`expires_at` are the access token under the names
-/// clients used before refresh tokens existed.
 json tokens_json(const actors::login_result& r) {
   return json{{"token", r.token},
               {"token_type", "Bearer"},
@@ -67,17 +69,6 @@ json tokens_json(const actors::login_result& r) {
               {"user", user_json(r.who)}};
 }
 
-http_response no_content(const http::request<http::string_body>& req) {
-  http_response res{http::status::no_content, req.version()};
-  res.set(http::field::server, "pactumd");
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(req.keep_alive());
-  res.prepare_payload();
-  return res;
-}
-
-/// Authenticates the bearer access token, then runs `fn(principal)`; a refusal is sent as is
-/// (401 with `WWW-Authenticate: Bearer`).
 void with_principal(const http::request<http::string_body>& req, const std::string& client_address,
                     gateway_state& gw, std::shared_ptr<http::request<http::string_body>> head,
                     std::function<void(http_response)> send,
@@ -93,6 +84,17 @@ void with_principal(const http::request<http::string_body>& req, const std::stri
     who->address = client_address; // the audit log records where an action came from
     fn(std::move(who.value()));
   });
+}
+
+namespace {
+
+http_response no_content(const http::request<http::string_body>& req) {
+  http_response res{http::status::no_content, req.version()};
+  res.set(http::field::server, "pactumd");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  return res;
 }
 
 constexpr std::string_view landing_page = R"(<!doctype html>
@@ -532,7 +534,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
-  if (handle_privacy_rest(req, path, gw, send))
+  if (handle_privacy_rest(req, path, client_address, gw, send))
     return;
   if (path == "/" && method == http::verb::get) {
     http_response res{http::status::ok, req.version()};

@@ -10,18 +10,6 @@ using json = nlohmann::json;
 
 namespace {
 
-http_response json_text(const http::request<http::string_body>& req, http::status status,
-                        std::string body) {
-  http_response res{status, req.version()};
-  res.set(http::field::server, "pactumd");
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(req.keep_alive());
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
-
 json consents_json(const std::vector<actors::consent_change>& changes) {
   // The current state per kind (its latest change), and every change as history.
   json current = json::object();
@@ -31,40 +19,6 @@ json consents_json(const std::vector<actors::consent_change>& changes) {
     history.push_back(json{{"kind", c.kind}, {"version", c.version}, {"granted", c.granted}, {"at", c.at}});
   }
   return json{{"consents", std::move(current)}, {"history", std::move(history)}};
-}
-
-/// Authenticates the bearer token, then runs `fn(principal)`.
-void with_principal(const http::request<http::string_body>& req, gateway_state& gw,
-                    std::shared_ptr<http::request<http::string_body>> head,
-                    std::function<void(http_response)> send,
-                    std::function<void(actors::principal)> fn) {
-  gw.rt.authenticate(bearer_token(req), [head, send, fn = std::move(fn)](
-                                          expected<actors::principal, actors::api_error> who) {
-    if (!who) {
-      auto res = error_response(*head, who.error());
-      if (who.error().status == 401)
-        res.set(http::field::www_authenticate, "Bearer");
-      return send(std::move(res));
-    }
-    fn(std::move(who.value()));
-  });
-}
-
-std::optional<json> json_body(const http::request<http::string_body>& req,
-                              const std::function<void(http_response)>& send) {
-  auto ct = req[http::field::content_type];
-  if (ct.substr(0, 16) != "application/json") {
-    send(error_response(req, actors::api_error{415, protocol::error_code::bad_request,
-                                               "Content-Type must be application/json", {}}));
-    return std::nullopt;
-  }
-  auto body = json::parse(req.body(), nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    send(error_response(req, actors::api_error{400, protocol::error_code::bad_request,
-                                               "the body must be a JSON object", {}}));
-    return std::nullopt;
-  }
-  return body;
 }
 
 void wrong_method(const http::request<http::string_body>& req,
@@ -106,7 +60,8 @@ std::optional<std::string> parse_consents(const json& value,
 }
 
 bool handle_privacy_rest(const http::request<http::string_body>& req, std::string_view path,
-                         gateway_state& gw, std::function<void(http_response)> send) {
+                         const std::string& client_address, gateway_state& gw,
+                         std::function<void(http_response)> send) {
   auto method = req.method();
   auto head = std::make_shared<http::request<http::string_body>>();
   head->version(req.version());
@@ -117,7 +72,7 @@ bool handle_privacy_rest(const http::request<http::string_body>& req, std::strin
       wrong_method(req, send, "GET");
       return true;
     }
-    with_principal(req, gw, head, send, [&gw, head, send](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.export_user(std::move(who), [head, send](expected<std::string, actors::api_error> r) {
         if (!r)
           return send(error_response(*head, r.error()));
@@ -133,12 +88,12 @@ bool handle_privacy_rest(const http::request<http::string_body>& req, std::strin
       wrong_method(req, send, "DELETE");
       return true;
     }
-    auto body = json_body(req, send);
+    auto body = object_body(req, send);
     if (!body)
       return true;
     auto pw = body->find("password");
     std::string password = pw != body->end() && pw->is_string() ? pw->get<std::string>() : "";
-    with_principal(req, gw, head, send, [&gw, head, send, password](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send, password](actors::principal who) {
       gw.rt.erase_user(std::move(who), password,
                        [head, send](expected<std::string, actors::api_error> r) {
                          if (!r)
@@ -156,7 +111,7 @@ bool handle_privacy_rest(const http::request<http::string_body>& req, std::strin
       send(json_text(*head, http::status::ok, consents_json(r.value()).dump()));
     };
     if (method == http::verb::get) {
-      with_principal(req, gw, head, send, [&gw, answer](actors::principal who) {
+      with_principal(req, client_address, gw, head, send, [&gw, answer](actors::principal who) {
         gw.rt.consents(std::move(who), answer);
       });
       return true;
@@ -165,7 +120,7 @@ bool handle_privacy_rest(const http::request<http::string_body>& req, std::strin
       wrong_method(req, send, "GET, PUT");
       return true;
     }
-    auto body = json_body(req, send);
+    auto body = object_body(req, send);
     if (!body)
       return true;
     std::vector<actors::consent_change> changes;
@@ -177,7 +132,7 @@ bool handle_privacy_rest(const http::request<http::string_body>& req, std::strin
       send(error_response(req, e));
       return true;
     }
-    with_principal(req, gw, head, send, [&gw, answer, changes](actors::principal who) {
+    with_principal(req, client_address, gw, head, send, [&gw, answer, changes](actors::principal who) {
       gw.rt.set_consents(std::move(who), changes, answer);
     });
     return true;

@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
 
 #include "pactum/actors/runtime.hpp"
 #include "pactum/gateway/server.hpp"
@@ -103,5 +104,36 @@ bool handle_profiles_rest(const http::request<http::string_body>& req,
 /// A JSON error response in the documented shape.
 http_response error_response(const http::request<http::string_body>& req,
                              const actors::api_error& err);
+
+// REST helpers shared by rest.cpp, rest_profiles.cpp and rest_privacy.cpp (defined in rest.cpp).
+
+/// A response with an already serialised JSON `body` (no-store, keep-alive as `req`).
+http_response json_text(const http::request<http::string_body>& req, http::status status,
+                        std::string body);
+/// A response with `body` serialised (invalid UTF-8 replaced).
+http_response json_response(const http::request<http::string_body>& req, http::status status,
+                            const nlohmann::json& body);
+
+/// The body as a JSON object; nullopt (415 or 400 already sent) when it is not one.
+std::optional<nlohmann::json> object_body(const http::request<http::string_body>& req,
+                                          const std::function<void(http_response)>& send);
+
+/// The string member `key` of `body` ("" when absent or not a string).
+std::string string_field(const nlohmann::json& body, const char* key);
+
+/// `{"id","role","display_name"}` of an account.
+nlohmann::json user_json(const actors::principal& p);
+
+/// The answer to login, refresh and code login. `token`/`expires_at` are the access token under
+/// the names clients used before refresh tokens existed.
+nlohmann::json tokens_json(const actors::login_result& r);
+
+/// Authenticates the bearer access token, then runs `fn(principal)` with the principal's
+/// `address` set to `client_address` (the audit log records it); a refusal is sent as is (401
+/// with `WWW-Authenticate: Bearer`).
+void with_principal(const http::request<http::string_body>& req, const std::string& client_address,
+                    gateway_state& gw, std::shared_ptr<http::request<http::string_body>> head,
+                    std::function<void(http_response)> send,
+                    std::function<void(actors::principal)> fn);
 
 } // namespace pactum::gateway

@@ -148,3 +148,32 @@ TEST(PolicyTest, SecurityDocShowsTheCodeTable) {
   EXPECT_EQ(shown, matrix_markdown()) << "regenerate the table in docs/security.md:\n"
                                       << matrix_markdown();
 }
+
+TEST(PolicyTest, ProfilesRoleChangesAndPrivacy) {
+  EXPECT_TRUE(allowed(action::creator_profile_put, role::creator, relation::owner));
+  EXPECT_EQ(decide(action::creator_profile_put, role::brand, relation::owner)->message,
+            "only creators have a creator profile");
+  EXPECT_EQ(decide(action::brand_profile_get, role::admin, relation::owner)->message,
+            "only brands have this profile");
+  EXPECT_EQ(decide(action::brand_profile_put, role::anonymous, relation::none)->status, 401);
+  for (auto r : {role::brand, role::creator, role::moderator, role::admin}) {
+    EXPECT_TRUE(allowed(action::brand_profile_view, r, relation::stranger));
+    EXPECT_TRUE(allowed(action::creator_profile_view, r, relation::owner));
+    EXPECT_TRUE(allowed(action::user_erase, r, relation::owner));
+    EXPECT_TRUE(allowed(action::consents_set, r, relation::owner));
+  }
+  EXPECT_TRUE(allowed(action::brand_profile_view, role::creator, relation::member));
+  EXPECT_EQ(decide(action::role_change, role::moderator, relation::none)->message, "admins only");
+  EXPECT_TRUE(allowed(action::role_change, role::admin, relation::none));
+  EXPECT_TRUE(allowed(action::login_code_verify, role::anonymous, relation::none));
+  EXPECT_EQ(decide(action::user_export, role::anonymous, relation::none)->status, 401);
+}
+
+TEST(PolicyTest, PrivateProfileFieldsAreAViewRule) {
+  EXPECT_TRUE(sees_private_fields(role::brand, relation::owner));
+  EXPECT_TRUE(sees_private_fields(role::creator, relation::member));
+  EXPECT_FALSE(sees_private_fields(role::creator, relation::stranger));
+  EXPECT_FALSE(sees_private_fields(role::brand, relation::stranger));
+  EXPECT_TRUE(sees_private_fields(role::moderator, relation::stranger));
+  EXPECT_TRUE(sees_private_fields(role::admin, relation::stranger));
+}

@@ -2,6 +2,8 @@
 // address and outcome (written asynchronously: the test polls); only admins may read them, page
 // by page; and the table refuses UPDATE, DELETE and TRUNCATE even from the role pactumd uses.
 
+#include <cctype>
+#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -48,6 +50,26 @@ protected:
     }
     ADD_FAILURE() << "no audit entry as wanted for " << query << ": " << list.dump();
     return list;
+  }
+
+  /// The login code mailed to `email`, read from the outbox as a relay would (waits up to 5 s).
+  std::string mailed_code(std::string email) {
+    for (auto& ch : email)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (int i = 0; i < 100; ++i) {
+      pqxx::connection db{url()};
+      pqxx::nontransaction tx{db};
+      auto rows = tx.exec_params("select body from mail_outbox where to_address = $1 and sent_at is null"
+                                 " order by id desc limit 1",
+                                 email);
+      std::smatch m;
+      auto body = rows.empty() ? std::string{} : rows[0][0].as<std::string>();
+      if (std::regex_search(body, m, std::regex{"code is ([0-9]{6})"}))
+        return m[1];
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "no login code mailed to " << email;
+    return {};
   }
 
   account brand_, creator_, admin_;
@@ -204,4 +226,69 @@ TEST_F(AuditTimerEndToEnd, ADeadlineRefundIsRecordedAsTheSystemsMoneyAction) {
     return e["target"] == contract && e["actor"].is_null() && e["actor_role"] == "system"
            && e["outcome"] == "ok" && e["detail"]["to"] == "refunded";
   });
+TEST_F(AuditEndToEnd, RoleChangesExportsErasuresAndCodeLoginsAreRecorded) {
+  // An admin's role change over REST, and a refused one by a brand.
+  auto changed = http_call(ep(), "PUT", "/api/v1/admin/users/" + creator_.id + "/role",
+                           json{{"role", "moderator"}}.dump(), admin_.token);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  auto refused = http_call(ep(), "PUT", "/api/v1/admin/users/" + creator_.id + "/role",
+                           json{{"role", "admin"}}.dump(), brand_.token);
+  ASSERT_EQ(refused.status, 403) << refused.body;
+  entries("action=role.change&actor=" + admin_.id, [&](const json& e) {
+    return e["target"] == creator_.id && e["outcome"] == "ok" && e["actor_role"] == "admin"
+           && e["address"] == "127.0.0.1" && e["detail"]["role"] == "moderator";
+  });
+  entries("action=role.change&actor=" + brand_.id, [&](const json& e) {
+    return e["target"] == creator_.id && e["outcome"] == "forbidden" && e["address"] == "127.0.0.1";
+  });
+
+  // An export, by the user from the client's address.
+  ASSERT_EQ(http_call(ep(), "GET", "/api/v1/users/me/export", "", brand_.token).status, 200);
+  entries("action=user.export&actor=" + brand_.id, [&](const json& e) {
+    return e["target"] == brand_.id && e["outcome"] == "ok" && e["address"] == "127.0.0.1";
+  });
+
+  // Code logins: a wrong code (anonymous, by the email's hash), then the mailed one.
+  auto coder = make_account(ep(), "creator", "Kim");
+  auto code_for = [&](const std::string& email) {
+    auto asked = http_call(ep(), "POST", "/api/v1/users/login/code", json{{"email", email}}.dump());
+    EXPECT_EQ(asked.status, 202) << asked.body;
+  };
+  code_for(coder.email);
+  auto code = mailed_code(coder.email);
+  ASSERT_EQ(code.size(), 6u);
+  auto wrong = http_call(ep(), "POST", "/api/v1/users/login/code/verify",
+                         json{{"email", coder.email}, {"code", code == "000000" ? "000001" : "000000"}}.dump());
+  ASSERT_EQ(wrong.status, 401) << wrong.body;
+  auto failures = entries("action=login_code.verify",
+                          [&](const json& e) { return e["outcome"] == "unauthorized"; });
+  for (auto& e : failures)
+    if (e["outcome"] == "unauthorized") {
+      EXPECT_TRUE(e["actor"].is_null());
+      EXPECT_EQ(e["actor_role"], "anonymous");
+      EXPECT_EQ(e["address"], "127.0.0.1");
+      EXPECT_EQ(e["detail"]["email_hash"].get<std::string>().size(), 64u);
+      EXPECT_EQ(e.dump().find(coder.email), std::string::npos) << "no email in the audit log";
+    }
+  auto in = http_call(ep(), "POST", "/api/v1/users/login/code/verify",
+                      json{{"email", coder.email}, {"code", code}}.dump());
+  ASSERT_EQ(in.status, 200) << in.body;
+  entries("action=login_code.verify&actor=" + coder.id, [&](const json& e) {
+    return e["outcome"] == "ok" && e["target"] == in.json_body()["session_id"]
+           && e["address"] == "127.0.0.1" && e["actor_role"] == "creator";
+  });
+
+  // An erasure: recorded by account id, without the address, the name or the email.
+  auto gone = make_account(ep(), "brand", "Gina");
+  auto erased = http_call(ep(), "DELETE", "/api/v1/users/me", json{{"password", gone.password}}.dump(),
+                          gone.token);
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  auto rows = entries("action=user.erase&actor=" + gone.id,
+                      [&](const json& e) { return e["target"] == gone.id && e["outcome"] == "ok"; });
+  for (auto& e : rows) {
+    EXPECT_EQ(e["address"], "");
+    EXPECT_EQ(e["detail"], json::object());
+    EXPECT_EQ(e.dump().find(gone.email), std::string::npos);
+    EXPECT_EQ(e.dump().find("Gina"), std::string::npos);
+  }
 }

@@ -9,12 +9,15 @@
 //  - a cell that cannot occur ('.') is skipped.
 // Driven by the table itself: a row the test cannot perform fails it.
 
+#include <cctype>
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "pactum/actors/policy.hpp"
 #include "pactum/common/time.hpp"
@@ -73,6 +76,20 @@ json terms(int64_t amount) {
               {"deliverables", json::array({json{{"type", "tiktok_duet"}, {"count", 1}}})},
               {"delivery_days", 7},
               {"revision_rounds", 1}};
+}
+
+json creator_profile() {
+  return json{{"bio", "Matrix rides."},
+              {"niches", {"travel"}},
+              {"location", {{"country", "DE"}, {"city", "Berlin"}, {"lat", 52.52}, {"lon", 13.405}}},
+              {"languages", {"de"}}};
+}
+
+json brand_profile() {
+  return json{{"company_name", "Matrix Bikes"},
+              {"industry", "Sporting goods"},
+              {"contact", {{"name", "Ana Berg"}, {"email", "deals@matrix.example"}}},
+              {"country", "DE"}};
 }
 
 class AuthzMatrix : public pactum::test_support::server_test {
@@ -223,6 +240,55 @@ protected:
     if (what != action::contract_get)
       msg["key"] = "ws-" + std::to_string(++counter_);
     return from_ws(ask(who, msg));
+  /// The login code mailed to `email` (the newest unsent one in the outbox, as a relay reads it;
+  /// waits up to 5 s: the request is answered before the mail is stored).
+  std::string mailed_code(std::string email) {
+    for (auto& ch : email) // stored and mailed lower-cased
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (int i = 0; i < 100; ++i) {
+      pqxx::connection db{url()};
+      pqxx::nontransaction tx{db};
+      auto rows = tx.exec_params("select body from mail_outbox where to_address = $1 and sent_at is null"
+                                 " order by id desc limit 1",
+                                 email);
+      std::smatch m;
+      auto body = rows.empty() ? std::string{} : rows[0][0].as<std::string>();
+      if (std::regex_search(body, m, std::regex{"code is ([0-9]{6})"}))
+        return m[1];
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "no login code mailed to " << email;
+    return {};
+  }
+
+  /// A fresh account with role `r` (moderators and admins are promoted by the admin over REST):
+  /// for cells that end the account (erasure).
+  account fresh(role r) {
+    auto acc = make_account(ep(), r == role::brand ? "brand" : "creator", "Fresh");
+    if (r == role::moderator || r == role::admin) {
+      auto changed = rest(&a_, "PUT", "/api/v1/admin/users/" + acc.id + "/role",
+                          json{{"role", std::string{policy::to_string(r)}}});
+      EXPECT_EQ(changed.status, 200) << changed.body;
+    }
+    return acc;
+  }
+
+  /// Performs a profile cell: `own` (PUT/GET .../profile) or a view of `kind`'s profile of the
+  /// account in relation `rel` to the caller.
+  answer profile_view(const std::string& kind, role r, relation rel) {
+    if (r == role::anonymous)
+      return from_http(rest(nullptr, "GET", "/api/v1/" + kind + "/" + (kind == "brands" ? b_.id : c_.id)));
+    const account& owner = kind == "brands" ? b_ : c_;
+    switch (rel) {
+      case relation::owner:
+        return from_http(rest(&insider(r), "GET", "/api/v1/" + kind + "/" + insider(r).id));
+      case relation::member: // a creator who shares a contract with the brand
+        return from_http(rest(&c_, "GET", "/api/v1/" + kind + "/" + b_.id));
+      default: {
+        const account& viewer = r == role::brand ? s_ : r == role::creator ? t_ : insider(r);
+        return from_http(rest(&viewer, "GET", "/api/v1/" + kind + "/" + owner.id));
+      }
+    }
   }
 
   /// Performs one cell; nullopt when the test does not know the action (a failure).
@@ -353,11 +419,49 @@ protected:
         return offer_answer("offer.withdraw", r, rel);
       case action::count:
         break;
+      case action::creator_profile_put:
+        return from_http(rest(me, "PUT", "/api/v1/influencers/profile", creator_profile()));
+      case action::creator_profile_get:
+        return from_http(rest(me, "GET", "/api/v1/influencers/profile"));
+      case action::creator_profile_view:
+        return profile_view("influencers", r, rel);
+      case action::brand_profile_put:
+        return from_http(rest(me, "PUT", "/api/v1/brands/profile", brand_profile()));
+      case action::brand_profile_get:
+        return from_http(rest(me, "GET", "/api/v1/brands/profile"));
+      case action::brand_profile_view:
+        return profile_view("brands", r, rel);
+      case action::role_change:
+        return from_http(rest(me, "PUT", "/api/v1/admin/users/" + victim_.id + "/role",
+                              json{{"role", "creator"}}));
+      case action::login_code_request:
+        return from_http(rest(nullptr, "POST", "/api/v1/users/login/code", json{{"email", coder_.email}}));
+      case action::login_code_verify: {
+        auto asked = rest(nullptr, "POST", "/api/v1/users/login/code", json{{"email", coder_.email}});
+        EXPECT_EQ(asked.status, 202) << asked.body;
+        return from_http(rest(nullptr, "POST", "/api/v1/users/login/code/verify",
+                              json{{"email", coder_.email}, {"code", mailed_code(coder_.email)}}));
+      }
+      case action::user_export:
+        return from_http(rest(me, "GET", "/api/v1/users/me/export"));
+      case action::user_erase: {
+        if (!me)
+          return from_http(rest(nullptr, "DELETE", "/api/v1/users/me", json{{"password", "whatever it is"}}));
+        auto gone = fresh(r); // erasing a fixture account would end the test
+        return from_http(rest(&gone, "DELETE", "/api/v1/users/me", json{{"password", gone.password}}));
+      }
+      case action::consents_get:
+        return from_http(rest(me, "GET", "/api/v1/users/me/consents"));
+      case action::consents_set:
+        return from_http(rest(me, "PUT", "/api/v1/users/me/consents",
+                              json{{"consents", json{{"marketing", false}}}}));
     }
     return std::nullopt;
   }
 
   account b_, c_, s_, t_, m_, a_;
+  account victim_; ///< whose role the role-change cells set (to what it is)
+  account coder_;  ///< who logs in with email codes
   std::string conv_, conv2_, contract_;
   std::map<std::string, std::unique_ptr<ws_client>> sockets_;
   int counter_ = 0;
@@ -372,9 +476,14 @@ TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
   t_ = make_account(ep(), "creator", "StrangerT");
   m_ = make_account(ep(), "creator", "ModeratorM");
   a_ = make_account(ep(), "creator", "AdminA");
+  victim_ = make_account(ep(), "creator", "VictimV");
+  coder_ = make_account(ep(), "creator", "CoderK");
   set_role(m_.email, "moderator");
   set_role(a_.email, "admin");
   ASSERT_FALSE(HasFatalFailure());
+  // The profiles the view cells look at.
+  ASSERT_EQ(rest(&b_, "PUT", "/api/v1/brands/profile", brand_profile()).status, 200);
+  ASSERT_EQ(rest(&c_, "PUT", "/api/v1/influencers/profile", creator_profile()).status, 200);
 
   // B and C's deal: a contract, funded and disputed; the moderator and the admin join.
   conv_ = ask(b_, json{{"type", "conversation.open"}, {"with", c_.id}})["conversation"]["id"].get<std::string>();
@@ -464,7 +573,20 @@ TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
       }
     }
   }
-  std::cout << "authorization matrix: " << performed << " requests for the cells that can occur, "
-            << skipped << " cells that cannot occur skipped\n";
+  // The view rule under the matrix: the brand's contact is shown to the creator sharing a
+  // contract (member), moderators and admins, and hidden from strangers.
+  auto contact_shown = [&](const account& viewer) {
+    auto r = rest(&viewer, "GET", "/api/v1/brands/" + b_.id);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json_body().contains("contact");
+  };
+  EXPECT_TRUE(contact_shown(c_));
+  EXPECT_TRUE(contact_shown(m_));
+  EXPECT_TRUE(contact_shown(a_));
+  EXPECT_FALSE(contact_shown(t_));
+  EXPECT_FALSE(contact_shown(s_));
+
+  std::cout << "authorization matrix: " << performed << " cells performed, " << skipped
+            << " cells that cannot occur skipped\n";
   EXPECT_GT(performed, 100u);
 }

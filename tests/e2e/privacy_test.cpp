@@ -134,10 +134,10 @@ TEST_F(PrivacyEndToEnd, ExportThenErasureLeavesNoPersonalDataButKeepsTheHistoryW
 
   // The search works (Bruno's account row holds his email), and messages are sealed at rest
   // already: the journal holds no message text in the clear.
-  auto bruno_email = bruno_.email; // stored lower-cased
-  for (auto& ch : bruno_email)
+  auto stored_email = bruno_.email; // stored lower-cased (make_account's names have capitals)
+  for (auto& ch : stored_email)
     ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  EXPECT_EQ(found_in_database(bruno_email), std::vector<std::string>{"users.email"});
+  EXPECT_EQ(found_in_database(stored_email), std::vector<std::string>{"users.email"});
   EXPECT_TRUE(found_in_database(text1).empty());
   EXPECT_TRUE(found_in_database(reply).empty());
   EXPECT_TRUE(found_in_database(brief).empty());

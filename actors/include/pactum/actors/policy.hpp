@@ -73,6 +73,21 @@ enum class action : uint8_t {
   offer_accept,
   offer_decline,
   offer_withdraw,
+  // profiles and accounts (REST)
+  creator_profile_put,
+  creator_profile_get,
+  creator_profile_view,
+  brand_profile_put,
+  brand_profile_get,
+  brand_profile_view,
+  role_change,
+  login_code_request,
+  login_code_verify,
+  // privacy (REST)
+  user_export,
+  user_erase,
+  consents_get,
+  consents_set,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 
@@ -133,6 +148,12 @@ bool allowed(action a, role r, relation rel) noexcept;
 
 /// nullopt when allowed; otherwise the refusal to answer (401 for anonymous callers).
 std::optional<refusal> decide(action a, role r, relation rel) noexcept;
+
+/// A view rule, not an allow/deny (docs/security.md, notes under the matrix): whether `r`, in
+/// relation `rel` to a profile's owner, sees its private fields (a brand's contact, a creator's
+/// exact coordinates). The owner, moderators and admins do, and a `member`: a creator who shares
+/// a contract with the brand. Everyone else allowed to view the profile sees the public part.
+bool sees_private_fields(role r, relation rel) noexcept;
 
 /// The role named "brand", "creator", "moderator" or "admin"; anything else is `anonymous`.
 role parse_role(std::string_view name) noexcept;

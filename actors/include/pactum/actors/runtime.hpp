@@ -31,6 +31,8 @@ class provider;
 
 namespace pactum::actors {
 
+struct services;
+
 struct runtime_config {
   size_t scheduler_threads = 2;     ///< CAF worker threads (about one per core)
   size_t cpu_threads = 2;           ///< threads for password hashing
@@ -410,6 +412,7 @@ private:
   std::shared_ptr<code_limits> code_limits_;
   static std::shared_ptr<code_limits> make_code_limits(const runtime_config& cfg);
   persistence::database& database_() const noexcept;
+  services& services_() const noexcept; ///< for audit(...) (actors/src/audit.hpp)
   /// The login throttle (the same counters as password logins).
   int64_t login_wait(const std::string& email, const std::string& address);
   void login_failed(const std::string& email, const std::string& address);
