@@ -226,6 +226,8 @@ TEST_F(AuditTimerEndToEnd, ADeadlineRefundIsRecordedAsTheSystemsMoneyAction) {
     return e["target"] == contract && e["actor"].is_null() && e["actor_role"] == "system"
            && e["outcome"] == "ok" && e["detail"]["to"] == "refunded";
   });
+}
+
 TEST_F(AuditEndToEnd, RoleChangesExportsErasuresAndCodeLoginsAreRecorded) {
   // An admin's role change over REST, and a refused one by a brand.
   auto changed = http_call(ep(), "PUT", "/api/v1/admin/users/" + creator_.id + "/role",

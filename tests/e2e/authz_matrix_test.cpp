@@ -240,6 +240,8 @@ protected:
     if (what != action::contract_get)
       msg["key"] = "ws-" + std::to_string(++counter_);
     return from_ws(ask(who, msg));
+  }
+
   /// The login code mailed to `email` (the newest unsent one in the outbox, as a relay reads it;
   /// waits up to 5 s: the request is answered before the mail is stored).
   std::string mailed_code(std::string email) {
