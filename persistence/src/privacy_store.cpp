@@ -46,6 +46,20 @@ const erasure_step erasure_steps[] = {
     tx.exec_params0("insert into user_erasures (user_id, pseudonym) values ($1, $2)",
                     p.user.str(), p.pseudonym);
   },
+  // Mail to the account's address (login codes): emptied, and never sent (a relay claims only
+  // unsent rows). Before the next step, which replaces the address it is found by.
+  [](pqxx::work& tx, const erasure_plan& p) {
+    tx.exec_params0("update mail_outbox set to_address = '', subject = '', body = '',"
+                    " sent_at = coalesce(sent_at, now()), last_error = 'recipient erased'"
+                    " where to_address = (select email from users where id = $1)",
+                    p.user.str());
+  },
+  // Profiles (company, contact, bio, location, social accounts, rates) and login codes.
+  [](pqxx::work& tx, const erasure_plan& p) {
+    tx.exec_params0("delete from brand_profiles where user_id = $1", p.user.str());
+    tx.exec_params0("delete from creator_profiles where user_id = $1", p.user.str());
+    tx.exec_params0("delete from login_codes where user_id = $1", p.user.str());
+  },
   // The account row stays (conversations, contracts and the ledger refer to it), pseudonymous:
   // the email becomes a unique placeholder, the password can never match, the name is the
   // pseudonym.
@@ -122,9 +136,12 @@ void privacy_store::consents(uuid user,
     db_, "consents", std::move(done),
     [user](pqxx::connection& conn) -> result<std::vector<consent_row>> {
       pqxx::read_transaction tx{conn};
+      // The newest 1,000 changes, oldest first: readers take the last row per kind as the
+      // current state, so the cut must drop the oldest, never the newest.
       auto rows = tx.exec_params(
         "select kind, version, granted, floor(extract(epoch from recorded_at) * 1000)::bigint"
-        " from user_consents where user_id = $1 order by id limit 1000",
+        " from (select * from user_consents where user_id = $1 order by id desc limit 1000) newest"
+        " order by id",
         user.str());
       std::vector<consent_row> out;
       for (const auto& row : rows)

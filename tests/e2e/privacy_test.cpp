@@ -164,6 +164,34 @@ TEST_F(PrivacyEndToEnd, ExportThenErasureLeavesNoPersonalDataButKeepsTheHistoryW
     EXPECT_NE(exported.body.find(s), std::string::npos) << s << " missing from the export";
   EXPECT_EQ(doc["truncated"], false);
 
+  // Personal data outside the journal too: a brand profile with a contact, and a login code
+  // mailed to her address (the outbox holds the address and the code).
+  auto contact_name = "Amelia Contact " + tag_;
+  json profile{{"company_name", "Zorander Goods " + tag_},
+               {"industry", "Retail"},
+               {"website", "https://zorander.example"},
+               {"budget", {{"min", 100'000}, {"max", 500'000}, {"currency", "EUR"}}},
+               {"contact", {{"name", contact_name}, {"email", "deals@zorander.example"}, {"phone", "+49 30 1234 5678"}}},
+               {"country", "DE"}};
+  auto put = http_call(ep(), "PUT", "/api/v1/brands/profile", profile.dump(), amelia_.token);
+  ASSERT_EQ(put.status, 200) << put.body;
+  ASSERT_EQ(http_call(ep(), "POST", "/api/v1/users/login/code", json{{"email", amelia_.email}}.dump()).status,
+            202);
+  {
+    auto lower = amelia_.email; // the code is stored after the answer: wait for its mail
+    for (auto& ch : lower)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    bool mailed = false;
+    for (int i = 0; i < 100 && !mailed; ++i) {
+      pqxx::connection db{url()};
+      pqxx::nontransaction tx{db};
+      mailed = tx.exec_params("select 1 from mail_outbox where to_address = $1", lower).size() > 0;
+      if (!mailed)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(mailed) << "no login code mailed";
+  }
+
   // The erasure: confirmed with the password.
   EXPECT_EQ(erase(amelia_.token, "not my password").status, 403);
   auto erased = erase(amelia_.token, amelia_.password);
@@ -177,6 +205,9 @@ TEST_F(PrivacyEndToEnd, ExportThenErasureLeavesNoPersonalDataButKeepsTheHistoryW
   EXPECT_EQ(http_call(ep(), "GET", "/api/v1/users/me/export", "", amelia_.token).status, 401);
   EXPECT_EQ(http_call(ep(), "GET", "/api/v1/users/me/sessions", "", amelia_.token).status, 401);
   EXPECT_TRUE(login(amelia_.email, amelia_.password).empty());
+
+  // Her profile is gone.
+  EXPECT_EQ(http_call(ep(), "GET", "/api/v1/brands/" + amelia_.id, "", bruno_.token).status, 404);
 
   // Bruno's history still loads, Amelia's contributions shown as erased, his own intact.
   auto events = history(b, conv);
@@ -207,7 +238,11 @@ TEST_F(PrivacyEndToEnd, ExportThenErasureLeavesNoPersonalDataButKeepsTheHistoryW
 
   // Nothing personal of hers anywhere: journal, snapshots, read models, the log.
   server_->stop(); // the log is complete, every snapshot written
-  for (auto& needle : {amelia_.email, amelia_name_, text1, text2, brief}) {
+  auto stored_amelia = amelia_.email; // stored (and mailed) lower-cased
+  for (auto& ch : stored_amelia)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& needle : {amelia_.email, stored_amelia, amelia_name_, text1, text2, brief, contact_name,
+                       std::string{"Zorander Goods "} + tag_}) {
     auto where = found_in_database(needle);
     EXPECT_TRUE(where.empty()) << needle << " still in " << ::testing::PrintToString(where);
     EXPECT_EQ(server_->log().find(needle), std::string::npos) << needle << " in the log";
