@@ -241,11 +241,12 @@ TEST_F(HardeningEndToEnd, ASilentClientIsPingedAndDroppedWhileAnAnsweringOneStay
   auto ended = std::chrono::steady_clock::now() - opened;
   ASSERT_TRUE(mute.ended()) << "still open after 6 s";
   ASSERT_TRUE(pinged.has_value()) << "closed without a ping first";
-  EXPECT_GT(*pinged, std::chrono::milliseconds(800));
-  EXPECT_LT(*pinged, std::chrono::milliseconds(1'800));
-  EXPECT_GT(ended, std::chrono::milliseconds(1'800)) << "not before the pong had time to come";
-  EXPECT_LT(ended, std::chrono::milliseconds(3'000));
-  std::this_thread::sleep_for(std::chrono::milliseconds(3'000) - ended);
+  // Bounds are loose: two busy cores under ASan may stall the server for hundreds of ms.
+  EXPECT_GT(*pinged, std::chrono::milliseconds(500));
+  EXPECT_LT(*pinged, std::chrono::milliseconds(2'500));
+  EXPECT_GT(ended, std::chrono::milliseconds(1'500)) << "not before the pong had time to come";
+  EXPECT_LT(ended, std::chrono::milliseconds(4'500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(4'500) - ended);
   EXPECT_FALSE(polite.closed());
   EXPECT_EQ(polite.request(json{{"type", "ping"}})["type"], "ok") << "answering pings keeps it open";
 }
@@ -253,7 +254,9 @@ TEST_F(HardeningEndToEnd, ASilentClientIsPingedAndDroppedWhileAnAnsweringOneStay
 // -- per-connection frame rate -------------------------------------------------------------------
 
 TEST_F(HardeningEndToEnd, FramesOverTheConnectionRateAreRefusedUnexecutedAndAFloodIsClosed) {
-  start({"--ws-frame-rate-per-s", "5", "--ws-frame-burst", "5", "--ws-rate-strikes", "20",
+  // One token a second: a stall of the server while it reads the burst cannot refill the bucket
+  // enough to let the over-limit frames through.
+  start({"--ws-frame-rate-per-s", "1", "--ws-frame-burst", "5", "--ws-rate-strikes", "20",
          "--ws-rate-window-s", "10"});
   auto brand = make_account(ep(), "brand", "Ana");
   auto creator = make_account(ep(), "creator", "Cleo");
@@ -287,7 +290,7 @@ TEST_F(HardeningEndToEnd, FramesOverTheConnectionRateAreRefusedUnexecutedAndAFlo
   EXPECT_EQ((*refused)["code"], "rate_limited") << refused->dump();
   auto wait_ms = (*refused)["retry_after_ms"].get<int64_t>();
   EXPECT_GT(wait_ms, 0);
-  EXPECT_LE(wait_ms, 200) << "one token at 5/s";
+  EXPECT_LE(wait_ms, 1'000) << "one token at 1/s";
   EXPECT_EQ(other.request(json{{"type", "ping"}})["type"], "ok") << "other connections unaffected";
 
   std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms + 50));
