@@ -394,7 +394,8 @@ decision decide(const state& s, const settle_budget& cmd, millis now, const rule
     return refuse(error_code::not_found, "the campaign holds no budget for this contract");
   if (i->second.settled)
     return duplicate{0};
-  if (cmd.spent < 0 || cmd.returned < 0 || cmd.spent + cmd.returned != i->second.amount)
+  if (cmd.spent < 0 || cmd.returned < 0 || cmd.spent > i->second.amount
+      || cmd.returned != i->second.amount - cmd.spent)
     return refuse(error_code::bad_request, "spent + returned must equal the committed amount");
   return accepted{pr::budget_settled{cmd.contract, cmd.spent, cmd.returned, now}};
 }
