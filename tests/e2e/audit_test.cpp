@@ -11,6 +11,7 @@
 
 #include "pactum/sim/client.hpp"
 #include "e2e_fixture.hpp"
+#include "mail_outbox.hpp"
 
 using namespace pactum::sim;
 
@@ -52,24 +53,8 @@ protected:
     return list;
   }
 
-  /// The login code mailed to `email`, read from the outbox as a relay would (waits up to 5 s).
-  std::string mailed_code(std::string email) {
-    for (auto& ch : email)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    for (int i = 0; i < 100; ++i) {
-      pqxx::connection db{url()};
-      pqxx::nontransaction tx{db};
-      auto rows = tx.exec_params("select body from mail_outbox where to_address = $1 and sent_at is null"
-                                 " order by id desc limit 1",
-                                 email);
-      std::smatch m;
-      auto body = rows.empty() ? std::string{} : rows[0][0].as<std::string>();
-      if (std::regex_search(body, m, std::regex{"code is ([0-9]{6})"}))
-        return m[1];
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "no login code mailed to " << email;
-    return {};
+  std::string mailed_code(const std::string& email) {
+    return pactum::test_support::mailed_login_code(url(), email);
   }
 
   account brand_, creator_, admin_;

@@ -25,6 +25,7 @@
 #include "pactum/protocol/errors.hpp"
 #include "pactum/sim/client.hpp"
 #include "e2e_fixture.hpp"
+#include "mail_outbox.hpp"
 
 using namespace pactum::sim;
 namespace policy = pactum::actors::policy;
@@ -242,25 +243,8 @@ protected:
     return from_ws(ask(who, msg));
   }
 
-  /// The login code mailed to `email` (the newest unsent one in the outbox, as a relay reads it;
-  /// waits up to 5 s: the request is answered before the mail is stored).
-  std::string mailed_code(std::string email) {
-    for (auto& ch : email) // stored and mailed lower-cased
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    for (int i = 0; i < 100; ++i) {
-      pqxx::connection db{url()};
-      pqxx::nontransaction tx{db};
-      auto rows = tx.exec_params("select body from mail_outbox where to_address = $1 and sent_at is null"
-                                 " order by id desc limit 1",
-                                 email);
-      std::smatch m;
-      auto body = rows.empty() ? std::string{} : rows[0][0].as<std::string>();
-      if (std::regex_search(body, m, std::regex{"code is ([0-9]{6})"}))
-        return m[1];
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "no login code mailed to " << email;
-    return {};
+  std::string mailed_code(const std::string& email) {
+    return pactum::test_support::mailed_login_code(url(), email);
   }
 
   /// A fresh account with role `r` (moderators and admins are promoted by the admin over REST):
