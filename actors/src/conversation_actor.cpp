@@ -28,6 +28,7 @@
 #include "entity_support.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
+#include "pactum/persistence/profile_store.hpp"
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -76,8 +77,13 @@ struct conversation_state {
   std::vector<unacked> in_flight;
   std::vector<protocol::push_frame_ptr> in_flight_frames;
   std::vector<std::pair<int64_t, conversation::guard_finding>> in_flight_findings;
-  bool appending = false;
+  bool appending = false; ///< an append (or the brand-country lookup before one) is in flight
   uint64_t batch = 0;
+  /// The brand's country for the batch about to start, looked up fresh before every batch that
+  /// accepts an offer (acceptances are rare; a country changed a minute ago must count).
+  std::optional<std::string> brand_country;
+  bool country_ready = false;
+  bool country_failed = false;
   uint64_t next_ticket = 0;
   std::map<uint64_t, waiting_read> reads;
   std::map<uuid, caf::actor_clock::time_point> last_typing; ///< per member, for the throttle
@@ -243,14 +249,53 @@ std::optional<caf::error> refused(const conversation::state& s, policy::action w
   return std::nullopt;
 }
 
+/// Whether a queued command accepts an offer (it opens a contract, whose funding mode follows the
+/// brand's country).
+bool accepts_offer(const conversation_state& st) {
+  for (auto& p : st.queued)
+    if (auto* a = std::get_if<conversation::answer_offer>(&p.cmd.cmd);
+        a && a->what == conversation::answer::accept)
+      return true;
+  return false;
+}
+
+/// Looks the brand's country up off the CAF threads; start_batch runs again when it arrives.
+/// Holds `appending` meanwhile so nothing else starts a batch and the actor does not passivate.
+void look_up_brand_country(self_ptr self) {
+  auto& st = self->state;
+  st.appending = true;
+  auto handle = caf::actor_cast<caf::actor>(self);
+  persistence::load_brand_profile(
+    *st.svc->db, st.machine.brand, [handle](persistence::result<persistence::brand_profile_row> r) {
+      brand_country_loaded out;
+      if (r)
+        out.country = r.value().country;
+      else if (r.error().code != persistence::errc::not_found)
+        out.failed = true;
+      caf::anon_send(handle, std::move(out));
+    });
+}
+
 void start_batch(self_ptr self) {
   auto& st = self->state;
+  if (st.svc->db && !st.country_ready && accepts_offer(st)) {
+    look_up_brand_country(self);
+    return;
+  }
   auto now = st.svc->now();
   std::vector<persistence::event_record> records;
   std::vector<persistence::new_entity> creates;
   for (auto& p : st.queued) {
     if (auto no = refused(st.machine, p.cmd)) {
       answer(p.rp, std::move(*no));
+      continue;
+    }
+    if (auto* a = std::get_if<conversation::answer_offer>(&p.cmd.cmd);
+        a && a->what == conversation::answer::accept && st.country_failed) {
+      // Without the brand's country the contract's funding mode is unknown: opening it in the
+      // default mode could hold escrow where that is restricted. Nothing is stored; retry.
+      answer(p.rp, refuse(protocol::error_code::unavailable,
+                          "the brand's profile could not be read; retry (with the same client_id)"));
       continue;
     }
     auto d = std::visit(
@@ -277,10 +322,11 @@ void start_batch(self_ptr self) {
         // The deal's contract starts in the same transaction as the acceptance: neither can
         // exist without the other. Its terms are the offer's (kept while it was pending).
         const auto& offer = st.machine.offers.at(acc->offer);
-        // The funding mode follows the brand's country. PLUG-IN POINT for brand profiles
-        // (brand_profiles.country): pass the brand's country here instead of nullopt; until
-        // then every contract gets the configured default mode.
-        const std::optional<std::string_view> brand_country = std::nullopt;
+        // The funding mode follows the brand's country (brand_profiles.country, read just
+        // before this batch); a brand without a profile gets the configured default mode.
+        std::optional<std::string_view> brand_country;
+        if (st.brand_country)
+          brand_country = *st.brand_country;
         protocol::contract_event opened = protocol::contract_opened{
           st.id, acc->offer, st.machine.brand, st.machine.creator, offer.terms.value(), now,
           choose_funding_mode(st.svc->cfg.funding, brand_country)};
@@ -298,6 +344,8 @@ void start_batch(self_ptr self) {
     }
   }
   st.queued.clear();
+  st.country_ready = false; // the next acceptance reads the country afresh
+  st.country_failed = false;
   if (records.empty())
     return;
   // The offer-expiry timer follows the state: stored in the same transaction as the events that
@@ -512,6 +560,15 @@ caf::behavior running(self_ptr self) {
       return rp;
     },
     [=](append_done& d) { on_appended(self, d); },
+    [=](brand_country_loaded& c) {
+      auto& st = self->state;
+      st.appending = false;
+      st.brand_country = std::move(c.country);
+      st.country_failed = c.failed;
+      st.country_ready = true;
+      start_batch(self);
+      try_retire(self);
+    },
     [=](caf::subscribe_atom, subscribe_query& q) {
       touch(self);
       return on_subscribe(self, q);

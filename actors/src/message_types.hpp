@@ -130,6 +130,13 @@ struct append_done {
   persistence::result<int64_t> head;
 };
 
+/// The brand's country as its profile says now (nullopt: no profile or no country; `failed`: the
+/// lookup itself failed), for the funding mode of a contract an acceptance opens.
+struct brand_country_loaded {
+  std::optional<std::string> country;
+  bool failed = false;
+};
+
 struct history_loaded {
   uint64_t ticket;
   persistence::result<std::vector<persistence::event_record>> events;
@@ -206,6 +213,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::subscribe_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::subscribe_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::events_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::append_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::brand_country_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::history_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::gap_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::snapshot_loaded)

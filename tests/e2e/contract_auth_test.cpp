@@ -383,3 +383,34 @@ TEST_F(AuthorizeCaptureEndToEnd, TheModeFollowsTheConfiguredDefaultForBrandsWith
     EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) != 0) << bad;
   }
 }
+
+TEST_F(AuthorizeCaptureEndToEnd, TheModeFollowsTheBrandsCountryAtTheMomentOfAcceptance) {
+  start({"--funding-mode-default", "escrow", "--funding-modes", "DE=authorize_capture,fr=authorize_capture"});
+  auto put_country = [&](const std::string& country) {
+    json profile{{"company_name", "Acme GmbH"},
+                 {"industry", "Sporting goods"},
+                 {"contact", {{"name", "Ana Berg"}, {"email", "deals@acme.example"}}},
+                 {"country", country}};
+    auto r = http_call(ep(), "PUT", "/api/v1/brands/profile", profile.dump(), brand_.token);
+    ASSERT_EQ(r.status, 200) << r.body;
+  };
+  put_country("DE");
+  auto german = deal(6'000);
+  EXPECT_EQ(get(german)["funding_mode"], "authorize_capture") << "DE holds no escrow";
+  EXPECT_EQ(event_of(get(german), "contract.opened")["funding_mode"], "authorize_capture");
+  // The brand moves to a country without a rule: the next deal (same live conversation actor)
+  // reads the country afresh and gets the default; the first contract keeps its journaled mode.
+  put_country("US");
+  auto american = deal(7'000);
+  EXPECT_EQ(get(american)["funding_mode"], "escrow");
+  EXPECT_EQ(get(german)["funding_mode"], "authorize_capture");
+  // Lower-case rules match too, and funding in the chosen mode works end to end.
+  put_country("FR");
+  auto french = deal(8'000);
+  EXPECT_EQ(get(french)["funding_mode"], "authorize_capture");
+  ASSERT_EQ(act(brand_, french, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  auto view = await_status(french, "funded");
+  EXPECT_EQ(view["escrow"], 0) << "authorize_capture holds the authorization, not escrow";
+  EXPECT_EQ(view["authorized"], 8'000);
+  EXPECT_EQ(ledger_check(), 0);
+}
