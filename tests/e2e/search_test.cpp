@@ -20,7 +20,7 @@ struct creator_spec {
   json body;
 };
 
-json account(const char* platform, const char* handle, int64_t followers, double er) {
+json social_account(const char* platform, const char* handle, int64_t followers, double er) {
   return json{{"platform", platform}, {"handle", handle}, {"followers", followers},
               {"average_views", followers / 4}, {"engagement_rate", er}};
 }
@@ -35,7 +35,7 @@ std::vector<creator_spec> creators() {
     {"Cleo",
      json{{"bio", "City cycling, every week in Berlin."},
           {"niches", {"travel", "sports"}},
-          {"social_accounts", {account("tiktok", "@cleo", 120'000, 6.5), account("instagram", "cleo.rides", 30'000, 3.1)}},
+          {"social_accounts", {social_account("tiktok", "@cleo", 120'000, 6.5), social_account("instagram", "cleo.rides", 30'000, 3.1)}},
           {"audience", {{"age_bands", {{"18-24", 40}, {"25-34", 45}}},
                         {"top_countries", {json{{"country", "DE"}, {"percent", 60}}, json{{"country", "AT"}, {"percent", 20}}}}}},
           {"location", {{"country", "DE"}, {"city", "Berlin"}, {"lat", 52.52}, {"lon", 13.405}}},
@@ -44,7 +44,7 @@ std::vector<creator_spec> creators() {
     {"Bo",
      json{{"bio", "Recettes de cuisine française et pâtisserie."},
           {"niches", {"food"}},
-          {"social_accounts", {account("youtube", "bo-cuisine", 500'000, 2.0)}},
+          {"social_accounts", {social_account("youtube", "bo-cuisine", 500'000, 2.0)}},
           {"audience", {{"age_bands", {{"35-44", 50}}}, {"top_countries", {json{{"country", "FR"}, {"percent", 70}}}}}},
           {"location", {{"country", "FR"}, {"city", "Paris"}, {"lat", 48.8566}, {"lon", 2.3522}}},
           {"languages", {"fr"}},
@@ -52,7 +52,7 @@ std::vector<creator_spec> creators() {
     {"Cai",
      json{{"bio", "Speedruns and retro hardware."},
           {"niches", {"gaming", "tech"}},
-          {"social_accounts", {account("twitch", "cai", 5'000, 12.0)}},
+          {"social_accounts", {social_account("twitch", "cai", 5'000, 12.0)}},
           {"audience", {{"age_bands", {{"13-17", 60}}}, {"top_countries", {json{{"country", "US"}, {"percent", 80}}}}}},
           {"location", {{"country", "US"}, {"city", "Austin"}, {"lat", 30.27}, {"lon", -97.74}}},
           {"languages", {"en"}},
@@ -60,7 +60,7 @@ std::vector<creator_spec> creators() {
     {"Dee",
      json{{"bio", "Wandern und Radfahren in Brandenburg."},
           {"niches", {"travel"}},
-          {"social_accounts", {account("instagram", "dee.wandert", 40'000, 4.0)}},
+          {"social_accounts", {social_account("instagram", "dee.wandert", 40'000, 4.0)}},
           {"audience", {{"top_countries", {json{{"country", "DE"}, {"percent", 8}}}}}},
           {"location", {{"country", "DE"}, {"city", "Potsdam"}, {"lat", 52.39}, {"lon", 13.06}}},
           {"languages", {"de"}}}},
@@ -89,7 +89,8 @@ protected:
     auto r = search(query + (query.empty() ? "" : "&") + "limit=100", token);
     EXPECT_EQ(r.status, 200) << query << ": " << r.body;
     std::vector<std::string> out;
-    for (auto& hit : r.json_body()["results"])
+    auto body = r.json_body();
+    for (auto& hit : body["results"])
       out.push_back(hit["profile"]["display_name"].get<std::string>());
     return out;
   }
@@ -216,7 +217,7 @@ TEST_F(SearchEndToEnd, PagesHaveNoRepeatsAndNoGapsInEverySort) {
   for (int i = 0; i < 8; ++i) {
     auto a = make_account(ep(), "creator", "Twin" + std::to_string(i));
     json body{{"bio", "Twin bio with berlin."}, {"niches", {"home"}},
-              {"social_accounts", {account("x", "twin", 1'000, 1.5)}},
+              {"social_accounts", {social_account("x", "twin", 1'000, 1.5)}},
               {"location", {{"country", "NL"}}}, {"languages", {"nl"}}};
     ASSERT_EQ(http_call(ep(), "PUT", "/api/v1/influencers/profile", body.dump(), a.token).status, 200);
   }
@@ -316,7 +317,9 @@ TEST_F(SearchEndToEnd, NoPrivateFieldsAndOnlyBrandsAndStaffMaySearch) {
   auto brand = make_account(ep(), "brand", "Acme");
   auto r = search("limit=100", brand.token);
   ASSERT_EQ(r.status, 200) << r.body;
-  for (auto& hit : r.json_body()["results"]) {
+  auto body = r.json_body();
+  ASSERT_EQ(body["results"].size(), 4u) << r.body;
+  for (auto& hit : body["results"]) {
     auto loc = hit["profile"]["location"];
     EXPECT_FALSE(loc.contains("lat")) << hit.dump();
     EXPECT_FALSE(loc.contains("lon")) << hit.dump();
