@@ -93,6 +93,9 @@ struct options {
   std::string master_key_file;
   size_t key_cache = 100'000;
   size_t export_max_events = 100'000;
+  size_t search_page_max = 100;
+  size_t search_radius_max_km = 500;
+  size_t search_text_max_chars = 200;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -196,6 +199,9 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --key-cache N             users' data keys kept unwrapped in memory [PACTUM_KEY_CACHE] (100000)
   --export-max-events N     journal events one data export holds at most
                             [PACTUM_EXPORT_MAX_EVENTS] (100000)
+  --search-page-max N       creator search: results per page at most [PACTUM_SEARCH_PAGE_MAX] (100)
+  --search-radius-max-km N  creator search: the largest radius [PACTUM_SEARCH_RADIUS_MAX_KM] (500)
+  --search-text-max-chars N creator search: the longest free text q [PACTUM_SEARCH_TEXT_MAX_CHARS] (200)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -282,6 +288,9 @@ options parse(int argc, char** argv) {
     {"master-key-file", "PACTUM_MASTER_KEY_FILE"},
     {"key-cache", "PACTUM_KEY_CACHE"},
     {"export-max-events", "PACTUM_EXPORT_MAX_EVENTS"},
+    {"search-page-max", "PACTUM_SEARCH_PAGE_MAX"},
+    {"search-radius-max-km", "PACTUM_SEARCH_RADIUS_MAX_KM"},
+    {"search-text-max-chars", "PACTUM_SEARCH_TEXT_MAX_CHARS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -402,6 +411,9 @@ options parse(int argc, char** argv) {
     else if (name == "master-key-file") o.master_key_file = v;
     else if (name == "key-cache") o.key_cache = std::max<size_t>(to_size(name, v), 1);
     else if (name == "export-max-events") o.export_max_events = to_size(name, v);
+    else if (name == "search-page-max") o.search_page_max = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "search-radius-max-km") o.search_radius_max_km = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "search-text-max-chars") o.search_text_max_chars = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -630,6 +642,9 @@ int main(int argc, char** argv) {
   rcfg.master_key.assign(reinterpret_cast<const char*>(master.value().data()), master.value().size());
   rcfg.key_cache = opt.key_cache;
   rcfg.export_max_events = opt.export_max_events;
+  rcfg.search_page_max = opt.search_page_max;
+  rcfg.search_radius_max_km = static_cast<double>(opt.search_radius_max_km);
+  rcfg.search_text_max_chars = opt.search_text_max_chars;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   auto [host, port] = split_listen(opt.listen);

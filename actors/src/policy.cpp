@@ -127,6 +127,10 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::user_erase, "user.erase", "DELETE /api/v1/users/me", OWN, none, none},
   {action::consents_get, "consents.get", "GET /api/v1/users/me/consents", OWN, none, none},
   {action::consents_set, "consents.set", "PUT /api/v1/users/me/consents", OWN, none, none},
+  // Discovery: brands find creators; staff too. Creators may not list their peers in bulk
+  // (each public profile stays readable by id).
+  {action::creator_search, "creator.search", "GET /api/v1/search/influencers", STAFF("nYnYY"),
+   {403, error_code::forbidden, "creator search is for brands, moderators and admins"}, none},
 }};
 // clang-format on
 

@@ -441,6 +441,8 @@ protected:
       case action::consents_set:
         return from_http(rest(me, "PUT", "/api/v1/users/me/consents",
                               json{{"consents", json{{"marketing", false}}}}));
+      case action::creator_search:
+        return from_http(rest(me, "GET", "/api/v1/search/influencers?niche=travel&limit=1"));
     }
     return std::nullopt;
   }

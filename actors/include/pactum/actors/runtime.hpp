@@ -98,6 +98,11 @@ struct runtime_config {
   std::string master_key;
   size_t key_cache = 100'000;
   size_t export_max_events = 100'000;
+  /// Creator search (docs/api.md "Creator search"): the largest page, the largest radius, the
+  /// longest free text (characters).
+  size_t search_page_max = 100;
+  double search_radius_max_km = 500;
+  size_t search_text_max_chars = 200;
 };
 
 /// Who a session or REST call acts as.
@@ -385,6 +390,14 @@ public:
   /// Logs in with a code from `request_login_code`: the same answer as a password login.
   void login_with_code(std::string email, std::string code, login_context ctx,
                        std::function<void(expected<login_result, api_error>)> done);
+
+  // -- creator search (REST; actors/src/search.cpp) --
+
+  /// Creators matching the query parameters `params` (decoded name/value pairs of
+  /// `GET /api/v1/search/influencers`), one page of public views with the matched figures, as
+  /// JSON text. Brands, moderators and admins (else 403); 400 with per-field errors.
+  void search_creators(principal who, std::vector<std::pair<std::string, std::string>> params,
+                       std::function<void(expected<std::string, api_error>)> done);
 
   // -- live sessions --
 

@@ -1,0 +1,75 @@
+-- Creator search (docs/api.md "Creator search"): read-model columns on creator_profiles, derived
+-- from the validated JSONB parts so every filter has a plain column and an index.
+--
+-- The derived columns are computed by a BEFORE INSERT OR UPDATE trigger, not by each writer: the
+-- profile PUT (persistence/src/profile_store.cpp) needs no change and no writer (erasure, a bulk
+-- load, a future import) can leave them stale. A PUT rewrites one row, so the trigger's cost is
+-- one small JSONB walk per PUT.
+--
+--   platforms               distinct platforms of the social accounts (GIN)
+--   max_engagement          the best account's engagement rate, 0 without accounts (sort key)
+--   audience_countries      countries of audience.top_countries with a share > 0 (GIN prefilter)
+--   audience_country_shares {"DE": 60, ...} (the exact share check after the prefilter)
+--   audience_age_bands      age bands of audience.age_bands with a share > 0 (GIN prefilter)
+--   rate_keys               per rate: 'EUR' and 'tiktok_duet:EUR' (GIN prefilter for rate ranges)
+--   geo_lat, geo_lon        lat/lon rounded to 0.01 degree (about 1 km): the radius filter works on
+--                           these, so repeated searches cannot pin a creator's private position
+--                           more finely than that (btree for the bounding-box prefilter)
+--   bio_tsv                 to_tsvector('simple', bio), generated (GIN); 'simple' has no
+--                           stemming or stop words, so it works for a bio in any language
+
+alter table creator_profiles
+  add column platforms text[] not null default '{}',
+  add column max_engagement real not null default 0,
+  add column audience_countries text[] not null default '{}',
+  add column audience_country_shares jsonb not null default '{}',
+  add column audience_age_bands text[] not null default '{}',
+  add column rate_keys text[] not null default '{}',
+  add column geo_lat double precision,
+  add column geo_lon double precision,
+  add column bio_tsv tsvector generated always as (to_tsvector('simple', bio)) stored;
+
+create function creator_profiles_derive() returns trigger language plpgsql as $$
+begin
+  new.platforms := coalesce((select array_agg(distinct a->>'platform' order by a->>'platform')
+                               from jsonb_array_elements(new.social_accounts) a), '{}');
+  new.max_engagement := coalesce((select max((a->>'engagement_rate')::real)
+                                    from jsonb_array_elements(new.social_accounts) a), 0);
+  new.audience_country_shares :=
+    coalesce((select jsonb_object_agg(c->>'country', (c->>'percent')::real)
+                from jsonb_array_elements(coalesce(new.audience->'top_countries', '[]')) c), '{}');
+  new.audience_countries :=
+    coalesce((select array_agg(c->>'country' order by c->>'country')
+                from jsonb_array_elements(coalesce(new.audience->'top_countries', '[]')) c
+               where (c->>'percent')::real > 0), '{}');
+  new.audience_age_bands :=
+    coalesce((select array_agg(b.key order by b.key)
+                from jsonb_each(coalesce(new.audience->'age_bands', '{}')) b
+               where (b.value #>> '{}')::real > 0), '{}');
+  new.rate_keys :=
+    coalesce((select array_agg(distinct k order by k)
+                from jsonb_array_elements(new.rates) r,
+                     lateral (values (r->>'currency'), ((r->>'type') || ':' || (r->>'currency'))) v(k)),
+             '{}');
+  new.geo_lat := round(new.lat::numeric, 2)::double precision;
+  new.geo_lon := round(new.lon::numeric, 2)::double precision;
+  return new;
+end;
+$$;
+
+create trigger creator_profiles_derive before insert or update on creator_profiles
+  for each row execute function creator_profiles_derive();
+
+-- Backfill: the trigger computes the columns for every existing row.
+update creator_profiles set bio = bio;
+
+create index creator_profiles_platforms_idx on creator_profiles using gin (platforms);
+create index creator_profiles_audience_countries_idx on creator_profiles using gin (audience_countries);
+create index creator_profiles_audience_ages_idx on creator_profiles using gin (audience_age_bands);
+create index creator_profiles_rate_keys_idx on creator_profiles using gin (rate_keys);
+create index creator_profiles_bio_tsv_idx on creator_profiles using gin (bio_tsv);
+create index creator_profiles_geo_idx on creator_profiles (geo_lat, geo_lon);
+-- Sort orders with the user id as tie-breaker, read backwards for "descending" and used by the
+-- cursor's row comparison (followers, user_id) < ($1, $2).
+create index creator_profiles_followers_id_idx on creator_profiles (follower_total, user_id);
+create index creator_profiles_engagement_id_idx on creator_profiles (max_engagement, user_id);

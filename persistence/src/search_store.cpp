@@ -1,0 +1,287 @@
+#include "pactum/persistence/search_store.hpp"
+
+#include <cmath>
+#include <memory>
+
+#include <pqxx/pqxx>
+#include <spdlog/fmt/fmt.h>
+
+#include "connection.hpp"
+
+namespace pactum::persistence {
+
+namespace {
+
+// The profile columns and their reading repeat profile_store.cpp's (kept private there so the
+// two files can change independently); the order must match `to_profile`.
+#define PACTUM_MS(expr) "floor(extract(epoch from " expr ") * 1000)::bigint"
+
+constexpr const char* profile_columns =
+  "p.user_id::text, p.bio, p.niches, p.social_accounts::text, p.follower_total, p.audience::text,"
+  " p.country, p.city, p.lat, p.lon, p.languages, p.rates::text, p.media_kit_url, u.display_name,"
+  " p.version, " PACTUM_MS("p.updated_at");
+constexpr int profile_column_count = 16;
+
+std::vector<std::string> array_of(const pqxx::field& f) {
+  std::vector<std::string> out;
+  auto arr = f.as_array();
+  for (auto e = arr.get_next(); e.first != pqxx::array_parser::done; e = arr.get_next())
+    if (e.first == pqxx::array_parser::string_value)
+      out.push_back(e.second);
+  return out;
+}
+
+std::string array_literal(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    detail::append_array_element(out, items[i]);
+  }
+  return out + "}";
+}
+
+std::optional<double> optional_double(const pqxx::field& f) {
+  if (f.is_null())
+    return std::nullopt;
+  return f.as<double>();
+}
+
+creator_profile_row to_profile(const pqxx::row& r) {
+  creator_profile_row c;
+  auto id = uuid::parse(r[0].c_str());
+  if (!id)
+    throw std::runtime_error(std::string{"malformed uuid from the database: "} + r[0].c_str());
+  c.user = *id;
+  c.bio = r[1].as<std::string>();
+  c.niches = array_of(r[2]);
+  c.social_accounts = r[3].as<std::string>();
+  c.follower_total = r[4].as<int64_t>();
+  c.audience = r[5].as<std::string>();
+  c.country = r[6].as<std::string>();
+  c.city = r[7].as<std::string>();
+  c.lat = optional_double(r[8]);
+  c.lon = optional_double(r[9]);
+  c.languages = array_of(r[10]);
+  c.rates = r[11].as<std::string>();
+  c.media_kit_url = r[12].as<std::string>();
+  c.display_name = r[13].as<std::string>();
+  c.version = r[14].as<int64_t>();
+  c.updated_at = r[15].as<int64_t>();
+  return c;
+}
+
+/// Mean Earth radius (IUGG), km.
+constexpr double earth_km = 6371.0088;
+constexpr double pi = 3.14159265358979323846;
+
+/// Builds the statement: `$n` placeholders for the values in `params`, in order.
+class statement {
+public:
+  /// Adds a parameter and answers its placeholder ("$3").
+  std::string bind(std::string value) {
+    params_.push_back(std::move(value));
+    return "$" + std::to_string(params_.size());
+  }
+  void where(const std::string& condition) { where_ += " and " + condition; }
+  const std::string& conditions() const noexcept { return where_; }
+  const std::vector<std::string>& params() const noexcept { return params_; }
+
+private:
+  std::vector<std::string> params_;
+  std::string where_;
+};
+
+std::string number(double d) {
+  return fmt::format("{}", d);
+}
+
+/// The SQL of `q` and its parameters. Every value is a parameter; only the fixed fragments
+/// below are spliced in.
+std::pair<std::string, std::vector<std::string>> build(const creator_search& q) {
+  statement st;
+  std::string from = " from creator_profiles p join users u on u.id = p.user_id and u.role = 'creator'";
+  std::string extra_columns;
+
+  if (!q.niches.empty())
+    st.where("p.niches && " + st.bind(array_literal(q.niches)) + "::text[]");
+  if (!q.languages.empty())
+    st.where("p.languages && " + st.bind(array_literal(q.languages)) + "::text[]");
+  if (!q.country.empty())
+    st.where("p.country = " + st.bind(q.country) + "::bpchar");
+
+  // Accounts: with a platform, one account on it must satisfy both ranges (its figures are the
+  // matched ones); without, the follower range is on the total and the engagement range on any
+  // account. The GIN / btree column prefilters the rows before the JSONB walk.
+  bool per_account = !q.platform.empty() || q.engagement_min || q.engagement_max;
+  if (per_account) {
+    std::string cond;
+    if (!q.platform.empty()) {
+      auto p = st.bind(q.platform);
+      st.where("p.platforms @> array[" + p + "::text]");
+      cond += " and a->>'platform' = " + p + "::text";
+      if (q.followers_min)
+        cond += " and (a->>'followers')::bigint >= " + st.bind(std::to_string(*q.followers_min)) + "::bigint";
+      if (q.followers_max)
+        cond += " and (a->>'followers')::bigint <= " + st.bind(std::to_string(*q.followers_max)) + "::bigint";
+    }
+    if (q.engagement_min) {
+      auto lo = st.bind(number(*q.engagement_min));
+      st.where("p.max_engagement >= " + lo + "::real");
+      cond += " and (a->>'engagement_rate')::real >= " + lo + "::real";
+    }
+    if (q.engagement_max)
+      cond += " and (a->>'engagement_rate')::real <= " + st.bind(number(*q.engagement_max)) + "::real";
+    from += " join lateral (select (a->>'followers')::bigint as followers,"
+            " (a->>'engagement_rate')::real as engagement from jsonb_array_elements(p.social_accounts) a"
+            " where true" + cond + " order by 1 desc, 2 desc limit 1) acc on true";
+  }
+  if (q.platform.empty()) {
+    if (q.followers_min)
+      st.where("p.follower_total >= " + st.bind(std::to_string(*q.followers_min)) + "::bigint");
+    if (q.followers_max)
+      st.where("p.follower_total <= " + st.bind(std::to_string(*q.followers_max)) + "::bigint");
+  }
+  extra_columns += q.platform.empty() ? ", p.follower_total" : ", acc.followers";
+  extra_columns += per_account ? ", acc.engagement::float8" : ", p.max_engagement::float8";
+
+  if (!q.audience_country.empty()) {
+    auto c = st.bind(q.audience_country);
+    auto share = "(p.audience_country_shares->>" + c + "::text)::real";
+    st.where("p.audience_countries @> array[" + c + "::text]");
+    st.where(share + " >= " + st.bind(number(q.audience_min_share)) + "::real");
+    extra_columns += ", " + share + "::float8";
+  } else {
+    extra_columns += ", null::float8";
+  }
+  if (!q.audience_age_band.empty()) {
+    auto b = st.bind(q.audience_age_band);
+    auto share = "(p.audience->'age_bands'->>" + b + "::text)::real";
+    st.where("p.audience_age_bands @> array[" + b + "::text]");
+    st.where(share + " >= " + st.bind(number(q.audience_min_share)) + "::real");
+    extra_columns += ", " + share + "::float8";
+  } else {
+    extra_columns += ", null::float8";
+  }
+
+  if (!q.rate_currency.empty()) {
+    auto cur = st.bind(q.rate_currency);
+    std::string cond = " and r->>'currency' = " + cur + "::text";
+    if (!q.rate_type.empty()) {
+      auto t = st.bind(q.rate_type);
+      st.where("p.rate_keys @> array[" + t + "::text || ':' || " + cur + "::text]");
+      cond += " and r->>'type' = " + t + "::text";
+    } else {
+      st.where("p.rate_keys @> array[" + cur + "::text]");
+    }
+    if (q.rate_min)
+      cond += " and (r->>'amount')::bigint >= " + st.bind(std::to_string(*q.rate_min)) + "::bigint";
+    if (q.rate_max)
+      cond += " and (r->>'amount')::bigint <= " + st.bind(std::to_string(*q.rate_max)) + "::bigint";
+    from += " join lateral (select (r->>'amount')::bigint as amount, r->>'type' as type"
+            " from jsonb_array_elements(p.rates) r where true" + cond + " order by 1, 2 limit 1) rt on true";
+    extra_columns += ", rt.amount, rt.type";
+  } else {
+    extra_columns += ", null::bigint, null::text";
+  }
+
+  if (q.radius_km) {
+    // Bounding box first (btree on geo_lat, geo_lon), then the great-circle distance.
+    double lat = *q.lat, lon = *q.lon, r = *q.radius_km;
+    double dlat = r / earth_km * 180 / pi;
+    st.where("p.geo_lat between " + st.bind(number(lat - dlat)) + "::float8 and "
+             + st.bind(number(lat + dlat)) + "::float8");
+    double top = std::abs(lat) + dlat;
+    if (top < 89.9) {
+      double dlon = dlat / std::cos(top * pi / 180);
+      double west = lon - dlon, east = lon + dlon;
+      if (dlon >= 180) {
+        // every longitude
+      } else if (west < -180) {
+        st.where("(p.geo_lon >= " + st.bind(number(west + 360)) + "::float8 or p.geo_lon <= "
+                 + st.bind(number(east)) + "::float8)");
+      } else if (east > 180) {
+        st.where("(p.geo_lon >= " + st.bind(number(west)) + "::float8 or p.geo_lon <= "
+                 + st.bind(number(east - 360)) + "::float8)");
+      } else {
+        st.where("p.geo_lon between " + st.bind(number(west)) + "::float8 and "
+                 + st.bind(number(east)) + "::float8");
+      }
+    }
+    auto la = st.bind(number(lat)), lo = st.bind(number(lon));
+    auto rr = st.bind(number(r));
+    st.where("2 * " + number(earth_km) + " * asin(least(1, sqrt(power(sin(radians(p.geo_lat - " + la
+             + "::float8) / 2), 2) + cos(radians(" + la + "::float8)) * cos(radians(p.geo_lat))"
+             " * power(sin(radians(p.geo_lon - " + lo + "::float8) / 2), 2)))) <= " + rr + "::float8");
+  }
+
+  std::string key;
+  std::string key_cast;
+  if (!q.text.empty()) {
+    from += " cross join websearch_to_tsquery('simple', " + st.bind(q.text) + "::text) tq";
+    st.where("p.bio_tsv @@ tq");
+  }
+  switch (q.sort) {
+    case creator_sort::relevance:
+      key = "ts_rank(p.bio_tsv, tq)";
+      key_cast = "::float8::real";
+      break;
+    case creator_sort::followers:
+      key = "p.follower_total";
+      key_cast = "::bigint";
+      break;
+    case creator_sort::engagement:
+      key = "p.max_engagement";
+      key_cast = "::float8::real";
+      break;
+  }
+  if (q.after_key && q.after_user) {
+    auto k = q.sort == creator_sort::followers ? std::to_string(static_cast<int64_t>(*q.after_key))
+                                               : number(*q.after_key);
+    st.where("(" + key + ", p.user_id) < (" + st.bind(k) + key_cast + ", " + st.bind(q.after_user->str())
+             + "::uuid)");
+  }
+  auto sql = std::string{"select "} + profile_columns + extra_columns + ", (" + key + ")::float8" + from
+             + " where true" + st.conditions() + " order by " + key + " desc, p.user_id desc limit "
+             + st.bind(std::to_string(q.limit + 1)) + "::bigint";
+  return {std::move(sql), st.params()};
+}
+
+} // namespace
+
+void search_creators(database& db, creator_search q,
+                     std::function<void(result<std::vector<creator_hit>>)> done) {
+  auto out = std::make_shared<std::vector<creator_hit>>();
+  auto [sql, params] = build(q);
+  db.run_pooled(
+    "search_creators",
+    [out, sql = std::move(sql), params = std::move(params)](void* c) -> result<unit> {
+      auto& conn = *static_cast<pqxx::connection*>(c);
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+      out->reserve(rows.size());
+      for (const auto& r : rows) {
+        creator_hit h;
+        h.profile = to_profile(r);
+        int at = profile_column_count;
+        h.followers = r[at].as<int64_t>();
+        h.engagement_rate = r[at + 1].as<double>();
+        h.audience_country_share = optional_double(r[at + 2]);
+        h.audience_age_share = optional_double(r[at + 3]);
+        if (!r[at + 4].is_null()) {
+          h.rate_amount = r[at + 4].as<int64_t>();
+          h.rate_type = r[at + 5].as<std::string>();
+        }
+        h.sort_key = r[at + 6].as<double>();
+        out->push_back(std::move(h));
+      }
+      return unit{};
+    },
+    [out, done = std::move(done)](result<unit> r) {
+      if (!r)
+        return done(r.error());
+      done(std::move(*out));
+    });
+}
+
+} // namespace pactum::persistence
