@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -93,6 +94,8 @@ struct options {
   std::string master_key_file;
   size_t key_cache = 100'000;
   size_t export_max_events = 100'000;
+  std::string web_root = "auto"; ///< auto: PACTUM_DEFAULT_WEB_ROOT when built; none: landing page
+  size_t web_max_bytes = 32 * 1024 * 1024;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -196,6 +199,10 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --key-cache N             users' data keys kept unwrapped in memory [PACTUM_KEY_CACHE] (100000)
   --export-max-events N     journal events one data export holds at most
                             [PACTUM_EXPORT_MAX_EVENTS] (100000)
+  --web-root DIR            the browser client served at / (loaded into memory at start), or
+                            none for a bare landing page [PACTUM_WEB_ROOT] (web/dist of the
+                            source tree when it has been built, else none)
+  --web-max-bytes N         most bytes --web-root may hold [PACTUM_WEB_MAX_BYTES] (33554432)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -282,6 +289,8 @@ options parse(int argc, char** argv) {
     {"master-key-file", "PACTUM_MASTER_KEY_FILE"},
     {"key-cache", "PACTUM_KEY_CACHE"},
     {"export-max-events", "PACTUM_EXPORT_MAX_EVENTS"},
+    {"web-root", "PACTUM_WEB_ROOT"},
+    {"web-max-bytes", "PACTUM_WEB_MAX_BYTES"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -402,6 +411,8 @@ options parse(int argc, char** argv) {
     else if (name == "master-key-file") o.master_key_file = v;
     else if (name == "key-cache") o.key_cache = std::max<size_t>(to_size(name, v), 1);
     else if (name == "export-max-events") o.export_max_events = to_size(name, v);
+    else if (name == "web-root") o.web_root = v;
+    else if (name == "web-max-bytes") o.web_max_bytes = to_size(name, v);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -474,6 +485,21 @@ std::pair<std::string, uint16_t> split_listen(const std::string& s) {
   if (port > 65535)
     die("--listen port out of range");
   return {s.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
+/// The folder --web-root names: "none" is the landing page (""); "auto" is the source tree's
+/// built client (web/dist) when it exists, else the landing page.
+std::string web_root_of(const std::string& flag) {
+  if (flag == "none")
+    return {};
+  if (flag != "auto")
+    return flag;
+#ifdef PACTUM_DEFAULT_WEB_ROOT
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(std::filesystem::path{PACTUM_DEFAULT_WEB_ROOT} / "index.html", ec))
+    return PACTUM_DEFAULT_WEB_ROOT;
+#endif
+  return {};
 }
 
 } // namespace
@@ -650,6 +676,8 @@ int main(int argc, char** argv) {
   scfg.ws_rate_window = std::chrono::seconds(opt.ws_rate_window_s);
   scfg.tls_cert_file = opt.tls_cert;
   scfg.tls_key_file = opt.tls_key;
+  scfg.web_root = web_root_of(opt.web_root);
+  scfg.web_max_bytes = opt.web_max_bytes;
   pactum::gateway::server srv{scfg, *rt};
   try {
     srv.start();

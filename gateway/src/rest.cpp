@@ -15,6 +15,7 @@
 #include "rest_parse.hpp"
 #include "rest_privacy.hpp"
 #include "shared.hpp"
+#include "static_files.hpp"
 
 namespace pactum::gateway {
 
@@ -536,6 +537,9 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   }
   if (handle_privacy_rest(req, path, client_address, gw, send))
     return;
+  if (gw.site)
+    if (auto res = serve_static(req, path, *gw.site))
+      return send(std::move(*res));
   if (path == "/" && method == http::verb::get) {
     http_response res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/html; charset=utf-8");
