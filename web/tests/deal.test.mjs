@@ -7,6 +7,7 @@
 //   node tests/deal.test.mjs        (PACTUMD_BIN: the pactumd to test; web/dist must be built)
 
 import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { Harness } from "./harness.mjs";
 
@@ -87,6 +88,7 @@ async function main() {
   const creatorCtx = await browser.newContext({ viewport, locale: "en-US", timezoneId: "UTC" });
   const brand = await brandCtx.newPage();
   const creator = await creatorCtx.newPage();
+  pages = { brand, creator };
   for (const [who, p] of [["brand", brand], ["creator", creator]]) {
     p.on("pageerror", (e) => h.log(`${who} page error: ${e.message}`));
     p.on("console", (m) => m.type() === "error" && h.log(`${who} console: ${m.text()}`));
@@ -160,11 +162,11 @@ async function main() {
   });
 
   await step("chat: masked contact details, typing, read receipts", async () => {
-    await brand.getByLabel("Message", { exact: true }).fill("Hi Cleo! Mail me at ana@acme.example to talk.");
+    await brand.getByLabel("Message", { exact: true }).fill("Hi Cleo! Mail me at ana.berg@gmail.com to talk.");
     await brand.getByLabel("Message", { exact: true }).press("Enter");
     await see(creator, "Hi Cleo! Mail me at");
     await creator.locator("mark.masked").first().waitFor({ timeout: T });
-    assert(!(await creator.content()).includes("ana@acme.example"), "the e-mail address is not shown");
+    assert(!(await creator.content()).includes("ana.berg@gmail.com"), "the e-mail address is not shown");
     await creator.getByLabel("Message", { exact: true }).pressSequentially("Sounds great", { delay: 20 });
     await see(brand, "Cleo Rides is typing…");
     await creator.getByLabel("Message", { exact: true }).pressSequentially(", what do you have in mind?");
@@ -260,6 +262,7 @@ async function main() {
   });
 }
 
+let pages = {};
 const started = Date.now();
 let failed = 0;
 try {
@@ -268,6 +271,10 @@ try {
   failed = 1;
   console.error(`not ok - ${e.stack ?? e}`);
   console.error("--- pactumd log (tail) ---\n" + h.serverLogText());
+  // What each browser showed when it failed: web/test-results/ (not committed).
+  const dir = join(h.screenshotDir(), "..", "test-results");
+  mkdirSync(dir, { recursive: true });
+  for (const [who, page] of Object.entries(pages)) await page.screenshot({ path: join(dir, `failure-${who}.png`) }).catch(() => undefined);
 } finally {
   await h.cleanup();
 }

@@ -1,4 +1,4 @@
-import { FormEvent, useEffect, useState } from "react";
+import { FormEvent, useEffect, useRef, useState } from "react";
 import { ApiError, brandProfile, creatorProfile, currentSession, ownProfile, Profile, Role, saveProfile } from "../api";
 import { deliverableLabel, DELIVERABLE_TYPES, money } from "../format";
 import { navigate } from "../router";
@@ -16,7 +16,7 @@ function err(errors: Errors, path: string): string | undefined {
   return below.length ? below.map(([k, v]) => (k === path ? v : `${k.slice(path.length).replace(/^\./, "")}: ${v}`)).join("; ") : undefined;
 }
 
-interface Social { platform: string; handle: string; followers: string }
+interface Social { platform: string; handle: string; followers: string; views: string; engagement: string }
 interface Rate { type: string; amount: string; currency: string }
 
 export function ProfileForm(props: { role: Role; initial: Profile | null; submitLabel: string; onSaved: (p: Profile) => void; secondary?: JSX.Element }) {
@@ -34,11 +34,18 @@ export function ProfileForm(props: { role: Role; initial: Profile | null; submit
     niches: (p.niches as string[]) ?? [],
     languages: ((p.languages as string[]) ?? ["en"]).join(", "),
     media_kit_url: p.media_kit_url ?? "",
-    social: ((p.social_accounts as any[]) ?? []).map((s) => ({ platform: s.platform, handle: s.handle, followers: String(s.followers ?? 0) })) as Social[],
+    social: ((p.social_accounts as any[]) ?? []).map((s) => ({ platform: s.platform, handle: s.handle, followers: String(s.followers ?? 0), views: String(s.average_views ?? 0), engagement: String(s.engagement_rate ?? 0) })) as Social[],
     rates: ((p.rates as any[]) ?? []).map((r) => ({ type: r.type, amount: String(r.amount / 100), currency: r.currency })) as Rate[],
   }));
   const [errors, setErrors] = useState<Errors>({});
   const [status, setStatus] = useState("");
+  const formRef = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (!Object.keys(errors).length) return;
+    const first = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    if (first) first.focus();
+    else formRef.current?.scrollIntoView({ block: "start" });
+  }, [errors]);
   const [busy, setBusy] = useState(false);
   const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
 
@@ -51,7 +58,7 @@ export function ProfileForm(props: { role: Role; initial: Profile | null; submit
       };
     return {
       bio: f.bio, niches: f.niches,
-      social_accounts: f.social.filter((s) => s.handle).map((s) => ({ platform: s.platform, handle: s.handle, followers: Number(s.followers) || 0 })),
+      social_accounts: f.social.filter((s) => s.handle).map((s) => ({ platform: s.platform, handle: s.handle, followers: Number(s.followers) || 0, average_views: Number(s.views) || 0, engagement_rate: Number(s.engagement) || 0 })),
       location: { country: f.country.trim().toUpperCase(), ...(f.city ? { city: f.city } : {}) },
       languages: f.languages.split(",").map((l) => l.trim().toLowerCase()).filter(Boolean),
       rates: f.rates.filter((r) => r.amount).map((r) => ({ type: r.type, amount: Math.round(Number(r.amount) * 100), currency: r.currency.trim().toUpperCase() })),
@@ -89,7 +96,7 @@ export function ProfileForm(props: { role: Role; initial: Profile | null; submit
 
   const e = (path: string) => err(errors, path);
   return (
-    <form onSubmit={submit} noValidate className="form-grid" aria-label={props.role === "brand" ? "Brand profile" : "Creator profile"}>
+    <form ref={formRef} onSubmit={submit} noValidate className="form-grid" aria-label={props.role === "brand" ? "Brand profile" : "Creator profile"}>
       {status && <Notice kind={status === "Saved." ? "ok" : "error"}>{status}</Notice>}
       {props.role === "brand" ? (
         <>
@@ -127,13 +134,15 @@ export function ProfileForm(props: { role: Role; initial: Profile | null; submit
           <fieldset>
             <legend>Social accounts</legend>
             {f.social.map((s, i) => (
-              <div className="row3" key={i}>
+              <div className="row5" key={i}>
                 <Field label="Platform">{(a) => <select {...a} value={s.platform} onChange={(ev) => setF({ ...f, social: f.social.map((x, j) => (j === i ? { ...x, platform: ev.target.value } : x)) })}>{PLATFORMS.map((pl) => <option key={pl}>{pl}</option>)}</select>}</Field>
                 <Field label="Handle" error={e(`social_accounts[${i}].handle`)}>{(a) => <input {...a} value={s.handle} onChange={(ev) => setF({ ...f, social: f.social.map((x, j) => (j === i ? { ...x, handle: ev.target.value } : x)) })} />}</Field>
                 <Field label="Followers" error={e(`social_accounts[${i}].followers`)}>{(a) => <input {...a} inputMode="numeric" value={s.followers} onChange={(ev) => setF({ ...f, social: f.social.map((x, j) => (j === i ? { ...x, followers: ev.target.value } : x)) })} />}</Field>
+                <Field label="Average views" error={e(`social_accounts[${i}].average_views`)}>{(a) => <input {...a} inputMode="numeric" value={s.views} onChange={(ev) => setF({ ...f, social: f.social.map((x, j) => (j === i ? { ...x, views: ev.target.value } : x)) })} />}</Field>
+                <Field label="Engagement %" error={e(`social_accounts[${i}].engagement_rate`)}>{(a) => <input {...a} inputMode="decimal" value={s.engagement} onChange={(ev) => setF({ ...f, social: f.social.map((x, j) => (j === i ? { ...x, engagement: ev.target.value } : x)) })} />}</Field>
               </div>
             ))}
-            <button type="button" className="btn btn-ghost" onClick={() => setF({ ...f, social: [...f.social, { platform: "tiktok", handle: "", followers: "0" }] })}>+ Add a social account</button>
+            <button type="button" className="btn btn-ghost" onClick={() => setF({ ...f, social: [...f.social, { platform: "tiktok", handle: "", followers: "0", views: "0", engagement: "0" }] })}>+ Add a social account</button>
           </fieldset>
           <fieldset>
             <legend>Rates</legend>
@@ -178,10 +187,18 @@ export function ProfilePage() {
         </button>
       </section>
       {error && <Notice kind="error">{error}</Notice>}
+      {profile && (
+        <section className="card" aria-label="How others see you">
+          <p className="muted small">How others see you</p>
+          <h2>{profile.display_name}</h2>
+          <ProfileView p={profile} />
+        </section>
+      )}
       {profile !== undefined && (
-        <section className="card">
+        <section className="card" aria-label="Edit">
+          <h2>Edit</h2>
           {profile === null && <Notice>You have no profile yet. Fill it in so the other side knows who you are.</Notice>}
-          <ProfileForm role={s.user.role} initial={profile} submitLabel="Save profile" onSaved={setProfile} />
+          <ProfileForm key={profile?.version ?? 0} role={s.user.role} initial={profile} submitLabel="Save profile" onSaved={setProfile} />
         </section>
       )}
     </div>
