@@ -1,7 +1,7 @@
 // The whole deal in two browsers: a brand and a creator sign up, open a conversation, chat
 // (masked contact details, typing, read receipts, a dropped connection resumed), offer, counter,
 // accept, fund with the sandbox test card, deliver, request a revision, deliver again, approve;
-// the creator's balance shows the payout. Each side sees the other's actions live, without a
+// the creator's balance shows the payout and a withdrawal is paid once their identity is verified. Each side sees the other's actions live, without a
 // reload. Screenshots of the main screens go to web/screenshots/.
 //
 //   node tests/deal.test.mjs        (PACTUMD_BIN: the pactumd to test; web/dist must be built)
@@ -254,11 +254,24 @@ async function main() {
     await seeText(brand.getByTestId("contract-status"), "Paid out");
     // 650.00 less the default 10 % commission
     await seeText(creator.getByTestId("balance-USD"), "$585.00");
-    await shot(creator, "balance");
     await brand.reload(); // a deep link loads the client (SPA fallback) and the session survives
     await seeText(brand.getByTestId("contract-status"), "Paid out");
     await see(brand, "Approved and paid out");
     await shot(brand, "contract-paid");
+  });
+
+  await step("withdrawals: refused until the identity is verified, then paid out", async () => {
+    await creator.getByLabel("Amount").fill("100");
+    await creator.getByLabel("Payout account").fill("acct_cleo_rides");
+    await creator.getByRole("button", { name: "Withdraw", exact: true }).click();
+    await see(creator, "Withdrawals need a verified identity");
+    h.setKyc(creatorUser.email, "verified");
+    await creator.getByRole("button", { name: "Withdraw", exact: true }).click();
+    await see(creator, "Withdrawal requested");
+    await seeText(creator.getByTestId("balance-USD"), "$485.00");
+    await seeText(creator.locator('section[aria-label="Withdrawals"]'), "paid");
+    await shot(creator, "balance");
+    assert(h.ledgerCheck(), "pactumd --ledger-check finds the ledger consistent");
   });
 }
 

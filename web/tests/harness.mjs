@@ -48,7 +48,7 @@ export class Harness {
   }
 
   async startServer() {
-    const bin = process.env.PACTUMD_BIN || join(repo, "build", "release", "app", "pactumd");
+    const bin = (this.bin = process.env.PACTUMD_BIN || join(repo, "build", "release", "app", "pactumd"));
     if (!existsSync(bin)) throw new Error(`no pactumd at ${bin} (set PACTUMD_BIN)`);
     const dist = join(webDir, "dist");
     if (!existsSync(join(dist, "index.html"))) throw new Error(`no ${dist}/index.html: run npm run build in web/`);
@@ -63,6 +63,8 @@ export class Harness {
       // cheap hashing and no per-user rate limits, as the C++ end-to-end tests run it
       "--pwhash-opslimit", "1", "--pwhash-memlimit-kib", "8192", "--log-level", "info",
       "--message-rate-per-s", "100000", "--message-burst", "100000", "--ws-frame-rate-per-s", "0",
+      // a payout may be withdrawn at once (the default keeps it 2 days)
+      "--settlement-window-s", "0",
     ];
     rmSync(portFile, { force: true });
     this.proc = spawn(bin, args, { stdio: ["ignore", out, out] });
@@ -80,6 +82,21 @@ export class Harness {
     if (!this.port) throw new Error("pactumd did not start within 60 s");
     this.url = `http://127.0.0.1:${this.port}`;
     this.log(`pactumd at ${this.url}`);
+  }
+
+  /** The operator action `pactumd --set-kyc EMAIL=STATUS` (another process, same database). */
+  setKyc(email, status) {
+    execFileSync(this.bin, ["--database-url", this.databaseUrl, "--set-kyc", `${email}=${status}`], { stdio: "ignore" });
+  }
+
+  /** `pactumd --ledger-check`: true when every ledger invariant holds. */
+  ledgerCheck() {
+    try {
+      execFileSync(this.bin, ["--database-url", this.databaseUrl, "--ledger-check"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async stopServer(proc = this.proc) {

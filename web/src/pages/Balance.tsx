@@ -98,10 +98,10 @@ function WithdrawForm({ balances: bal, onDone }: { balances: Balance[]; onDone: 
     <section className="card" aria-label="Withdraw">
       <h2>Withdraw</h2>
       {message && <Notice kind={message.kind}>{message.text}</Notice>}
-      <form onSubmit={submit} noValidate className="row3 align-end">
-        <Field label="Amount" error={errors.amount}>{(a) => <input {...a} inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />}</Field>
+      <form onSubmit={submit} noValidate className="withdraw-form">
+        <Field label="Amount" error={errors.amount}>{(a) => <input {...a} inputMode="decimal" placeholder="100.00" value={amount} onChange={(e) => setAmount(e.target.value)} />}</Field>
         <Field label="Currency">{(a) => <select {...a} value={currency} onChange={(e) => setCurrency(e.target.value)}>{bal.map((b) => <option key={b.currency}>{b.currency}</option>)}</select>}</Field>
-        <Field label="Payout account" error={errors.destination} hint="Your account at the payment provider">{(a) => <input {...a} value={destination} onChange={(e) => setDestination(e.target.value)} />}</Field>
+        <Field label="Payout account" error={errors.destination}>{(a) => <input {...a} placeholder="your account at the provider" value={destination} onChange={(e) => setDestination(e.target.value)} />}</Field>
         <button className="btn btn-primary" disabled={busy}>Withdraw</button>
       </form>
     </section>

@@ -117,7 +117,8 @@ function MessageText({ text }: { text: string }) {
           {p}
           {i < parts.length - 1 && (
             <mark className="masked" title="Contact details are hidden until a deal is agreed">
-              <span aria-hidden="true">🔒</span> contact hidden
+              <svg viewBox="0 0 16 16" aria-hidden="true"><path fill="currentColor" d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z" /></svg>
+              contact hidden
             </mark>
           )}
         </Fragment>
