@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -96,6 +97,8 @@ struct options {
   size_t search_page_max = 100;
   size_t search_radius_max_km = 500;
   size_t search_text_max_chars = 200;
+  std::string web_root = "auto"; ///< auto: PACTUM_DEFAULT_WEB_ROOT when built; none: landing page
+  size_t web_max_bytes = 32 * 1024 * 1024;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -202,6 +205,10 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --search-page-max N       creator search: results per page at most [PACTUM_SEARCH_PAGE_MAX] (100)
   --search-radius-max-km N  creator search: the largest radius [PACTUM_SEARCH_RADIUS_MAX_KM] (500)
   --search-text-max-chars N creator search: the longest free text q [PACTUM_SEARCH_TEXT_MAX_CHARS] (200)
+  --web-root DIR            the browser client served at / (loaded into memory at start), or
+                            none for a bare landing page [PACTUM_WEB_ROOT] (web/dist of the
+                            source tree when it has been built, else none)
+  --web-max-bytes N         most bytes --web-root may hold [PACTUM_WEB_MAX_BYTES] (33554432)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -291,6 +298,8 @@ options parse(int argc, char** argv) {
     {"search-page-max", "PACTUM_SEARCH_PAGE_MAX"},
     {"search-radius-max-km", "PACTUM_SEARCH_RADIUS_MAX_KM"},
     {"search-text-max-chars", "PACTUM_SEARCH_TEXT_MAX_CHARS"},
+    {"web-root", "PACTUM_WEB_ROOT"},
+    {"web-max-bytes", "PACTUM_WEB_MAX_BYTES"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -414,6 +423,8 @@ options parse(int argc, char** argv) {
     else if (name == "search-page-max") o.search_page_max = std::max<size_t>(to_size(name, v), 1);
     else if (name == "search-radius-max-km") o.search_radius_max_km = std::max<size_t>(to_size(name, v), 1);
     else if (name == "search-text-max-chars") o.search_text_max_chars = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "web-root") o.web_root = v;
+    else if (name == "web-max-bytes") o.web_max_bytes = to_size(name, v);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -486,6 +497,21 @@ std::pair<std::string, uint16_t> split_listen(const std::string& s) {
   if (port > 65535)
     die("--listen port out of range");
   return {s.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
+/// The folder --web-root names: "none" is the landing page (""); "auto" is the source tree's
+/// built client (web/dist) when it exists, else the landing page.
+std::string web_root_of(const std::string& flag) {
+  if (flag == "none")
+    return {};
+  if (flag != "auto")
+    return flag;
+#ifdef PACTUM_DEFAULT_WEB_ROOT
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(std::filesystem::path{PACTUM_DEFAULT_WEB_ROOT} / "index.html", ec))
+    return PACTUM_DEFAULT_WEB_ROOT;
+#endif
+  return {};
 }
 
 } // namespace
@@ -665,6 +691,8 @@ int main(int argc, char** argv) {
   scfg.ws_rate_window = std::chrono::seconds(opt.ws_rate_window_s);
   scfg.tls_cert_file = opt.tls_cert;
   scfg.tls_key_file = opt.tls_key;
+  scfg.web_root = web_root_of(opt.web_root);
+  scfg.web_max_bytes = opt.web_max_bytes;
   pactum::gateway::server srv{scfg, *rt};
   try {
     srv.start();

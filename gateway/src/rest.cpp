@@ -16,6 +16,7 @@
 #include "rest_privacy.hpp"
 #include "rest_search.hpp"
 #include "shared.hpp"
+#include "static_files.hpp"
 
 namespace pactum::gateway {
 
@@ -539,6 +540,9 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     return;
   if (handle_search_rest(req, path, client_address, gw, send))
     return;
+  if (gw.site)
+    if (auto res = serve_static(req, path, *gw.site))
+      return send(std::move(*res));
   if (path == "/" && method == http::verb::get) {
     http_response res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/html; charset=utf-8");

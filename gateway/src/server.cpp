@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "static_files.hpp"
 #include "tls.hpp"
 
 namespace pactum::gateway {
@@ -54,6 +55,11 @@ void server::start() {
     throw std::runtime_error("TLS needs both a certificate and a key file");
   if (!cfg.tls_cert_file.empty())
     d.gw->tls = make_tls_context(cfg.tls_cert_file, cfg.tls_key_file);
+  if (!cfg.web_root.empty()) {
+    d.gw->site = static_site::load(cfg.web_root, cfg.web_max_bytes);
+    spdlog::info("serving the web client from {} ({} files, {} bytes, loaded into memory)",
+                 cfg.web_root, d.gw->site->files(), d.gw->site->bytes());
+  }
   beast::error_code ec;
   auto address = net::ip::make_address(d.gw->cfg.address, ec);
   if (ec)

@@ -32,6 +32,8 @@ using tcp = net::ip::tcp;
 
 /// What the server and the session registry need of a live WebSocket, whatever its stream type
 /// (plain TCP or TLS). Callable from any thread.
+class static_site; // static_files.hpp
+
 class ws_connection {
 public:
   virtual ~ws_connection() = default;
@@ -73,6 +75,9 @@ struct gateway_state {
 
   std::mutex sockets_mtx;
   std::unordered_map<uuid, size_t> sockets_per_user;
+
+  /// The browser client (cfg.web_root), loaded at start; null: the built-in landing page.
+  std::shared_ptr<const static_site> site;
 };
 
 /// Serves one TCP connection's HTTP requests; hands an authenticated upgrade to a ws_session.

@@ -69,7 +69,10 @@ public:
                                   "--message-rate-per-s", "100000", "--message-burst", "100000",
                                   // Likewise the per-connection frame rate: hardening_test.cpp
                                   // tests it.
-                                  "--ws-frame-rate-per-s", "0"};
+                                  "--ws-frame-rate-per-s", "0",
+                                  // The same answers whether or not web/dist was built: the
+                                  // static serving has its own tests (tests/gateway, web/tests).
+                                  "--web-root", "none"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = ::fork();
     if (pid_ < 0)

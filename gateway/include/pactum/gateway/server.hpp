@@ -24,6 +24,7 @@ struct server_config {
   size_t max_batch_frames = 64;           ///< queued frames coalesced into one batch frame
   size_t max_bad_frames = 16;             ///< malformed frames before close 1008
   std::string web_root;                   ///< folder served at `/` (empty: a built-in page)
+  size_t web_max_bytes = 32 * 1024 * 1024; ///< most bytes loaded from web_root (start fails beyond)
   /// Origins (e.g. "https://app.example.com") whose pages may open WebSockets, besides the
   /// server's own origin (http:// or https:// + the Host header). An upgrade with any other
   /// Origin header gets 403; one without an Origin header (not a browser) is allowed.
