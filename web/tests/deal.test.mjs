@@ -1,8 +1,9 @@
 // The whole deal in two browsers: a brand and a creator sign up, open a conversation, chat
 // (masked contact details, typing, read receipts, a dropped connection resumed), offer, counter,
 // accept, fund with the sandbox test card, deliver, request a revision, deliver again, approve;
-// the creator's balance shows the payout and a withdrawal is paid once their identity is verified. Each side sees the other's actions live, without a
-// reload. Screenshots of the main screens go to web/screenshots/.
+// the creator's balance shows the payout, and a withdrawal is paid once their identity is
+// verified; a freshly loaded chat pages older history in. Each side sees the other's actions
+// live, without a reload. Screenshots of the main screens go to web/screenshots/.
 //
 //   node tests/deal.test.mjs        (PACTUMD_BIN: the pactumd to test; web/dist must be built)
 
@@ -125,6 +126,7 @@ async function main() {
   });
 
   let creatorId = "";
+  let convUrl = "";
   await step("creator signs up with a media kit and finds their Pactum ID", async () => {
     await creator.goto(h.url + "/signup?role=creator");
     await creator.getByLabel("Your creator name").fill(creatorUser.name);
@@ -159,6 +161,7 @@ async function main() {
     await brand.waitForURL(/\/chats\/[0-9a-f-]{36}$/, { timeout: T });
     await creator.getByRole("link", { name: /Acme Bikes/ }).click();
     await creator.waitForURL(brand.url(), { timeout: T });
+    convUrl = brand.url();
   });
 
   await step("chat: masked contact details, typing, read receipts", async () => {
@@ -272,6 +275,26 @@ async function main() {
     await seeText(creator.locator('section[aria-label="Withdrawals"]'), "paid");
     await shot(creator, "balance");
     assert(h.ledgerCheck(), "pactumd --ledger-check finds the ledger consistent");
+  });
+
+  await step("history scroll-back: a freshly loaded chat pages older messages in", async () => {
+    await brand.goto(convUrl);
+    const box = brand.getByLabel("Message", { exact: true });
+    for (let i = 1; i <= 55; i++) {
+      await box.fill(`Note ${i} of 55`);
+      await box.press("Enter");
+    }
+    await see(brand, "Note 55 of 55");
+    await creator.goto(convUrl); // a deep link: a fresh client reads only the newest page
+    await see(creator, "Note 55 of 55");
+    assert((await creator.getByText("Hi Cleo! Mail me at").count()) === 0, "older messages are not loaded yet");
+    await creator.getByRole("button", { name: "Load earlier messages" }).waitFor({ timeout: T });
+    // scrolling up to the top pages older items in (the button does the same from the keyboard)
+    for (let i = 0; i < 20 && (await creator.getByText("Hi Cleo! Mail me at").count()) === 0; i++) {
+      await creator.getByRole("log").evaluate((el) => el.scrollTo(0, 0));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await see(creator, "Hi Cleo! Mail me at");
   });
 }
 
