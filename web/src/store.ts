@@ -347,6 +347,10 @@ export class Store {
           erased: Boolean(ev.erased), attachments: (ev.attachments as Message["attachments"]) ?? [],
         });
         push({ seq, kind: "message", at });
+        if (c.typing[ev.author as string]) {
+          const { [ev.author as string]: _, ...rest } = c.typing; // they sent it: no longer typing
+          c.typing = rest;
+        }
         break;
       case "message.edited": {
         const m = c.messages.get(ev.target as number);

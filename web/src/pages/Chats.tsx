@@ -206,7 +206,7 @@ function ConversationView({ id }: { id: string }) {
             <Link to={`/${otherRole === "creator" ? "creators" : "brands"}/${otherId}`}>{otherName}</Link>
           </h2>
           <p className="presence" data-testid="presence">
-            {presence?.online ? (<><span className="online-dot" aria-hidden="true" /> online</>) : presence?.last_seen ? `last seen ${ago(presence.last_seen, now)}` : "offline"}
+            {!connected ? "" : presence?.online ? (<><span className="online-dot" aria-hidden="true" /> online</>) : presence?.last_seen ? `last seen ${ago(presence.last_seen, now)}` : "offline"}
           </p>
         </div>
         <div className="conv-header-actions">
