@@ -2,6 +2,7 @@
 
 #include "static_files.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
