@@ -41,6 +41,16 @@ async function seeText(locator, text, timeout = T) {
   throw new Error(`expected "${text}", saw "${last.slice(0, 200)}"`);
 }
 
+/** Every form control on the page has a label (accessibility). */
+async function allLabelled(page, where) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")]
+      .filter((el) => el.type !== "hidden" && !(el.labels && el.labels.length) && !el.getAttribute("aria-label"))
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  assert(unlabelled.length === 0, `unlabelled controls on ${where}: ${unlabelled.join(", ")}`);
+}
+
 const see = (page, text) => page.getByText(text, { exact: false }).first().waitFor({ timeout: T });
 
 /** A raw HTTP/1.1 GET (Node's fetch would normalise "..") → status code. */
@@ -120,6 +130,7 @@ async function main() {
     // the API's own error for `website`, shown next to that field
     await brand.locator(".field.has-error", { has: brand.getByLabel("Website (optional)") }).locator(".field-error").waitFor({ timeout: T });
     await shot(brand, "signup-profile");
+    await allLabelled(brand, "the brand profile step");
     await brand.getByLabel("Website (optional)").fill("https://acme.example");
     await brand.getByRole("button", { name: "Finish" }).click();
     await brand.waitForURL(/\/chats$/, { timeout: T });
@@ -134,6 +145,9 @@ async function main() {
     await creator.getByLabel("Password").fill(creatorUser.password);
     await creator.getByRole("button", { name: "Create account" }).click();
     await see(creator, "Your media kit");
+    await creator.getByRole("button", { name: "+ Add a rate" }).click();
+    await creator.getByLabel("Price").fill("450");
+    await allLabelled(creator, "the creator profile step");
     await creator.getByLabel("Bio").fill("City cycling, every week. Berlin by bike.");
     await creator.getByLabel("travel", { exact: true }).check();
     await creator.getByLabel("sports", { exact: true }).check();
@@ -201,6 +215,7 @@ async function main() {
     await brandOffers.getByLabel("Deliverable").selectOption("tiktok_native_ad");
     await brandOffers.getByLabel("Brief (optional)").fill("A 30 second ride through Berlin with our new e-bike.");
     await brandOffers.getByLabel("Revision rounds").fill("2");
+    await allLabelled(brand, "the chat with the offer form");
     await brandOffers.getByRole("button", { name: "Send offer" }).click();
     await seeText(creatorOffers, "$500.00");
     await shot(brand, "chat-brand");
@@ -223,6 +238,7 @@ async function main() {
     await creator.getByRole("link", { name: "View contract" }).click();
     await seeText(brand.getByTestId("contract-status"), "Awaiting funding");
     await see(creator, "Waiting for the brand to fund");
+    await allLabelled(brand, "the contract page");
     await brand.getByLabel("Card number").fill("4242 4242 4242 4242");
     await brand.getByRole("button", { name: /^Fund / }).click();
     await seeText(brand.getByTestId("contract-status"), "Funded");
