@@ -2,6 +2,7 @@
 
 #include "static_files.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -205,7 +206,7 @@ std::optional<http_response> serve_static(const http::request<http::string_body>
   if (f.content_type.rfind("text/html", 0) == 0) {
     // The client loads only its own files and talks only to this server.
     res.set("Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "default-src 'self'; script-src 'self'; style-src 'self'; "
             "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
             "form-action 'self'");
     res.set("Referrer-Policy", "no-referrer");

@@ -55,8 +55,10 @@ export interface Conversation {
   loaded: boolean;
   subscribed: boolean;
   lastSeq: number; // every event up to here was processed
-  oldest: number; // smallest seq loaded
-  moreBefore: boolean;
+  oldest: number; // smallest seq shown in the timeline (older ones are folded in, not shown)
+  moreBefore: boolean; // older events exist (loaded and hidden, or still on the server)
+  earliest: number; // smallest seq fetched
+  complete: boolean; // every event down to seq 1 was fetched
   timeline: TimelineItem[];
   messages: Map<number, Message>;
   offers: Map<number, Offer>;
@@ -64,6 +66,8 @@ export interface Conversation {
   delivered: Record<string, number>;
   typing: Record<string, number>; // user -> shown until (ms)
   contracts: string[];
+  events: Map<number, StreamEvent["event"]>; // every event loaded, by seq
+  loadingOlder: boolean;
 }
 export interface ContractEvent {
   seq: number;
@@ -158,8 +162,9 @@ export class Store {
     if (!c) {
       const meta = this.conversations.get(id) ?? { id, brand: "", creator: "", created_at: 0, head: 0 };
       c = {
-        meta, loaded: false, subscribed: false, lastSeq: 0, oldest: 0, moreBefore: false, timeline: [],
+        meta, loaded: false, subscribed: false, lastSeq: 0, oldest: 0, moreBefore: false, earliest: 0, complete: false, timeline: [],
         messages: new Map(), offers: new Map(), read: {}, delivered: {}, typing: {}, contracts: [],
+        events: new Map(), loadingOlder: false,
       };
       this.convs.set(id, c);
     }
@@ -173,12 +178,14 @@ export class Store {
       const r = await this.conn.request("history", { conversation: id, limit: 50 });
       const events = r.events as { seq: number; event: StreamEvent["event"] }[];
       for (const e of events) this.apply(c, e.seq, e.event);
-      c.oldest = events.length ? events[0].seq : 0;
+      c.oldest = c.earliest = events.length ? events[0].seq : 0;
+      c.complete = !r.more;
       c.moreBefore = Boolean(r.more);
       c.loaded = true;
       this.changed();
     }
     if (!c.subscribed) await this.subscribeConv(id);
+    this.scanOffers(id);
   }
 
   async subscribeConv(id: string) {
@@ -190,18 +197,70 @@ export class Store {
     this.changed();
   }
 
+  /**
+   * Fetches older events (200 a page) and folds them in: offers and their answers, edits and
+   * contracts made before the newest page then show correctly. The timeline still starts at
+   * `oldest`; `showOlder` moves it back.
+   */
+  private async fetchOlder(c: Conversation, pages: number) {
+    for (let i = 0; i < pages && !c.complete && c.earliest > 1; i++) {
+      const r = await this.conn.request("history", { conversation: c.meta.id, before: c.earliest, limit: 200 });
+      const events = r.events as { seq: number; event: StreamEvent["event"] }[];
+      for (const e of events) c.events.set(e.seq, e.event);
+      if (events.length) c.earliest = events[0].seq;
+      c.complete = !r.more || !events.length;
+    }
+    this.refold(c);
+  }
+
+  /** Older events change what later ones mean (an offer answered later, a message edited
+   * later): fold everything fetched again, in seq order. */
+  private refold(c: Conversation) {
+    c.timeline = [];
+    c.messages = new Map();
+    c.offers = new Map();
+    c.contracts = [];
+    for (const seq of [...c.events.keys()].sort((a, b) => a - b)) this.apply(c, seq, c.events.get(seq)!);
+    c.moreBefore = c.oldest > c.earliest || !c.complete;
+    this.changed();
+  }
+
+  /** Moves the start of the timeline back so that `n` more items (messages, offers, notes) show. */
+  private reveal(c: Conversation, n: number) {
+    const hidden = c.timeline.filter((t) => t.seq < c.oldest);
+    if (hidden.length) c.oldest = hidden[Math.max(0, hidden.length - n)].seq;
+    c.moreBefore = c.timeline.some((t) => t.seq < c.oldest) || !c.complete;
+  }
+
+  /** The background scan after opening: the offer history of up to 5,000 older events; then at
+   * least 50 items show. */
+  scanOffers(id: string) {
+    const c = this.conv(id);
+    if (c.loadingOlder || c.complete) return;
+    c.loadingOlder = true;
+    void this.fetchOlder(c, 25)
+      .then(() => {
+        const shown = c.timeline.filter((t) => t.seq >= c.oldest).length;
+        if (shown < 50) this.reveal(c, 50 - shown);
+        this.changed();
+      })
+      .catch(() => undefined)
+      .finally(() => (c.loadingOlder = false));
+  }
+
+  /** Shows up to 50 more items before the oldest shown, fetching older events if needed. */
   async loadOlder(id: string) {
     const c = this.conv(id);
-    if (!c.moreBefore || c.oldest <= 1) return;
-    const r = await this.conn.request("history", { conversation: id, before: c.oldest, limit: 50 });
-    const events = r.events as { seq: number; event: StreamEvent["event"] }[];
-    // Older events: folded in seq order before the ones we have, without moving lastSeq.
-    const keep = c.lastSeq;
-    for (const e of events) this.apply(c, e.seq, e.event, true);
-    c.lastSeq = keep;
-    if (events.length) c.oldest = events[0].seq;
-    c.moreBefore = Boolean(r.more);
-    this.changed();
+    if (!c.moreBefore || c.loadingOlder) return;
+    c.loadingOlder = true;
+    try {
+      for (let i = 0; i < 10 && !c.complete && c.timeline.filter((t) => t.seq < c.oldest).length < 50; i++)
+        await this.fetchOlder(c, 1);
+      this.reveal(c, 50);
+      this.changed();
+    } finally {
+      c.loadingOlder = false;
+    }
   }
 
   private onEvent(e: StreamEvent) {
@@ -251,22 +310,30 @@ export class Store {
     void this.conn.request("delivered", { conversation: c.meta.id, seq: e.seq }).catch(() => undefined);
   }
 
-  /** Marks everything up to lastSeq read (when others wrote after our mark). */
+  /** Marks read up to the last message or offer step of the others (never for read marks
+   * themselves, which would answer each other forever). */
   markRead(id: string) {
     const c = this.convs.get(id);
     const me = this.me?.id;
-    if (!c || !me || c.lastSeq === 0 || (c.read[me] ?? 0) >= c.lastSeq) return;
-    c.read = { ...c.read, [me]: c.lastSeq };
-    void this.conn.request("read", { conversation: id, seq: c.lastSeq }).catch(() => undefined);
+    if (!c || !me) return;
+    let last = 0;
+    for (const [seq, ev] of c.events) {
+      const who = (ev.author ?? ev.by) as string | undefined;
+      if (who && who !== me && seq > last && (ev.type === "message.posted" || ev.type.startsWith("offer."))) last = seq;
+    }
+    if (last === 0 || (c.read[me] ?? 0) >= last) return;
+    c.read = { ...c.read, [me]: last };
+    void this.conn.request("read", { conversation: id, seq: last }).catch(() => undefined);
   }
 
-  apply(c: Conversation, seq: number, ev: StreamEvent["event"], older = false) {
-    if (!older) c.lastSeq = Math.max(c.lastSeq, seq);
+  apply(c: Conversation, seq: number, ev: StreamEvent["event"]) {
+    c.lastSeq = Math.max(c.lastSeq, seq);
+    c.events.set(seq, ev);
     const at = (ev.at as number) ?? 0;
     const push = (item: TimelineItem) => {
       if (c.timeline.some((t) => t.seq === item.seq)) return;
       c.timeline.push(item);
-      if (older || (c.timeline.length > 1 && c.timeline[c.timeline.length - 2].seq > item.seq)) c.timeline.sort((a, b) => a.seq - b.seq);
+      if (c.timeline.length > 1 && c.timeline[c.timeline.length - 2].seq > item.seq) c.timeline.sort((a, b) => a.seq - b.seq);
     };
     switch (ev.type) {
       case "conversation.opened":
@@ -280,6 +347,10 @@ export class Store {
           erased: Boolean(ev.erased), attachments: (ev.attachments as Message["attachments"]) ?? [],
         });
         push({ seq, kind: "message", at });
+        if (c.typing[ev.author as string]) {
+          const { [ev.author as string]: _, ...rest } = c.typing; // they sent it: no longer typing
+          c.typing = rest;
+        }
         break;
       case "message.edited": {
         const m = c.messages.get(ev.target as number);

@@ -73,6 +73,8 @@ export class LiveConnection {
   request(type: string, fields: Record<string, unknown> = {}, retry = true): Promise<Frame> {
     const id = this.nextId++;
     const frame: Frame = { type, id, ...fields };
+    if (!retry && this.state !== "connected")
+      return Promise.reject(new WsError("unavailable", "not connected")); // e.g. a stale typing indicator
     return new Promise((resolve, reject) => {
       const p: Pending = { frame, resolve, reject, retry, sent: false };
       this.pending.set(id, p);

@@ -1,8 +1,9 @@
 // The whole deal in two browsers: a brand and a creator sign up, open a conversation, chat
 // (masked contact details, typing, read receipts, a dropped connection resumed), offer, counter,
 // accept, fund with the sandbox test card, deliver, request a revision, deliver again, approve;
-// the creator's balance shows the payout and a withdrawal is paid once their identity is verified. Each side sees the other's actions live, without a
-// reload. Screenshots of the main screens go to web/screenshots/.
+// the creator's balance shows the payout, and a withdrawal is paid once their identity is
+// verified; a freshly loaded chat pages older history in. Each side sees the other's actions
+// live, without a reload. Screenshots of the main screens go to web/screenshots/.
 //
 //   node tests/deal.test.mjs        (PACTUMD_BIN: the pactumd to test; web/dist must be built)
 
@@ -38,6 +39,16 @@ async function seeText(locator, text, timeout = T) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`expected "${text}", saw "${last.slice(0, 200)}"`);
+}
+
+/** Every form control on the page has a label (accessibility). */
+async function allLabelled(page, where) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")]
+      .filter((el) => el.type !== "hidden" && !(el.labels && el.labels.length) && !el.getAttribute("aria-label"))
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  assert(unlabelled.length === 0, `unlabelled controls on ${where}: ${unlabelled.join(", ")}`);
 }
 
 const see = (page, text) => page.getByText(text, { exact: false }).first().waitFor({ timeout: T });
@@ -119,12 +130,14 @@ async function main() {
     // the API's own error for `website`, shown next to that field
     await brand.locator(".field.has-error", { has: brand.getByLabel("Website (optional)") }).locator(".field-error").waitFor({ timeout: T });
     await shot(brand, "signup-profile");
+    await allLabelled(brand, "the brand profile step");
     await brand.getByLabel("Website (optional)").fill("https://acme.example");
     await brand.getByRole("button", { name: "Finish" }).click();
     await brand.waitForURL(/\/chats$/, { timeout: T });
   });
 
   let creatorId = "";
+  let convUrl = "";
   await step("creator signs up with a media kit and finds their Pactum ID", async () => {
     await creator.goto(h.url + "/signup?role=creator");
     await creator.getByLabel("Your creator name").fill(creatorUser.name);
@@ -132,6 +145,9 @@ async function main() {
     await creator.getByLabel("Password").fill(creatorUser.password);
     await creator.getByRole("button", { name: "Create account" }).click();
     await see(creator, "Your media kit");
+    await creator.getByRole("button", { name: "+ Add a rate" }).click();
+    await creator.getByLabel("Price").fill("450");
+    await allLabelled(creator, "the creator profile step");
     await creator.getByLabel("Bio").fill("City cycling, every week. Berlin by bike.");
     await creator.getByLabel("travel", { exact: true }).check();
     await creator.getByLabel("sports", { exact: true }).check();
@@ -159,6 +175,7 @@ async function main() {
     await brand.waitForURL(/\/chats\/[0-9a-f-]{36}$/, { timeout: T });
     await creator.getByRole("link", { name: /Acme Bikes/ }).click();
     await creator.waitForURL(brand.url(), { timeout: T });
+    convUrl = brand.url();
   });
 
   await step("chat: masked contact details, typing, read receipts", async () => {
@@ -198,6 +215,7 @@ async function main() {
     await brandOffers.getByLabel("Deliverable").selectOption("tiktok_native_ad");
     await brandOffers.getByLabel("Brief (optional)").fill("A 30 second ride through Berlin with our new e-bike.");
     await brandOffers.getByLabel("Revision rounds").fill("2");
+    await allLabelled(brand, "the chat with the offer form");
     await brandOffers.getByRole("button", { name: "Send offer" }).click();
     await seeText(creatorOffers, "$500.00");
     await shot(brand, "chat-brand");
@@ -220,6 +238,7 @@ async function main() {
     await creator.getByRole("link", { name: "View contract" }).click();
     await seeText(brand.getByTestId("contract-status"), "Awaiting funding");
     await see(creator, "Waiting for the brand to fund");
+    await allLabelled(brand, "the contract page");
     await brand.getByLabel("Card number").fill("4242 4242 4242 4242");
     await brand.getByRole("button", { name: /^Fund / }).click();
     await seeText(brand.getByTestId("contract-status"), "Funded");
@@ -272,6 +291,26 @@ async function main() {
     await seeText(creator.locator('section[aria-label="Withdrawals"]'), "paid");
     await shot(creator, "balance");
     assert(h.ledgerCheck(), "pactumd --ledger-check finds the ledger consistent");
+  });
+
+  await step("history scroll-back: a freshly loaded chat pages older messages in", async () => {
+    await brand.goto(convUrl);
+    const box = brand.getByLabel("Message", { exact: true });
+    for (let i = 1; i <= 55; i++) {
+      await box.fill(`Note ${i} of 55`);
+      await box.press("Enter");
+    }
+    await see(brand, "Note 55 of 55");
+    await creator.goto(convUrl); // a deep link: a fresh client reads only the newest page
+    await see(creator, "Note 55 of 55");
+    assert((await creator.getByText("Hi Cleo! Mail me at").count()) === 0, "older messages are not loaded yet");
+    await creator.getByRole("button", { name: "Load earlier messages" }).waitFor({ timeout: T });
+    // scrolling up to the top pages older items in (the button does the same from the keyboard)
+    for (let i = 0; i < 20 && (await creator.getByText("Hi Cleo! Mail me at").count()) === 0; i++) {
+      await creator.getByRole("log").evaluate((el) => el.scrollTo(0, 0));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await see(creator, "Hi Cleo! Mail me at");
   });
 }
 

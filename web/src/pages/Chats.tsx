@@ -206,7 +206,7 @@ function ConversationView({ id }: { id: string }) {
             <Link to={`/${otherRole === "creator" ? "creators" : "brands"}/${otherId}`}>{otherName}</Link>
           </h2>
           <p className="presence" data-testid="presence">
-            {presence?.online ? (<><span className="online-dot" aria-hidden="true" /> online</>) : presence?.last_seen ? `last seen ${ago(presence.last_seen, now)}` : "offline"}
+            {!connected ? "" : presence?.online ? (<><span className="online-dot" aria-hidden="true" /> online</>) : presence?.last_seen ? `last seen ${ago(presence.last_seen, now)}` : "offline"}
           </p>
         </div>
         <div className="conv-header-actions">
@@ -223,7 +223,7 @@ function ConversationView({ id }: { id: string }) {
               <button className="btn btn-ghost load-older" onClick={() => void store.loadOlder(id)}>Load earlier messages</button>
             )}
             {!c.loaded && <p className="muted center">Loading…</p>}
-            {c.timeline.map((item) => {
+            {c.timeline.filter((t) => t.seq >= c.oldest).map((item) => {
               if (item.kind === "note") return <p key={item.seq} className="sys-note">{item.text} · {time(item.at)}</p>;
               if (item.kind === "offer") return <OfferCard key={item.seq} offer={c.offers.get(item.seq)!} compact c={c} />;
               const m = c.messages.get(item.seq)!;
