@@ -593,7 +593,7 @@ int main(int argc, char** argv) {
     generate(db.url(), opt.creators, opt.seed);
     double gen_s = std::chrono::duration<double>(clock_type::now() - t0).count();
     endpoint ep{"127.0.0.1", srv->port()};
-    auto brand = make_account(ep, "brand", "Bench Brand");
+    auto brand = make_account(ep, "brand", "BenchBrand");
     auto put = http_call(ep, "PUT", "/api/v1/brands/profile",
                          json{{"company_name", "Bench"}, {"industry", "Benchmarks"},
                               {"contact", {{"name", "Ben"}, {"email", "ben@bench.example"}}}, {"country", "DE"}}
