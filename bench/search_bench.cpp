@@ -290,8 +290,9 @@ void generate(const std::string& url, size_t n, uint64_t seed) {
   }
   tx.commit();
   pqxx::nontransaction nt{conn};
-  nt.exec0("analyze users");
-  nt.exec0("analyze creator_profiles");
+  // As a database in service would be after autovacuum: statistics, visibility map.
+  nt.exec0("vacuum analyze users");
+  nt.exec0("vacuum analyze creator_profiles");
 }
 
 // -- client ----------------------------------------------------------------------------------------
@@ -484,7 +485,8 @@ run_result run_once(const endpoint& ep, const std::string& token, const options&
             if (k.rfind("baseline", 0) == 0)
               break;
             auto j = json::parse(body);
-            my_results[k] += j["results"].size();
+            if (k != "deep_page" || page >= 9)
+              my_results[k] += j["results"].size();
             if (k != "deep_page")
               break;
             if (j["next_cursor"].is_null())

@@ -120,8 +120,12 @@ std::pair<std::string, std::vector<std::string>> build(const creator_search& q) 
       auto p = st.bind(q.platform);
       st.where("p.platforms @> array[" + p + "::text]");
       cond += " and a->>'platform' = " + p + "::text";
-      if (q.followers_min)
-        cond += " and (a->>'followers')::bigint >= " + st.bind(std::to_string(*q.followers_min)) + "::bigint";
+      if (q.followers_min) {
+        // An account's followers are part of the total: the total's btree bounds the rows.
+        auto lo = st.bind(std::to_string(*q.followers_min));
+        st.where("p.follower_total >= " + lo + "::bigint");
+        cond += " and (a->>'followers')::bigint >= " + lo + "::bigint";
+      }
       if (q.followers_max)
         cond += " and (a->>'followers')::bigint <= " + st.bind(std::to_string(*q.followers_max)) + "::bigint";
     }
