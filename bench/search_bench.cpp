@@ -290,8 +290,9 @@ void generate(const std::string& url, size_t n, uint64_t seed) {
   }
   tx.commit();
   pqxx::nontransaction nt{conn};
-  nt.exec0("analyze users");
-  nt.exec0("analyze creator_profiles");
+  // As a database in service would be after autovacuum: statistics, visibility map.
+  nt.exec0("vacuum analyze users");
+  nt.exec0("vacuum analyze creator_profiles");
 }
 
 // -- client ----------------------------------------------------------------------------------------
@@ -484,7 +485,8 @@ run_result run_once(const endpoint& ep, const std::string& token, const options&
             if (k.rfind("baseline", 0) == 0)
               break;
             auto j = json::parse(body);
-            my_results[k] += j["results"].size();
+            if (k != "deep_page" || page >= 9)
+              my_results[k] += j["results"].size();
             if (k != "deep_page")
               break;
             if (j["next_cursor"].is_null())
@@ -593,7 +595,7 @@ int main(int argc, char** argv) {
     generate(db.url(), opt.creators, opt.seed);
     double gen_s = std::chrono::duration<double>(clock_type::now() - t0).count();
     endpoint ep{"127.0.0.1", srv->port()};
-    auto brand = make_account(ep, "brand", "Bench Brand");
+    auto brand = make_account(ep, "brand", "BenchBrand");
     auto put = http_call(ep, "PUT", "/api/v1/brands/profile",
                          json{{"company_name", "Bench"}, {"industry", "Benchmarks"},
                               {"contact", {{"name", "Ben"}, {"email", "ben@bench.example"}}}, {"country", "DE"}}

@@ -100,7 +100,7 @@ std::string number(double d) {
 /// below are spliced in.
 std::pair<std::string, std::vector<std::string>> build(const creator_search& q) {
   statement st;
-  std::string from = " from creator_profiles p join users u on u.id = p.user_id and u.role = 'creator'";
+  std::string from = " from creator_profiles p";
   std::string extra_columns;
 
   if (!q.niches.empty())
@@ -120,8 +120,12 @@ std::pair<std::string, std::vector<std::string>> build(const creator_search& q) 
       auto p = st.bind(q.platform);
       st.where("p.platforms @> array[" + p + "::text]");
       cond += " and a->>'platform' = " + p + "::text";
-      if (q.followers_min)
-        cond += " and (a->>'followers')::bigint >= " + st.bind(std::to_string(*q.followers_min)) + "::bigint";
+      if (q.followers_min) {
+        // An account's followers are part of the total: the total's btree bounds the rows.
+        auto lo = st.bind(std::to_string(*q.followers_min));
+        st.where("p.follower_total >= " + lo + "::bigint");
+        cond += " and (a->>'followers')::bigint >= " + lo + "::bigint";
+      }
       if (q.followers_max)
         cond += " and (a->>'followers')::bigint <= " + st.bind(std::to_string(*q.followers_max)) + "::bigint";
     }
@@ -142,26 +146,26 @@ std::pair<std::string, std::vector<std::string>> build(const creator_search& q) 
     if (q.followers_max)
       st.where("p.follower_total <= " + st.bind(std::to_string(*q.followers_max)) + "::bigint");
   }
-  extra_columns += q.platform.empty() ? ", p.follower_total" : ", acc.followers";
-  extra_columns += per_account ? ", acc.engagement::float8" : ", p.max_engagement::float8";
+  extra_columns += q.platform.empty() ? ", p.follower_total as f1" : ", acc.followers as f1";
+  extra_columns += per_account ? ", acc.engagement::float8 as f2" : ", p.max_engagement::float8 as f2";
 
   if (!q.audience_country.empty()) {
     auto c = st.bind(q.audience_country);
     auto share = "(p.audience_country_shares->>" + c + "::text)::real";
     st.where("p.audience_countries @> array[" + c + "::text]");
     st.where(share + " >= " + st.bind(number(q.audience_min_share)) + "::real");
-    extra_columns += ", " + share + "::float8";
+    extra_columns += ", " + share + "::float8 as f3";
   } else {
-    extra_columns += ", null::float8";
+    extra_columns += ", null::float8 as f3";
   }
   if (!q.audience_age_band.empty()) {
     auto b = st.bind(q.audience_age_band);
     auto share = "(p.audience->'age_bands'->>" + b + "::text)::real";
     st.where("p.audience_age_bands @> array[" + b + "::text]");
     st.where(share + " >= " + st.bind(number(q.audience_min_share)) + "::real");
-    extra_columns += ", " + share + "::float8";
+    extra_columns += ", " + share + "::float8 as f4";
   } else {
-    extra_columns += ", null::float8";
+    extra_columns += ", null::float8 as f4";
   }
 
   if (!q.rate_currency.empty()) {
@@ -180,9 +184,9 @@ std::pair<std::string, std::vector<std::string>> build(const creator_search& q) 
       cond += " and (r->>'amount')::bigint <= " + st.bind(std::to_string(*q.rate_max)) + "::bigint";
     from += " join lateral (select (r->>'amount')::bigint as amount, r->>'type' as type"
             " from jsonb_array_elements(p.rates) r where true" + cond + " order by 1, 2 limit 1) rt on true";
-    extra_columns += ", rt.amount, rt.type";
+    extra_columns += ", rt.amount as f5, rt.type as f6";
   } else {
-    extra_columns += ", null::bigint, null::text";
+    extra_columns += ", null::bigint as f5, null::text as f6";
   }
 
   if (q.radius_km) {
@@ -241,9 +245,15 @@ std::pair<std::string, std::vector<std::string>> build(const creator_search& q) 
     st.where("(" + key + ", p.user_id) < (" + st.bind(k) + key_cast + ", " + st.bind(q.after_user->str())
              + "::uuid)");
   }
-  auto sql = std::string{"select "} + profile_columns + extra_columns + ", (" + key + ")::float8" + from
-             + " where true" + st.conditions() + " order by " + key + " desc, p.user_id desc limit "
-             + st.bind(std::to_string(q.limit + 1)) + "::bigint";
+  // Filter, sort and limit on creator_profiles alone with narrow rows; only the page's rows are
+  // then read whole and joined to users (display name).
+  auto sql = std::string{"with hits as (select p.user_id"} + extra_columns + ", (" + key
+             + ")::float8 as sort_key" + from + " where p.searchable" + st.conditions() + " order by " + key
+             + " desc, p.user_id desc limit " + st.bind(std::to_string(q.limit + 1))
+             + "::bigint) select " + profile_columns
+             + ", h.f1, h.f2, h.f3, h.f4, h.f5, h.f6, h.sort_key from hits h"
+               " join creator_profiles p on p.user_id = h.user_id join users u on u.id = p.user_id"
+               " order by h.sort_key desc, h.user_id desc";
   return {std::move(sql), st.params()};
 }
 
@@ -258,6 +268,9 @@ void search_creators(database& db, creator_search q,
     [out, sql = std::move(sql), params = std::move(params)](void* c) -> result<unit> {
       auto& conn = *static_cast<pqxx::connection*>(c);
       pqxx::read_transaction tx{conn};
+      // A page is a few ms of work: parallel workers only add start-up cost and contend for
+      // the cores the other queries need.
+      tx.exec0("set local max_parallel_workers_per_gather = 0");
       auto rows = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
       out->reserve(rows.size());
       for (const auto& r : rows) {

@@ -81,6 +81,7 @@ protected:
       ASSERT_EQ(r.status, 200) << r.body;
       ids_[c.name] = a.id;
       tokens_[c.name] = a.token;
+      emails_[c.name] = a.email;
     }
   }
 
@@ -99,7 +100,7 @@ protected:
     return {v.begin(), v.end()};
   }
 
-  std::map<std::string, std::string> ids_, tokens_;
+  std::map<std::string, std::string> ids_, tokens_, emails_;
 };
 
 using names = std::set<std::string>;
@@ -335,6 +336,19 @@ TEST_F(SearchEndToEnd, NoPrivateFieldsAndOnlyBrandsAndStaffMaySearch) {
   auto staff = search("country=DE", mod.token);
   ASSERT_EQ(staff.status, 200) << staff.body;
   EXPECT_EQ(staff.body.find("\"lat\""), std::string::npos);
+
+  // A creator whose role changes leaves the results at once (and comes back with the role).
+  EXPECT_EQ(found_set("niche=travel", brand.token), (names{"Cleo", "Dee"}));
+  {
+    std::string sql_cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                          + "' --log-level warn --set-role " + emails_["Dee"] + "=brand";
+    ASSERT_EQ(std::system(sql_cmd.c_str()), 0);
+    EXPECT_EQ(found_set("niche=travel", brand.token), names{"Cleo"});
+    sql_cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+              + "' --log-level warn --set-role " + emails_["Dee"] + "=creator";
+    ASSERT_EQ(std::system(sql_cmd.c_str()), 0);
+    EXPECT_EQ(found_set("niche=travel", brand.token), (names{"Cleo", "Dee"}));
+  }
 
   auto creator = search("", tokens_["Cleo"]);
   EXPECT_EQ(creator.status, 403) << creator.body;
