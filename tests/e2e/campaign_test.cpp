@@ -130,6 +130,14 @@ TEST_F(CampaignE2E, DraftToPublishedWithApplicationsInvitationsAndRestart) {
   EXPECT_TRUE(lists(call(brand, "GET", "/api/v1/brands/campaigns").json_body(), id));
   EXPECT_EQ(call(stranger, "GET", "/api/v1/campaigns/" + id).status, 200);
 
+  // Live pushes: the brand's and Cleo's sockets (Dan's must not see Cleo's application).
+  ws_client brand_ws(ep(), brand.token), cleo_ws(ep(), cleo.token), dan_ws(ep(), dan.token);
+  auto on_stream = [&](const std::string& type) {
+    return [&, type](const json& ev) {
+      return ev.value("stream", "") == "campaign:" + id && ev["event"].value("type", "") == type;
+    };
+  };
+
   // Cleo applies; a creator cannot decide it; the brand approves: the pair's conversation opens.
   auto applied = call(cleo, "POST", "/api/v1/influencers/campaigns/" + id + "/apply",
                       json{{"key", "a-1"}, {"proposal", "Berlin rides, 3 videos"}, {"amount", 40'000}});
@@ -146,6 +154,12 @@ TEST_F(CampaignE2E, DraftToPublishedWithApplicationsInvitationsAndRestart) {
   auto approved = call(brand, "PUT", approve_target, json{{"key", "d-1"}, {"outcome", "approved"}});
   ASSERT_EQ(approved.status, 200) << approved.body;
   auto conv1 = approved.json_body()["conversation"].get<std::string>();
+  auto live = pactum::test_support::wait_event(brand_ws, on_stream("application.submitted"), 5s);
+  ASSERT_TRUE(live.has_value());
+  EXPECT_EQ((*live)["event"]["proposal"], "Berlin rides, 3 videos");
+  auto live_decision = pactum::test_support::wait_event(cleo_ws, on_stream("application.decided"), 5s);
+  ASSERT_TRUE(live_decision.has_value());
+  EXPECT_EQ((*live_decision)["event"]["outcome"], "approved");
   auto retried = call(brand, "PUT", approve_target, json{{"key", "d-1"}, {"outcome", "approved"}});
   ASSERT_EQ(retried.status, 200) << retried.body;
   EXPECT_TRUE(retried.json_body()["duplicate"].get<bool>());
@@ -167,6 +181,16 @@ TEST_F(CampaignE2E, DraftToPublishedWithApplicationsInvitationsAndRestart) {
   ASSERT_EQ(accepted.status, 200) << accepted.body;
   auto conv2 = accepted.json_body()["conversation"].get<std::string>();
   EXPECT_NE(conv1, conv2);
+  // Dan's socket got his invitation's events and never Cleo's application.
+  std::set<std::string> dan_saw;
+  auto dan_live = pactum::test_support::wait_event(dan_ws, [&](const json& ev) {
+    dan_saw.insert(ev["event"].value("type", ""));
+    return on_stream("invitation.answered")(ev);
+  }, 5s);
+  ASSERT_TRUE(dan_live.has_value());
+  EXPECT_TRUE(dan_saw.count("invitation.sent"));
+  EXPECT_FALSE(dan_saw.count("application.submitted"));
+  EXPECT_FALSE(dan_saw.count("application.decided"));
 
   // The feed: the brand sees everything; Dan sees his invitation, not Cleo's proposal.
   auto brand_feed = call(brand, "GET", "/api/v1/campaigns/" + id + "/updates").json_body();
