@@ -358,6 +358,12 @@ void on_appended(self_ptr self, append_done& done) {
   st.committed = done.head.value();
   const pr::campaign_event& e = flight.event;
   project(self, &e, flight.seq);
+  // Live: the brand's sessions get every event, the creator it concerns theirs (stream
+  // `campaign:<id>`, the stored bytes, encoded once).
+  auto frame = std::make_shared<pr::push_frame>(st.stream, flight.seq, flight.payload);
+  self->send(st.svc->registry, notify_atom_v, st.machine.brand, pr::push_frame_ptr{frame});
+  if (auto creator = concerned_creator(st.machine, e); !creator.is_nil() && creator != st.machine.brand)
+    self->send(st.svc->registry, notify_atom_v, creator, pr::push_frame_ptr{frame});
   uuid conv;
   if (auto* x = std::get_if<pr::application_decided>(&e))
     conv = x->conversation;
