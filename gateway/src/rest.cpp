@@ -487,6 +487,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  if (handle_social_rest(req, client_address, gw, send)) // before profiles: a path under theirs
+    return;
   if (handle_profiles_rest(req, client_address, gw, send))
     return;
   if (path == "/api/v1/admin/audit") {

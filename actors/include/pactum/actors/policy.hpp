@@ -88,6 +88,10 @@ enum class action : uint8_t {
   user_erase,
   consents_get,
   consents_set,
+  // social platforms (REST)
+  social_refresh,
+  social_flag_list,
+  social_flag_review,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 
