@@ -224,7 +224,7 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --social-backoff-base-ms N  first retry delay, doubling, jittered [PACTUM_SOCIAL_BACKOFF_BASE_MS] (500)
   --social-backoff-max-ms N   longest retry delay [PACTUM_SOCIAL_BACKOFF_MAX_MS] (30000)
   --social-max-wait-ms N    most one request waits for quota and retries before answering 429/503
-                            [PACTUM_SOCIAL_MAX_WAIT_MS] (10000)
+                            (at most 25000) [PACTUM_SOCIAL_MAX_WAIT_MS] (10000)
   --social-concurrency N    platform calls in flight at most (the client's threads)
                             [PACTUM_SOCIAL_CONCURRENCY] (4)
   --social-queue N          platform requests waiting for a thread before 503 overloaded
@@ -471,6 +471,8 @@ options parse(int argc, char** argv) {
       || o.social_concurrency > 64 || o.social_queue < 1)
     die("--social-quota-window-ms, --social-burst, --social-backoff-base-ms and --social-queue must be "
         ">= 1, --social-max-attempts 1 to 20, --social-concurrency 1 to 64");
+  if (o.social_max_wait_ms > 25'000)
+    die("--social-max-wait-ms must be at most 25000 (a refresh answers within the HTTP session's 30 s)");
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
   if (o.login_codes != "outbox" && o.login_codes != "off")

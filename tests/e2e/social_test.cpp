@@ -294,3 +294,15 @@ TEST_F(SocialQuotaEndToEnd, ThePlatformsQuotaSurfacesAsRetryAfter) {
   EXPECT_LE(wait, 60);
   EXPECT_TRUE(call("GET", "/api/v1/influencers/profile", creator.token).json_body()["verified_stats"].is_null());
 }
+
+TEST_F(SocialEndToEnd, APlatformThatFailsTwiceIsRetriedWithBackoff) {
+  // flaky_ handles answer unavailable twice; the client's retries (500 ms, then 1 s, jittered)
+  // absorb it and the creator sees one successful refresh.
+  auto creator = creator_with(json::array({account_json("twitch", "flaky_streamer", 1'000)}));
+  auto start = std::chrono::steady_clock::now();
+  auto r = refresh(creator);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json_body()["accounts"][0]["statistics"]["handle"], "flaky_streamer");
+  EXPECT_GE(took, 700ms) << "two backoff delays of at least 250 and 500 ms";
+}
