@@ -116,8 +116,11 @@ expected<bool, error> client::take_token(const std::string& platform, millis dea
 }
 
 int64_t client::backoff_ms(int attempt) {
-  auto doublings = std::min(attempt - 1, 30);
-  auto delay = std::min(cfg_.backoff_max_ms, cfg_.backoff_base_ms << doublings);
+  // base * 2^(attempt - 1), capped at the maximum (doubling stops there: no overflow).
+  auto delay = cfg_.backoff_base_ms;
+  for (int i = 1; i < attempt && delay < cfg_.backoff_max_ms; ++i)
+    delay *= 2;
+  delay = std::min(delay, cfg_.backoff_max_ms);
   std::lock_guard<std::mutex> guard{mtx_};
   std::uniform_int_distribution<int64_t> jitter{delay / 2, delay};
   return jitter(rng_);
