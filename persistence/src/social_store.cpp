@@ -95,6 +95,10 @@ void save_social_refresh(database& db, uuid user, int64_t expected_version,
                         " values ($1, $2, $3, $4::jsonb,"
                         " 'epoch'::timestamptz + $5::bigint * interval '1 millisecond')",
                         user.str(), a.platform, a.handle, a.stats, a.fetched_at);
+        tx.exec_params0("delete from social_snapshots where user_id = $1 and platform = $2 and handle = $3"
+                        " and id <= (select id from social_snapshots where user_id = $1 and platform = $2"
+                        " and handle = $3 order by id desc offset $4 limit 1)",
+                        user.str(), a.platform, a.handle, max_snapshots_per_account);
         if (a.signals == "[]" || a.signals.empty()) {
           out.flags.emplace_back();
           continue;

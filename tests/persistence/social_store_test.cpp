@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "pactum/persistence/database.hpp"
 #include "pactum/persistence/profile_store.hpp"
@@ -153,6 +154,20 @@ TEST_F(SocialStoreTest, TheVerifiedMarkerFollowsTheAccountsNotThePuts) {
   auto cleared = await<creator_profile_row>([&](auto cb) { save_creator_profile(*db_, other, 0, cb); });
   ASSERT_TRUE(cleared);
   EXPECT_FALSE(cleared->stats_verified_at.has_value());
+}
+
+TEST_F(SocialStoreTest, SnapshotsPerAccountAreBounded) {
+  auto version = profile_.version;
+  for (int64_t i = 0; i < max_snapshots_per_account + 5; ++i) {
+    auto r = refresh(version, 1'000 + i, "[]");
+    ASSERT_TRUE(r) << r.error().message;
+    version = r->version;
+  }
+  pqxx::connection conn{url()};
+  pqxx::nontransaction tx{conn};
+  auto rows = tx.exec1("select count(*), min(stats->>'followers')::bigint from social_snapshots");
+  EXPECT_EQ(rows[0].as<int64_t>(), max_snapshots_per_account);
+  EXPECT_EQ(rows[1].as<int64_t>(), 1'005) << "the oldest went first";
 }
 
 TEST_F(SocialStoreTest, ARefreshWithoutAProfileIsNotFound) {

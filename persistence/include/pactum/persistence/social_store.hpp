@@ -14,6 +14,9 @@
 
 namespace pactum::persistence {
 
+/// Snapshots kept per account (user, platform, handle): a refresh drops the oldest beyond this.
+inline constexpr int64_t max_snapshots_per_account = 100;
+
 /// One account's fetched statistics, as the refresh stores them.
 struct social_account_refresh {
   std::string platform;
@@ -31,7 +34,8 @@ struct social_refresh_saved {
 };
 
 /// In one transaction: replaces the creator's `social_accounts` (JSON array) and
-/// `follower_total`, marks the figures verified now, stores a snapshot of each account, and
+/// `follower_total`, marks the figures verified now, stores a snapshot of each account (keeping
+/// the newest `max_snapshots_per_account`), and
 /// raises a flag for each account with signals (or updates its open flag). Only when the stored
 /// profile still has `expected_version` (`conflict` otherwise: it changed during the fetch);
 /// `not_found` when the user has no creator profile.
