@@ -24,6 +24,8 @@
 #include "pactum/gateway/server.hpp"
 #include "pactum/payments/sandbox.hpp"
 #include "pactum/persistence/database.hpp"
+#include "pactum/social/client.hpp"
+#include "pactum/social/simulated.hpp"
 
 namespace {
 
@@ -99,6 +101,19 @@ struct options {
   size_t search_text_max_chars = 200;
   std::string web_root = "auto"; ///< auto: PACTUM_DEFAULT_WEB_ROOT when built; none: landing page
   size_t web_max_bytes = 32 * 1024 * 1024;
+  std::string social_provider = "simulated";
+  size_t social_seed = 1;
+  size_t social_quota_calls = 60;
+  size_t social_quota_window_ms = 60'000;
+  size_t social_client_calls = 60;
+  size_t social_burst = 6;
+  size_t social_max_attempts = 4;
+  size_t social_backoff_base_ms = 500;
+  size_t social_backoff_max_ms = 30'000;
+  size_t social_max_wait_ms = 10'000;
+  size_t social_concurrency = 4;
+  size_t social_queue = 1'000;
+  size_t social_refresh_interval_s = 60;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -209,6 +224,26 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             none for a bare landing page [PACTUM_WEB_ROOT] (web/dist of the
                             source tree when it has been built, else none)
   --web-max-bytes N         most bytes --web-root may hold [PACTUM_WEB_MAX_BYTES] (33554432)
+  --social-provider P       social-platform statistics and post checks: simulated (embedded,
+                            deterministic, no network) or none [PACTUM_SOCIAL_PROVIDER] (simulated)
+  --social-seed N           seed of the simulated provider's figures [PACTUM_SOCIAL_SEED] (1)
+  --social-quota-calls N    simulated provider: calls per platform per window before 429
+                            [PACTUM_SOCIAL_QUOTA_CALLS] (60)
+  --social-quota-window-ms N  simulated provider: the quota's window [PACTUM_SOCIAL_QUOTA_WINDOW_MS] (60000)
+  --social-client-calls N   the client's own limit per platform per window (a token bucket; set it
+                            to the platform's quota); 0 = none [PACTUM_SOCIAL_CLIENT_CALLS] (60)
+  --social-burst N          calls per platform the client makes at once [PACTUM_SOCIAL_BURST] (6)
+  --social-max-attempts N   platform calls per request, retries included [PACTUM_SOCIAL_MAX_ATTEMPTS] (4)
+  --social-backoff-base-ms N  first retry delay, doubling, jittered [PACTUM_SOCIAL_BACKOFF_BASE_MS] (500)
+  --social-backoff-max-ms N   longest retry delay [PACTUM_SOCIAL_BACKOFF_MAX_MS] (30000)
+  --social-max-wait-ms N    most one request waits for quota and retries before answering 429/503
+                            (at most 25000) [PACTUM_SOCIAL_MAX_WAIT_MS] (10000)
+  --social-concurrency N    platform calls in flight at most (the client's threads)
+                            [PACTUM_SOCIAL_CONCURRENCY] (4)
+  --social-queue N          platform requests waiting for a thread before 503 overloaded
+                            [PACTUM_SOCIAL_QUEUE] (1000)
+  --social-refresh-interval-s N  a creator refreshes their statistics at most once per N s;
+                            0 = no limit [PACTUM_SOCIAL_REFRESH_INTERVAL_S] (60)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -300,6 +335,19 @@ options parse(int argc, char** argv) {
     {"search-text-max-chars", "PACTUM_SEARCH_TEXT_MAX_CHARS"},
     {"web-root", "PACTUM_WEB_ROOT"},
     {"web-max-bytes", "PACTUM_WEB_MAX_BYTES"},
+    {"social-provider", "PACTUM_SOCIAL_PROVIDER"},
+    {"social-seed", "PACTUM_SOCIAL_SEED"},
+    {"social-quota-calls", "PACTUM_SOCIAL_QUOTA_CALLS"},
+    {"social-quota-window-ms", "PACTUM_SOCIAL_QUOTA_WINDOW_MS"},
+    {"social-client-calls", "PACTUM_SOCIAL_CLIENT_CALLS"},
+    {"social-burst", "PACTUM_SOCIAL_BURST"},
+    {"social-max-attempts", "PACTUM_SOCIAL_MAX_ATTEMPTS"},
+    {"social-backoff-base-ms", "PACTUM_SOCIAL_BACKOFF_BASE_MS"},
+    {"social-backoff-max-ms", "PACTUM_SOCIAL_BACKOFF_MAX_MS"},
+    {"social-max-wait-ms", "PACTUM_SOCIAL_MAX_WAIT_MS"},
+    {"social-concurrency", "PACTUM_SOCIAL_CONCURRENCY"},
+    {"social-queue", "PACTUM_SOCIAL_QUEUE"},
+    {"social-refresh-interval-s", "PACTUM_SOCIAL_REFRESH_INTERVAL_S"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -425,7 +473,29 @@ options parse(int argc, char** argv) {
     else if (name == "search-text-max-chars") o.search_text_max_chars = std::max<size_t>(to_size(name, v), 1);
     else if (name == "web-root") o.web_root = v;
     else if (name == "web-max-bytes") o.web_max_bytes = to_size(name, v);
+    else if (name == "social-provider") o.social_provider = v;
+    else if (name == "social-seed") o.social_seed = to_size(name, v);
+    else if (name == "social-quota-calls") o.social_quota_calls = to_size(name, v);
+    else if (name == "social-quota-window-ms") o.social_quota_window_ms = to_size(name, v);
+    else if (name == "social-client-calls") o.social_client_calls = to_size(name, v);
+    else if (name == "social-burst") o.social_burst = to_size(name, v);
+    else if (name == "social-max-attempts") o.social_max_attempts = to_size(name, v);
+    else if (name == "social-backoff-base-ms") o.social_backoff_base_ms = to_size(name, v);
+    else if (name == "social-backoff-max-ms") o.social_backoff_max_ms = to_size(name, v);
+    else if (name == "social-max-wait-ms") o.social_max_wait_ms = to_size(name, v);
+    else if (name == "social-concurrency") o.social_concurrency = to_size(name, v);
+    else if (name == "social-queue") o.social_queue = to_size(name, v);
+    else if (name == "social-refresh-interval-s") o.social_refresh_interval_s = to_size(name, v);
   }
+  if (o.social_provider != "simulated" && o.social_provider != "none")
+    die("--social-provider must be simulated or none");
+  if (o.social_quota_window_ms < 1 || o.social_burst < 1 || o.social_max_attempts < 1
+      || o.social_max_attempts > 20 || o.social_backoff_base_ms < 1 || o.social_concurrency < 1
+      || o.social_concurrency > 64 || o.social_queue < 1)
+    die("--social-quota-window-ms, --social-burst, --social-backoff-base-ms and --social-queue must be "
+        ">= 1, --social-max-attempts 1 to 20, --social-concurrency 1 to 64");
+  if (o.social_max_wait_ms > 25'000)
+    die("--social-max-wait-ms must be at most 25000 (a refresh answers within the HTTP session's 30 s)");
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
   if (o.login_codes != "outbox" && o.login_codes != "off")
@@ -673,6 +743,34 @@ int main(int argc, char** argv) {
   rcfg.search_text_max_chars = opt.search_text_max_chars;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
+  // Social platforms: the embedded simulated provider behind the quota-respecting client, whose
+  // own threads run the (blocking) platform calls. Stopped after the gateway, before the runtime.
+  std::unique_ptr<pactum::social::adapter> social_provider;
+  pactum::social::real_clock social_clock;
+  std::unique_ptr<pactum::social::client> social_client;
+  if (opt.social_provider == "simulated") {
+    pactum::social::simulated_config sc;
+    sc.seed = opt.social_seed;
+    sc.calls_per_window = static_cast<int64_t>(opt.social_quota_calls);
+    sc.window_ms = static_cast<int64_t>(opt.social_quota_window_ms);
+    social_provider = std::make_unique<pactum::social::simulated_provider>(sc);
+    pactum::social::client_config cc;
+    cc.calls_per_window = static_cast<int64_t>(opt.social_client_calls);
+    cc.window_ms = static_cast<int64_t>(opt.social_quota_window_ms);
+    cc.burst = static_cast<int64_t>(opt.social_burst);
+    cc.max_attempts = static_cast<int>(opt.social_max_attempts);
+    cc.backoff_base_ms = static_cast<int64_t>(opt.social_backoff_base_ms);
+    cc.backoff_max_ms = static_cast<int64_t>(opt.social_backoff_max_ms);
+    cc.max_wait_ms = static_cast<int64_t>(opt.social_max_wait_ms);
+    cc.concurrency = opt.social_concurrency;
+    cc.queue_limit = opt.social_queue;
+    social_client = std::make_unique<pactum::social::client>(*social_provider, social_clock, cc);
+    rt->set_social_client(social_client.get(),
+                          {std::chrono::milliseconds(opt.social_refresh_interval_s * 1000)});
+    spdlog::info("social: simulated provider (seed {}, {} calls per {} ms per platform)", opt.social_seed,
+                 opt.social_quota_calls, opt.social_quota_window_ms);
+  }
+
   auto [host, port] = split_listen(opt.listen);
   pactum::gateway::server_config scfg;
   scfg.address = host;
@@ -735,6 +833,8 @@ int main(int argc, char** argv) {
   srv.stop();
   if (payments)
     payments->stop(); // no provider callback after this; contracts retry on the next start
+  if (social_client)
+    social_client->stop(); // wakes waiting requests; queued ones fail fast
   rt.reset();
   db.stop();
   spdlog::info("stopped");

@@ -174,6 +174,12 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::campaign_matches, "campaign.matches", "GET /api/v1/influencers/campaigns",
    {"n....", ".nYnn", ".....", ".....", ".....", "....."},
    {403, error_code::forbidden, "only creators have matching campaigns"}, none},
+  // Social platforms: creators refresh their own statistics; moderators review the flags.
+  {action::social_refresh, "social.refresh", "POST /api/v1/influencers/profile/social/refresh",
+   {"n....", ".nYnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only creators refresh their social statistics"}, none},
+  {action::social_flag_list, "social_flag.list", "GET /api/v1/moderation/social-flags", STAFF("nnnYY"), moderators_only, none},
+  {action::social_flag_review, "social_flag.review", "PUT /api/v1/moderation/social-flags/{id}", STAFF("nnnYY"), moderators_only, none},
 }};
 // clang-format on
 

@@ -146,6 +146,7 @@ std::pair<pp::profile_meta, pp::creator_profile> from_row(const persistence::cre
   p.languages = r.languages;
   p.rates = r.rates;
   p.media_kit_url = r.media_kit_url;
+  p.stats_verified_at = r.stats_verified_at;
   return {pp::profile_meta{r.user, r.display_name, r.version, r.updated_at}, std::move(p)};
 }
 

@@ -492,6 +492,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   }
   if (handle_campaigns_rest(req, path, client_address, gw, send))
     return;
+  if (handle_social_rest(req, client_address, gw, send)) // before profiles: a path under theirs
+    return;
   if (handle_profiles_rest(req, client_address, gw, send))
     return;
   if (path == "/api/v1/admin/audit") {

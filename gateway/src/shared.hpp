@@ -106,6 +106,12 @@ bool handle_profiles_rest(const http::request<http::string_body>& req,
                           const std::string& client_address, gateway_state& gw,
                           const std::function<void(http_response)>& send);
 
+/// Answers the social-platform endpoints (rest_social.cpp): the creator's statistics refresh
+/// and the moderators' fake-follower flags; false when `req` is for none of them.
+bool handle_social_rest(const http::request<http::string_body>& req,
+                        const std::string& client_address, gateway_state& gw,
+                        const std::function<void(http_response)>& send);
+
 /// A JSON error response in the documented shape.
 http_response error_response(const http::request<http::string_body>& req,
                              const actors::api_error& err);

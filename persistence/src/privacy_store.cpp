@@ -54,11 +54,14 @@ const erasure_step erasure_steps[] = {
                     " where to_address = (select email from users where id = $1)",
                     p.user.str());
   },
-  // Profiles (company, contact, bio, location, social accounts, rates) and login codes.
+  // Profiles (company, contact, bio, location, social accounts, rates), login codes, social
+  // statistics snapshots and fake-follower flags.
   [](pqxx::work& tx, const erasure_plan& p) {
     tx.exec_params0("delete from brand_profiles where user_id = $1", p.user.str());
     tx.exec_params0("delete from creator_profiles where user_id = $1", p.user.str());
     tx.exec_params0("delete from login_codes where user_id = $1", p.user.str());
+    tx.exec_params0("delete from social_snapshots where user_id = $1", p.user.str());
+    tx.exec_params0("delete from social_flags where user_id = $1", p.user.str());
   },
   // The account row stays (conversations, contracts and the ledger refer to it), pseudonymous:
   // the email becomes a unique placeholder, the password can never match, the name is the

@@ -78,7 +78,7 @@ constexpr const char* brand_columns =
 constexpr const char* creator_columns =
   "p.user_id::text, p.bio, p.niches, p.social_accounts::text, p.follower_total, p.audience::text,"
   " p.country, p.city, p.lat, p.lon, p.languages, p.rates::text, p.media_kit_url, u.display_name,"
-  " p.version, " PACTUM_MS("p.updated_at");
+  " p.version, " PACTUM_MS("p.updated_at") ", " PACTUM_MS("p.stats_verified_at");
 
 brand_profile_row to_brand(const pqxx::row& r) {
   brand_profile_row b;
@@ -117,6 +117,8 @@ creator_profile_row to_creator(const pqxx::row& r) {
   c.display_name = r[13].as<std::string>();
   c.version = r[14].as<int64_t>();
   c.updated_at = r[15].as<int64_t>();
+  if (!r[16].is_null())
+    c.stats_verified_at = r[16].as<int64_t>();
   return c;
 }
 

@@ -669,6 +669,7 @@ std::string creator_profile_json(const profile_meta& meta, const creator_profile
   j["languages"] = p.languages;
   j["rates"] = parsed(p.rates, json::array());
   j["media_kit_url"] = p.media_kit_url;
+  j["verified_stats"] = p.stats_verified_at ? json{{"refreshed_at", *p.stats_verified_at}} : json(nullptr);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -548,6 +548,12 @@ protected:
       case action::invitation_answer:
       case action::campaign_matches:
         return campaign_cell(what, r, rel);
+      case action::social_refresh:
+        return from_http(rest(me, "POST", "/api/v1/influencers/profile/social/refresh"));
+      case action::social_flag_list:
+        return from_http(rest(me, "GET", "/api/v1/moderation/social-flags"));
+      case action::social_flag_review:
+        return from_http(rest(me, "PUT", "/api/v1/moderation/social-flags/1", json{{"status", "cleared"}}));
     }
     return std::nullopt;
   }

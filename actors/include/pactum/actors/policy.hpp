@@ -106,6 +106,10 @@ enum class action : uint8_t {
   invitation_list,
   invitation_answer,
   campaign_matches,
+  // social platforms (REST)
+  social_refresh,
+  social_flag_list,
+  social_flag_review,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

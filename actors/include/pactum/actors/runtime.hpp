@@ -4,6 +4,7 @@
 // translation units never include CAF. Behind it: the CAF actor system, the entity directory,
 // session actors, and the account service.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@
 #include "pactum/protocol/codec.hpp"
 #include "pactum/protocol/errors.hpp"
 #include "pactum/protocol/messages.hpp"
+#include "pactum/social/adapter.hpp"
 
 namespace pactum::persistence {
 class database;
@@ -27,6 +29,10 @@ class database;
 
 namespace pactum::payments {
 class provider;
+}
+
+namespace pactum::social {
+class client;
 }
 
 namespace pactum::actors {
@@ -250,6 +256,34 @@ struct audit_query_params {
   size_t limit = 100; ///< 1..1000
 };
 
+/// One fake-follower flag, as moderators see it (docs/api.md, "Social platforms").
+struct social_flag_info {
+  int64_t id = 0;
+  uuid user;
+  std::string display_name;
+  std::string platform;
+  std::string handle;
+  std::string signals;  ///< JSON array [{code, message, figures}]
+  std::string snapshot; ///< JSON object: the statistics that raised it
+  std::string status;   ///< open, cleared, confirmed
+  std::string reviewer; ///< user id, "" while open
+  millis created_at = 0;
+  millis updated_at = 0;
+  millis reviewed_at = 0; ///< 0 while open
+};
+
+/// Which flags a moderator asks for: newest first, ids below `before` (0: the newest).
+struct social_flag_query {
+  std::string status; ///< open, cleared, confirmed, or "" for all
+  int64_t before = 0;
+  size_t limit = 50;  ///< 1..200
+};
+
+/// How refreshes of creators' statistics are limited (pactumd flags).
+struct social_settings {
+  std::chrono::milliseconds refresh_interval{60'000}; ///< per creator: one refresh per interval
+};
+
 /// Owns the actor system and services. Lifecycle: construct after the database has started,
 /// serve, then `drain` and destroy before the database stops. Thread-safe.
 class runtime {
@@ -402,6 +436,32 @@ public:
   /// JSON text. Brands, moderators and admins (else 403); 400 with per-field errors.
   void search_creators(principal who, std::vector<std::pair<std::string, std::string>> params,
                        std::function<void(expected<std::string, api_error>)> done);
+  // -- social platforms (actors/src/social.cpp; docs/api.md, "Social platforms") --
+
+  /// Hands the runtime the social-platform client it calls (null: none; refreshes and post
+  /// checks then answer 503). Call once, before serving; the client must outlive the runtime's
+  /// use of it (stop it after the gateway stopped, before destroying the runtime).
+  void set_social_client(social::client* client, social_settings settings = {});
+
+  /// Replaces the figures of `who`'s declared social accounts with the platforms' (creators
+  /// only), raises fake-follower flags, and answers JSON text {profile, accounts, provider}.
+  /// 400 with per-field errors for unknown or invalid handles, 404 without a profile, 429 when
+  /// refreshed too recently or the platforms' quotas are used up (with retry_after_s).
+  void refresh_social_stats(principal who, std::function<void(expected<std::string, api_error>)> done);
+
+  /// Fake-follower flags (moderators and admins only).
+  void social_flags(principal who, social_flag_query q,
+                    std::function<void(expected<std::vector<social_flag_info>, api_error>)> done);
+
+  /// Closes an open flag as "cleared" or "confirmed" (moderators and admins only; audited).
+  void review_social_flag(principal who, int64_t id, std::string status,
+                          std::function<void(expected<social_flag_info, api_error>)> done);
+
+  /// Whether a post exists on `platform` with `required_disclosure` ("none", "any", "#ad",
+  /// "#sponsored", "paid_partnership"): for the campaigns' content review (no caller's policy:
+  /// the caller has authorised its own action). 404 for a post that does not exist.
+  void verify_post(std::string platform, std::string post, std::string required_disclosure,
+                   std::function<void(expected<social::post_check, api_error>)> done);
 
   // -- live sessions --
 
@@ -437,6 +497,11 @@ private:
   /// Opens a login (tokens) for a user who proved who they are.
   void open_login(uuid user, std::string role, std::string display_name, std::string user_agent,
                   std::function<void(expected<login_result, api_error>)> done);
+
+  // For social.cpp: the client and the per-creator refresh limit, published once.
+  struct social_state;
+  std::shared_ptr<social_state> social_owner_;
+  std::atomic<social_state*> social_{nullptr};
 };
 
 } // namespace pactum::actors

@@ -50,6 +50,9 @@ struct creator_profile_row {
   std::string display_name;
   int64_t version = 0;
   millis updated_at = 0;
+  /// When the social accounts' figures last came from the platforms (social_store.hpp); unset
+  /// while they are self-declared.
+  std::optional<millis> stats_verified_at;
 };
 
 /// Inserts or replaces the profile; `expected_version` > 0 replaces only that version

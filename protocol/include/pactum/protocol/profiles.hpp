@@ -116,6 +116,9 @@ struct creator_profile {
   std::string media_kit_url;
   /// `version` in the body: replace only this stored version (0: whatever is stored). Not stored.
   int64_t expected_version = 0;
+  /// Not in a PUT: when the social accounts' figures were last refreshed from the platforms
+  /// (shown as `verified_stats`; unset while they are self-declared).
+  std::optional<millis> stats_verified_at;
 };
 
 /// One invalid field: its path in the body (`social_accounts[1].followers`, `location.lat`) and
