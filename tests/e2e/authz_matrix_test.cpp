@@ -332,8 +332,8 @@ protected:
     return from_ws(ask(who, msg));
   }
 
-  std::string mailed_code(const std::string& email) {
-    return pactum::test_support::mailed_login_code(url(), email);
+  std::string mailed_code(const std::string& email, int64_t after_id) {
+    return pactum::test_support::mailed_login_code(url(), email, after_id);
   }
 
   /// A fresh account with role `r` (moderators and admins are promoted by the admin over REST):
@@ -512,10 +512,11 @@ protected:
       case action::login_code_request:
         return from_http(rest(nullptr, "POST", "/api/v1/users/login/code", json{{"email", coder_.email}}));
       case action::login_code_verify: {
+        auto before = pactum::test_support::last_mail_id(url());
         auto asked = rest(nullptr, "POST", "/api/v1/users/login/code", json{{"email", coder_.email}});
         EXPECT_EQ(asked.status, 202) << asked.body;
         return from_http(rest(nullptr, "POST", "/api/v1/users/login/code/verify",
-                              json{{"email", coder_.email}, {"code", mailed_code(coder_.email)}}));
+                              json{{"email", coder_.email}, {"code", mailed_code(coder_.email, before)}}));
       }
       case action::user_export:
         return from_http(rest(me, "GET", "/api/v1/users/me/export"));
