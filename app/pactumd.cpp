@@ -93,6 +93,8 @@ struct options {
   std::string master_key_file;
   size_t key_cache = 100'000;
   size_t export_max_events = 100'000;
+  size_t match_candidates = 2'000;
+  size_t match_limit_max = 100;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -196,6 +198,9 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --key-cache N             users' data keys kept unwrapped in memory [PACTUM_KEY_CACHE] (100000)
   --export-max-events N     journal events one data export holds at most
                             [PACTUM_EXPORT_MAX_EVENTS] (100000)
+  --match-candidates N      creators the matching prefilter hands to the scorer at most
+                            [PACTUM_MATCH_CANDIDATES] (2000)
+  --match-limit-max N       the most matches one request returns [PACTUM_MATCH_LIMIT_MAX] (100)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -282,6 +287,8 @@ options parse(int argc, char** argv) {
     {"master-key-file", "PACTUM_MASTER_KEY_FILE"},
     {"key-cache", "PACTUM_KEY_CACHE"},
     {"export-max-events", "PACTUM_EXPORT_MAX_EVENTS"},
+    {"match-candidates", "PACTUM_MATCH_CANDIDATES"},
+    {"match-limit-max", "PACTUM_MATCH_LIMIT_MAX"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -402,6 +409,8 @@ options parse(int argc, char** argv) {
     else if (name == "master-key-file") o.master_key_file = v;
     else if (name == "key-cache") o.key_cache = std::max<size_t>(to_size(name, v), 1);
     else if (name == "export-max-events") o.export_max_events = to_size(name, v);
+    else if (name == "match-candidates") o.match_candidates = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "match-limit-max") o.match_limit_max = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -630,6 +639,8 @@ int main(int argc, char** argv) {
   rcfg.master_key.assign(reinterpret_cast<const char*>(master.value().data()), master.value().size());
   rcfg.key_cache = opt.key_cache;
   rcfg.export_max_events = opt.export_max_events;
+  rcfg.match_candidates = opt.match_candidates;
+  rcfg.match_limit_max = opt.match_limit_max;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   auto [host, port] = split_listen(opt.listen);

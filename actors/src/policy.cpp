@@ -127,6 +127,9 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::user_erase, "user.erase", "DELETE /api/v1/users/me", OWN, none, none},
   {action::consents_get, "consents.get", "GET /api/v1/users/me/consents", OWN, none, none},
   {action::consents_set, "consents.set", "PUT /api/v1/users/me/consents", OWN, none, none},
+  // Matching: a brand previews the creators a campaign it is drafting would match.
+  {action::match_preview, "match.preview", "POST /api/v1/brands/matches", STAFF("nYnnn"),
+   {403, error_code::forbidden, "only brands preview matches"}, none},
 }};
 // clang-format on
 

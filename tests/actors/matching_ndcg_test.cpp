@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -375,7 +376,8 @@ struct figures {
 /// Ranks every eligible creator for every campaign once (a score does not depend on the pool),
 /// then reads the two pools' rankings from it: all creators, and the prefiltered pool.
 std::pair<figures, figures> evaluate(const std::vector<campaign_case>& campaigns,
-                                     const std::vector<creator>& creators, uint64_t seed) {
+                                     const std::vector<creator>& creators, uint64_t seed,
+                                     std::chrono::nanoseconds& scoring, size_t& scored) {
   rng noise{seed ^ 0x5eedULL};
   rng shuffle{seed ^ 0xabcdULL};
   figures pre, all;
@@ -391,7 +393,10 @@ std::pair<figures, figures> evaluate(const std::vector<campaign_case>& campaigns
       pool.push_back({c.profile, c.record});
       rel.push_back(g);
     }
+    auto t0 = std::chrono::steady_clock::now();
     auto by_score_all = rank_creators(k.details, pool, pool.size());
+    scoring += std::chrono::steady_clock::now() - t0;
+    scored += pool.size();
     EXPECT_EQ(by_score_all.size(), pool.size()); // the pool is already eligible
     std::vector<size_t> by_followers_all(pool.size());
     std::iota(by_followers_all.begin(), by_followers_all.end(), 0);
@@ -437,7 +442,9 @@ TEST(MatchingNdcg, ScorerBeatsTheFollowersOnlyBaselineOnGeneratedGroundTruth) {
   for (size_t i = 0; i < campaign_count; ++i)
     campaigns.push_back(make_campaign(r));
 
-  auto [pre, all] = evaluate(campaigns, creators, seed);
+  std::chrono::nanoseconds scoring{0};
+  size_t scored = 0;
+  auto [pre, all] = evaluate(campaigns, creators, seed, scoring, scored);
   std::printf("matching NDCG@10 (seed %llu, %zu creators, %zu campaigns)\n",
               static_cast<unsigned long long>(seed), creator_count, campaign_count);
   std::printf("  prefiltered pool (niche and country prefilter; mean %.0f creators, %d queries): scorer %.3f, "
@@ -445,6 +452,8 @@ TEST(MatchingNdcg, ScorerBeatsTheFollowersOnlyBaselineOnGeneratedGroundTruth) {
               pre.mean_pool, pre.queries, pre.scorer, pre.baseline, pre.random);
   std::printf("  all creators (%d queries): scorer %.3f, followers-only %.3f, random %.3f\n",
               all.queries, all.scorer, all.baseline, all.random);
+  std::printf("  scoring: %zu candidates, %.1f us each (rank_creators, this build)\n", scored,
+              std::chrono::duration<double, std::micro>(scoring).count() / static_cast<double>(scored));
   ASSERT_GE(pre.queries, 35);
   EXPECT_GE(pre.scorer - pre.baseline, 0.15);
   EXPECT_GE(all.scorer - all.baseline, 0.15);

@@ -88,6 +88,8 @@ enum class action : uint8_t {
   user_erase,
   consents_get,
   consents_set,
+  // matching (REST)
+  match_preview,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

@@ -13,6 +13,7 @@
 
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/funding_policy.hpp"
+#include "pactum/actors/matching.hpp"
 #include "pactum/actors/conversation_machine.hpp"
 #include "pactum/actors/wallet_machine.hpp"
 #include "pactum/common/expected.hpp"
@@ -98,6 +99,10 @@ struct runtime_config {
   std::string master_key;
   size_t key_cache = 100'000;
   size_t export_max_events = 100'000;
+  /// Matching (docs/api.md, "Matching"): creators the SQL prefilter hands to the scorer at most,
+  /// and the most results one request may ask for.
+  size_t match_candidates = 2'000;
+  size_t match_limit_max = 100;
 };
 
 /// Who a session or REST call acts as.
@@ -244,6 +249,19 @@ struct audit_query_params {
   size_t limit = 100; ///< 1..1000
 };
 
+/// One ranked creator of `runtime::match_creators`.
+struct creator_match {
+  uuid creator;
+  std::string profile_json; ///< the creator's public profile view (no private fields)
+  matching::match result;
+};
+
+struct match_results {
+  std::vector<creator_match> matches; ///< best first
+  size_t considered = 0; ///< candidates the prefilter returned (at most `match_candidates`)
+  size_t eligible = 0;   ///< of those, meeting the hard requirements
+};
+
 /// Owns the actor system and services. Lifecycle: construct after the database has started,
 /// serve, then `drain` and destroy before the database stops. Thread-safe.
 class runtime {
@@ -385,6 +403,18 @@ public:
   /// Logs in with a code from `request_login_code`: the same answer as a password login.
   void login_with_code(std::string email, std::string code, login_context ctx,
                        std::function<void(expected<login_result, api_error>)> done);
+
+  // -- matching (actors/src/matching_service.cpp; docs/api.md "Matching") --
+
+  /// Creators ranked for `campaign`: prefiltered in PostgreSQL (niche overlap, target countries,
+  /// minimum followers; at most `match_candidates`), scored on the persistence threads, at most
+  /// `limit` (clamped to `match_limit_max`). No authorization: callers decide who may ask.
+  void match_creators(const protocol::campaign_details& campaign, size_t limit,
+                      std::function<void(expected<match_results, api_error>)> done);
+  /// `POST /api/v1/brands/matches`: a brand previews the creators a campaign (JSON `body`, the
+  /// shape of campaign creation; 400 with per-field errors) would match. Answers JSON text.
+  void preview_matches(principal who, std::string body, size_t limit,
+                       std::function<void(expected<std::string, api_error>)> done);
 
   // -- live sessions --
 
