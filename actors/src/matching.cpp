@@ -141,7 +141,7 @@ struct factor_result {
 
 // -- the factors -----------------------------------------------------------------------------------
 
-factor_result niche_fit(const protocol::campaign_details& c, const features& f) {
+factor_result niche_fit(const protocol::campaign_details& c, const features& f, bool explain) {
   auto& want = c.audience.niches;
   auto& has = f.profile->niches;
   if (want.empty())
@@ -150,40 +150,43 @@ factor_result niche_fit(const protocol::campaign_details& c, const features& f) 
   for (auto& n : want)
     matched += contains(has, n) ? 1 : 0;
   if (matched == 0)
-    return {0.0, "none of the " + std::to_string(want.size()) + " target niches"};
+    return {0.0, explain ? "none of the " + std::to_string(want.size()) + " target niches" : ""};
   // Coverage of the targets and the creator's focus on them weigh the same: a creator covering
   // one of four targets with nothing else is a better fit than one listing it among five.
   double coverage = static_cast<double>(matched) / static_cast<double>(want.size());
   double focus = has.empty() ? 0.0 : static_cast<double>(matched) / static_cast<double>(has.size());
+  if (!explain)
+    return {clamp01(0.5 * coverage + 0.5 * focus), {}};
   return {clamp01(0.5 * coverage + 0.5 * focus),
           std::to_string(matched) + " of " + std::to_string(want.size()) + " target niches"
             + (matched < has.size() ? ", " + std::to_string(has.size() - matched) + " other" : "")};
 }
 
-factor_result audience_fit(const protocol::campaign_details& c, const features& f) {
+factor_result audience_fit(const protocol::campaign_details& c, const features& f, bool explain) {
   auto& t = c.audience;
   double sum = 0;
   int parts = 0;
   std::string text;
-  auto add = [&](double s, std::string what) {
+  auto add = [&](double s, auto&& what) {
     sum += s;
     ++parts;
-    text += (text.empty() ? "" : ", ") + what;
+    if (explain)
+      text += (text.empty() ? "" : ", ") + what();
   };
   if (!t.countries.empty()) {
     if (!f.has_countries) {
-      add(unknown_audience, "audience countries unknown");
+      add(unknown_audience, [] { return std::string{"audience countries unknown"}; });
     } else {
       double share = 0;
       for (auto& [country, pct] : f.countries)
         if (contains(t.countries, country))
           share += pct / 100.0;
-      add(clamp01(share / full_share), percent(share) + " of the audience in target countries");
+      add(clamp01(share / full_share), [&] { return percent(share) + " of the audience in target countries"; });
     }
   }
   if (!t.age_bands.empty()) {
     if (!f.has_ages) {
-      add(unknown_audience, "audience ages unknown");
+      add(unknown_audience, [] { return std::string{"audience ages unknown"}; });
     } else {
       double share = 0;
       for (auto& [band, pct] : f.ages) {
@@ -193,16 +196,16 @@ factor_result audience_fit(const protocol::campaign_details& c, const features& 
         if (in)
           share += pct / 100.0;
       }
-      add(clamp01(share / full_share), percent(share) + " in target ages");
+      add(clamp01(share / full_share), [&] { return percent(share) + " in target ages"; });
     }
   }
   if (t.gender != "any") {
     if (!f.has_genders) {
-      add(unknown_audience, "audience gender unknown");
+      add(unknown_audience, [] { return std::string{"audience gender unknown"}; });
     } else {
       auto i = f.genders.find(t.gender);
       double share = i == f.genders.end() ? 0.0 : i->second / 100.0;
-      add(clamp01(share / full_share), percent(share) + " " + t.gender);
+      add(clamp01(share / full_share), [&] { return percent(share) + " " + t.gender; });
     }
   }
   if (parts == 0)
@@ -210,18 +213,13 @@ factor_result audience_fit(const protocol::campaign_details& c, const features& 
   return {clamp01(sum / parts), text};
 }
 
-factor_result engagement_quality(const features& f) {
+factor_result engagement_quality(const features& f, bool explain) {
   if (f.engagement < 0)
     return {0.2, "no social accounts listed"};
   double expected = expected_engagement(f.followers);
   double ratio = f.engagement / expected;
-  char er[32];
-  std::snprintf(er, sizeof er, "%.1f%%", f.engagement);
-  std::string norm = std::string{"engagement "} + er + " (tier norm ";
-  std::snprintf(er, sizeof er, "%.1f%%)", expected);
-  norm += er;
   double s;
-  std::string verdict;
+  std::string_view verdict;
   if (ratio < 1) {
     s = ratio;
     verdict = "below the norm";
@@ -234,23 +232,31 @@ factor_result engagement_quality(const features& f) {
     verdict = "implausibly high";
   }
   // Views far below followers point at inactive or bought followers.
-  if (f.followers > 0 && f.views > 0 && static_cast<double>(f.views) < 0.01 * static_cast<double>(f.followers)) {
+  bool ghosts = f.followers > 0 && f.views > 0
+                && static_cast<double>(f.views) < 0.01 * static_cast<double>(f.followers);
+  if (ghosts)
     s *= 0.5;
-    verdict += "; views under 1% of followers";
-  }
-  return {clamp01(s), norm + ", " + verdict};
+  if (!explain)
+    return {clamp01(s), {}};
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "engagement %.1f%% (tier norm %.1f%%), %s%s", f.engagement, expected,
+                std::string{verdict}.c_str(), ghosts ? "; views under 1% of followers" : "");
+  return {clamp01(s), buf};
 }
 
-factor_result geography(const protocol::campaign_details& c, const features& f) {
+factor_result geography(const protocol::campaign_details& c, const features& f, bool explain) {
   auto& want = c.audience.countries;
   if (want.empty())
     return {1.0, "the campaign accepts any country"};
-  if (contains(want, f.profile->country))
+  bool home = contains(want, f.profile->country);
+  if (!explain)
+    return {home ? 1.0 : 0.0, {}};
+  if (home)
     return {1.0, "lives in " + f.profile->country + ", a target country"};
   return {0.0, "lives in " + f.profile->country + ", outside the target countries"};
 }
 
-factor_result price_fit(const protocol::campaign_details& c, const features& f) {
+factor_result price_fit(const protocol::campaign_details& c, const features& f, bool explain) {
   std::vector<const rate*> mine;
   for (auto& r : f.rates)
     if (r.currency == c.currency && r.amount > 0)
@@ -303,12 +309,14 @@ factor_result price_fit(const protocol::campaign_details& c, const features& f) 
   if (pay <= 0)
     return {0.5, "the campaign names no rate or budget"};
   double ratio = pay / ask;
+  if (!explain)
+    return {clamp01((ratio - 0.3) / 0.7), {}};
   std::string text = "asks " + money(ask, c.currency) + ", the campaign pays "
                      + (rate > 0 ? "" : "up to ") + money(pay, c.currency);
   return {clamp01((ratio - 0.3) / 0.7), text};
 }
 
-factor_result track_record(const history& h) {
+factor_result track_record(const history& h, bool explain) {
   auto shrink = [](double n, double rate, double prior) {
     return (n * clamp01(rate) + prior_contracts * prior) / (n + prior_contracts);
   };
@@ -322,6 +330,8 @@ factor_result track_record(const history& h) {
     s = 0.75 * s + 0.25 * clamp01(*h.results);
   if (h.disputes > 0 && n > 0)
     s *= 1 - 0.5 * shrink(n, static_cast<double>(h.disputes) / n, 0.0);
+  if (!explain)
+    return {clamp01(s), {}};
   if (h.contracts <= 0 && !h.results)
     return {clamp01(s), "no contracts yet (neutral prior)"};
   char buf[160];
@@ -336,7 +346,8 @@ factor_result track_record(const history& h) {
   return {clamp01(s), text};
 }
 
-match score_features(const protocol::campaign_details& c, const features& f, const history& h) {
+match score_features(const protocol::campaign_details& c, const features& f, const history& h,
+                     bool explain = true) {
   match m;
   auto& a = c.audience;
   if (f.followers < a.min_followers)
@@ -348,8 +359,9 @@ match score_features(const protocol::campaign_details& c, const features& f, con
       m.unmet.push_back("engagement below the campaign's minimum");
   }
   m.eligible = m.unmet.empty();
-  factor_result parts[] = {niche_fit(c, f),      audience_fit(c, f), engagement_quality(f),
-                           geography(c, f),      price_fit(c, f),    track_record(h)};
+  factor_result parts[] = {niche_fit(c, f, explain),   audience_fit(c, f, explain),
+                           engagement_quality(f, explain), geography(c, f, explain),
+                           price_fit(c, f, explain),   track_record(h, explain)};
   static_assert(std::size(parts) == std::size(weights));
   for (size_t i = 0; i < std::size(weights); ++i) {
     reason r;
@@ -364,11 +376,23 @@ match score_features(const protocol::campaign_details& c, const features& f, con
   return m;
 }
 
-std::vector<ranked> best(std::vector<ranked> all, size_t limit) {
+/// Ranks by score alone (no reason texts: most candidates never show them), then explains the
+/// best `limit` (the same scores: the texts do not change them).
+template <class Score>
+std::vector<ranked> best(size_t n, size_t limit, Score&& score_of) {
+  std::vector<ranked> all;
+  all.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto m = score_of(i, false);
+    if (m.eligible)
+      all.push_back({i, std::move(m)});
+  }
   std::stable_sort(all.begin(), all.end(),
                    [](const ranked& x, const ranked& y) { return x.result.score > y.result.score; });
   if (all.size() > limit)
     all.resize(limit);
+  for (auto& r : all)
+    r.result = score_of(r.index, true);
   return all;
 }
 
@@ -393,28 +417,17 @@ match score(const protocol::campaign_details& campaign, const pp::creator_profil
 
 std::vector<ranked> rank_creators(const protocol::campaign_details& campaign,
                                   const std::vector<candidate>& candidates, size_t limit) {
-  std::vector<ranked> out;
-  out.reserve(candidates.size());
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    auto m = score_features(campaign, extract(candidates[i].profile), candidates[i].record);
-    if (m.eligible)
-      out.push_back({i, std::move(m)});
-  }
-  return best(std::move(out), limit);
+  return best(candidates.size(), limit, [&](size_t i, bool explain) {
+    return score_features(campaign, extract(candidates[i].profile), candidates[i].record, explain);
+  });
 }
 
 std::vector<ranked> rank_campaigns(const pp::creator_profile& creator, const history& record,
                                    const std::vector<protocol::campaign_details>& campaigns,
                                    size_t limit) {
   auto f = extract(creator);
-  std::vector<ranked> out;
-  out.reserve(campaigns.size());
-  for (size_t i = 0; i < campaigns.size(); ++i) {
-    auto m = score_features(campaigns[i], f, record);
-    if (m.eligible)
-      out.push_back({i, std::move(m)});
-  }
-  return best(std::move(out), limit);
+  return best(campaigns.size(), limit,
+              [&](size_t i, bool explain) { return score_features(campaigns[i], f, record, explain); });
 }
 
 } // namespace pactum::actors::matching

@@ -488,6 +488,9 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  // Before the profiles: their `/api/v1/brands/{id}` would take `/api/v1/brands/matches`.
+  if (handle_matching_rest(req, path, client_address, gw, send))
+    return;
   if (handle_profiles_rest(req, client_address, gw, send))
     return;
   if (path == "/api/v1/admin/audit") {
@@ -536,8 +539,6 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     return;
   }
   if (handle_privacy_rest(req, path, client_address, gw, send))
-    return;
-  if (handle_matching_rest(req, path, client_address, gw, send))
     return;
   if (path == "/" && method == http::verb::get) {
     http_response res{http::status::ok, req.version()};

@@ -393,10 +393,15 @@ std::pair<figures, figures> evaluate(const std::vector<campaign_case>& campaigns
       pool.push_back({c.profile, c.record});
       rel.push_back(g);
     }
-    auto t0 = std::chrono::steady_clock::now();
     auto by_score_all = rank_creators(k.details, pool, pool.size());
+    // What a request costs: the first page of 20 out of the whole pool.
+    auto t0 = std::chrono::steady_clock::now();
+    auto page = rank_creators(k.details, pool, 20);
     scoring += std::chrono::steady_clock::now() - t0;
     scored += pool.size();
+    EXPECT_EQ(page.size(), std::min<size_t>(20, pool.size()));
+    for (size_t i = 0; i < page.size(); ++i)
+      EXPECT_EQ(page[i].index, by_score_all[i].index); // the same order, whatever the limit
     EXPECT_EQ(by_score_all.size(), pool.size()); // the pool is already eligible
     std::vector<size_t> by_followers_all(pool.size());
     std::iota(by_followers_all.begin(), by_followers_all.end(), 0);
@@ -452,7 +457,7 @@ TEST(MatchingNdcg, ScorerBeatsTheFollowersOnlyBaselineOnGeneratedGroundTruth) {
               pre.mean_pool, pre.queries, pre.scorer, pre.baseline, pre.random);
   std::printf("  all creators (%d queries): scorer %.3f, followers-only %.3f, random %.3f\n",
               all.queries, all.scorer, all.baseline, all.random);
-  std::printf("  scoring: %zu candidates, %.1f us each (rank_creators, this build)\n", scored,
+  std::printf("  scoring: %zu candidates ranked for a first page of 20, %.1f us each\n", scored,
               std::chrono::duration<double, std::micro>(scoring).count() / static_cast<double>(scored));
   ASSERT_GE(pre.queries, 35);
   EXPECT_GE(pre.scorer - pre.baseline, 0.15);

@@ -441,6 +441,10 @@ protected:
       case action::consents_set:
         return from_http(rest(me, "PUT", "/api/v1/users/me/consents",
                               json{{"consents", json{{"marketing", false}}}}));
+      case action::match_preview:
+        return from_http(rest(me, "POST", "/api/v1/brands/matches",
+                              json{{"title", "Preview"}, {"currency", "EUR"},
+                                   {"audience", json{{"niches", json::array({"travel"})}}}}));
     }
     return std::nullopt;
   }

@@ -91,7 +91,7 @@ protected:
 };
 
 TEST_F(MatchingEndToEnd, BestFittingCreatorRanksFirstWithReasonsAndNoPrivateFields) {
-  auto brand = make_account(ep(), "brand", "Acme Bikes");
+  auto brand = make_account(ep(), "brand", "AcmeBikes");
   auto de70 = json::array({json{{"country", "DE"}, {"percent", 70}}, json{{"country", "AT"}, {"percent", 10}}});
   auto us90 = json::array({json{{"country", "US"}, {"percent", 80}}, json{{"country", "DE"}, {"percent", 10}}});
   // Fits on every factor.
@@ -175,7 +175,7 @@ TEST_F(MatchingEndToEnd, BestFittingCreatorRanksFirstWithReasonsAndNoPrivateFiel
 }
 
 TEST_F(MatchingEndToEnd, AReleasedContractShowsInTheCreatorsHistoryAndTheCapLimitsCandidates) {
-  auto brand = make_account(ep(), "brand", "Acme Bikes");
+  auto brand = make_account(ep(), "brand", "AcmeBikes");
   auto de = json::array({json{{"country", "DE"}, {"percent", 70}}});
   auto proven = creator("Proven", creator_body({"sports"}, "DE", 50'000, 4.0, de, 30'000));
   auto fresh = creator("Fresh", creator_body({"sports"}, "DE", 50'000, 4.0, de, 30'000));
