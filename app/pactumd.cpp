@@ -114,6 +114,8 @@ struct options {
   size_t social_concurrency = 4;
   size_t social_queue = 1'000;
   size_t social_refresh_interval_s = 60;
+  size_t match_candidates = 2'000;
+  size_t match_limit_max = 100;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -244,6 +246,9 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_SOCIAL_QUEUE] (1000)
   --social-refresh-interval-s N  a creator refreshes their statistics at most once per N s;
                             0 = no limit [PACTUM_SOCIAL_REFRESH_INTERVAL_S] (60)
+  --match-candidates N      creators the matching prefilter hands to the scorer at most
+                            [PACTUM_MATCH_CANDIDATES] (2000)
+  --match-limit-max N       the most matches one request returns [PACTUM_MATCH_LIMIT_MAX] (100)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -348,6 +353,8 @@ options parse(int argc, char** argv) {
     {"social-concurrency", "PACTUM_SOCIAL_CONCURRENCY"},
     {"social-queue", "PACTUM_SOCIAL_QUEUE"},
     {"social-refresh-interval-s", "PACTUM_SOCIAL_REFRESH_INTERVAL_S"},
+    {"match-candidates", "PACTUM_MATCH_CANDIDATES"},
+    {"match-limit-max", "PACTUM_MATCH_LIMIT_MAX"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -486,6 +493,8 @@ options parse(int argc, char** argv) {
     else if (name == "social-concurrency") o.social_concurrency = to_size(name, v);
     else if (name == "social-queue") o.social_queue = to_size(name, v);
     else if (name == "social-refresh-interval-s") o.social_refresh_interval_s = to_size(name, v);
+    else if (name == "match-candidates") o.match_candidates = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "match-limit-max") o.match_limit_max = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -741,6 +750,8 @@ int main(int argc, char** argv) {
   rcfg.search_page_max = opt.search_page_max;
   rcfg.search_radius_max_km = static_cast<double>(opt.search_radius_max_km);
   rcfg.search_text_max_chars = opt.search_text_max_chars;
+  rcfg.match_candidates = opt.match_candidates;
+  rcfg.match_limit_max = opt.match_limit_max;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   // Social platforms: the embedded simulated provider behind the quota-respecting client, whose

@@ -180,6 +180,9 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
    {403, error_code::forbidden, "only creators refresh their social statistics"}, none},
   {action::social_flag_list, "social_flag.list", "GET /api/v1/moderation/social-flags", STAFF("nnnYY"), moderators_only, none},
   {action::social_flag_review, "social_flag.review", "PUT /api/v1/moderation/social-flags/{id}", STAFF("nnnYY"), moderators_only, none},
+  // Matching: a brand previews the creators a campaign it is drafting would match.
+  {action::match_preview, "match.preview", "POST /api/v1/brands/matches", STAFF("nYnnn"),
+   {403, error_code::forbidden, "only brands preview matches"}, none},
 }};
 // clang-format on
 

@@ -16,6 +16,7 @@
 #include "rest_privacy.hpp"
 #include "rest_search.hpp"
 #include "rest_campaigns.hpp"
+#include "rest_matching.hpp"
 #include "shared.hpp"
 #include "static_files.hpp"
 
@@ -493,6 +494,9 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (handle_campaigns_rest(req, path, client_address, gw, send))
     return;
   if (handle_social_rest(req, client_address, gw, send)) // before profiles: a path under theirs
+    return;
+  // Before the profiles: their `/api/v1/brands/{id}` would take `/api/v1/brands/matches`.
+  if (handle_matching_rest(req, path, client_address, gw, send))
     return;
   if (handle_profiles_rest(req, client_address, gw, send))
     return;

@@ -555,6 +555,10 @@ protected:
         return from_http(rest(me, "GET", "/api/v1/moderation/social-flags"));
       case action::social_flag_review:
         return from_http(rest(me, "PUT", "/api/v1/moderation/social-flags/1", json{{"status", "cleared"}}));
+      case action::match_preview:
+        return from_http(rest(me, "POST", "/api/v1/brands/matches",
+                              json{{"title", "Preview"}, {"currency", "EUR"},
+                                   {"audience", json{{"niches", json::array({"travel"})}}}}));
     }
     return std::nullopt;
   }

@@ -110,6 +110,8 @@ enum class action : uint8_t {
   social_refresh,
   social_flag_list,
   social_flag_review,
+  // matching (REST)
+  match_preview,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

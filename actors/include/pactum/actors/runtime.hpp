@@ -14,6 +14,7 @@
 
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/funding_policy.hpp"
+#include "pactum/actors/matching.hpp"
 #include "pactum/actors/conversation_machine.hpp"
 #include "pactum/actors/wallet_machine.hpp"
 #include "pactum/common/expected.hpp"
@@ -110,6 +111,10 @@ struct runtime_config {
   size_t search_page_max = 100;
   double search_radius_max_km = 500;
   size_t search_text_max_chars = 200;
+  /// Matching (docs/api.md, "Matching"): creators the SQL prefilter hands to the scorer at most,
+  /// and the most results one request may ask for.
+  size_t match_candidates = 2'000;
+  size_t match_limit_max = 100;
 };
 
 /// Who a session or REST call acts as.
@@ -282,6 +287,19 @@ struct social_flag_query {
 /// How refreshes of creators' statistics are limited (pactumd flags).
 struct social_settings {
   std::chrono::milliseconds refresh_interval{60'000}; ///< per creator: one refresh per interval
+};
+
+/// One ranked creator of `runtime::match_creators`.
+struct creator_match {
+  uuid creator;
+  std::string profile_json; ///< the creator's public profile view (no private fields)
+  matching::match result;
+};
+
+struct match_results {
+  std::vector<creator_match> matches; ///< best first
+  size_t considered = 0; ///< candidates the prefilter returned (at most `match_candidates`)
+  size_t eligible = 0;   ///< of those, meeting the hard requirements
 };
 
 /// Owns the actor system and services. Lifecycle: construct after the database has started,
@@ -462,6 +480,17 @@ public:
   /// the caller has authorised its own action). 404 for a post that does not exist.
   void verify_post(std::string platform, std::string post, std::string required_disclosure,
                    std::function<void(expected<social::post_check, api_error>)> done);
+  // -- matching (actors/src/matching_service.cpp; docs/api.md "Matching") --
+
+  /// Creators ranked for `campaign`: prefiltered in PostgreSQL (niche overlap, target countries,
+  /// minimum followers; at most `match_candidates`), scored on the persistence threads, at most
+  /// `limit` (clamped to `match_limit_max`). No authorization: callers decide who may ask.
+  void match_creators(const protocol::campaign_details& campaign, size_t limit,
+                      std::function<void(expected<match_results, api_error>)> done);
+  /// `POST /api/v1/brands/matches`: a brand previews the creators a campaign (JSON `body`, the
+  /// shape of campaign creation; 400 with per-field errors) would match. Answers JSON text.
+  void preview_matches(principal who, std::string body, size_t limit,
+                       std::function<void(expected<std::string, api_error>)> done);
 
   // -- live sessions --
 
