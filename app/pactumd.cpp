@@ -93,6 +93,9 @@ struct options {
   std::string master_key_file;
   size_t key_cache = 100'000;
   size_t export_max_events = 100'000;
+  size_t pledge_progress_ms = 250;
+  size_t pledge_kyc_recheck_ms = 30'000;
+  size_t pledge_max_pledges = 100'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -196,6 +199,11 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --key-cache N             users' data keys kept unwrapped in memory [PACTUM_KEY_CACHE] (100000)
   --export-max-events N     journal events one data export holds at most
                             [PACTUM_EXPORT_MAX_EVENTS] (100000)
+  --pledge-progress-ms N    live progress of a pledge campaign is pushed at most once per N ms
+                            [PACTUM_PLEDGE_PROGRESS_MS] (250)
+  --pledge-kyc-recheck-ms N a succeeded campaign whose creator is not verified re-reads the
+                            verification at most once per N ms [PACTUM_PLEDGE_KYC_RECHECK_MS] (30000)
+  --pledge-max-pledges N    pledges one campaign accepts [PACTUM_PLEDGE_MAX_PLEDGES] (100000)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -282,6 +290,9 @@ options parse(int argc, char** argv) {
     {"master-key-file", "PACTUM_MASTER_KEY_FILE"},
     {"key-cache", "PACTUM_KEY_CACHE"},
     {"export-max-events", "PACTUM_EXPORT_MAX_EVENTS"},
+    {"pledge-progress-ms", "PACTUM_PLEDGE_PROGRESS_MS"},
+    {"pledge-kyc-recheck-ms", "PACTUM_PLEDGE_KYC_RECHECK_MS"},
+    {"pledge-max-pledges", "PACTUM_PLEDGE_MAX_PLEDGES"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -402,6 +413,9 @@ options parse(int argc, char** argv) {
     else if (name == "master-key-file") o.master_key_file = v;
     else if (name == "key-cache") o.key_cache = std::max<size_t>(to_size(name, v), 1);
     else if (name == "export-max-events") o.export_max_events = to_size(name, v);
+    else if (name == "pledge-progress-ms") o.pledge_progress_ms = to_size(name, v);
+    else if (name == "pledge-kyc-recheck-ms") o.pledge_kyc_recheck_ms = to_size(name, v);
+    else if (name == "pledge-max-pledges") o.pledge_max_pledges = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.payments != "sandbox" && o.payments != "none")
     die("--payments must be sandbox or none");
@@ -630,6 +644,11 @@ int main(int argc, char** argv) {
   rcfg.master_key.assign(reinterpret_cast<const char*>(master.value().data()), master.value().size());
   rcfg.key_cache = opt.key_cache;
   rcfg.export_max_events = opt.export_max_events;
+  rcfg.pledge_rules.commission_bps = static_cast<int64_t>(opt.commission_bps);
+  rcfg.pledge_rules.commission_fixed = static_cast<int64_t>(opt.commission_fixed);
+  rcfg.pledge_rules.max_pledges = opt.pledge_max_pledges;
+  rcfg.pledge_progress_interval = std::chrono::milliseconds(opt.pledge_progress_ms);
+  rcfg.pledge_kyc_recheck = std::chrono::milliseconds(opt.pledge_kyc_recheck_ms);
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   auto [host, port] = split_listen(opt.listen);

@@ -12,6 +12,7 @@
 
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/conversation_machine.hpp"
+#include "pactum/actors/pledge_machine.hpp"
 #include "pactum/actors/runtime.hpp"
 #include "pactum/actors/wallet_machine.hpp"
 #include "pactum/common/uuid.hpp"
@@ -21,7 +22,7 @@
 namespace pactum::actors {
 
 /// The kinds of entity the directory activates.
-enum class entity_kind : uint8_t { conversation, contract, wallet };
+enum class entity_kind : uint8_t { conversation, contract, wallet, pledge };
 
 /// The entity kind stored with a journal (`entity_type`), or nullopt for an unknown one.
 inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
@@ -31,6 +32,8 @@ inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
     return entity_kind::contract;
   if (type == "wallet")
     return entity_kind::wallet;
+  if (type == "pledge")
+    return entity_kind::pledge;
   return std::nullopt;
 }
 
@@ -162,6 +165,38 @@ struct list_done {
   expected<protocol::conversation_list_reply, std::pair<protocol::error_code, std::string>> result;
 };
 
+/// A command to a pledge campaign: from its creator or a backer (stamped with the role by the
+/// REST or session layer), from the provider (webhook outcomes), its timer, or itself (release).
+struct pledge_command {
+  std::variant<pledge::create, pledge::launch, pledge::pledge_cmd, pledge::withdraw,
+               pledge::authorization_result, pledge::capture_result, pledge::authorization_lapsed,
+               pledge::confirm_call, pledge::timer_fired, pledge::release>
+    cmd;
+  std::string role = {}; ///< empty for the system's own commands
+};
+
+/// Read a pledge campaign: its view, or (`backers`) its backers (creator only).
+struct pledge_query {
+  uuid user;
+  std::string role;
+  bool backers = false;
+};
+
+/// Subscribe `subscriber` (a session actor) to a campaign's live progress; answered with the
+/// current view (JSON). The campaign monitors the subscriber.
+struct pledge_subscribe {
+  uuid user;
+  std::string role;
+  caf::actor subscriber;
+  bool unsubscribe = false;
+};
+
+/// The creator's KYC status read off the actor for a due release.
+struct pledge_kyc_loaded {
+  uint64_t ticket = 0;
+  persistence::result<persistence::wallet_facts> facts;
+};
+
 } // namespace pactum::actors
 
 CAF_ERROR_CODE_ENUM(pactum::protocol::error_code, "pactum")
@@ -188,6 +223,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, retry_call_atom, "retrycall")
   CAF_ADD_ATOM(pactum, pactum::actors, wallet_atom, "wallet")
   CAF_ADD_ATOM(pactum, pactum::actors, forget_atom, "forget")
+  CAF_ADD_ATOM(pactum, pactum::actors, pledge_atom, "pledge")
+  CAF_ADD_ATOM(pactum, pactum::actors, progress_atom, "progress")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -222,6 +259,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::withdrawal_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pactum::actors::withdrawal_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::contract_ack_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::contract_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_subscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_kyc_loaded)
 
 namespace pactum::actors {
 

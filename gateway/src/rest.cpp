@@ -14,6 +14,7 @@
 #include "pactum/protocol/codec.hpp"
 #include "rest_parse.hpp"
 #include "rest_privacy.hpp"
+#include "rest_pledges.hpp"
 #include "shared.hpp"
 
 namespace pactum::gateway {
@@ -535,6 +536,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     return;
   }
   if (handle_privacy_rest(req, path, client_address, gw, send))
+    return;
+  if (handle_pledges_rest(req, path, client_address, gw, send))
     return;
   if (path == "/" && method == http::verb::get) {
     http_response res{http::status::ok, req.version()};
