@@ -2,6 +2,10 @@
 
 // Pledge campaign endpoints (rest_pledges.cpp). Private to the gateway.
 
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
 #include "shared.hpp"
 
 namespace pactum::gateway {

@@ -494,8 +494,9 @@ protected:
     auto made = rest(&c_, "POST", "/api/v1/pledges", pledge_body());
     EXPECT_EQ(made.status, 201) << made.body;
     auto id = made.json_body().value("campaign", std::string{});
-    if (launch)
+    if (launch) {
       EXPECT_EQ(rest(&c_, "POST", "/api/v1/pledges/" + id + "/launch", json{{"key", "l"}}).status, 200);
+    }
     return id;
   }
 
