@@ -32,7 +32,6 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "pactum/common/time.hpp"
 #include "pactum/sim/client.hpp"
 #include "pactumd_process.hpp"
 #include "test_database.hpp"
@@ -54,6 +53,11 @@ double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   auto i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
+}
+
+int64_t epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
 }
 
 double median(std::vector<double> v) {
@@ -145,7 +149,7 @@ int main(int argc, char** argv) {
                                {"title", "Hot campaign"},
                                {"goal", 1'000'000'000},
                                {"currency", "EUR"},
-                               {"end_at", pactum::now_millis() + 3'600'000},
+                               {"end_at", epoch_ms() + 3'600'000},
                                {"tiers", json::array({json{{"title", "T"}, {"price", 1'000},
                                                            {"quantity", static_cast<int64_t>(o.backers)}}})}}
                             .dump(),
