@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   pactum::test_support::test_database db;
   pactum::test_support::pactumd_process server{db.url(), {"--timer-sweep-ms", "1000"}};
   endpoint ep{"127.0.0.1", server.port()};
-  auto creator = make_account(ep, "creator", "Bench creator");
+  auto creator = make_account(ep, "creator", "BenchCreator");
   std::vector<account> backers(o.backers);
   {
     std::atomic<size_t> next{0};
