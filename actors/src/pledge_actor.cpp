@@ -196,7 +196,7 @@ void save_read_model(self_ptr self) {
   auto& m = st.machine;
   persistence::pledge_campaign_row row{st.id,  m.creator,  m.title,      std::string{to_string(m.status)},
                                        m.goal, m.currency, m.end_at,     m.authorized,
-                                       m.backers(), m.create_key};
+                                       m.backers(), m.create_key, st.committed};
   auto id = st.id;
   persistence::save_pledge_campaign(*st.svc->db, std::move(row), [id](persistence::result<persistence::unit> r) {
     if (!r)
@@ -255,8 +255,8 @@ void on_appended(self_ptr self, append_done& done) {
       answer(a.rp, ack_json(st, a.seq, a.at, a.duplicate));
   }
   if (flight.before.status != st.machine.status || flight.before.backers() != st.machine.backers()
-      || !flight.before.exists())
-    save_read_model(self);
+      || flight.before.authorized != st.machine.authorized || !flight.before.exists())
+    save_read_model(self); // at most one save per append; the row only moves forward (head)
   progress_changed(self);
   make_calls(self);
   check_release(self);

@@ -15,6 +15,7 @@ create table pledge_campaigns (
   pledged     bigint not null default 0,
   backers     bigint not null default 0,
   create_key  text not null,         -- the creator's idempotency key of the create
+  head        bigint not null default 0, -- the journal seq the row reflects: updates only move it forward
   updated_at  timestamptz not null default now()
 );
 create unique index pledge_campaigns_create_key on pledge_campaigns (creator, create_key);

@@ -35,12 +35,13 @@ void save_pledge_campaign(database& db, pledge_campaign_row row, std::function<v
     pqxx::work tx{conn};
     tx.exec_params(
       "insert into pledge_campaigns (id, creator, title, status, goal, currency, end_at, pledged, backers,"
-      " create_key) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+      " create_key, head) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
       " on conflict (id) do update set title = excluded.title, status = excluded.status,"
       " goal = excluded.goal, end_at = excluded.end_at, pledged = excluded.pledged,"
-      " backers = excluded.backers, updated_at = now()",
+      " backers = excluded.backers, head = excluded.head, updated_at = now()"
+      " where pledge_campaigns.head < excluded.head",
       row.id.str(), row.creator.str(), row.title, row.status, row.goal, row.currency, row.end_at,
-      row.pledged, row.backers, row.create_key);
+      row.pledged, row.backers, row.create_key, row.head);
     tx.commit();
     return unit{};
   });

@@ -23,9 +23,11 @@ struct pledge_campaign_row {
   int64_t pledged = 0;
   int64_t backers = 0;
   std::string create_key;
+  int64_t head = 0; ///< the journal seq this row reflects
 };
 
-/// Inserts or replaces the campaign's row.
+/// Inserts or replaces the campaign's row, unless the stored row reflects a later `head` (saves
+/// may overtake each other on the pool: the listing never goes back).
 void save_pledge_campaign(database& db, pledge_campaign_row row, std::function<void(result<unit>)> done);
 
 /// Claims the campaign id of `creator`'s create with idempotency key `row.create_key`: inserts
