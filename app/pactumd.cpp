@@ -116,6 +116,9 @@ struct options {
   size_t social_refresh_interval_s = 60;
   size_t match_candidates = 2'000;
   size_t match_limit_max = 100;
+  size_t pledge_progress_ms = 250;
+  size_t pledge_kyc_recheck_ms = 30'000;
+  size_t pledge_max_pledges = 100'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -249,6 +252,11 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --match-candidates N      creators the matching prefilter hands to the scorer at most
                             [PACTUM_MATCH_CANDIDATES] (2000)
   --match-limit-max N       the most matches one request returns [PACTUM_MATCH_LIMIT_MAX] (100)
+  --pledge-progress-ms N    live progress of a pledge campaign is pushed at most once per N ms
+                            [PACTUM_PLEDGE_PROGRESS_MS] (250)
+  --pledge-kyc-recheck-ms N a succeeded campaign whose creator is not verified re-reads the
+                            verification at most once per N ms [PACTUM_PLEDGE_KYC_RECHECK_MS] (30000)
+  --pledge-max-pledges N    pledges one campaign accepts [PACTUM_PLEDGE_MAX_PLEDGES] (100000)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -355,6 +363,9 @@ options parse(int argc, char** argv) {
     {"social-refresh-interval-s", "PACTUM_SOCIAL_REFRESH_INTERVAL_S"},
     {"match-candidates", "PACTUM_MATCH_CANDIDATES"},
     {"match-limit-max", "PACTUM_MATCH_LIMIT_MAX"},
+    {"pledge-progress-ms", "PACTUM_PLEDGE_PROGRESS_MS"},
+    {"pledge-kyc-recheck-ms", "PACTUM_PLEDGE_KYC_RECHECK_MS"},
+    {"pledge-max-pledges", "PACTUM_PLEDGE_MAX_PLEDGES"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -495,6 +506,9 @@ options parse(int argc, char** argv) {
     else if (name == "social-refresh-interval-s") o.social_refresh_interval_s = to_size(name, v);
     else if (name == "match-candidates") o.match_candidates = std::max<size_t>(to_size(name, v), 1);
     else if (name == "match-limit-max") o.match_limit_max = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "pledge-progress-ms") o.pledge_progress_ms = to_size(name, v);
+    else if (name == "pledge-kyc-recheck-ms") o.pledge_kyc_recheck_ms = to_size(name, v);
+    else if (name == "pledge-max-pledges") o.pledge_max_pledges = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -752,6 +766,11 @@ int main(int argc, char** argv) {
   rcfg.search_text_max_chars = opt.search_text_max_chars;
   rcfg.match_candidates = opt.match_candidates;
   rcfg.match_limit_max = opt.match_limit_max;
+  rcfg.pledge_rules.commission_bps = static_cast<int64_t>(opt.commission_bps);
+  rcfg.pledge_rules.commission_fixed = static_cast<int64_t>(opt.commission_fixed);
+  rcfg.pledge_rules.max_pledges = opt.pledge_max_pledges;
+  rcfg.pledge_progress_interval = std::chrono::milliseconds(opt.pledge_progress_ms);
+  rcfg.pledge_kyc_recheck = std::chrono::milliseconds(opt.pledge_kyc_recheck_ms);
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   // Social platforms: the embedded simulated provider behind the quota-respecting client, whose

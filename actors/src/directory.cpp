@@ -48,6 +48,7 @@ caf::actor activate(caf::stateful_actor<directory_state>* self, services* svc, c
   auto a = kind == entity_kind::contract   ? spawn_contract(self, svc, id)
            : kind == entity_kind::wallet   ? spawn_wallet(self, svc, id)
            : kind == entity_kind::campaign ? spawn_campaign(self, svc, id)
+           : kind == entity_kind::pledge   ? spawn_pledge(self, svc, id)
                                            : spawn_conversation(self, svc, id);
   self->monitor(a);
   self->state.ids.emplace(a.address(), id);

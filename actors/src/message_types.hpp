@@ -13,6 +13,7 @@
 #include "pactum/actors/campaign_machine.hpp"
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/conversation_machine.hpp"
+#include "pactum/actors/pledge_machine.hpp"
 #include "pactum/actors/runtime.hpp"
 #include "pactum/actors/wallet_machine.hpp"
 #include "pactum/common/uuid.hpp"
@@ -22,7 +23,7 @@
 namespace pactum::actors {
 
 /// The kinds of entity the directory activates.
-enum class entity_kind : uint8_t { conversation, contract, wallet, campaign };
+enum class entity_kind : uint8_t { conversation, contract, wallet, campaign, pledge };
 
 /// The entity kind stored with a journal (`entity_type`), or nullopt for an unknown one.
 inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
@@ -34,6 +35,8 @@ inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
     return entity_kind::wallet;
   if (type == "campaign")
     return entity_kind::campaign;
+  if (type == "pledge")
+    return entity_kind::pledge;
   return std::nullopt;
 }
 
@@ -205,6 +208,38 @@ struct conversation_opened_for {
   persistence::result<uuid> conversation;
 };
 
+/// A command to a pledge campaign: from its creator or a backer (stamped with the role by the
+/// REST or session layer), from the provider (webhook outcomes), its timer, or itself (release).
+struct pledge_command {
+  std::variant<pledge::create, pledge::launch, pledge::pledge_cmd, pledge::withdraw,
+               pledge::authorization_result, pledge::capture_result, pledge::authorization_lapsed,
+               pledge::confirm_call, pledge::timer_fired, pledge::release>
+    cmd;
+  std::string role = {}; ///< empty for the system's own commands
+};
+
+/// Read a pledge campaign: its view, or (`backers`) its backers (creator only).
+struct pledge_query {
+  uuid user;
+  std::string role;
+  bool backers = false;
+};
+
+/// Subscribe `subscriber` (a session actor) to a campaign's live progress; answered with the
+/// current view (JSON). The campaign monitors the subscriber.
+struct pledge_subscribe {
+  uuid user;
+  std::string role;
+  caf::actor subscriber;
+  bool unsubscribe = false;
+};
+
+/// The creator's KYC status read off the actor for a due release.
+struct pledge_kyc_loaded {
+  uint64_t ticket = 0;
+  persistence::result<persistence::wallet_facts> facts;
+};
+
 } // namespace pactum::actors
 
 CAF_ERROR_CODE_ENUM(pactum::protocol::error_code, "pactum")
@@ -232,6 +267,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, wallet_atom, "wallet")
   CAF_ADD_ATOM(pactum, pactum::actors, forget_atom, "forget")
   CAF_ADD_ATOM(pactum, pactum::actors, campaign_atom, "campaign")
+  CAF_ADD_ATOM(pactum, pactum::actors, pledge_atom, "pledge")
+  CAF_ADD_ATOM(pactum, pactum::actors, progress_atom, "progress")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -271,6 +308,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::campaign_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::campaign_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::feed_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::conversation_opened_for)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_subscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_kyc_loaded)
 
 namespace pactum::actors {
 

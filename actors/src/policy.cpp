@@ -18,6 +18,7 @@ constexpr refusal admins_only{403, error_code::forbidden, "admins only"};
 constexpr refusal no_session{404, error_code::not_found, "no such session"};
 constexpr refusal not_member{403, error_code::forbidden, "not a member of this conversation"};
 constexpr refusal not_party{403, error_code::forbidden, "no such contract, or not a party to it"};
+constexpr refusal no_pledge{404, error_code::not_found, "no such pledge campaign"};
 constexpr refusal none{};
 constexpr refusal no_campaign{404, error_code::not_found, "no such campaign"};
 
@@ -183,6 +184,28 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   // Matching: a brand previews the creators a campaign it is drafting would match.
   {action::match_preview, "match.preview", "POST /api/v1/brands/matches", STAFF("nYnnn"),
    {403, error_code::forbidden, "only brands preview matches"}, none},
+  {action::pledge_create, "pledge.create", "POST /api/v1/pledges",
+   {"nnYnn", ".....", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only creators run pledge campaigns"}, none},
+  {action::pledge_launch, "pledge.launch", "POST /api/v1/pledges/{id}/launch",
+   {"n....", "..Y..", ".....", ".....", ".....", ".nnnn"}, none, no_pledge},
+  {action::pledge_get, "pledge.get", "GET /api/v1/pledges/{id}",
+   {"n....", "..Y..", ".YY..", ".....", ".....", ".YYYY"}, none, none},
+  {action::pledge_list, "pledge.list", "GET /api/v1/pledges",
+   {"nYYYY", ".....", ".....", ".....", ".....", "....."}, none, none},
+  {action::pledge_back, "pledge.back", "POST /api/v1/pledges/{id}/pledge",
+   {"n....", "..n..", ".YY..", ".....", ".....", ".YYnn"},
+   {403, error_code::forbidden, "creators cannot back their own campaign"},
+   {403, error_code::forbidden, "only brands and creators back campaigns"}},
+  {action::pledge_cancel, "pledge.cancel", "DELETE /api/v1/pledges/{id}/pledge",
+   {"n....", "..n..", ".YY..", ".....", ".....", ".nnnn"},
+   {403, error_code::forbidden, "creators do not back their own campaign"},
+   {404, error_code::not_found, "you have no live pledge on this campaign"}},
+  {action::pledge_backers, "pledge.backers", "GET /api/v1/pledges/{id}/backers",
+   {"n....", "..Y..", ".nn..", ".....", ".....", ".nnnn"},
+   {403, error_code::forbidden, "only the campaign's creator sees its backers"}, no_pledge},
+  {action::pledge_subscribe, "pledge.subscribe", "ws pledge.subscribe",
+   {".....", "..Y..", ".YY..", ".....", ".....", ".YYYY"}, none, none},
 }};
 // clang-format on
 

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "audit.hpp"
+#include "pledge_api.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/campaigns.hpp"
 #include "pactum/actors/policy.hpp"
@@ -676,6 +677,7 @@ int http_status(error_code code) {
     case error_code::conflict:
     case error_code::limit_reached:
     case error_code::idempotency_mismatch:
+    case error_code::sold_out:
       return 409;
     case error_code::too_large:
       return 413;
@@ -807,6 +809,9 @@ void runtime::payment_webhook(std::string body, std::function<void(expected<bool
       });
     return;
   }
+  if (reference && is_pledge_intent(str("intent"))) // a pledge campaign's authorization
+    return pledge_webhook(impl_->sys, impl_->svc, event_id, type, *reference, str("intent"), str("key"),
+                          str("reason"), str("failure_code"), std::move(done));
   if (!cmd || !reference) {
     spdlog::info("payments: webhook {} ({}) needs no action", event_id, type);
     return done(true);

@@ -61,6 +61,8 @@ caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id);
 
 /// Spawns one campaign entity actor (called by the directory only).
 caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id);
+/// Spawns one pledge campaign entity actor (called by the directory only).
+caf::actor spawn_pledge(caf::local_actor* parent, services* svc, uuid id);
 
 /// Spawns the durable-timer sweeper (reads `svc->store`).
 caf::actor spawn_timer_sweeper(caf::actor_system& sys, services* svc);

@@ -502,6 +502,19 @@ void handle_command(self_ptr self, client_command& c) {
           self, body.contract,
           caf::make_message(contract_atom_v, contract_query{st.who.user, st.who.role, body.after}),
           [=](protocol::contract_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::pledge_subscribe_req>) {
+        // Progress pushes come as `notify` (stream pledge:<id>); the campaign monitors us.
+        auto campaign = body.campaign;
+        auto timeout = st.svc->cfg.request_timeout;
+        pledge_subscribe sub{st.who.user, st.who.role, caf::actor_cast<caf::actor>(self), body.unsubscribe};
+        self->request(st.svc->directory, timeout, lookup_atom_v, campaign, entity_kind::pledge)
+          .then(
+            [=](caf::actor& entity) {
+              self->request(entity, timeout, pledge_atom_v, sub)
+                .then([=](std::string& view) { reply_ok(self, id, enc, protocol::pledge_reply{std::move(view)}); },
+                      on_caf_error);
+            },
+            on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
           self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user, st.who.role}),

@@ -17,6 +17,7 @@
 #include "rest_search.hpp"
 #include "rest_campaigns.hpp"
 #include "rest_matching.hpp"
+#include "rest_pledges.hpp"
 #include "shared.hpp"
 #include "static_files.hpp"
 
@@ -548,6 +549,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (handle_privacy_rest(req, path, client_address, gw, send))
     return;
   if (handle_search_rest(req, path, client_address, gw, send))
+    return;
+  if (handle_pledges_rest(req, path, client_address, gw, send))
     return;
   if (gw.site)
     if (auto res = serve_static(req, path, *gw.site))

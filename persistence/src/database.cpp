@@ -884,6 +884,33 @@ const std::pair<const char*, const char*> ledger_checks[] = {
    " and exists (select 1 from journal j where j.entity_id = substr(a.id, 8)::uuid"
    " and j.event_type in ('contract.released', 'contract.refunded', 'contract.cancelled',"
    " 'contract.resolved')) limit 20"},
+  // Pledge campaigns (docs/contracts.md, "Pledge campaigns"): settled = pledge.failed or
+  // pledge.released in the campaign's journal.
+  {"settled pledge campaign with money in escrow",
+   "select a.id || ': ' || (a.credits_posted - a.debits_posted) || ' posted, '"
+   " || a.credits_pending || ' pending' from ledger_accounts a"
+   " where a.id like 'escrow:%' and (a.credits_posted <> a.debits_posted"
+   " or a.credits_pending <> 0 or a.debits_pending <> 0)"
+   " and exists (select 1 from journal j where j.entity_id = substr(a.id, 8)::uuid"
+   " and j.event_type in ('pledge.failed', 'pledge.released')) limit 20"},
+  {"pending transfer of a settled pledge campaign",
+   "select t.id from ledger_transfers t where t.state = 'pending' and exists (select 1 from journal j"
+   " where j.entity_id = t.entity_id and j.event_type in ('pledge.failed', 'pledge.released')) limit 20"},
+  {"pledge capture that posted no authorization",
+   "select j.entity_id || ':' || j.seq from journal j where j.event_type = 'pledge.captured'"
+   " and (select count(*) from ledger_transfers t where t.entity_id = j.entity_id"
+   " and t.resolved_seq = j.seq and t.two_phase and t.state = 'posted') <> 1 limit 20"},
+  {"captured pledge total differs from what was released",
+   "select c.entity_id || ': captured ' || c.captured || ', released ' || coalesce(r.released, 0)"
+   " from (select entity_id, sum(amount) as captured from ledger_transfers"
+   "  where two_phase and state = 'posted' and exists (select 1 from journal j"
+   "  where j.entity_id = ledger_transfers.entity_id and j.seq = ledger_transfers.resolved_seq"
+   "  and j.event_type = 'pledge.captured') group by entity_id) c"
+   " left join (select t.entity_id, sum(t.amount) as released from ledger_transfers t"
+   "  join journal j on j.entity_id = t.entity_id and j.seq = t.entity_seq"
+   "  where j.event_type = 'pledge.released' group by t.entity_id) r on r.entity_id = c.entity_id"
+   " where exists (select 1 from journal j where j.entity_id = c.entity_id"
+   " and j.event_type = 'pledge.released') and c.captured <> coalesce(r.released, 0) limit 20"},
 };
 
 } // namespace

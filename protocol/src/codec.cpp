@@ -295,6 +295,10 @@ expected<contract_command_req, decode_error> contract_command_fields(
 
 expected<request_body, decode_error> decode_body(std::string_view type, const fields& f,
                                                  const request_id& id, const limits& lim) {
+  if (type == "pledge.subscribe" || type == "pledge.unsubscribe") {
+    PACTUM_TRY_FIELD(campaign, f.uuid_field("campaign"));
+    return request_body{pledge_subscribe_req{campaign, type == "pledge.unsubscribe"}};
+  }
   if (type.rfind("contract.", 0) == 0) {
     auto name = type.substr(9);
     if (name == "get") {
@@ -532,6 +536,10 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                  obj["at"] = x.at;
                  obj["duplicate"] = x.duplicate;
                  obj["status"] = x.status;
+               },
+               [&](const pledge_reply& x) {
+                 auto v = json::parse(x.view_json, nullptr, false);
+                 obj["pledge"] = v.is_discarded() ? json::object() : std::move(v);
                },
                [&](const contract_reply& x) {
                  obj["contract"] = event_json(x.view);

@@ -7,7 +7,7 @@ namespace pactum::protocol {
 
 namespace {
 
-constexpr std::array<std::pair<error_code, std::string_view>, 16> names{{
+constexpr std::array<std::pair<error_code, std::string_view>, 17> names{{
   {error_code::bad_frame, "bad_frame"},
   {error_code::bad_request, "bad_request"},
   {error_code::unknown_type, "unknown_type"},
@@ -24,6 +24,7 @@ constexpr std::array<std::pair<error_code, std::string_view>, 16> names{{
   {error_code::limit_reached, "limit_reached"},
   {error_code::content_blocked, "content_blocked"},
   {error_code::idempotency_mismatch, "idempotency_mismatch"},
+  {error_code::sold_out, "sold_out"},
 }};
 
 } // namespace

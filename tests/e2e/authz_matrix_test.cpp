@@ -559,11 +559,80 @@ protected:
         return from_http(rest(me, "POST", "/api/v1/brands/matches",
                               json{{"title", "Preview"}, {"currency", "EUR"},
                                    {"audience", json{{"niches", json::array({"travel"})}}}}));
+      case action::pledge_create:
+        return from_http(rest(me, "POST", "/api/v1/pledges", pledge_body()));
+      case action::pledge_launch: {
+        auto draft = new_pledge(false); // a fresh draft of C's each time
+        return from_http(rest(pledge_actor(r, rel), "POST", "/api/v1/pledges/" + draft + "/launch",
+                              json{{"key", "l-" + std::to_string(++counter_)}}));
+      }
+      case action::pledge_get:
+        return from_http(rest(pledge_actor(r, rel), "GET", "/api/v1/pledges/" + pledge_));
+      case action::pledge_list:
+        return from_http(rest(me, "GET", "/api/v1/pledges"));
+      case action::pledge_back: {
+        // Strangers who are allowed would become backers: fresh accounts keep the world as is.
+        auto fresh_backer = (rel == relation::stranger && (r == role::brand || r == role::creator))
+                              ? std::optional<account>{fresh(r)} : std::nullopt;
+        return from_http(rest(fresh_backer ? &*fresh_backer : pledge_actor(r, rel), "POST",
+                              "/api/v1/pledges/" + pledge_ + "/pledge",
+                              json{{"key", "p-" + std::to_string(++counter_)}, {"tier", 0},
+                                   {"payment_method", good_card}}));
+      }
+      case action::pledge_cancel: {
+        // A member cancels a pledge made for the purpose (B and P stay backers for later cells).
+        const account* who = pledge_actor(r, rel);
+        std::optional<account> fresh_backer;
+        if (rel == relation::member) {
+          fresh_backer = fresh(r);
+          auto backed = rest(&*fresh_backer, "POST", "/api/v1/pledges/" + pledge_ + "/pledge",
+                             json{{"key", "p"}, {"tier", 0}, {"payment_method", good_card}});
+          EXPECT_EQ(backed.status, 200) << backed.body;
+          who = &*fresh_backer;
+        }
+        return from_http(rest(who, "DELETE", "/api/v1/pledges/" + pledge_ + "/pledge?key=c-" + std::to_string(++counter_)));
+      }
+      case action::pledge_backers:
+        return from_http(rest(pledge_actor(r, rel), "GET", "/api/v1/pledges/" + pledge_ + "/backers"));
+      case action::pledge_subscribe:
+        return from_ws(ask(*pledge_actor(r, rel), json{{"type", "pledge.subscribe"}, {"campaign", pledge_}}));
     }
     return std::nullopt;
   }
 
+  /// A valid pledge campaign body (ends in an hour).
+  json pledge_body() {
+    return json{{"key", "pc-" + std::to_string(++counter_)}, {"title", "Matrix game"}, {"goal", 100'000},
+                {"currency", "EUR"}, {"end_at", pactum::now_millis() + 3'600'000},
+                {"tiers", json::array({json{{"title", "Standard"}, {"price", 1'000}}})}};
+  }
+
+  /// A new campaign of C's (launched or a draft): its id.
+  std::string new_pledge(bool launch) {
+    auto made = rest(&c_, "POST", "/api/v1/pledges", pledge_body());
+    EXPECT_EQ(made.status, 201) << made.body;
+    auto id = made.json_body().value("campaign", std::string{});
+    if (launch) {
+      EXPECT_EQ(rest(&c_, "POST", "/api/v1/pledges/" + id + "/launch", json{{"key", "l"}}).status, 200);
+    }
+    return id;
+  }
+
+  /// Who acts on C's campaign for a cell: C (owner), B or P (member brand / creator: backers),
+  /// S, T, M, A (strangers), nobody (anonymous).
+  const account* pledge_actor(role r, relation rel) const {
+    if (r == role::anonymous)
+      return nullptr;
+    if (rel == relation::owner)
+      return &c_;
+    if (rel == relation::member)
+      return r == role::brand ? &b_ : &p_;
+    return stranger(r).first;
+  }
+
   account b_, c_, s_, t_, m_, a_;
+  account p_;           ///< a creator who backs C's pledge campaign
+  std::string pledge_;  ///< C's live pledge campaign, backed by B and P
   account victim_; ///< whose role the role-change cells set (to what it is)
   account coder_;  ///< who logs in with email codes
   std::string conv_, conv2_, contract_;
@@ -621,6 +690,14 @@ TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
 
   make_campaigns();
   ASSERT_FALSE(HasFailure());
+  // C's pledge campaign, backed by B (brand) and P (creator).
+  p_ = make_account(ep(), "creator", "BackerP");
+  pledge_ = new_pledge(true);
+  for (auto* who : {&b_, &p_})
+    ASSERT_EQ(rest(who, "POST", "/api/v1/pledges/" + pledge_ + "/pledge",
+                   json{{"key", "p"}, {"tier", 0}, {"payment_method", good_card}})
+                .status,
+              200);
 
   size_t performed = 0, skipped = 0;
   for (auto& row : policy::rules()) {

@@ -112,6 +112,15 @@ enum class action : uint8_t {
   social_flag_review,
   // matching (REST)
   match_preview,
+  // pledge campaigns (REST and WebSocket)
+  pledge_create,
+  pledge_launch,
+  pledge_get,
+  pledge_list,
+  pledge_back,
+  pledge_cancel,
+  pledge_backers,
+  pledge_subscribe,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

@@ -15,6 +15,7 @@
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/funding_policy.hpp"
 #include "pactum/actors/matching.hpp"
+#include "pactum/actors/pledge_machine.hpp"
 #include "pactum/actors/conversation_machine.hpp"
 #include "pactum/actors/wallet_machine.hpp"
 #include "pactum/common/expected.hpp"
@@ -115,6 +116,12 @@ struct runtime_config {
   /// and the most results one request may ask for.
   size_t match_candidates = 2'000;
   size_t match_limit_max = 100;
+  /// Pledge campaigns (docs/contracts.md, "Pledge campaigns"): limits and commission; live
+  /// progress is pushed to subscribers at most once per `pledge_progress_interval`; a release
+  /// waiting for the creator's verification re-reads it at most once per `pledge_kyc_recheck`.
+  pledge::rules pledge_rules;
+  std::chrono::milliseconds pledge_progress_interval{250};
+  std::chrono::milliseconds pledge_kyc_recheck{30'000};
 };
 
 /// Who a session or REST call acts as.
@@ -300,6 +307,25 @@ struct match_results {
   std::vector<creator_match> matches; ///< best first
   size_t considered = 0; ///< candidates the prefilter returned (at most `match_candidates`)
   size_t eligible = 0;   ///< of those, meeting the hard requirements
+};
+
+/// A creator's new pledge campaign (POST /api/v1/pledges).
+struct pledge_create_request {
+  std::string key;
+  std::string title;
+  std::string description;
+  int64_t goal = 0;
+  std::string currency;
+  int64_t end_at = 0;
+  std::vector<protocol::pledge_tier> tiers;
+};
+
+/// A backer's pledge (POST /api/v1/pledges/{id}/pledge); `amount` 0: the tier's price.
+struct pledge_back_request {
+  std::string key;
+  int64_t tier = 0;
+  int64_t amount = 0;
+  std::string payment_method;
 };
 
 /// Owns the actor system and services. Lifecycle: construct after the database has started,
@@ -508,6 +534,29 @@ public:
   /// Waits (blocking; call from main) until no command is in flight and the journal has no
   /// pending appends, or until `timeout`. Returns true when drained.
   bool drain(std::chrono::milliseconds timeout);
+
+  // -- pledge campaigns (actors/src/pledge_api.cpp; docs/api.md). Answers are JSON objects. --
+  /// Creates a draft campaign (creators only); answers its view.
+  void pledge_create(principal who, pledge_create_request req,
+                     std::function<void(expected<std::string, api_error>)> done);
+  /// Opens the creator's draft to backers.
+  void pledge_launch(principal who, uuid campaign, std::string key,
+                     std::function<void(expected<std::string, api_error>)> done);
+  /// A campaign's progress and tiers (drafts: their creator only).
+  void pledge_get(principal who, uuid campaign,
+                  std::function<void(expected<std::string, api_error>)> done);
+  /// Live campaigns with ids above `after`, at most `limit` (1..100).
+  void pledge_list(principal who, uuid after, size_t limit,
+                   std::function<void(expected<std::string, api_error>)> done);
+  /// Pledges to a tier; answered once the pledge (its place in the tier) is journaled.
+  void pledge_back(principal who, uuid campaign, pledge_back_request req,
+                   std::function<void(expected<std::string, api_error>)> done);
+  /// Cancels `who`'s live pledge before the end.
+  void pledge_cancel(principal who, uuid campaign, std::string key,
+                     std::function<void(expected<std::string, api_error>)> done);
+  /// The campaign's backers (its creator only).
+  void pledge_backers(principal who, uuid campaign,
+                      std::function<void(expected<std::string, api_error>)> done);
 
 private:
   struct impl;

@@ -25,6 +25,7 @@ enum class error_code : uint8_t {
   limit_reached,  ///< a count limit is reached (e.g. pending offers); resolve some first
   content_blocked, ///< the text shares contact details or off-platform payment before a deal
   idempotency_mismatch, ///< this idempotency key was already used with other parameters
+  sold_out,       ///< a limited reward tier has no place left; nothing was charged
 };
 
 std::string_view to_string(error_code) noexcept;

@@ -1,0 +1,234 @@
+// The runtime's pledge-campaign operations (REST; docs/api.md) and the routing of their payment
+// webhooks. Each asks the campaign's actor (activated through the directory) from a one-shot
+// actor, so no caller thread blocks; the listing reads the read model on the persistence pool.
+
+#include "pledge_api.hpp"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "audit.hpp"
+#include "message_types.hpp"
+#include "pactum/actors/policy.hpp"
+#include "pactum/persistence/pledge_store.hpp"
+#include "services.hpp"
+
+namespace pactum::actors {
+
+namespace {
+
+using protocol::error_code;
+using json_done = std::function<void(expected<std::string, api_error>)>;
+
+int status_of(error_code code) {
+  switch (code) {
+    case error_code::bad_frame:
+    case error_code::bad_request:
+      return 400;
+    case error_code::unauthorized:
+      return 401;
+    case error_code::forbidden:
+      return 403;
+    case error_code::not_found:
+    case error_code::unknown_type:
+      return 404;
+    case error_code::conflict:
+    case error_code::limit_reached:
+    case error_code::idempotency_mismatch:
+    case error_code::sold_out:
+      return 409;
+    case error_code::too_large:
+      return 413;
+    case error_code::content_blocked:
+      return 422;
+    case error_code::rate_limited:
+      return 429;
+    case error_code::overloaded:
+    case error_code::unavailable:
+      return 503;
+    case error_code::timeout:
+      return 504;
+    case error_code::internal:
+      break;
+  }
+  return 500;
+}
+
+api_error api_error_of(const caf::error& err) {
+  auto code = to_protocol_code(err);
+  return api_error{status_of(code), code, error_text(err), {}};
+}
+
+template <class Reply>
+void ask_pledge(services& svc, uuid id, caf::message msg, std::function<void(expected<Reply, api_error>)> done) {
+  auto timeout = svc.cfg.request_timeout;
+  auto& sys = svc.directory->home_system();
+  sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
+    self->request(directory, timeout, lookup_atom_v, id, entity_kind::pledge)
+      .then(
+        [=](caf::actor& entity) {
+          self->request(entity, timeout, msg)
+            .then([=](Reply& r) { done(std::move(r)); }, [=](caf::error& err) { done(api_error_of(err)); });
+        },
+        [=](caf::error& err) { done(api_error_of(err)); });
+  });
+}
+
+json_done audited_json(services* svc, const principal& who, std::string action, std::string target, json_done done) {
+  return [svc, by = audit_actor::of(who), action = std::move(action), target = std::move(target),
+          done = std::move(done)](expected<std::string, api_error> r) {
+    audit(*svc, by, action, target, audit_outcome(r ? nullptr : &r.error()));
+    done(std::move(r));
+  };
+}
+
+std::optional<api_error> refused_untargeted(policy::action a, const principal& who) {
+  if (auto no = policy::decide(a, policy::parse_role(who.role), policy::relation::none))
+    return api_error{no->status, no->code, std::string{no->message}, {}};
+  return std::nullopt;
+}
+
+std::string role_of(const principal& who) {
+  return who.role.empty() ? std::string{"anonymous"} : who.role;
+}
+
+} // namespace
+
+void runtime::pledge_create(principal who, pledge_create_request req, json_done done) {
+  auto& svc = services_();
+  if (auto no = refused_untargeted(policy::action::pledge_create, who)) {
+    audit(svc, audit_actor::of(who), "pledge.create", "", audit_outcome(&*no));
+    return done(std::move(*no));
+  }
+  if (req.key.empty() || req.key.size() > svc.cfg.pledge_rules.max_key_bytes)
+    return done(api_error{400, error_code::bad_request, "key must be 1 to 128 bytes", {{"key", "1 to 128 bytes"}}});
+  // The key claims the campaign id first, so that a retried create reaches the same campaign
+  // (whose machine then answers the first result, or idempotency_mismatch).
+  persistence::pledge_campaign_row claim{uuid::v7(), who.user, req.title, "draft", req.goal,
+                                         req.currency, req.end_at, 0, 0, req.key};
+  auto* s = &svc;
+  persistence::claim_pledge_campaign(
+    database_(), std::move(claim),
+    [s, who, req = std::move(req), done = std::move(done)](persistence::result<uuid> id) mutable {
+      if (!id)
+        return done(api_error{503, error_code::unavailable, "storage is unavailable; retry shortly", {}});
+      auto audited = audited_json(s, who, "pledge.create", id.value().str(), std::move(done));
+      pledge::create cmd{who.user, std::move(req.key), std::move(req.title), std::move(req.description),
+                         req.goal, std::move(req.currency), req.end_at, std::move(req.tiers)};
+      ask_pledge<std::string>(*s, id.value(),
+                              caf::make_message(pledge_atom_v, pledge_command{std::move(cmd), role_of(who)}),
+                              std::move(audited));
+    });
+}
+
+void runtime::pledge_launch(principal who, uuid campaign, std::string key, json_done done) {
+  auto& svc = services_();
+  done = audited_json(&svc, who, "pledge.launch", campaign.str(), std::move(done));
+  ask_pledge<std::string>(
+    svc, campaign,
+    caf::make_message(pledge_atom_v, pledge_command{pledge::launch{who.user, std::move(key)}, role_of(who)}),
+    std::move(done));
+}
+
+void runtime::pledge_get(principal who, uuid campaign, json_done done) {
+  auto& svc = services_();
+  ask_pledge<std::string>(svc, campaign,
+                          caf::make_message(pledge_atom_v, pledge_query{who.user, role_of(who), false}),
+                          std::move(done));
+}
+
+void runtime::pledge_backers(principal who, uuid campaign, json_done done) {
+  auto& svc = services_();
+  ask_pledge<std::string>(svc, campaign,
+                          caf::make_message(pledge_atom_v, pledge_query{who.user, role_of(who), true}),
+                          std::move(done));
+}
+
+void runtime::pledge_list(principal who, uuid after, size_t limit, json_done done) {
+  if (auto no = refused_untargeted(policy::action::pledge_list, who))
+    return done(std::move(*no));
+  limit = std::clamp<size_t>(limit, 1, 100);
+  persistence::list_live_pledge_campaigns(
+    database_(), after, limit, [done, limit](persistence::result<std::vector<persistence::pledge_campaign_row>> r) {
+      if (!r) {
+        auto code = r.error().code == persistence::errc::overloaded ? error_code::overloaded : error_code::unavailable;
+        return done(api_error{503, code, "storage is unavailable; retry shortly", {}});
+      }
+      nlohmann::json list = nlohmann::json::array();
+      for (auto& c : r.value())
+        list.push_back({{"id", c.id.str()},
+                        {"creator", c.creator.str()},
+                        {"title", c.title},
+                        {"status", c.status},
+                        {"goal", c.goal},
+                        {"currency", c.currency},
+                        {"end_at", c.end_at},
+                        {"pledged", c.pledged},
+                        {"backers", c.backers}});
+      nlohmann::json body{{"pledges", list}};
+      body["next_after"] = r.value().size() == limit ? nlohmann::json(r.value().back().id.str()) : nlohmann::json(nullptr);
+      done(body.dump());
+    });
+}
+
+void runtime::pledge_back(principal who, uuid campaign, pledge_back_request req, json_done done) {
+  auto& svc = services_();
+  done = audited_json(&svc, who, "pledge.back", campaign.str(), std::move(done));
+  pledge::pledge_cmd cmd{who.user, std::move(req.key), req.tier, req.amount, std::move(req.payment_method)};
+  ask_pledge<std::string>(svc, campaign, caf::make_message(pledge_atom_v, pledge_command{std::move(cmd), role_of(who)}),
+                          std::move(done));
+}
+
+void runtime::pledge_cancel(principal who, uuid campaign, std::string key, json_done done) {
+  auto& svc = services_();
+  done = audited_json(&svc, who, "pledge.cancel", campaign.str(), std::move(done));
+  ask_pledge<std::string>(
+    svc, campaign,
+    caf::make_message(pledge_atom_v, pledge_command{pledge::withdraw{who.user, std::move(key)}, role_of(who)}),
+    std::move(done));
+}
+
+bool is_pledge_intent(const std::string& intent) {
+  return intent.rfind("pledge:", 0) == 0;
+}
+
+void pledge_webhook(caf::actor_system&, services& svc, std::string event_id, std::string type, uuid campaign,
+                    std::string intent, std::string key, std::string reason, std::string failure_code,
+                    std::function<void(expected<bool, api_error>)> done) {
+  std::optional<pledge_command> cmd;
+  if (type == "payment_intent.authorized" || type == "payment_intent.succeeded")
+    cmd = pledge_command{pledge::authorization_result{intent, true, {}}};
+  else if (type == "payment_intent.failed")
+    cmd = pledge_command{pledge::authorization_result{intent, false, failure_code}};
+  else if (type == "payment_intent.captured")
+    cmd = pledge_command{pledge::capture_result{key, true, {}}};
+  else if (type == "payment_intent.canceled" && reason == "expired")
+    cmd = pledge_command{pledge::authorization_lapsed{intent}};
+  else if (type == "payment_intent.canceled")
+    cmd = pledge_command{pledge::confirm_call{key}};
+  if (!cmd) {
+    spdlog::info("payments: webhook {} ({}) needs no action", event_id, type);
+    return done(true);
+  }
+  auto* s = &svc;
+  svc.db->record_webhook(
+    event_id, type, campaign.str(),
+    [s, event_id, campaign, cmd = std::move(*cmd), done](persistence::result<bool> fresh) {
+      if (!fresh)
+        return done(api_error{503, error_code::unavailable, fresh.error().message, {}});
+      if (!fresh.value())
+        return done(false);
+      ask_pledge<std::string>(*s, campaign, caf::make_message(pledge_atom_v, cmd),
+                              [s, event_id, done](expected<std::string, api_error> r) {
+                                if (r)
+                                  return done(true);
+                                s->db->forget_webhook(event_id, [done, e = r.error()](persistence::result<persistence::unit>) {
+                                  done(e);
+                                });
+                              });
+    });
+}
+
+} // namespace pactum::actors
