@@ -662,6 +662,7 @@ caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id) {
     st.id = id;
     st.stream = "campaign:" + id.str();
     st.machine.id = id;
+    st.rules = svc->cfg.campaign_rules;
     self->set_default_handler(caf::skip); // hold commands until the journal is replayed
     load_next(self);
     return {
