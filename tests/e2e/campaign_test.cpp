@@ -44,6 +44,9 @@ json creator_profile(const std::string& country, int followers) {
 
 class CampaignE2E : public pactum::test_support::server_test {
 protected:
+  /// Snapshots every 2 events, so a restart recovers from a snapshot plus the journal's tail.
+  std::vector<std::string> server_args() const override { return {"--snapshot-every", "2"}; }
+
   http_reply call(const account& who, const std::string& method, const std::string& target,
                   const json& body = json()) {
     return http_call(ep(), method, target, body.is_null() ? std::string{} : body.dump(), who.token);
@@ -208,11 +211,17 @@ TEST_F(CampaignE2E, DraftToPublishedWithApplicationsInvitationsAndRestart) {
   EXPECT_EQ(dan_feed.dump().find("Berlin rides"), std::string::npos);
 
   // A restart keeps the campaign, its applications and its read model.
-  restart_with({});
+  restart_with({"--snapshot-every", "2"});
+  {
+    pqxx::connection conn{url()};
+    pqxx::read_transaction tx{conn};
+    EXPECT_GE(tx.exec1("select count(*) from snapshots where entity_id = '" + id + "'")[0].as<int>(), 1);
+  }
   auto after = call(brand, "GET", "/api/v1/campaigns/" + id);
   ASSERT_EQ(after.status, 200) << after.body;
   EXPECT_EQ(after.json_body()["status"], "published");
   EXPECT_EQ(after.json_body()["applications"], 1);
+  EXPECT_EQ(server_->log().find("ignoring snapshot"), std::string::npos) << server_->log();
   EXPECT_TRUE(lists(call(cleo, "GET", "/api/v1/campaigns").json_body(), id));
   auto retried2 = call(brand, "PUT", approve_target, json{{"key", "d-1"}, {"outcome", "approved"}});
   EXPECT_EQ(retried2.json_body()["conversation"], conv1) << retried2.body;
