@@ -365,3 +365,59 @@ TEST_F(CampaignE2E, ConcurrentApprovalsOpenOneConversation) {
 }
 
 } // namespace
+
+namespace {
+
+class CampaignBudgetE2E : public CampaignE2E {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--webhook-secret", "campaign-test-secret", "--timer-sweep-ms", "200"};
+  }
+};
+
+TEST_F(CampaignBudgetE2E, FundingCommitsAndReleaseSpendsTheBudget) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  auto d = details(100'000);
+  d["key"] = "budget";
+  auto id = call(brand, "POST", "/api/v1/brands/campaigns", d).json_body()["campaign"]["id"].get<std::string>();
+  ASSERT_EQ(call(brand, "POST", "/api/v1/brands/campaigns/" + id + "/status", json{{"to", "publish"}, {"key", "p"}}).status, 200);
+  auto app = call(cleo, "POST", "/api/v1/influencers/campaigns/" + id + "/apply", json{{"key", "a"}})
+               .json_body()["application"].get<int64_t>();
+  auto approved = call(brand, "PUT", "/api/v1/brands/campaigns/" + id + "/applications/" + std::to_string(app),
+                       json{{"key", "d"}, {"outcome", "approved"}});
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  auto conv = approved.json_body()["conversation"].get<std::string>();
+
+  // The deal in the campaign's conversation: offer, accept, fund.
+  ws_client b{ep(), brand.token}, c{ep(), cleo.token};
+  auto offer = b.request(json{{"type", "offer.make"}, {"conversation", conv}, {"client_id", "o-1"},
+                              {"terms", json{{"amount", 30'000}, {"currency", "EUR"},
+                                             {"deliverables", json::array({json{{"platform", "tiktok"}, {"type", "tiktok_duet"}, {"count", 1}}})},
+                                             {"delivery_days", 7}, {"revision_rounds", 1}}}});
+  ASSERT_EQ(offer["type"], "ok") << offer.dump();
+  auto accepted = c.request(json{{"type", "offer.accept"}, {"conversation", conv}, {"offer", offer["seq"]}});
+  ASSERT_EQ(accepted["type"], "ok") << accepted.dump();
+  auto contract = accepted["contract"].get<std::string>();
+  auto funded = call(brand, "POST", "/api/v1/contracts/" + contract + "/fund",
+                     json{{"key", "f"}, {"payment_method", "4242424242424242"}});
+  ASSERT_EQ(funded.status, 200) << funded.body;
+  auto view = poll(brand, "/api/v1/campaigns/" + id, [](const json& v) { return v.value("committed", 0) == 30'000; });
+  EXPECT_EQ(view["remaining"], 70'000);
+  EXPECT_EQ(view["contracts"], 1);
+
+  // Delivered and approved: the escrow is released, the campaign's budget is spent.
+  ASSERT_EQ(call(cleo, "POST", "/api/v1/contracts/" + contract + "/deliver",
+                 json{{"key", "dl"}, {"items", json::array({json{{"url", "https://tiktok.example/v/1"}}})}}).status, 200);
+  ASSERT_EQ(call(brand, "POST", "/api/v1/contracts/" + contract + "/approve", json{{"key", "ap"}}).status, 200);
+  view = poll(brand, "/api/v1/campaigns/" + id, [](const json& v) { return v.value("spent", 0) == 30'000; });
+  EXPECT_EQ(view["committed"], 0);
+  EXPECT_EQ(view["remaining"], 70'000);
+  // Nothing holds budget now: the campaign completes and gives back the rest.
+  auto done = call(brand, "POST", "/api/v1/brands/campaigns/" + id + "/status", json{{"to", "complete"}, {"key", "c"}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.json_body()["campaign"]["status"], "completed");
+  EXPECT_EQ(done.json_body()["campaign"]["spent"], 30'000);
+}
+
+} // namespace
