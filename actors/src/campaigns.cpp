@@ -421,6 +421,30 @@ void campaign_service::eligible(principal who, std::string before, size_t limit,
     });
 }
 
+void report_campaign_budget(caf::actor_system& sys, services* svc, uuid conversation,
+                            campaign_command cmd) {
+  if (!svc->db)
+    return;
+  auto* sysp = &sys;
+  persistence::conversation_campaigns(
+    *svc->db, conversation,
+    [sysp, svc, conversation, cmd = std::move(cmd)](persistence::result<std::vector<uuid>> r) {
+      if (!r) {
+        spdlog::warn("conversation {}: its campaign not found for a budget report: {}",
+                     conversation.str(), r.error().message);
+        return;
+      }
+      if (r->empty())
+        return; // a deal outside any campaign
+      auto campaign = r->back();
+      ask_campaign(*sysp, *svc, campaign, caf::make_message(campaign_atom_v, cmd),
+                   [campaign](expected<std::string, api_error> a) {
+                     if (!a)
+                       spdlog::warn("campaign {}: budget report refused: {}", campaign.str(), a.error().message);
+                   });
+    });
+}
+
 void campaign_service::heal_read_model() {
   if (!svc_.db)
     return;

@@ -55,6 +55,7 @@ struct in_flight_command {
   timeline fresh;          ///< its events, for the timeline and pushes once committed
   contract::state before;  ///< the state to return to if the append fails
   uint64_t batch = 0;
+  std::optional<int64_t> settled_spent = {}; ///< a terminal event: what the creator got (gross)
 };
 
 /// The longest wait between retries of a provider call.
@@ -152,6 +153,19 @@ void tell_conversation(self_ptr self, bool open) {
       });
 }
 
+/// Tells the deal's campaign (if it has one) that this contract holds its amount. Idempotent
+/// there; repeated on every activation while the contract is funded and running, so a report
+/// lost to a crash is made again.
+void report_commit(self_ptr self) {
+  auto& st = self->state;
+  campaign::commit_budget c{st.id, st.machine.creator, st.machine.terms.amount,
+                            st.machine.terms.revision_rounds, {}};
+  for (auto& d : st.machine.terms.deliverables)
+    for (int64_t i = 0; i < std::max<int64_t>(d.count, 1); ++i)
+      c.platforms.push_back(d.platform.empty() ? std::string{"other"} : d.platform);
+  report_campaign_budget(self->system(), st.svc, st.machine.conversation, campaign_command{std::move(c)});
+}
+
 void on_appended(self_ptr self, append_done& done) {
   auto& st = self->state;
   if (!st.in_flight || done.batch != st.in_flight->batch)
@@ -191,6 +205,15 @@ void on_appended(self_ptr self, append_done& done) {
   else if (flight.before.status == contract::contract_status::disputed
            && st.machine.status != contract::contract_status::disputed)
     tell_conversation(self, false);
+  // The campaign's budget follows the money: committed when funded, settled when it ends.
+  if (flight.before.funded_at == 0 && st.machine.funded_at > 0)
+    report_commit(self);
+  if (flight.before.funded_at > 0 && !contract::is_terminal(flight.before.status)
+      && contract::is_terminal(st.machine.status))
+    report_campaign_budget(self->system(), st.svc, st.machine.conversation,
+                           campaign_command{campaign::settle_budget{
+                             st.id, flight.settled_spent.value_or(0),
+                             st.machine.terms.amount - flight.settled_spent.value_or(0)}});
   answer(flight.command.rp,
          protocol::contract_ack_reply{st.id, flight.fresh.front().first, st.svc->now(), false,
                                       std::string{to_string(st.machine.status)}});
@@ -232,6 +255,7 @@ void start_next(self_ptr self) {
     std::vector<persistence::event_record> records;
     std::vector<persistence::ledger_op> ledger;
     timeline fresh;
+    std::optional<int64_t> spent;
     for (auto& ev : events) {
       auto seq = st.machine.head + 1;
       for (auto& p : contract::postings(st.machine, seq, ev))
@@ -240,6 +264,10 @@ void start_next(self_ptr self) {
       records.push_back({seq, std::string{protocol::contract_event_type(ev)},
                          protocol::contract_event_version(ev), payload, now});
       fresh.emplace_back(seq, std::make_shared<const std::string>(std::move(payload)));
+      if (auto* x = std::get_if<protocol::contract_released>(&ev))
+        spent = x->to_creator;
+      else if (auto* x = std::get_if<protocol::contract_resolved>(&ev))
+        spent = x->to_creator;
       contract::apply(st.machine, seq, ev, st.rules);
     }
     std::vector<persistence::timer_change> timers;
@@ -249,7 +277,7 @@ void start_next(self_ptr self) {
     }
     auto batch = ++st.batch;
     auto handle = caf::actor_cast<caf::actor>(self);
-    st.in_flight = in_flight_command{std::move(current), std::move(fresh), std::move(before), batch};
+    st.in_flight = in_flight_command{std::move(current), std::move(fresh), std::move(before), batch, spent};
     persistence::append_request req{st.id, "contract", st.committed, std::move(records),
                                     [handle, batch](persistence::result<int64_t> r) {
                                       caf::anon_send(handle, append_done{batch, std::move(r)});
@@ -478,6 +506,8 @@ caf::behavior running(self_ptr self) {
   make_calls(self); // whatever the journal says is owed to or by the provider
   if (self->state.machine.status == contract::contract_status::disputed)
     tell_conversation(self, true);
+  if (self->state.machine.funded_at > 0 && !contract::is_terminal(self->state.machine.status))
+    report_commit(self);
   if (auto due = self->state.machine.next_timer(self->state.rules); due > 0 && due <= self->state.svc->now())
     enqueue(self, contract_command{contract::timer_fired{}}, {}); // fell due while we were away
   return {

@@ -16,6 +16,7 @@ class provider;
 namespace pactum::actors {
 
 struct contract_command;
+struct campaign_command;
 
 /// What every actor of the runtime may use. Owned by runtime::impl, which outlives all actors
 /// (the actor system is shut down before it is destroyed). Actors hold a plain pointer.
@@ -63,6 +64,13 @@ caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id);
 caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id);
 /// Spawns one pledge campaign entity actor (called by the directory only).
 caf::actor spawn_pledge(caf::local_actor* parent, services* svc, uuid id);
+
+/// Reports a budget change of the contract of conversation `conversation` to the campaign that
+/// conversation serves (the most recently linked one), if any: `cmd` is a commit_budget or a
+/// settle_budget (idempotent per contract on the campaign's side). Fire and forget; a failure is
+/// logged. Runs the lookup on the persistence pool (actors/src/campaigns.cpp).
+void report_campaign_budget(caf::actor_system& sys, services* svc, uuid conversation,
+                            campaign_command cmd);
 
 /// Spawns the durable-timer sweeper (reads `svc->store`).
 caf::actor spawn_timer_sweeper(caf::actor_system& sys, services* svc);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "pactum/actors/campaign_machine.hpp"
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/funding_policy.hpp"
 #include "pactum/actors/matching.hpp"
@@ -122,6 +123,9 @@ struct runtime_config {
   pledge::rules pledge_rules;
   std::chrono::milliseconds pledge_progress_interval{250};
   std::chrono::milliseconds pledge_kyc_recheck{30'000};
+  /// Campaigns: applications, invitations and submissions one campaign takes at most, and text
+  /// lengths (actors/include/pactum/actors/campaign_machine.hpp).
+  campaign::rules campaign_rules;
 };
 
 /// Who a session or REST call acts as.
