@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 namespace pactum::gateway {
 
@@ -37,6 +38,42 @@ bool is_base64url(std::string_view s) noexcept {
   });
 }
 
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/// `%XX` and `+` decoded; nullopt for a malformed escape.
+std::optional<std::string> decode_component(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size())
+        return std::nullopt;
+      int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+      if (hi < 0 || lo < 0)
+        return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+} // namespace
+
 std::string query_param(std::string_view target, std::string_view name) {
   auto q = target.find('?');
   if (q == std::string_view::npos)
@@ -45,8 +82,11 @@ std::string query_param(std::string_view target, std::string_view name) {
   while (!rest.empty()) {
     auto amp = rest.find('&');
     auto pair = rest.substr(0, amp);
-    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
-      return std::string{pair.substr(name.size() + 1)};
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
+      auto raw = pair.substr(name.size() + 1);
+      auto decoded = decode_component(raw);
+      return decoded ? std::move(*decoded) : std::string{raw};
+    }
     if (amp == std::string_view::npos)
       break;
     rest = rest.substr(amp + 1);

@@ -50,8 +50,9 @@ check_upgrade(const boost::beast::http::request<boost::beast::http::string_body>
 bool origin_allowed(const boost::beast::http::request<boost::beast::http::string_body>& req,
                     const std::vector<std::string>& allowed);
 
-/// The value of `name` in the query string of `target` (no percent-decoding: tokens and tickets
-/// are URL-safe); empty when absent.
+/// The value of `name` in the query string of `target`, percent-decoded (`%XX`, and `+` as a space,
+/// as browsers encode forms); a value with a malformed escape is returned as sent. Empty when
+/// absent. Tokens and tickets are base64url, so decoding leaves them unchanged.
 std::string query_param(std::string_view target, std::string_view name);
 
 /// Extracts the bearer token from `Authorization: Bearer <token>`; empty if absent.

@@ -120,3 +120,17 @@ TEST(RestParse, BodiesIdsAndQueryParameters) {
   EXPECT_FALSE(is_base64url("a+b"));
   EXPECT_FALSE(is_base64url(""));
 }
+
+TEST(QueryParam, ValuesArePercentDecodedAsBrowsersEncodeThem) {
+  // A campaign search for two words, as encodeURIComponent and URLSearchParams send it.
+  EXPECT_EQ(query_param("/api/v1/campaigns?q=summer%20rides&limit=5", "q"), "summer rides");
+  EXPECT_EQ(query_param("/api/v1/campaigns?q=summer+rides", "q"), "summer rides");
+  EXPECT_EQ(query_param("/api/v1/campaigns?q=caf%C3%A9", "q"), "caf\xC3\xA9");
+  EXPECT_EQ(query_param("/api/v1/campaigns?limit=5&before=a%2Cb", "before"), "a,b");
+  // A malformed escape is returned as sent (the endpoint then judges the value).
+  EXPECT_EQ(query_param("/x?q=100%", "q"), "100%");
+  EXPECT_EQ(query_param("/x?q=%zz", "q"), "%zz");
+  // Tickets are base64url: unchanged.
+  EXPECT_EQ(query_param("/ws?ticket=Ab-_09xyz", "ticket"), "Ab-_09xyz");
+  EXPECT_EQ(query_param("/x?qq=1", "q"), "");
+}
