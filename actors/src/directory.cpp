@@ -45,9 +45,10 @@ namespace {
 
 caf::actor activate(caf::stateful_actor<directory_state>* self, services* svc, const uuid& id,
                     entity_kind kind) {
-  auto a = kind == entity_kind::contract ? spawn_contract(self, svc, id)
-           : kind == entity_kind::wallet ? spawn_wallet(self, svc, id)
-                                         : spawn_conversation(self, svc, id);
+  auto a = kind == entity_kind::contract   ? spawn_contract(self, svc, id)
+           : kind == entity_kind::wallet   ? spawn_wallet(self, svc, id)
+           : kind == entity_kind::campaign ? spawn_campaign(self, svc, id)
+                                           : spawn_conversation(self, svc, id);
   self->monitor(a);
   self->state.ids.emplace(a.address(), id);
   return a;

@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include "pactum/actors/campaign_machine.hpp"
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/conversation_machine.hpp"
 #include "pactum/actors/runtime.hpp"
@@ -21,7 +22,7 @@
 namespace pactum::actors {
 
 /// The kinds of entity the directory activates.
-enum class entity_kind : uint8_t { conversation, contract, wallet };
+enum class entity_kind : uint8_t { conversation, contract, wallet, campaign };
 
 /// The entity kind stored with a journal (`entity_type`), or nullopt for an unknown one.
 inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
@@ -31,6 +32,8 @@ inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
     return entity_kind::contract;
   if (type == "wallet")
     return entity_kind::wallet;
+  if (type == "campaign")
+    return entity_kind::campaign;
   return std::nullopt;
 }
 
@@ -162,6 +165,39 @@ struct list_done {
   expected<protocol::conversation_list_reply, std::pair<protocol::error_code, std::string>> result;
 };
 
+/// A command to a campaign (actors/src/campaign_actor.cpp): from a principal (REST; `role` set,
+/// judged by the policy) or from a contract of the campaign (budget; `role` empty).
+struct campaign_command {
+  std::variant<campaign::create, campaign::update, campaign::change_status, campaign::apply,
+               campaign::decide_application, campaign::invite, campaign::answer_invitation,
+               campaign::commit_budget, campaign::settle_budget, campaign::submit_content,
+               campaign::review_content>
+    cmd;
+  std::string role = {};
+};
+
+/// A read of a campaign: "view" (the campaign), "applications" (the brand's list), "updates"
+/// (the events after `after` that `user` may see, at most `limit`).
+struct campaign_query {
+  uuid user;
+  std::string role;
+  std::string what;
+  int64_t after = 0;
+  size_t limit = 100;
+};
+
+/// The events of a campaign's journal loaded for a feed read.
+struct feed_loaded {
+  uint64_t ticket = 0;
+  persistence::result<std::vector<persistence::event_record>> events;
+};
+
+/// A conversation opened (or found) for an approval or acceptance.
+struct conversation_opened_for {
+  uint64_t ticket = 0;
+  persistence::result<uuid> conversation;
+};
+
 } // namespace pactum::actors
 
 CAF_ERROR_CODE_ENUM(pactum::protocol::error_code, "pactum")
@@ -188,6 +224,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, retry_call_atom, "retrycall")
   CAF_ADD_ATOM(pactum, pactum::actors, wallet_atom, "wallet")
   CAF_ADD_ATOM(pactum, pactum::actors, forget_atom, "forget")
+  CAF_ADD_ATOM(pactum, pactum::actors, campaign_atom, "campaign")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -222,6 +259,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::withdrawal_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pactum::actors::withdrawal_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::contract_ack_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::protocol::contract_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::campaign_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::campaign_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::feed_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::conversation_opened_for)
 
 namespace pactum::actors {
 
@@ -231,6 +272,8 @@ static_assert(caf::has_type_id<client_command>::value);
 static_assert(caf::has_type_id<post_command>::value);
 static_assert(caf::has_type_id<subscribe_result>::value);
 static_assert(caf::has_type_id<append_done>::value);
+static_assert(caf::has_type_id<campaign_command>::value);
+static_assert(caf::has_type_id<campaign_query>::value);
 
 /// Turns a caf::error from a request into a protocol error code (timeouts, dead actors, ours).
 protocol::error_code to_protocol_code(const caf::error& err);

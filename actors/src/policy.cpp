@@ -19,6 +19,7 @@ constexpr refusal no_session{404, error_code::not_found, "no such session"};
 constexpr refusal not_member{403, error_code::forbidden, "not a member of this conversation"};
 constexpr refusal not_party{403, error_code::forbidden, "no such contract, or not a party to it"};
 constexpr refusal none{};
+constexpr refusal no_campaign{404, error_code::not_found, "no such campaign"};
 
 // Relation columns: none, owner, member, counterparty, moderator, stranger.
 // Role characters in each: anonymous, brand, creator, moderator, admin.
@@ -127,6 +128,48 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::user_erase, "user.erase", "DELETE /api/v1/users/me", OWN, none, none},
   {action::consents_get, "consents.get", "GET /api/v1/users/me/consents", OWN, none, none},
   {action::consents_set, "consents.set", "PUT /api/v1/users/me/consents", OWN, none, none},
+  // Campaigns: the brand owns its campaign (owner); a creator who applied or was invited is its
+  // member for their own application or invitation; everyone else is a stranger and gets what a
+  // missing campaign gets. Which campaigns a read shows (drafts only to their brand and staff) is
+  // the campaign actor's rule (docs/api.md, "Campaigns").
+  {action::campaign_create, "campaign.create", "POST /api/v1/brands/campaigns",
+   {"n....", ".Ynnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only brands create campaigns"}, none},
+  {action::campaign_update, "campaign.update", "PUT /api/v1/brands/campaigns/{id}",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, no_campaign},
+  {action::campaign_status, "campaign.status", "POST /api/v1/brands/campaigns/{id}/status",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, no_campaign},
+  {action::campaign_list, "campaign.list", "GET /api/v1/campaigns",
+   {"n....", ".YYYY", ".....", ".....", ".....", "....."}, none, none},
+  {action::campaign_get, "campaign.get", "GET /api/v1/campaigns/{id}",
+   {"n....", ".Y...", ".....", ".....", ".....", ".YYYY"}, none, no_campaign},
+  {action::campaign_updates, "campaign.updates", "GET /api/v1/campaigns/{id}/updates",
+   {"n....", ".Y...", ".....", ".....", ".....", ".YYYY"}, none, no_campaign},
+  {action::campaign_mine, "campaign.mine", "GET /api/v1/brands/campaigns",
+   {"n....", ".Ynnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only brands have campaigns"}, none},
+  {action::application_list, "application.list", "GET /api/v1/brands/campaigns/{id}/applications",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
+  {action::application_create, "application.create", "POST /api/v1/influencers/campaigns/{id}/apply",
+   {"n....", ".nYnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only creators apply to campaigns"}, none},
+  {action::application_decide, "application.decide", "PUT /api/v1/brands/campaigns/{id}/applications/{appId}",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, no_campaign},
+  {action::application_withdraw, "application.withdraw",
+   "POST /api/v1/influencers/campaigns/{id}/applications/{appId}/withdraw",
+   {"n....", "..Y..", ".....", ".....", ".....", ".nnnn"}, none,
+   {404, error_code::not_found, "no such application"}},
+  {action::invitation_create, "invitation.create", "POST /api/v1/brands/campaigns/{id}/invitations",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, no_campaign},
+  {action::invitation_list, "invitation.list", "GET /api/v1/influencers/invitations",
+   {"n....", ".nYnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only creators are invited"}, none},
+  {action::invitation_answer, "invitation.answer", "PUT /api/v1/influencers/campaigns/{id}/invitations/{invId}",
+   {"n....", "..Y..", ".....", ".....", ".....", ".nnnn"}, none,
+   {404, error_code::not_found, "no such invitation"}},
+  {action::campaign_matches, "campaign.matches", "GET /api/v1/influencers/campaigns",
+   {"n....", ".nYnn", ".....", ".....", ".....", "....."},
+   {403, error_code::forbidden, "only creators have matching campaigns"}, none},
 }};
 // clang-format on
 

@@ -19,6 +19,7 @@
 
 #include "audit.hpp"
 #include "message_types.hpp"
+#include "pactum/actors/campaigns.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/common/executor.hpp"
 #include "privacy.hpp"
@@ -284,6 +285,8 @@ struct runtime::impl {
       throw std::runtime_error("argon2id: out of memory");
     dummy_hash = buf;
     privacy = std::make_unique<privacy_service>(svc, privacy_db, *keys, cpu);
+    campaigns = std::make_unique<campaign_service>(svc, sys);
+    campaigns->heal_read_model();
   }
 
   static std::unique_ptr<key_service> make_keys(const runtime_config& c,
@@ -320,6 +323,7 @@ struct runtime::impl {
   std::string dummy_hash;
   login_throttle throttle;
   caf::actor sweeper; ///< durable timers (none when the interval is 0)
+  std::unique_ptr<campaign_service> campaigns;
   std::unique_ptr<privacy_service> privacy;
 
   /// Closes the WebSockets opened with this login (4003).
@@ -958,6 +962,10 @@ void runtime::close_user_sessions(const uuid& user, const std::string& session_i
 
 size_t runtime::in_flight() const noexcept {
   return impl_->svc.in_flight.load();
+}
+
+campaign_service& runtime::campaigns() {
+  return *impl_->campaigns;
 }
 
 // -- for profiles.cpp ------------------------------------------------------------------------------

@@ -59,6 +59,9 @@ caf::actor spawn_wallet(caf::local_actor* parent, services* svc, uuid id);
 /// Spawns one escrow contract entity actor (called by the directory only).
 caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id);
 
+/// Spawns one campaign entity actor (called by the directory only).
+caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id);
+
 /// Spawns the durable-timer sweeper (reads `svc->store`).
 caf::actor spawn_timer_sweeper(caf::actor_system& sys, services* svc);
 

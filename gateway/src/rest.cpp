@@ -14,6 +14,7 @@
 #include "pactum/protocol/codec.hpp"
 #include "rest_parse.hpp"
 #include "rest_privacy.hpp"
+#include "rest_campaigns.hpp"
 #include "shared.hpp"
 #include "static_files.hpp"
 
@@ -488,6 +489,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  if (handle_campaigns_rest(req, path, client_address, gw, send))
+    return;
   if (handle_profiles_rest(req, client_address, gw, send))
     return;
   if (path == "/api/v1/admin/audit") {

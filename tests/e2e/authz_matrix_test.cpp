@@ -93,6 +93,14 @@ json brand_profile() {
               {"country", "DE"}};
 }
 
+json campaign_details() {
+  return json{{"title", "Matrix rides"},
+              {"budget", 100'000},
+              {"currency", "USD"},
+              {"deliverables", {json{{"type", "tiktok_duet"}, {"count", 1}}}},
+              {"pricing", {{"model", "flat"}, {"rate", 0}}}};
+}
+
 class AuthzMatrix : public pactum::test_support::server_test {
 protected:
   std::vector<std::string> server_args() const override {
@@ -215,6 +223,87 @@ protected:
       return from_http(rest(nullptr, "POST", "/api/v1/contracts/" + contract_ + "/" + name, body));
     const account& who = rel == relation::member ? insider(r) : *stranger(r).first;
     return from_http(rest(&who, "POST", "/api/v1/contracts/" + contract_ + "/" + name, body));
+  }
+
+  /// A campaign cell over REST: the caller's own (brand of camp_, applicant of app_, invitee of
+  /// inv_ in camp2_) for `owner`, someone else's for `stranger`, role-only actions otherwise.
+  answer campaign_cell(action what, role r, relation rel) {
+    const account* who = r == role::anonymous ? nullptr
+                         : rel == relation::stranger ? stranger(r).first
+                                                     : &insider(r);
+    auto key = "ck-" + std::to_string(++counter_);
+    auto base = "/api/v1/brands/campaigns/" + camp_;
+    switch (what) {
+      case action::campaign_create: {
+        auto d = campaign_details();
+        d["key"] = key;
+        return from_http(rest(who, "POST", "/api/v1/brands/campaigns", d));
+      }
+      case action::campaign_update: {
+        auto d = campaign_details();
+        d["key"] = key;
+        return from_http(rest(who, "PUT", base, d));
+      }
+      case action::campaign_status:
+        return from_http(rest(who, "POST", base + "/status", json{{"key", key}, {"to", "publish"}}));
+      case action::campaign_list:
+        return from_http(rest(who, "GET", "/api/v1/campaigns"));
+      case action::campaign_get:
+        return from_http(rest(who, "GET", "/api/v1/campaigns/" + camp_));
+      case action::campaign_updates:
+        return from_http(rest(who, "GET", "/api/v1/campaigns/" + camp_ + "/updates"));
+      case action::campaign_mine:
+        return from_http(rest(who, "GET", "/api/v1/brands/campaigns"));
+      case action::application_list:
+        return from_http(rest(who, "GET", base + "/applications"));
+      case action::application_create:
+        return from_http(rest(who, "POST", "/api/v1/influencers/campaigns/" + camp_ + "/apply",
+                              json{{"key", key}, {"proposal", "matrix"}}));
+      case action::application_decide:
+        return from_http(rest(who, "PUT", base + "/applications/" + std::to_string(app_),
+                              json{{"key", key}, {"outcome", "rejected"}}));
+      case action::application_withdraw:
+        return from_http(rest(who, "POST", "/api/v1/influencers/campaigns/" + camp_ + "/applications/"
+                                             + std::to_string(app_) + "/withdraw",
+                              json{{"key", key}}));
+      case action::invitation_create:
+        return from_http(rest(who, "POST", base + "/invitations",
+                              json{{"key", key}, {"creator", t_.id}, {"brief", "matrix"}}));
+      case action::invitation_list:
+        return from_http(rest(who, "GET", "/api/v1/influencers/invitations"));
+      case action::invitation_answer:
+        return from_http(rest(who, "PUT", "/api/v1/influencers/campaigns/" + camp2_ + "/invitations/"
+                                            + std::to_string(inv_),
+                              json{{"key", key}, {"outcome", "denied"}}));
+      case action::campaign_matches:
+        return from_http(rest(who, "GET", "/api/v1/influencers/campaigns"));
+      default:
+        break;
+    }
+    return answer{};
+  }
+
+  /// A published campaign of B: camp_ (C applied: app_) and camp2_ (C is invited: inv_).
+  void make_campaigns() {
+    auto publish = [&](const std::string& key) {
+      auto d = campaign_details();
+      d["key"] = key;
+      auto c = rest(&b_, "POST", "/api/v1/brands/campaigns", d);
+      EXPECT_EQ(c.status, 201) << c.body;
+      auto id = c.json_body()["campaign"]["id"].get<std::string>();
+      auto p = rest(&b_, "POST", "/api/v1/brands/campaigns/" + id + "/status", json{{"key", "p"}, {"to", "publish"}});
+      EXPECT_EQ(p.status, 200) << p.body;
+      return id;
+    };
+    camp_ = publish("matrix-1");
+    camp2_ = publish("matrix-2");
+    auto a = rest(&c_, "POST", "/api/v1/influencers/campaigns/" + camp_ + "/apply", json{{"key", "a"}, {"proposal", "me"}});
+    EXPECT_EQ(a.status, 201) << a.body;
+    app_ = a.json_body().value("application", int64_t{0});
+    auto i = rest(&b_, "POST", "/api/v1/brands/campaigns/" + camp2_ + "/invitations",
+                  json{{"key", "i"}, {"creator", c_.id}, {"brief", "join"}});
+    EXPECT_EQ(i.status, 201) << i.body;
+    inv_ = i.json_body().value("invitation", int64_t{0});
   }
 
   /// The same contract cell over the WebSocket (contract commands exist on both transports);
@@ -441,6 +530,22 @@ protected:
       case action::consents_set:
         return from_http(rest(me, "PUT", "/api/v1/users/me/consents",
                               json{{"consents", json{{"marketing", false}}}}));
+      case action::campaign_create:
+      case action::campaign_update:
+      case action::campaign_status:
+      case action::campaign_list:
+      case action::campaign_get:
+      case action::campaign_updates:
+      case action::campaign_mine:
+      case action::application_list:
+      case action::application_create:
+      case action::application_decide:
+      case action::application_withdraw:
+      case action::invitation_create:
+      case action::invitation_list:
+      case action::invitation_answer:
+      case action::campaign_matches:
+        return campaign_cell(what, r, rel);
     }
     return std::nullopt;
   }
@@ -449,6 +554,8 @@ protected:
   account victim_; ///< whose role the role-change cells set (to what it is)
   account coder_;  ///< who logs in with email codes
   std::string conv_, conv2_, contract_;
+  std::string camp_, camp2_; ///< B's published campaigns (make_campaigns)
+  int64_t app_ = 0, inv_ = 0;
   std::map<std::string, std::unique_ptr<ws_client>> sockets_;
   int counter_ = 0;
 };
@@ -498,6 +605,9 @@ TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
     }
     ASSERT_EQ(joined["type"], "ok") << joined.dump();
   }
+
+  make_campaigns();
+  ASSERT_FALSE(HasFailure());
 
   size_t performed = 0, skipped = 0;
   for (auto& row : policy::rules()) {

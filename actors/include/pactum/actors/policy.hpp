@@ -88,6 +88,22 @@ enum class action : uint8_t {
   user_erase,
   consents_get,
   consents_set,
+  // campaigns (REST; docs/api.md, "Campaigns")
+  campaign_create,
+  campaign_update,
+  campaign_status,
+  campaign_list,
+  campaign_get,
+  campaign_updates,
+  campaign_mine,
+  application_list,
+  application_create,
+  application_decide,
+  application_withdraw,
+  invitation_create,
+  invitation_list,
+  invitation_answer,
+  campaign_matches,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

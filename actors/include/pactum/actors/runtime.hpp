@@ -32,6 +32,7 @@ class provider;
 namespace pactum::actors {
 
 struct services;
+class campaign_service;
 
 struct runtime_config {
   size_t scheduler_threads = 2;     ///< CAF worker threads (about one per core)
@@ -351,6 +352,9 @@ public:
   /// Records consent changes; answers every change, oldest first.
   void set_consents(principal who, std::vector<consent_change> changes,
                     std::function<void(expected<std::vector<consent_change>, api_error>)> done);
+
+  /// Campaigns, applications and invitations (actors/include/pactum/actors/campaigns.hpp).
+  campaign_service& campaigns();
 
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);

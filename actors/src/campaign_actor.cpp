@@ -1,0 +1,701 @@
+// The campaign entity actor: thin CAF glue around campaign_machine (issue 6).
+//
+// Lifecycle: spawned by the directory on the first message for its id. It replays its journal
+// (holding every other message until done), then serves. A campaign's journal starts with
+// `campaign.created`: an id with an empty journal serves only a `create` (the brand's first
+// command) and otherwise answers what a missing campaign gets; unused, it stops after a short
+// while. A failed append stops it (its state may be ahead of the database); the directory
+// re-activates it from storage on the next message. Idle (no command, no subscriber, nothing in
+// flight for `passivate_after`), it asks the directory to retire it.
+//
+// Commands are decided one at a time, in arrival order, and acknowledged after commit. An
+// approval of an application or an acceptance of an invitation first opens (or finds) the
+// brand and creator's conversation through the persistence layer (one per pair, race-safe),
+// then journals the decision naming it, and records the link campaign -> conversation.
+//
+// Read model: after each commit the campaign's row (migration 0016) and, for invitation events,
+// the invited creator's inbox row are written on the persistence pool, never on this thread; a
+// projection carries the journal seq it reflects, so an older one never overwrites a newer one,
+// and activation re-projects (a crash between commit and projection heals on the next start).
+//
+// Ownership and threading: one CAF actor; persistence callbacks only send it messages.
+
+#include <deque>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "audit.hpp"
+#include "entity_support.hpp"
+#include "message_types.hpp"
+#include "pactum/actors/policy.hpp"
+#include "pactum/common/overload.hpp"
+#include "pactum/persistence/campaign_store.hpp"
+#include "services.hpp"
+
+namespace pactum::actors {
+
+namespace {
+
+using json = nlohmann::json;
+namespace pr = protocol;
+
+struct queued_command {
+  campaign_command cmd;
+  caf::response_promise rp; ///< not pending for commands without a requester
+};
+
+struct in_flight_command {
+  queued_command command;
+  int64_t seq = 0;
+  std::shared_ptr<const std::string> payload;
+  pr::campaign_event event;
+  campaign::state before;
+  uint64_t batch = 0;
+};
+
+struct waiting_feed {
+  caf::response_promise rp;
+  campaign_query query;
+};
+
+} // namespace
+
+struct campaign_actor_state {
+  static inline const char* name = "campaign";
+
+  services* svc = nullptr;
+  uuid id;
+  std::string stream;
+  campaign::state machine;
+  campaign::rules rules;
+  int64_t committed = 0;
+  std::deque<queued_command> queued;
+  std::optional<in_flight_command> in_flight;
+  /// Set while the conversation of an approval/acceptance is being opened (off the actor).
+  std::optional<uint64_t> opening;
+  uint64_t batch = 0;
+  uint64_t next_ticket = 0;
+  std::map<uint64_t, waiting_feed> feeds;
+  /// Texts the machine does not keep, for the brand's application list.
+  std::map<int64_t, std::string> proposals;
+  caf::actor_clock::time_point last_active;
+  bool retiring = false;
+
+  campaign_actor_state() {}
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<campaign_actor_state>*;
+
+bool staff(const std::string& role) {
+  return role == "moderator" || role == "admin";
+}
+
+policy::relation relation_of(const campaign::state& m, const uuid& user) {
+  return m.exists() && m.brand == user ? policy::relation::owner : policy::relation::stranger;
+}
+
+std::optional<caf::error> policy_refusal(policy::action what, const std::string& role,
+                                         policy::relation rel) {
+  if (auto no = policy::decide(what, policy::parse_role(role), rel))
+    return refuse(no->code, std::string{no->message});
+  return std::nullopt;
+}
+
+/// The policy's verdict on a principal's command (nullopt: allowed, or a contract's report).
+std::optional<caf::error> refused(const campaign::state& m, const campaign_command& c) {
+  if (c.role.empty())
+    return std::nullopt;
+  using policy::action;
+  using policy::relation;
+  return std::visit(
+    overload{
+      [&](const campaign::create&) { return policy_refusal(action::campaign_create, c.role, relation::owner); },
+      [&](const campaign::update& x) { return policy_refusal(action::campaign_update, c.role, relation_of(m, x.by)); },
+      [&](const campaign::change_status& x) {
+        return policy_refusal(action::campaign_status, c.role, relation_of(m, x.by));
+      },
+      [&](const campaign::apply&) -> std::optional<caf::error> {
+        if (auto no = policy_refusal(action::application_create, c.role, relation::owner))
+          return no;
+        if (!m.exists() || m.st == campaign::status::draft || m.st == campaign::status::cancelled)
+          return refuse(pr::error_code::not_found, "no such campaign");
+        return std::nullopt;
+      },
+      [&](const campaign::decide_application& x) -> std::optional<caf::error> {
+        if (x.outcome == "withdrawn") {
+          auto i = m.applications.find(x.application);
+          auto rel = i != m.applications.end() && i->second.creator == x.by ? relation::owner
+                                                                              : relation::stranger;
+          return policy_refusal(action::application_withdraw, c.role, rel);
+        }
+        return policy_refusal(action::application_decide, c.role, relation_of(m, x.by));
+      },
+      [&](const campaign::invite& x) {
+        return policy_refusal(action::invitation_create, c.role, relation_of(m, x.by));
+      },
+      [&](const campaign::answer_invitation& x) -> std::optional<caf::error> {
+        if (x.outcome == "withdrawn")
+          return policy_refusal(action::invitation_create, c.role, relation_of(m, x.by));
+        auto i = m.invitations.find(x.invitation);
+        auto rel = i != m.invitations.end() && i->second.creator == x.by ? relation::owner
+                                                                           : relation::stranger;
+        return policy_refusal(action::invitation_answer, c.role, rel);
+      },
+      [&](const auto&) -> std::optional<caf::error> { return std::nullopt; },
+    },
+    c.cmd);
+}
+
+/// Whether `user` (with `role`) may see the campaign at all: its brand and staff always, others
+/// once it was published (a draft or a campaign cancelled as a draft does not exist for them).
+bool visible_to(const campaign::state& m, const uuid& user, const std::string& role) {
+  if (!m.exists())
+    return false;
+  if (m.brand == user || staff(role))
+    return true;
+  return m.st == campaign::status::published || m.st == campaign::status::paused
+         || m.st == campaign::status::completed;
+}
+
+json view_json(const campaign_actor_state& st, const campaign::state& m, bool full) {
+  auto details = json::parse(pr::campaign_details_to_json(m.details), nullptr, false);
+  json v{{"id", st.id.str()},
+         {"brand", m.brand.str()},
+         {"status", std::string{campaign::to_string(m.st)}},
+         {"details", details.is_discarded() ? json::object() : details},
+         {"budget", m.details.budget},
+         {"committed", m.committed},
+         {"spent", m.spent},
+         {"remaining", m.remaining()},
+         {"currency", m.details.currency},
+         {"created_at", m.created_at},
+         {"head", m.head}};
+  if (full) {
+    size_t pending = 0;
+    for (auto& [id, a] : m.applications)
+      pending += a.outcome == "pending" ? 1 : 0;
+    v["applications"] = m.applications.size();
+    v["pending_applications"] = pending;
+    v["invitations"] = m.invitations.size();
+    v["contracts"] = m.contracts.size();
+  }
+  return v;
+}
+
+/// The committed state (the machine runs ahead while an append is in flight).
+const campaign::state& committed_state(const campaign_actor_state& st) {
+  return st.in_flight ? st.in_flight->before : st.machine;
+}
+
+std::string view_of(const campaign_actor_state& st, const uuid& user, const std::string& role) {
+  const auto& m = committed_state(st);
+  return view_json(st, m, m.brand == user || staff(role)).dump();
+}
+
+/// The creator a journaled event concerns (nil: the campaign as a whole).
+uuid concerned_creator(const campaign::state& m, const pr::campaign_event& ev) {
+  return std::visit(
+    overload{
+      [](const pr::application_submitted& x) { return x.creator; },
+      [&](const pr::application_decided& x) {
+        auto i = m.applications.find(x.application);
+        return i == m.applications.end() ? uuid{} : i->second.creator;
+      },
+      [](const pr::invitation_sent& x) { return x.creator; },
+      [&](const pr::invitation_answered& x) {
+        auto i = m.invitations.find(x.invitation);
+        return i == m.invitations.end() ? uuid{} : i->second.creator;
+      },
+      [](const pr::budget_committed& x) { return x.creator; },
+      [&](const pr::budget_settled& x) {
+        auto i = m.contracts.find(x.contract);
+        return i == m.contracts.end() ? uuid{} : i->second.creator;
+      },
+      [](const pr::content_submitted& x) { return x.by; },
+      [&](const pr::content_reviewed& x) {
+        auto s = m.submissions.find(x.submission);
+        if (s == m.submissions.end())
+          return uuid{};
+        auto c = m.contracts.find(s->second.contract);
+        return c == m.contracts.end() ? uuid{} : c->second.creator;
+      },
+      [](const auto&) { return uuid{}; },
+    },
+    ev);
+}
+
+/// Whether `user` sees event `ev`: the brand and staff see every event; everyone else sees the
+/// campaign-wide ones (details, status) and those about themselves (their own application,
+/// invitation, contract budget and content), never another creator's.
+bool event_visible(const campaign::state& m, const pr::campaign_event& ev, const uuid& user,
+                   const std::string& role) {
+  if (m.brand == user || staff(role))
+    return true;
+  if (std::holds_alternative<pr::campaign_created>(ev) || std::holds_alternative<pr::campaign_updated>(ev)
+      || std::holds_alternative<pr::campaign_status_changed>(ev))
+    return true;
+  return concerned_creator(m, ev) == user;
+}
+
+json event_json(int64_t seq, const std::string& payload) {
+  auto ev = json::from_msgpack(payload, true, false);
+  if (ev.is_object())
+    ev.erase("key"); // the sender's idempotency key is nobody else's business
+  return json{{"seq", seq}, {"event", ev.is_discarded() ? json::object() : ev}};
+}
+
+// -- read model ---------------------------------------------------------------------------------
+
+void project(self_ptr self, const pr::campaign_event* ev, int64_t seq) {
+  auto& st = self->state;
+  if (!st.svc->db || !st.machine.exists())
+    return;
+  const auto& m = st.machine;
+  persistence::campaign_row row;
+  row.id = st.id;
+  row.brand = m.brand;
+  row.status = std::string{campaign::to_string(m.st)};
+  row.title = m.details.title;
+  row.currency = m.details.currency;
+  row.budget = m.details.budget;
+  row.committed = m.committed;
+  row.spent = m.spent;
+  row.starts_at = m.details.starts_at;
+  row.ends_at = m.details.ends_at;
+  row.pricing_model = m.details.pricing.model;
+  row.rate = m.details.pricing.rate;
+  row.niches = m.details.audience.niches;
+  row.countries = m.details.audience.countries;
+  row.min_followers = m.details.audience.min_followers;
+  row.head_seq = m.head;
+  row.created_at = m.created_at;
+  row.updated_at = st.svc->now();
+  auto id = st.id;
+  // The invitation row references the campaign row: written after it, from its callback.
+  std::optional<persistence::invitation_row> inv;
+  if (ev) {
+    if (auto* x = std::get_if<pr::invitation_sent>(ev)) {
+      inv = persistence::invitation_row{id, seq, m.brand, x->creator, x->brief, "pending", std::nullopt,
+                                        {}, x->at, x->at};
+    } else if (auto* x = std::get_if<pr::invitation_answered>(ev)) {
+      auto& i = m.invitations.at(x->invitation);
+      inv = persistence::invitation_row{id, x->invitation, m.brand, i.creator, {}, x->outcome,
+                                        x->conversation.is_nil() ? std::nullopt
+                                                                 : std::optional<uuid>{x->conversation},
+                                        {}, i.at, x->at};
+    }
+  }
+  auto* db = st.svc->db;
+  persistence::upsert_campaign(*db, std::move(row), [db, id, inv](persistence::result<persistence::unit> r) {
+    if (!r) {
+      spdlog::warn("campaign {}: read model not updated: {}", id.str(), r.error().message);
+      return;
+    }
+    if (inv)
+      persistence::upsert_invitation(*db, *inv, [id](persistence::result<persistence::unit> r2) {
+        if (!r2)
+          spdlog::warn("campaign {}: invitation not projected: {}", id.str(), r2.error().message);
+      });
+  });
+}
+
+// -- commands -----------------------------------------------------------------------------------
+
+void start_next(self_ptr self);
+
+std::string ack_json(const campaign_actor_state& st, const campaign_command& c, int64_t seq,
+                     bool duplicate) {
+  const auto& m = committed_state(st);
+  json out{{"seq", seq}, {"duplicate", duplicate}, {"campaign", view_json(st, m, true)}};
+  std::visit(overload{
+               [&](const campaign::apply&) { out["application"] = seq; },
+               [&](const campaign::invite&) { out["invitation"] = seq; },
+               [&](const campaign::submit_content&) { out["submission"] = seq; },
+               [&](const campaign::decide_application& x) {
+                 out["application"] = x.application;
+                 if (auto i = m.applications.find(x.application); i != m.applications.end()) {
+                   out["outcome"] = i->second.outcome;
+                   if (!i->second.conversation.is_nil())
+                     out["conversation"] = i->second.conversation.str();
+                 }
+               },
+               [&](const campaign::answer_invitation& x) {
+                 out["invitation"] = x.invitation;
+                 if (auto i = m.invitations.find(x.invitation); i != m.invitations.end()) {
+                   out["outcome"] = i->second.outcome;
+                   if (!i->second.conversation.is_nil())
+                     out["conversation"] = i->second.conversation.str();
+                 }
+               },
+               [](const auto&) {},
+             },
+             c.cmd);
+  return out.dump();
+}
+
+void on_appended(self_ptr self, append_done& done) {
+  auto& st = self->state;
+  if (!st.in_flight || done.batch != st.in_flight->batch)
+    return;
+  auto flight = std::move(*st.in_flight);
+  st.in_flight.reset();
+  if (!done.head) {
+    auto code = from_persistence(done.head.error().code);
+    spdlog::warn("campaign {}: append failed ({}): {}; stopping to re-activate from storage",
+                 st.id.str(), persistence::to_string(done.head.error().code),
+                 done.head.error().message);
+    answer(flight.command.rp, refuse(code, "nothing was stored; retry with the same key"));
+    for (auto& q : st.queued)
+      answer(q.rp, refuse(code, "nothing was stored; retry with the same key"));
+    st.queued.clear();
+    st.machine = std::move(flight.before);
+    self->quit(refuse(code, "journal append failed"));
+    return;
+  }
+  st.committed = done.head.value();
+  const pr::campaign_event& e = flight.event;
+  project(self, &e, flight.seq);
+  // Live: the brand's sessions get every event, the creator it concerns theirs (stream
+  // `campaign:<id>`, the stored bytes, encoded once).
+  auto frame = std::make_shared<pr::push_frame>(st.stream, flight.seq, flight.payload);
+  self->send(st.svc->registry, notify_atom_v, st.machine.brand, pr::push_frame_ptr{frame});
+  if (auto creator = concerned_creator(st.machine, e); !creator.is_nil() && creator != st.machine.brand)
+    self->send(st.svc->registry, notify_atom_v, creator, pr::push_frame_ptr{frame});
+  uuid conv;
+  if (auto* x = std::get_if<pr::application_decided>(&e))
+    conv = x->conversation;
+  else if (auto* x = std::get_if<pr::invitation_answered>(&e))
+    conv = x->conversation;
+  if (!conv.is_nil() && st.svc->db) {
+    auto id = st.id;
+    persistence::link_campaign_conversation(*st.svc->db, id, conv, [id](persistence::result<persistence::unit> r) {
+      if (!r)
+        spdlog::warn("campaign {}: conversation link not stored: {}", id.str(), r.error().message);
+    });
+  }
+  answer(flight.command.rp, ack_json(st, flight.command.cmd, flight.seq, false));
+  start_next(self);
+  if (st.retiring && !st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()) {
+    ++st.svc->passivations;
+    self->quit();
+  }
+}
+
+/// The creator whose conversation an approval or acceptance opens (nil: the command opens none).
+uuid opens_conversation_with(const campaign::state& m, const campaign_command& c) {
+  if (auto* x = std::get_if<campaign::decide_application>(&c.cmd); x && x->outcome == "approved"
+                                                                   && x->conversation.is_nil()) {
+    auto i = m.applications.find(x->application);
+    return i == m.applications.end() ? uuid{} : i->second.creator;
+  }
+  if (auto* x = std::get_if<campaign::answer_invitation>(&c.cmd); x && x->outcome == "accepted"
+                                                                  && x->conversation.is_nil()) {
+    auto i = m.invitations.find(x->invitation);
+    return i == m.invitations.end() ? uuid{} : i->second.creator;
+  }
+  return {};
+}
+
+void set_conversation(campaign_command& c, const uuid& conv) {
+  if (auto* x = std::get_if<campaign::decide_application>(&c.cmd))
+    x->conversation = conv;
+  else if (auto* x = std::get_if<campaign::answer_invitation>(&c.cmd))
+    x->conversation = conv;
+}
+
+/// Opens (or finds) the pair's conversation off the actor; the answer comes back as a message.
+void open_conversation_for(self_ptr self, const uuid& creator) {
+  auto& st = self->state;
+  auto ticket = ++st.next_ticket;
+  st.opening = ticket;
+  auto handle = caf::actor_cast<caf::actor>(self);
+  if (!st.svc->db) {
+    caf::anon_send(handle, conversation_opened_for{ticket, uuid::v7()});
+    return;
+  }
+  auto now = st.svc->now();
+  pr::conversation_event ev = pr::conversation_opened{st.machine.brand, creator, now};
+  persistence::event_record first{1, std::string{pr::event_type(ev)}, pr::event_version(ev),
+                                  pr::encode_event(ev), now};
+  st.svc->db->open_conversation(
+    st.machine.brand, creator, uuid::v7(), std::move(first),
+    [handle, ticket](persistence::result<std::pair<persistence::conversation_row, bool>> r) {
+      if (!r)
+        return caf::anon_send(handle, conversation_opened_for{ticket, r.error()});
+      caf::anon_send(handle, conversation_opened_for{ticket, r.value().first.id});
+    });
+}
+
+void start_next(self_ptr self) {
+  auto& st = self->state;
+  while (!st.in_flight && !st.opening && !st.queued.empty()) {
+    auto& front = st.queued.front();
+    auto now = st.svc->now();
+    if (auto creator = opens_conversation_with(st.machine, front.cmd); !creator.is_nil()) {
+      // Decide with a stand-in first: a refusal or a retry needs no conversation.
+      auto probe = front.cmd;
+      set_conversation(probe, uuid::v7());
+      auto d = std::visit([&](const auto& cmd) { return campaign::decide(st.machine, cmd, now, st.rules); },
+                          probe.cmd);
+      if (std::holds_alternative<campaign::accepted>(d)) {
+        open_conversation_for(self, creator);
+        return;
+      }
+    }
+    auto current = std::move(st.queued.front());
+    st.queued.pop_front();
+    auto d = std::visit([&](const auto& cmd) { return campaign::decide(st.machine, cmd, now, st.rules); },
+                        current.cmd.cmd);
+    if (auto* r = std::get_if<campaign::refusal>(&d)) {
+      answer(current.rp, refuse(r->code, r->message));
+      continue;
+    }
+    if (auto* dup = std::get_if<campaign::duplicate>(&d)) {
+      answer(current.rp, ack_json(st, current.cmd, dup->seq, true));
+      continue;
+    }
+    auto& ev = std::get<campaign::accepted>(d).event;
+    auto before = st.machine;
+    auto seq = st.machine.head + 1;
+    auto payload = std::make_shared<const std::string>(pr::encode_campaign_event(ev));
+    std::vector<persistence::event_record> records;
+    records.push_back({seq, std::string{pr::campaign_event_type(ev)}, pr::campaign_event_version,
+                       *payload, now});
+    if (auto* a = std::get_if<pr::application_submitted>(&ev))
+      st.proposals[seq] = a->proposal;
+    campaign::apply_event(st.machine, seq, ev);
+    auto batch = ++st.batch;
+    auto handle = caf::actor_cast<caf::actor>(self);
+    st.in_flight = in_flight_command{std::move(current), seq, payload, ev, std::move(before), batch};
+    persistence::append_request req{st.id, "campaign", st.committed, std::move(records),
+                                    [handle, batch](persistence::result<int64_t> r) {
+                                      caf::anon_send(handle, append_done{batch, std::move(r)});
+                                    }};
+    st.svc->store.append(std::move(req));
+    return;
+  }
+}
+
+void on_conversation(self_ptr self, conversation_opened_for& c) {
+  auto& st = self->state;
+  if (!st.opening || *st.opening != c.ticket)
+    return;
+  st.opening.reset();
+  if (!c.conversation) {
+    auto front = std::move(st.queued.front());
+    st.queued.pop_front();
+    spdlog::warn("campaign {}: conversation not opened: {}", st.id.str(), c.conversation.error().message);
+    answer(front.rp, refuse(from_persistence(c.conversation.error().code),
+                            "the conversation could not be opened; retry with the same key"));
+  } else {
+    set_conversation(st.queued.front().cmd, c.conversation.value());
+  }
+  start_next(self);
+}
+
+void enqueue(self_ptr self, campaign_command cmd, caf::response_promise rp) {
+  self->state.queued.push_back({std::move(cmd), std::move(rp)});
+  self->state.last_active = self->clock().now();
+  start_next(self);
+}
+
+// -- reads --------------------------------------------------------------------------------------
+
+caf::result<std::string> on_query(self_ptr self, campaign_query& q) {
+  auto& st = self->state;
+  st.last_active = self->clock().now();
+  const auto& m = committed_state(st);
+  auto rel = relation_of(m, q.user);
+  auto hidden = [&] { return refuse(pr::error_code::not_found, "no such campaign"); };
+  if (q.what == "view") {
+    if (auto no = policy_refusal(policy::action::campaign_get, q.role, rel))
+      return std::move(*no);
+    if (!visible_to(m, q.user, q.role))
+      return hidden();
+    return view_of(st, q.user, q.role);
+  }
+  if (q.what == "applications") {
+    if (auto no = policy_refusal(policy::action::application_list, q.role, rel))
+      return std::move(*no);
+    if (!m.exists())
+      return hidden();
+    json list = json::array();
+    // Newest first, paginated by id (`after` here is "before": ids below it).
+    for (auto i = m.applications.rbegin(); i != m.applications.rend() && list.size() < q.limit; ++i) {
+      if (q.after > 0 && i->first >= q.after)
+        continue;
+      auto p = st.proposals.find(i->first);
+      json a{{"id", i->first},
+             {"creator", i->second.creator.str()},
+             {"outcome", i->second.outcome},
+             {"amount", i->second.amount},
+             {"proposal", p == st.proposals.end() ? std::string{} : p->second},
+             {"at", i->second.at}};
+      a["conversation"] = i->second.conversation.is_nil() ? json(nullptr) : json(i->second.conversation.str());
+      list.push_back(std::move(a));
+    }
+    json body{{"applications", list}};
+    body["next_before"] = list.size() == q.limit && !list.empty() && list.back()["id"].get<int64_t>() > m.applications.begin()->first
+                            ? json(list.back()["id"])
+                            : json(nullptr);
+    return body.dump();
+  }
+  if (q.what == "updates") {
+    if (auto no = policy_refusal(policy::action::campaign_updates, q.role, rel))
+      return std::move(*no);
+    if (!visible_to(m, q.user, q.role))
+      return hidden();
+    auto ticket = ++st.next_ticket;
+    auto rp = self->make_response_promise();
+    st.feeds.emplace(ticket, waiting_feed{rp, q});
+    auto handle = caf::actor_cast<caf::actor>(self);
+    st.svc->store.read_events(st.id, std::max<int64_t>(q.after, 0), st.committed + 1, q.limit, false,
+                              [handle, ticket](auto r) {
+                                caf::anon_send(handle, feed_loaded{ticket, std::move(r)});
+                              });
+    return rp;
+  }
+  return refuse(pr::error_code::bad_request, "unknown campaign read");
+}
+
+void on_feed(self_ptr self, feed_loaded& f) {
+  auto& st = self->state;
+  auto w = st.feeds.find(f.ticket);
+  if (w == st.feeds.end())
+    return;
+  auto rp = w->second.rp;
+  auto q = std::move(w->second.query);
+  st.feeds.erase(w);
+  if (!f.events) {
+    rp.deliver(refuse(from_persistence(f.events.error().code), "could not read the campaign's updates"));
+    return;
+  }
+  const auto& m = committed_state(st);
+  json list = json::array();
+  int64_t last = q.after;
+  for (auto& rec : f.events.value()) {
+    last = rec.seq;
+    auto ev = pr::decode_campaign_event(rec.type, rec.version, rec.payload);
+    if (!ev || !event_visible(m, ev.value(), q.user, q.role))
+      continue;
+    auto item = event_json(rec.seq, rec.payload);
+    item["type"] = rec.type;
+    item["at"] = rec.recorded_at;
+    list.push_back(std::move(item));
+  }
+  json body{{"events", list}, {"head", st.committed}};
+  body["next_after"] = f.events.value().size() == q.limit ? json(last) : json(nullptr);
+  rp.deliver(body.dump());
+  if (st.retiring && !st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()) {
+    ++st.svc->passivations;
+    self->quit();
+  }
+}
+
+void schedule_idle_check(self_ptr self) {
+  auto idle = self->state.svc->cfg.passivate_after;
+  if (!self->state.machine.exists())
+    idle = std::chrono::seconds(4); // an id nobody created: do not linger
+  if (idle.count() > 0)
+    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
+                       idle_check_atom_v);
+}
+
+caf::behavior running(self_ptr self) {
+  self->state.last_active = self->clock().now();
+  schedule_idle_check(self);
+  project(self, nullptr, 0); // heals a projection lost to a crash
+  return {
+    [=](campaign_atom, campaign_command& c) -> caf::result<std::string> {
+      if (auto no = refused(self->state.machine, c))
+        return std::move(*no);
+      auto rp = self->make_response_promise();
+      enqueue(self, std::move(c), rp);
+      return rp;
+    },
+    [=](campaign_atom, campaign_query& q) -> caf::result<std::string> { return on_query(self, q); },
+    [=](append_done& d) { on_appended(self, d); },
+    [=](conversation_opened_for& c) { on_conversation(self, c); },
+    [=](feed_loaded& f) { on_feed(self, f); },
+    [=](idle_check_atom) {
+      auto& st = self->state;
+      if (st.retiring)
+        return;
+      auto idle = st.machine.exists() ? caf::timespan{st.svc->cfg.passivate_after}
+                                      : caf::timespan{std::chrono::seconds(4)};
+      if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()
+          && self->clock().now() - st.last_active >= idle) {
+        self->send(st.svc->directory, passivate_atom_v, st.id);
+        return;
+      }
+      schedule_idle_check(self);
+    },
+    [=](passivate_atom) {
+      auto& st = self->state;
+      st.retiring = true;
+      if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()) {
+        ++st.svc->passivations;
+        self->quit();
+      }
+    },
+  };
+}
+
+void load_next(self_ptr self) {
+  auto handle = caf::actor_cast<caf::actor>(self);
+  self->state.svc->store.read_events(self->state.id, self->state.machine.head, 0, 1000, false,
+                                     [handle](auto r) {
+                                       caf::anon_send(handle, events_loaded{std::move(r)});
+                                     });
+}
+
+} // namespace
+
+caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id) {
+  auto init = [](self_ptr self, services* svc, uuid id) -> caf::behavior {
+    auto& st = self->state;
+    st.svc = svc;
+    ++svc->activations;
+    st.id = id;
+    st.stream = "campaign:" + id.str();
+    st.machine.id = id;
+    self->set_default_handler(caf::skip); // hold commands until the journal is replayed
+    load_next(self);
+    return {
+      [=](events_loaded& loaded) {
+        auto& st = self->state;
+        if (!loaded.events) {
+          spdlog::warn("campaign {}: recovery failed: {}", st.id.str(), loaded.events.error().message);
+          self->quit(refuse(from_persistence(loaded.events.error().code), "could not load the campaign"));
+          return;
+        }
+        auto& rows = loaded.events.value();
+        for (auto& rec : rows) {
+          auto ev = pr::decode_campaign_event(rec.type, rec.version, rec.payload);
+          if (!ev || rec.seq != st.machine.head + 1) {
+            spdlog::error("campaign {}: journal is unreadable at seq {}: {}", st.id.str(), rec.seq,
+                          ev ? "sequence gap" : ev.error());
+            self->quit(refuse(pr::error_code::internal, "corrupt journal"));
+            return;
+          }
+          if (auto* a = std::get_if<pr::application_submitted>(&ev.value()))
+            st.proposals[rec.seq] = a->proposal;
+          campaign::apply_event(st.machine, rec.seq, ev.value());
+        }
+        if (rows.size() == 1000) {
+          load_next(self);
+          return;
+        }
+        st.committed = st.machine.head;
+        self->set_default_handler(caf::print_and_drop);
+        self->become(running(self));
+      },
+    };
+  };
+  return parent->spawn(init, svc, id);
+}
+
+} // namespace pactum::actors

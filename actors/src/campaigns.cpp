@@ -1,0 +1,443 @@
+// runtime: campaign operations (actors/include/pactum/actors/campaigns.hpp; docs/api.md,
+// "Campaigns").
+//
+// Commands and single-campaign reads go to the campaign's actor through the directory (a
+// one-shot actor makes the two requests, so no caller thread blocks). Lists come from the read
+// model on the persistence pool. The authorization policy is asked here for the role-only
+// actions (create, lists, apply) and by the campaign actor for everything that depends on the
+// caller's relation to a campaign.
+
+#include "pactum/actors/campaigns.hpp"
+
+#include <sodium.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "audit.hpp"
+#include "message_types.hpp"
+#include "pactum/actors/policy.hpp"
+#include "pactum/persistence/campaign_store.hpp"
+#include "pactum/protocol/campaign_events.hpp"
+#include "services.hpp"
+
+namespace pactum::actors {
+
+namespace {
+
+using json = nlohmann::json;
+using protocol::error_code;
+
+api_error make_error(int status, error_code code, std::string msg) {
+  return api_error{status, code, std::move(msg), {}};
+}
+
+int status_of(error_code code) {
+  switch (code) {
+    case error_code::bad_request:
+    case error_code::idempotency_mismatch:
+      return code == error_code::bad_request ? 400 : 409;
+    case error_code::unauthorized:
+      return 401;
+    case error_code::forbidden:
+      return 403;
+    case error_code::not_found:
+      return 404;
+    case error_code::conflict:
+      return 409;
+    case error_code::too_large:
+      return 413;
+    case error_code::limit_reached:
+      return 409;
+    case error_code::rate_limited:
+      return 429;
+    case error_code::overloaded:
+    case error_code::unavailable:
+      return 503;
+    case error_code::timeout:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+api_error from_caf(const caf::error& err) {
+  auto code = to_protocol_code(err);
+  return make_error(status_of(code), code, error_text(err));
+}
+
+api_error storage_error(const persistence::failure& f) {
+  switch (f.code) {
+    case persistence::errc::overloaded:
+      return make_error(503, error_code::overloaded, "the server is busy; retry shortly");
+    case persistence::errc::unavailable:
+      return make_error(503, error_code::unavailable, "storage is unavailable; retry shortly");
+    case persistence::errc::refused:
+      return make_error(400, error_code::bad_request, f.message);
+    default:
+      return make_error(500, error_code::internal, "internal error");
+  }
+}
+
+std::optional<api_error> refused(policy::action what, const principal& who, policy::relation rel) {
+  if (auto no = policy::decide(what, policy::parse_role(who.role), rel))
+    return make_error(no->status, no->code, std::string{no->message});
+  return std::nullopt;
+}
+
+/// Sends `msg` to campaign `id` (activated on demand) and hands its JSON answer to `done`.
+void ask_campaign(caf::actor_system& sys, services& svc, uuid id, caf::message msg, json_answer done) {
+  auto timeout = svc.cfg.request_timeout;
+  sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
+    self->request(directory, timeout, lookup_atom_v, id, entity_kind::campaign)
+      .then(
+        [=](caf::actor& entity) {
+          self->request(entity, timeout, msg)
+            .then([=](std::string& r) { done(std::move(r)); },
+                  [=](caf::error& err) { done(from_caf(err)); });
+        },
+        [=](caf::error& err) { done(from_caf(err)); });
+  });
+}
+
+void command(caf::actor_system& sys, services& svc, const principal& who, uuid id,
+             campaign_command cmd, json_answer done) {
+  cmd.role = who.role.empty() ? std::string{"anonymous"} : who.role;
+  ask_campaign(sys, svc, id, caf::make_message(campaign_atom_v, std::move(cmd)), std::move(done));
+}
+
+/// A campaign's id from its brand and the create command's idempotency key: a retried create
+/// (also one racing the first) names the same journal, so it cannot make a second campaign. A
+/// name-based (version 8) UUID rather than a v7: the id must not depend on when it is asked.
+uuid campaign_id_for(const uuid& brand, const std::string& key) {
+  std::string input = "pactum.campaign|" + brand.str() + "|" + key;
+  uuid out;
+  crypto_generichash(out.bytes.data(), out.bytes.size(),
+                     reinterpret_cast<const unsigned char*>(input.data()), input.size(), nullptr, 0);
+  out.bytes[6] = static_cast<uint8_t>((out.bytes[6] & 0x0f) | 0x80); // version 8
+  out.bytes[8] = static_cast<uint8_t>((out.bytes[8] & 0x3f) | 0x80); // RFC 9562 variant
+  return out;
+}
+
+std::optional<api_error> parse_details(const std::string& text, protocol::campaign_details& out) {
+  auto d = protocol::campaign_details_from_json(text);
+  if (d) {
+    out = std::move(d.value());
+    return std::nullopt;
+  }
+  auto e = make_error(400, error_code::bad_request, "some fields are invalid");
+  for (auto& f : d.error()) {
+    if (f.field.empty())
+      e.message = f.message;
+    else
+      e.fields.emplace_back(f.field, f.message);
+  }
+  return e;
+}
+
+json row_json(const persistence::campaign_row& c) {
+  auto ms = [](millis t) { return t > 0 ? json(t) : json(nullptr); };
+  return json{{"id", c.id.str()},
+              {"brand", c.brand.str()},
+              {"status", c.status},
+              {"title", c.title},
+              {"currency", c.currency},
+              {"budget", c.budget},
+              {"committed", c.committed},
+              {"spent", c.spent},
+              {"remaining", c.budget - c.committed - c.spent},
+              {"starts_at", ms(c.starts_at)},
+              {"ends_at", ms(c.ends_at)},
+              {"pricing_model", c.pricing_model},
+              {"rate", c.rate},
+              {"niches", c.niches},
+              {"countries", c.countries},
+              {"min_followers", c.min_followers},
+              {"created_at", c.created_at},
+              {"updated_at", c.updated_at}};
+}
+
+std::function<void(persistence::result<persistence::campaign_page>)> page_answer(json_answer done) {
+  return [done = std::move(done)](persistence::result<persistence::campaign_page> r) {
+    if (!r)
+      return done(storage_error(r.error()));
+    json list = json::array();
+    for (auto& c : r->rows)
+      list.push_back(row_json(c));
+    json body{{"campaigns", std::move(list)}};
+    body["next_before"] = r->next.empty() ? json(nullptr) : json(r->next);
+    done(body.dump());
+  };
+}
+
+std::optional<api_error> to_filter(const campaign_list_params& p, persistence::campaign_filter& f) {
+  auto bad = [](std::string field, std::string msg) {
+    auto e = make_error(400, error_code::bad_request, "some query parameters are invalid");
+    e.fields.emplace_back(std::move(field), std::move(msg));
+    return e;
+  };
+  if (p.limit < 1 || p.limit > 100)
+    return bad("limit", "from 1 to 100");
+  if (!p.sort.empty() && p.sort != "newest" && p.sort != "budget" && p.sort != "ending")
+    return bad("sort", "newest, budget or ending");
+  if (!p.pricing_model.empty() && p.pricing_model != "flat" && p.pricing_model != "cpc"
+      && p.pricing_model != "cpv" && p.pricing_model != "per_post" && p.pricing_model != "per_call")
+    return bad("pricing_model", "flat, cpc, cpv, per_post or per_call");
+  if ((p.min_budget && *p.min_budget < 0) || (p.max_budget && *p.max_budget < 0))
+    return bad(p.min_budget && *p.min_budget < 0 ? "min_budget" : "max_budget", "not negative");
+  if (p.q.size() > 200)
+    return bad("q", "at most 200 characters");
+  std::string niche;
+  for (size_t i = 0; i <= p.niche.size(); ++i) {
+    if (i == p.niche.size() || p.niche[i] == ',') {
+      if (!niche.empty())
+        f.niches.push_back(niche);
+      niche.clear();
+    } else {
+      niche += p.niche[i];
+    }
+  }
+  if (f.niches.size() > 20)
+    return bad("niche", "at most 20 niches");
+  f.country = p.country;
+  f.pricing_model = p.pricing_model;
+  f.currency = p.currency;
+  f.min_budget = p.min_budget;
+  f.max_budget = p.max_budget;
+  f.text = p.q;
+  f.sort = p.sort.empty() ? "newest" : p.sort;
+  f.after = p.before;
+  f.limit = p.limit;
+  return std::nullopt;
+}
+
+} // namespace
+
+campaign_service::campaign_service(services& svc, caf::actor_system& sys) : svc_(svc), sys_(sys) {}
+
+campaign_service::~campaign_service() = default;
+
+void campaign_service::create(principal who, std::string key, std::string details_json,
+                              json_answer done) {
+  if (auto no = refused(policy::action::campaign_create, who, policy::relation::owner))
+    return done(*no);
+  if (key.empty() || key.size() > 200)
+    return done(make_error(400, error_code::bad_request,
+                           "an idempotency key (Idempotency-Key header or `key`, 1-200 characters) is required"));
+  campaign::create c{who.user, key, {}};
+  if (auto bad = parse_details(details_json, c.details))
+    return done(*bad);
+  auto id = campaign_id_for(who.user, key);
+  command(sys_, svc_, who, id, campaign_command{std::move(c)}, std::move(done));
+}
+
+void campaign_service::update(principal who, uuid id, std::string key, std::string details_json,
+                              json_answer done) {
+  campaign::update c{who.user, std::move(key), {}};
+  if (auto bad = parse_details(details_json, c.details))
+    return done(*bad);
+  command(sys_, svc_, who, id, campaign_command{std::move(c)}, std::move(done));
+}
+
+void campaign_service::change_status(principal who, uuid id, std::string key, std::string to,
+                                     json_answer done) {
+  // Publishing and ending a campaign decide about the brand's budget: audited. A publish the
+  // details do not allow is refused by the machine as "field: problem; field: problem": shown
+  // per field, so a form can mark them.
+  done = [svc = &svc_, by = audit_actor::of(who), id, to, done = std::move(done)](
+           expected<std::string, api_error> r) {
+    if (!r && to == "publish" && r.error().code == error_code::bad_request) {
+      auto& e = r.error();
+      std::string_view rest = e.message;
+      while (!rest.empty()) {
+        auto end = rest.find("; ");
+        auto part = rest.substr(0, end);
+        if (auto colon = part.find(": "); colon != std::string_view::npos)
+          e.fields.emplace_back(std::string{part.substr(0, colon)}, std::string{part.substr(colon + 2)});
+        rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 2);
+      }
+      e.message = "the campaign cannot be published yet";
+    }
+    audit(*svc, by, "campaign.status", id.str(), audit_outcome(r ? nullptr : &r.error()),
+          {{"to", to}});
+    done(std::move(r));
+  };
+  command(sys_, svc_, who, id, campaign_command{campaign::change_status{who.user, std::move(key), std::move(to)}},
+          std::move(done));
+}
+
+void campaign_service::apply(principal who, uuid id, std::string key, std::string proposal,
+                             int64_t amount, json_answer done) {
+  command(sys_, svc_, who, id,
+          campaign_command{campaign::apply{who.user, std::move(key), std::move(proposal), amount}},
+          std::move(done));
+}
+
+void campaign_service::decide_application(principal who, uuid id, int64_t application,
+                                          std::string key, std::string outcome, std::string reason,
+                                          json_answer done) {
+  if (outcome != "approved" && outcome != "rejected")
+    return done(api_error{400, error_code::bad_request, "outcome must be approved or rejected",
+                          {{"outcome", "approved or rejected"}}});
+  command(sys_, svc_, who, id,
+          campaign_command{campaign::decide_application{who.user, std::move(key), application,
+                                                        std::move(outcome), std::move(reason), {}}},
+          std::move(done));
+}
+
+void campaign_service::withdraw_application(principal who, uuid id, int64_t application,
+                                            std::string key, json_answer done) {
+  command(sys_, svc_, who, id,
+          campaign_command{campaign::decide_application{who.user, std::move(key), application,
+                                                        "withdrawn", {}, {}}},
+          std::move(done));
+}
+
+void campaign_service::invite(principal who, uuid id, std::string key, uuid creator,
+                              std::string brief, json_answer done) {
+  if (!svc_.db)
+    return command(sys_, svc_, who, id,
+                   campaign_command{campaign::invite{who.user, std::move(key), creator, std::move(brief)}},
+                   std::move(done));
+  // Only an existing creator can be invited; the lookup runs on the pool, then the command goes.
+  auto* sys = &sys_;
+  auto* svc = &svc_;
+  svc_.db->find_user(creator, [=, key = std::move(key), brief = std::move(brief),
+                               done = std::move(done)](persistence::result<persistence::user_row> u) mutable {
+    if (!u && u.error().code != persistence::errc::not_found)
+      return done(storage_error(u.error()));
+    if (!u || u->role != "creator")
+      return done(api_error{404, error_code::not_found, "no creator with this id",
+                            {{"creator", "no creator with this id"}}});
+    command(*sys, *svc, who, id,
+            campaign_command{campaign::invite{who.user, std::move(key), creator, std::move(brief)}},
+            std::move(done));
+  });
+}
+
+void campaign_service::answer_invitation(principal who, uuid id, int64_t invitation,
+                                         std::string key, std::string outcome, std::string reason,
+                                         json_answer done) {
+  if (outcome != "accepted" && outcome != "denied")
+    return done(api_error{400, error_code::bad_request, "outcome must be accepted or denied",
+                          {{"outcome", "accepted or denied"}}});
+  command(sys_, svc_, who, id,
+          campaign_command{campaign::answer_invitation{who.user, std::move(key), invitation,
+                                                       std::move(outcome), std::move(reason), {}}},
+          std::move(done));
+}
+
+void campaign_service::get(principal who, uuid id, json_answer done) {
+  ask_campaign(sys_, svc_, id, caf::make_message(campaign_atom_v, campaign_query{who.user, who.role, "view"}),
+               std::move(done));
+}
+
+void campaign_service::updates(principal who, uuid id, int64_t after, size_t limit, json_answer done) {
+  if (limit < 1 || limit > 500)
+    return done(api_error{400, error_code::bad_request, "limit must be from 1 to 500", {{"limit", "from 1 to 500"}}});
+  ask_campaign(sys_, svc_, id,
+               caf::make_message(campaign_atom_v, campaign_query{who.user, who.role, "updates", after, limit}),
+               std::move(done));
+}
+
+void campaign_service::applications(principal who, uuid id, int64_t before, size_t limit,
+                                    json_answer done) {
+  if (limit < 1 || limit > 100)
+    return done(api_error{400, error_code::bad_request, "limit must be from 1 to 100", {{"limit", "from 1 to 100"}}});
+  ask_campaign(sys_, svc_, id,
+               caf::make_message(campaign_atom_v,
+                                 campaign_query{who.user, who.role, "applications", before, limit}),
+               std::move(done));
+}
+
+void campaign_service::list_published(principal who, campaign_list_params p, json_answer done) {
+  if (auto no = refused(policy::action::campaign_list, who, policy::relation::owner))
+    return done(*no);
+  persistence::campaign_filter f;
+  if (auto bad = to_filter(p, f))
+    return done(*bad);
+  f.status = "published";
+  persistence::list_campaigns(*svc_.db, std::move(f), page_answer(std::move(done)));
+}
+
+void campaign_service::list_mine(principal who, campaign_list_params p, json_answer done) {
+  if (auto no = refused(policy::action::campaign_mine, who, policy::relation::owner))
+    return done(*no);
+  persistence::campaign_filter f;
+  if (auto bad = to_filter(p, f))
+    return done(*bad);
+  if (!p.status.empty()) {
+    if (p.status != "draft" && p.status != "published" && p.status != "paused"
+        && p.status != "completed" && p.status != "cancelled")
+      return done(api_error{400, error_code::bad_request, "some query parameters are invalid",
+                            {{"status", "draft, published, paused, completed or cancelled"}}});
+    f.status = p.status;
+  }
+  f.brand = who.user;
+  persistence::list_campaigns(*svc_.db, std::move(f), page_answer(std::move(done)));
+}
+
+void campaign_service::invitations(principal who, std::string before, size_t limit, json_answer done) {
+  if (auto no = refused(policy::action::invitation_list, who, policy::relation::owner))
+    return done(*no);
+  if (limit < 1 || limit > 100)
+    return done(api_error{400, error_code::bad_request, "limit must be from 1 to 100", {{"limit", "from 1 to 100"}}});
+  persistence::list_invitations(
+    *svc_.db, who.user, std::move(before), limit,
+    [done = std::move(done)](persistence::result<std::pair<std::vector<persistence::invitation_row>, std::string>> r) {
+      if (!r)
+        return done(storage_error(r.error()));
+      json list = json::array();
+      for (auto& i : r->first) {
+        json j{{"campaign", i.campaign.str()},
+               {"campaign_title", i.campaign_title},
+               {"id", i.invitation},
+               {"brand", i.brand.str()},
+               {"brief", i.brief},
+               {"outcome", i.outcome},
+               {"created_at", i.created_at},
+               {"updated_at", i.updated_at}};
+        j["conversation"] = i.conversation ? json(i.conversation->str()) : json(nullptr);
+        list.push_back(std::move(j));
+      }
+      json body{{"invitations", std::move(list)}};
+      body["next_before"] = r->second.empty() ? json(nullptr) : json(r->second);
+      done(body.dump());
+    });
+}
+
+void campaign_service::eligible(principal who, std::string before, size_t limit, json_answer done) {
+  if (auto no = refused(policy::action::campaign_matches, who, policy::relation::owner))
+    return done(*no);
+  if (limit < 1 || limit > 100)
+    return done(api_error{400, error_code::bad_request, "limit must be from 1 to 100", {{"limit", "from 1 to 100"}}});
+  persistence::eligible_campaigns(
+    *svc_.db, who.user, std::move(before), limit,
+    [done = std::move(done)](persistence::result<persistence::campaign_page> r) {
+      if (!r && r.error().code == persistence::errc::not_found)
+        return done(make_error(409, error_code::conflict,
+                               "create your creator profile first: eligibility follows from it"));
+      page_answer(done)(std::move(r));
+    });
+}
+
+void campaign_service::heal_read_model() {
+  if (!svc_.db)
+    return;
+  auto* sys = &sys_;
+  auto* svc = &svc_;
+  persistence::stale_campaigns(*svc_.db, 10'000, [sys, svc](persistence::result<std::vector<uuid>> r) {
+    if (!r) {
+      spdlog::warn("campaigns: stale read-model rows not found: {}", r.error().message);
+      return;
+    }
+    for (auto& id : r.value()) {
+      spdlog::info("campaign {}: re-projecting its read-model row", id.str());
+      // Activation re-projects; the view read is just a way to activate it.
+      ask_campaign(*sys, *svc, id, caf::make_message(campaign_atom_v, campaign_query{uuid{}, "admin", "view"}),
+                   [](expected<std::string, api_error>) {});
+    }
+  });
+}
+
+} // namespace pactum::actors
