@@ -494,8 +494,8 @@ function Marketplace() {
 
 const OUTCOME_TEXT: Record<string, string> = {
   pending: "Waiting for your answer", accepted: "Accepted", denied: "Declined", withdrawn: "Withdrawn by the brand",
-  approved: "Approved", rejected: "Not selected",
 };
+const APP_TEXT: Record<string, string> = { pending: "Waiting for a decision", approved: "Approved", rejected: "Not selected", withdrawn: "Withdrawn" };
 
 function Invitations({ campaign }: { campaign?: string }) {
   const [rows, setRows] = useState<Invitation[] | null>(null);
@@ -699,7 +699,7 @@ function ApplicationsInbox({ c, tick }: { c: CampaignView; tick: number }) {
           <li key={a.id} className="app-item" data-testid="application">
             <div className="campaign-card-head">
               <Link to={`/creators/${a.creator}`}>Creator profile</Link>
-              <span className={`badge badge-${a.outcome}`}>{OUTCOME_TEXT[a.outcome] ?? a.outcome}</span>
+              <span className={`badge badge-${a.outcome}`}>{APP_TEXT[a.outcome] ?? a.outcome}</span>
             </div>
             {a.proposal && <p className="pre">{a.proposal}</p>}
             <p className="muted small">{a.amount ? `Asks ${money(a.amount, c.currency)} · ` : ""}applied {time(a.at)}</p>
@@ -814,7 +814,7 @@ function ApplyPanel({ c, tick }: { c: CampaignView; tick: number }) {
       <section className="card" aria-label="Your application">
         <div className="campaign-card-head">
           <h2>Your application</h2>
-          <span className={`badge badge-${app.outcome}`} data-testid="application-status">{OUTCOME_TEXT[app.outcome] ?? app.outcome}</span>
+          <span className={`badge badge-${app.outcome}`} data-testid="application-status">{APP_TEXT[app.outcome] ?? app.outcome}</span>
         </div>
         <p className="pre">{app.proposal}</p>
         {app.amount > 0 && <p className="muted small">You asked {money(app.amount, c.currency)}</p>}
