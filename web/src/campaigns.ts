@@ -66,7 +66,7 @@ type Command = { campaign?: CampaignView; seq: number; duplicate: boolean; [k: s
 const enc = encodeURIComponent;
 const qs = (q: Record<string, string | number | undefined>) => {
   const p = Object.entries(q).filter(([, v]) => v !== undefined && v !== "");
-  return p.length ? "?" + p.map(([k, v]) => `${k}=${enc(String(v))}`).join("&") : "";
+  return p.length ? "?" + p.map(([k, v]) => `${k}=${enc(String(v)).replace(/%2C/g, ",")}`).join("&") : ""; // commas separate niches
 };
 
 export const createCampaign = (key: string, d: CampaignDetails) => api<Command>("POST", "/api/v1/brands/campaigns", { ...d, key });

@@ -20,7 +20,9 @@ type Errors = Record<string, string>;
 function err(errors: Errors, path: string): string | undefined {
   if (errors[path]) return errors[path];
   const below = Object.entries(errors).filter(([k]) => k.startsWith(path + "[") || k.startsWith(path + "."));
-  return below.length ? below.map(([k, v]) => `${k.slice(path.length).replace(/^\./, "")}: ${v}`).join("; ") : undefined;
+  // "audience.countries[0]" under "audience.countries": "item 1: …"
+  const name = (k: string) => k.slice(path.length).replace(/^\./, "").replace(/^\[(\d+)\]/, (_, n) => `item ${Number(n) + 1}`);
+  return below.length ? below.map(([k, v]) => `${name(k)}: ${v}`).join("; ") : undefined;
 }
 const toMinor = (s: string) => Math.round(Number(s.replace(",", ".")) * 100);
 const fromMinor = (n: number) => (n / 100).toString();
@@ -30,18 +32,29 @@ const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
 const day = (ms: number) => (ms ? new Date(ms).toLocaleDateString("en", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }) : "open");
 const modelLabel = (m: string) => PRICING_MODELS.find(([k]) => k === m)?.[1] ?? m;
 
-/** Reads again whenever an event of one of `streams` arrives ("campaign:" = any campaign) or after a reconnect. */
-function useLive(load: () => void, match: (stream: string, e: Record<string, unknown>) => boolean) {
+/**
+ * Reads again whenever a matching campaign event is pushed, and after every reconnect.
+ * `readModel`: the screen reads a list served from the read model, which follows the journal
+ * "within milliseconds" (docs/api.md) — a push can come first, so it reads again a little later too.
+ */
+function useLive(load: () => void, match: (stream: string, e: Record<string, unknown>) => boolean, readModel = false) {
   const store = useStore();
   const ref = useRef({ load, match });
   ref.current = { load, match };
   useEffect(() => {
+    const timers = new Set<number>();
     const offE = store.conn.onEvent((e) => {
-      if (e.stream.startsWith("campaign:") && ref.current.match(e.stream, e.event)) ref.current.load();
+      if (!e.stream.startsWith("campaign:") || !ref.current.match(e.stream, e.event)) return;
+      ref.current.load();
+      if (readModel)
+        for (const ms of [250, 1000, 3000]) {
+          const t = window.setTimeout(() => { timers.delete(t); ref.current.load(); }, ms);
+          timers.add(t);
+        }
     });
     const offO = store.conn.onOpen(() => ref.current.load());
-    return () => { offE(); offO(); };
-  }, [store]);
+    return () => { offE(); offO(); timers.forEach((t) => clearTimeout(t)); };
+  }, [store, readModel]);
 }
 
 function StatusBadge({ status }: { status: string }) {
@@ -394,7 +407,7 @@ function BrandCampaigns() {
     myCampaigns({ status, limit: 50 }).then((r) => { setRows(r.campaigns); setNext(r.next_before); setFailure(""); }, (e) => setFailure(errorText(e)));
   }, [status]);
   useEffect(load, [load]);
-  useLive(load, () => true);
+  useLive(load, () => true, true);
   return (
     <div className="page">
       <div className="page-head">
@@ -505,7 +518,7 @@ function Invitations({ campaign }: { campaign?: string }) {
     myInvitations().then((r) => setRows(campaign ? r.invitations.filter((i) => i.campaign === campaign) : r.invitations), (e) => setFailure(errorText(e)));
   }, [campaign]);
   useEffect(load, [load]);
-  useLive(load, (_, e) => String(e.type).startsWith("invitation."));
+  useLive(load, (_, e) => String(e.type).startsWith("invitation."), true);
   const answer = async (i: Invitation, outcome: "accepted" | "denied") => {
     setBusy(i.id);
     setFailure("");
@@ -553,6 +566,7 @@ function Summary({ c }: { c: CampaignView }) {
   const d = c.details;
   return (
     <section className="card" aria-label="Campaign details">
+      <h2>Details</h2>
       {d.description && <p className="bio">{d.description}</p>}
       <dl className="facts">
         <dt>Goals</dt><dd>{d.goals.length ? d.goals.map((g) => g.replace("_", " ")).join(", ") : "—"}</dd>
