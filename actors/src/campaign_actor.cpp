@@ -79,6 +79,7 @@ struct campaign_actor_state {
   std::map<uint64_t, waiting_feed> feeds;
   /// Texts the machine does not keep, for the brand's application list.
   std::map<int64_t, std::string> proposals;
+  int64_t snapshot_seq = 0; ///< seq of the latest snapshot written or loaded
   caf::actor_clock::time_point last_active;
   bool retiring = false;
 
@@ -247,6 +248,116 @@ json event_json(int64_t seq, const std::string& payload) {
   return json{{"seq", seq}, {"event", ev.is_discarded() ? json::object() : ev}};
 }
 
+// -- snapshots ----------------------------------------------------------------------------------
+
+/// The snapshot format this build writes (msgpack of the JSON below).
+constexpr int16_t campaign_snapshot_version = 1;
+
+std::string encode_snapshot(const campaign::state& m, const std::map<int64_t, std::string>& proposals) {
+  json apps = json::array(), invs = json::array(), contracts = json::array(), subs = json::array(),
+       keys = json::array(), props = json::array();
+  for (auto& [id, a] : m.applications)
+    apps.push_back({id, a.creator.str(), a.outcome, a.conversation.str(), a.amount, a.at});
+  for (auto& [id, i] : m.invitations)
+    invs.push_back({id, i.creator.str(), i.outcome, i.conversation.str(), i.at});
+  for (auto& [id, c] : m.contracts) {
+    json d = json::array();
+    for (auto& [sub, verdict] : c.deliverables)
+      d.push_back({sub, verdict});
+    contracts.push_back({id.str(), c.creator.str(), c.amount, c.revision_rounds, c.revisions_used,
+                         c.platforms, d, c.settled, c.release_requested});
+  }
+  for (auto& [id, sb] : m.submissions)
+    subs.push_back({id, sb.contract.str(), sb.deliverable, sb.verdict});
+  for (auto& [k, v] : m.keys)
+    keys.push_back({k, v.first, v.second});
+  for (auto& [id, text] : proposals)
+    props.push_back({id, text});
+  json j{{"id", m.id.str()},       {"brand", m.brand.str()},   {"head", m.head},
+         {"status", static_cast<int>(m.st)},
+         // The details as the journal stores them (an exact round trip, tested with the events).
+         {"details", pr::encode_campaign_event(pr::campaign_updated{{}, {}, m.details, 0})},
+         {"created_at", m.created_at}, {"committed", m.committed}, {"spent", m.spent},
+         {"applications", apps}, {"invitations", invs}, {"contracts", contracts},
+         {"submissions", subs},  {"keys", keys},          {"proposals", props}};
+  auto bytes = json::to_msgpack(j);
+  return std::string{bytes.begin(), bytes.end()};
+}
+
+uuid uuid_of(const json& j) {
+  auto id = uuid::parse(j.get<std::string>());
+  return id ? *id : uuid{};
+}
+
+/// The state a snapshot holds, or an error naming what is wrong (the journal then replays).
+expected<std::pair<campaign::state, std::map<int64_t, std::string>>, std::string>
+decode_snapshot(int16_t version, const std::string& bytes) {
+  if (version != campaign_snapshot_version)
+    return std::string{"unknown campaign snapshot version "} + std::to_string(version);
+  try {
+    auto j = json::from_msgpack(bytes);
+    campaign::state m;
+    m.id = uuid_of(j.at("id"));
+    m.brand = uuid_of(j.at("brand"));
+    m.head = j.at("head").get<int64_t>();
+    m.st = static_cast<campaign::status>(j.at("status").get<int>());
+    auto details = pr::decode_campaign_event("campaign.updated", pr::campaign_event_version,
+                                             j.at("details").get<std::string>());
+    if (!details || !std::holds_alternative<pr::campaign_updated>(details.value()))
+      return std::string{"campaign snapshot: unreadable details"};
+    m.details = std::get<pr::campaign_updated>(details.value()).details;
+    m.created_at = j.at("created_at").get<int64_t>();
+    m.committed = j.at("committed").get<int64_t>();
+    m.spent = j.at("spent").get<int64_t>();
+    for (auto& a : j.at("applications"))
+      m.applications[a[0].get<int64_t>()] = campaign::state::application{
+        uuid_of(a[1]), a[2].get<std::string>(), uuid_of(a[3]), a[4].get<int64_t>(), a[5].get<int64_t>()};
+    for (auto& i : j.at("invitations"))
+      m.invitations[i[0].get<int64_t>()] = campaign::state::invitation{
+        uuid_of(i[1]), i[2].get<std::string>(), uuid_of(i[3]), i[4].get<int64_t>()};
+    for (auto& c : j.at("contracts")) {
+      campaign::state::contract k;
+      k.creator = uuid_of(c[1]);
+      k.amount = c[2].get<int64_t>();
+      k.revision_rounds = c[3].get<int64_t>();
+      k.revisions_used = c[4].get<int64_t>();
+      k.platforms = c[5].get<std::vector<std::string>>();
+      for (auto& d : c[6])
+        k.deliverables.emplace_back(d[0].get<int64_t>(), d[1].get<std::string>());
+      k.settled = c[7].get<bool>();
+      k.release_requested = c[8].get<bool>();
+      m.contracts[uuid_of(c[0])] = std::move(k);
+    }
+    for (auto& sb : j.at("submissions"))
+      m.submissions[sb[0].get<int64_t>()] =
+        campaign::state::submission{uuid_of(sb[1]), sb[2].get<int64_t>(), sb[3].get<std::string>()};
+    for (auto& k : j.at("keys"))
+      m.keys[k[0].get<std::string>()] = {k[1].get<int64_t>(), k[2].get<uint64_t>()};
+    std::map<int64_t, std::string> proposals;
+    for (auto& p : j.at("proposals"))
+      proposals[p[0].get<int64_t>()] = p[1].get<std::string>();
+    return std::pair{std::move(m), std::move(proposals)};
+  } catch (const std::exception& e) {
+    return std::string{"campaign snapshot: "} + e.what();
+  }
+}
+
+/// Stores the committed state as the latest snapshot (an optimisation: recovery replays more
+/// events without it).
+void take_snapshot(self_ptr self) {
+  auto& st = self->state;
+  if (st.in_flight || st.committed <= st.snapshot_seq || !st.machine.exists())
+    return;
+  st.snapshot_seq = st.committed;
+  persistence::snapshot_record snap{st.committed, campaign_snapshot_version,
+                                    encode_snapshot(st.machine, st.proposals)};
+  auto id = st.id;
+  st.svc->store.save_snapshot(id, "campaign", std::move(snap), [id](persistence::result<persistence::unit> r) {
+    if (!r)
+      spdlog::warn("campaign {}: snapshot not saved: {}", id.str(), r.error().message);
+  });
+}
+
 // -- read model ---------------------------------------------------------------------------------
 
 void project(self_ptr self, const pr::campaign_event* ev, int64_t seq) {
@@ -378,7 +489,11 @@ void on_appended(self_ptr self, append_done& done) {
   }
   answer(flight.command.rp, ack_json(st, flight.command.cmd, flight.seq, false));
   start_next(self);
+  if (st.svc->cfg.snapshot_every > 0
+      && static_cast<size_t>(st.committed - st.snapshot_seq) >= st.svc->cfg.snapshot_every)
+    take_snapshot(self);
   if (st.retiring && !st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()) {
+    take_snapshot(self);
     ++st.svc->passivations;
     self->quit();
   }
@@ -637,6 +752,7 @@ caf::behavior running(self_ptr self) {
       auto& st = self->state;
       st.retiring = true;
       if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()) {
+        take_snapshot(self);
         ++st.svc->passivations;
         self->quit();
       }
@@ -662,9 +778,31 @@ caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id) {
     st.id = id;
     st.stream = "campaign:" + id.str();
     st.machine.id = id;
+    st.rules = svc->cfg.campaign_rules;
     self->set_default_handler(caf::skip); // hold commands until the journal is replayed
-    load_next(self);
+    auto handle = caf::actor_cast<caf::actor>(self);
+    svc->store.load_snapshot(id, [handle](auto r) { caf::anon_send(handle, snapshot_loaded{std::move(r)}); });
     return {
+      [=](snapshot_loaded& loaded) {
+        auto& st = self->state;
+        if (!loaded.snapshot) {
+          spdlog::warn("campaign {}: recovery failed: {}", st.id.str(), loaded.snapshot.error().message);
+          self->quit(refuse(from_persistence(loaded.snapshot.error().code), "could not load the campaign"));
+          return;
+        }
+        if (auto& snap = loaded.snapshot.value()) {
+          auto decoded = decode_snapshot(snap->version, snap->payload);
+          if (decoded && decoded->first.head == snap->seq && decoded->first.id == st.id) {
+            st.machine = std::move(decoded->first);
+            st.proposals = std::move(decoded->second);
+            st.snapshot_seq = snap->seq;
+          } else { // the journal is the truth: replay it all
+            spdlog::warn("campaign {}: ignoring snapshot at seq {}: {}", st.id.str(), snap->seq,
+                         decoded ? "head mismatch" : decoded.error());
+          }
+        }
+        load_next(self);
+      },
       [=](events_loaded& loaded) {
         auto& st = self->state;
         if (!loaded.events) {
@@ -690,6 +828,7 @@ caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id) {
           return;
         }
         st.committed = st.machine.head;
+        spdlog::debug("campaign {}: active at seq {} (snapshot {})", st.id.str(), st.committed, st.snapshot_seq);
         self->set_default_handler(caf::print_and_drop);
         self->become(running(self));
       },

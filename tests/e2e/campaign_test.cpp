@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <pqxx/pqxx>
+
 #include "e2e_fixture.hpp"
 #include "pactum/sim/client.hpp"
 
@@ -42,6 +44,9 @@ json creator_profile(const std::string& country, int followers) {
 
 class CampaignE2E : public pactum::test_support::server_test {
 protected:
+  /// Snapshots every 2 events, so a restart recovers from a snapshot plus the journal's tail.
+  std::vector<std::string> server_args() const override { return {"--snapshot-every", "2"}; }
+
   http_reply call(const account& who, const std::string& method, const std::string& target,
                   const json& body = json()) {
     return http_call(ep(), method, target, body.is_null() ? std::string{} : body.dump(), who.token);
@@ -206,11 +211,17 @@ TEST_F(CampaignE2E, DraftToPublishedWithApplicationsInvitationsAndRestart) {
   EXPECT_EQ(dan_feed.dump().find("Berlin rides"), std::string::npos);
 
   // A restart keeps the campaign, its applications and its read model.
-  restart_with({});
+  restart_with({"--snapshot-every", "2"});
+  {
+    pqxx::connection conn{url()};
+    pqxx::read_transaction tx{conn};
+    EXPECT_GE(tx.exec1("select count(*) from snapshots where entity_id = '" + id + "'")[0].as<int>(), 1);
+  }
   auto after = call(brand, "GET", "/api/v1/campaigns/" + id);
   ASSERT_EQ(after.status, 200) << after.body;
   EXPECT_EQ(after.json_body()["status"], "published");
   EXPECT_EQ(after.json_body()["applications"], 1);
+  EXPECT_EQ(server_->log().find("ignoring snapshot"), std::string::npos) << server_->log();
   EXPECT_TRUE(lists(call(cleo, "GET", "/api/v1/campaigns").json_body(), id));
   auto retried2 = call(brand, "PUT", approve_target, json{{"key", "d-1"}, {"outcome", "approved"}});
   EXPECT_EQ(retried2.json_body()["conversation"], conv1) << retried2.body;
@@ -265,6 +276,92 @@ TEST_F(CampaignE2E, RolesAndValidation) {
   ASSERT_EQ(p2["campaigns"].size(), 1u) << p2.dump();
   EXPECT_EQ(p2["campaigns"][0]["budget"], 1000);
   EXPECT_TRUE(p2["next_before"].is_null());
+}
+
+} // namespace
+
+namespace {
+
+class CampaignLimitsE2E : public CampaignE2E {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--campaign-max-applications", "1", "--campaign-max-invitations", "1"};
+  }
+};
+
+std::string published_campaign(CampaignE2E& t, const pactum::sim::account& brand,
+                               const std::function<http_reply(const account&, const std::string&,
+                                                              const std::string&, const json&)>& call) {
+  auto d = details(10'000);
+  d["key"] = "limits";
+  auto c = call(brand, "POST", "/api/v1/brands/campaigns", d);
+  EXPECT_EQ(c.status, 201) << c.body;
+  auto id = c.json_body()["campaign"]["id"].get<std::string>();
+  EXPECT_EQ(call(brand, "POST", "/api/v1/brands/campaigns/" + id + "/status", json{{"to", "publish"}, {"key", "p"}}).status, 200);
+  (void)t;
+  return id;
+}
+
+TEST_F(CampaignLimitsE2E, ApplicationAndInvitationLimitsAreFlags) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto a = make_account(ep(), "creator", "A");
+  auto b = make_account(ep(), "creator", "B");
+  auto c = make_account(ep(), "creator", "C");
+  auto call_fn = [&](const account& w, const std::string& m, const std::string& t, const json& body) {
+    return call(w, m, t, body);
+  };
+  auto id = published_campaign(*this, brand, call_fn);
+  EXPECT_EQ(call(a, "POST", "/api/v1/influencers/campaigns/" + id + "/apply", json{{"key", "1"}}).status, 201);
+  auto second = call(b, "POST", "/api/v1/influencers/campaigns/" + id + "/apply", json{{"key", "1"}});
+  EXPECT_EQ(second.status, 409) << second.body;
+  EXPECT_EQ(second.json_body()["error"]["code"], "limit_reached");
+  EXPECT_EQ(call(brand, "POST", "/api/v1/brands/campaigns/" + id + "/invitations",
+                 json{{"key", "i1"}, {"creator", c.id}}).status, 201);
+  auto third = call(brand, "POST", "/api/v1/brands/campaigns/" + id + "/invitations", json{{"key", "i2"}, {"creator", b.id}});
+  EXPECT_EQ(third.status, 409) << third.body;
+  EXPECT_EQ(third.json_body()["error"]["code"], "limit_reached");
+}
+
+TEST_F(CampaignE2E, ConcurrentApprovalsOpenOneConversation) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  auto d = details(10'000);
+  d["key"] = "race";
+  auto id = call(brand, "POST", "/api/v1/brands/campaigns", d).json_body()["campaign"]["id"].get<std::string>();
+  ASSERT_EQ(call(brand, "POST", "/api/v1/brands/campaigns/" + id + "/status", json{{"to", "publish"}, {"key", "p"}}).status, 200);
+  auto app = call(cleo, "POST", "/api/v1/influencers/campaigns/" + id + "/apply", json{{"key", "a"}})
+               .json_body()["application"].get<int64_t>();
+  // Eight approvals at once, each with its own key: one wins, the others find it decided.
+  std::vector<http_reply> replies(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < replies.size(); ++i)
+    threads.emplace_back([&, i] {
+      replies[i] = call(brand, "PUT", "/api/v1/brands/campaigns/" + id + "/applications/" + std::to_string(app),
+                        json{{"key", "k" + std::to_string(i)}, {"outcome", "approved"}});
+    });
+  for (auto& t : threads)
+    t.join();
+  int ok = 0, conflicts = 0;
+  for (auto& r : replies) {
+    ok += r.status == 200;
+    conflicts += r.status == 409;
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(conflicts, 7);
+  // The pair has exactly one conversation, the one the approval named.
+  pqxx::connection conn{url()};
+  auto count = [&](const std::string& sql) {
+    pqxx::read_transaction tx{conn};
+    return tx.exec1(sql)[0].as<int>();
+  };
+  EXPECT_EQ(count("select count(*) from conversations where brand_id = '" + brand.id + "' and creator_id = '" + cleo.id + "'"), 1);
+  int linked = 0;
+  for (int i = 0; i < 100 && linked == 0; ++i) { // the link is written just after the commit
+    linked = count("select count(*) from campaign_conversations where campaign_id = '" + id + "'");
+    if (linked == 0)
+      std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(linked, 1);
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pactum/actors/campaign_machine.hpp"
 #include "pactum/actors/contract_machine.hpp"
 #include "pactum/actors/funding_policy.hpp"
 #include "pactum/actors/conversation_machine.hpp"
@@ -99,6 +100,9 @@ struct runtime_config {
   std::string master_key;
   size_t key_cache = 100'000;
   size_t export_max_events = 100'000;
+  /// Campaigns: applications, invitations and submissions one campaign takes at most, and text
+  /// lengths (actors/include/pactum/actors/campaign_machine.hpp).
+  campaign::rules campaign_rules;
 };
 
 /// Who a session or REST call acts as.
