@@ -232,6 +232,9 @@ async function main() {
     await creator.getByRole("button", { name: "Send application" }).click();
     await seeText(creator.getByTestId("application-status"), "Waiting for a decision");
     await shot(creator, "campaign-creator");
+    await creator.setViewportSize({ width: 390, height: 844 });
+    await shot(creator, "campaign-creator-phone");
+    await creator.setViewportSize(viewport);
     await seeText(brand.getByTestId("application"), "folding it into the U-Bahn");
     await seeText(brand.getByTestId("application"), "$600.00");
   });
