@@ -10,7 +10,7 @@ import { ProfilePage, PublicProfile } from "./pages/Profile";
 import { Chats } from "./pages/Chats";
 import { ContractPage } from "./pages/Contract";
 import { BalancePage } from "./pages/Balance";
-import { Campaigns } from "./pages/Campaigns";
+import { CampaignPage, Campaigns, CampaignWizard } from "./pages/Campaigns";
 
 function useSession(): Tokens | null {
   const [s, set] = useState(currentSession());
@@ -81,6 +81,9 @@ function Shell({ session, path }: { session: Tokens; path: string }) {
   else if ((m = match("/creators/:id", path))) page = <PublicProfile id={m.id} role="creator" />;
   else if ((m = match("/brands/:id", path))) page = <PublicProfile id={m.id} role="brand" />;
   else if (path === "/campaigns") page = <Campaigns />;
+  else if (path === "/campaigns/new" && role === "brand") page = <CampaignWizard key="new" />;
+  else if ((m = match("/campaigns/:id/edit", path)) && role === "brand") page = <CampaignWizard key={m.id} id={m.id} />;
+  else if ((m = match("/campaigns/:id", path))) page = <CampaignPage key={m.id} id={m.id} />;
   else page = <div className="page"><h1>Not found</h1><p>There is nothing at this address. <Link to="/chats">Go to your conversations</Link>.</p></div>;
 
   return (
