@@ -86,7 +86,9 @@ alter index creator_profiles_niches_idx set (fastupdate = off);
 alter index creator_profiles_languages_idx set (fastupdate = off);
 create index creator_profiles_platforms_idx on creator_profiles using gin (platforms) with (fastupdate = off);
 create index creator_profiles_audience_countries_idx on creator_profiles using gin (audience_countries) with (fastupdate = off);
-create index creator_profiles_audience_ages_idx on creator_profiles using gin (audience_age_bands) with (fastupdate = off);
+-- No index on audience_age_bands: seven bands, each held by 15 to 50% of creators, so a bitmap
+-- of one costs more than checking the share on the rows another index or the sort order yields
+-- (EXPLAIN ANALYZE on 100,000 rows: 44 ms for a 50,000-row GIN bitmap ANDed with a 3,000-row one).
 create index creator_profiles_rate_keys_idx on creator_profiles using gin (rate_keys) with (fastupdate = off);
 create index creator_profiles_bio_tsv_idx on creator_profiles using gin (bio_tsv) with (fastupdate = off);
 create index creator_profiles_geo_idx on creator_profiles (geo_lat, geo_lon);

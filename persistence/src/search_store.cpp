@@ -161,7 +161,8 @@ std::pair<std::string, std::vector<std::string>> build(const creator_search& q) 
   if (!q.audience_age_band.empty()) {
     auto b = st.bind(q.audience_age_band);
     auto share = "(p.audience->'age_bands'->>" + b + "::text)::real";
-    st.where("p.audience_age_bands @> array[" + b + "::text]");
+    // Not `audience_age_bands @> ...`: a band is never selective (see migration 0018), and the
+    // share check alone lets the planner walk the sort order or another index instead.
     st.where(share + " >= " + st.bind(number(q.audience_min_share)) + "::real");
     extra_columns += ", " + share + "::float8 as f4";
   } else {
