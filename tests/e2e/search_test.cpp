@@ -360,4 +360,5 @@ TEST_F(SearchEndToEnd, NoPrivateFieldsAndOnlyBrandsAndStaffMaySearch) {
   // Refused before the parameters are looked at.
   EXPECT_EQ(search("niche=knitting", "").status, 401);
   EXPECT_EQ(search("niche=knitting", tokens_["Cleo"]).status, 403);
+  EXPECT_EQ(search("q=%zz", tokens_["Cleo"]).status, 403);
 }
