@@ -91,8 +91,19 @@ create index creator_profiles_audience_countries_idx on creator_profiles using g
 -- (EXPLAIN ANALYZE on 100,000 rows: 44 ms for a 50,000-row GIN bitmap ANDed with a 3,000-row one).
 create index creator_profiles_rate_keys_idx on creator_profiles using gin (rate_keys) with (fastupdate = off);
 create index creator_profiles_bio_tsv_idx on creator_profiles using gin (bio_tsv) with (fastupdate = off);
-create index creator_profiles_geo_idx on creator_profiles (geo_lat, geo_lon);
+-- Radius: GiST on the point, with the columns a radius search filters and sorts on included, so
+-- the bounding box is an index-only scan (EXPLAIN ANALYZE on 100,000 rows, 1,167 creators within
+-- 100 km of Berlin: 1.3 ms without heap fetches, against 7.8 ms and 1,440 heap blocks for a btree
+-- on (geo_lat, geo_lon)).
+create index creator_profiles_geo_idx on creator_profiles
+  using gist (point(geo_lon, geo_lat)) include (searchable, follower_total, max_engagement, geo_lat, geo_lon, user_id);
 -- Sort orders with the user id as tie-breaker, read backwards for "descending" and used by the
 -- cursor's row comparison (followers, user_id) < ($1, $2).
 create index creator_profiles_followers_id_idx on creator_profiles (follower_total, user_id);
 create index creator_profiles_engagement_id_idx on creator_profiles (max_engagement, user_id);
+-- The country filter with either sort order: a search with a country walks that country's rows in
+-- sort order and checks the other filters on them, instead of ANDing bitmaps of unselective GIN
+-- indexes (platforms, languages, niches: 15,000-67,000 rows each, 12-14 ms per bitmap).
+-- EXPLAIN ANALYZE, combined filters with country US: 13.4 ms -> 1.2 ms; with GB: 15.1 -> 3.3 ms.
+create index creator_profiles_country_followers_id_idx on creator_profiles (country, follower_total, user_id);
+create index creator_profiles_country_engagement_id_idx on creator_profiles (country, max_engagement, user_id);
