@@ -8,7 +8,13 @@
 --
 --   platforms               distinct platforms of the social accounts (GIN)
 --   max_engagement          the best account's engagement rate, 0 without accounts (sort key)
---   audience_countries      countries of audience.top_countries with a share > 0 (GIN prefilter)
+--   audience_countries      per country of audience.top_countries with a share > 0, one key per
+--                           share level it reaches: 'DE:0', 'DE:5', ... 'DE:60' for 60% (levels 0,
+--                           5, 10, ..., 35, 40, 50, ..., 90). The GIN prefilter is the country at
+--                           the highest level not above the asked minimum share: selective, and
+--                           its statistics tell the planner so (with the bare country, a search
+--                           for a small share of a rare country walked 14,000 rows in follower
+--                           order: 106 ms)
 --   audience_country_shares {"DE": 60, ...} (the exact share check after the prefilter)
 --   audience_age_bands      age bands of audience.age_bands with a share > 0 (GIN prefilter)
 --   rate_keys               per rate: 'EUR' and 'tiktok_duet:EUR' (GIN prefilter for rate ranges)
@@ -42,9 +48,10 @@ begin
     coalesce((select jsonb_object_agg(c->>'country', (c->>'percent')::real)
                 from jsonb_array_elements(coalesce(new.audience->'top_countries', '[]')) c), '{}');
   new.audience_countries :=
-    coalesce((select array_agg(c->>'country' order by c->>'country')
-                from jsonb_array_elements(coalesce(new.audience->'top_countries', '[]')) c
-               where (c->>'percent')::real > 0), '{}');
+    coalesce((select array_agg((c->>'country') || ':' || l order by c->>'country', l)
+                from jsonb_array_elements(coalesce(new.audience->'top_countries', '[]')) c,
+                     unnest(array[0, 5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 70, 80, 90]) l
+               where (c->>'percent')::real > 0 and (c->>'percent')::real >= l), '{}');
   new.audience_age_bands :=
     coalesce((select array_agg(b.key order by b.key)
                 from jsonb_each(coalesce(new.audience->'age_bands', '{}')) b

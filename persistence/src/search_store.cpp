@@ -155,7 +155,12 @@ std::pair<std::string, std::vector<std::string>> build(const creator_search& q) 
   if (!q.audience_country.empty()) {
     auto c = st.bind(q.audience_country);
     auto share = "(p.audience_country_shares->>" + c + "::text)::real";
-    st.where("p.audience_countries @> array[" + c + "::text]");
+    // The country's key at the highest share level not above the minimum (migration 0018).
+    int level = 0;
+    for (int l : {5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 70, 80, 90})
+      if (q.audience_min_share >= l)
+        level = l;
+    st.where("p.audience_countries @> array[" + c + "::text || ':" + std::to_string(level) + "']");
     st.where(share + " >= " + st.bind(number(q.audience_min_share)) + "::real");
     extra_columns += ", " + share + "::float8 as f3";
   } else {

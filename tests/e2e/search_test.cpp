@@ -134,6 +134,9 @@ TEST_F(SearchEndToEnd, EachFilterFindsWhatMatchesAndOnlyThat) {
   // audience country and age band, with the default 10% share and an explicit one
   EXPECT_EQ(found_set("audience_country=DE", t), names{"Cleo"}) << "Dee's 8% is below the default 10%";
   EXPECT_EQ(found_set("audience_country=DE&audience_min_share=5", t), (names{"Cleo", "Dee"}));
+  // The index keys shares by level (5, 10, ...); the exact share decides between levels.
+  EXPECT_EQ(found_set("audience_country=DE&audience_min_share=8", t), (names{"Cleo", "Dee"}));
+  EXPECT_EQ(found_set("audience_country=DE&audience_min_share=8.5", t), names{"Cleo"});
   EXPECT_EQ(found_set("audience_country=FR", t), names{"Bo"});
   EXPECT_EQ(found_set("audience_country=JP", t), names{});
   EXPECT_EQ(found_set("audience_age=13-17", t), names{"Cai"});
