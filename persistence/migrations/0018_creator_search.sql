@@ -101,9 +101,12 @@ create index creator_profiles_bio_tsv_idx on creator_profiles using gin (bio_tsv
 -- Radius: GiST on the point, with the columns a radius search filters and sorts on included, so
 -- the bounding box is an index-only scan (EXPLAIN ANALYZE on 100,000 rows, 1,167 creators within
 -- 100 km of Berlin: 1.3 ms without heap fetches, against 7.8 ms and 1,440 heap blocks for a btree
--- on (geo_lat, geo_lon)).
+-- on (geo_lat, geo_lon)). The niches are included too, for radius + niche (13,776 creators within
+-- 180 km of Washington, 423 of them in a niche: 25 ms index-only against 49 ms for a BitmapAnd
+-- with the niche GIN and 2,859 heap blocks). 19 MB on 100,000 profiles.
 create index creator_profiles_geo_idx on creator_profiles
-  using gist (point(geo_lon, geo_lat)) include (searchable, follower_total, max_engagement, geo_lat, geo_lon, user_id);
+  using gist (point(geo_lon, geo_lat))
+  include (searchable, follower_total, max_engagement, geo_lat, geo_lon, user_id, niches);
 -- Sort orders with the user id as tie-breaker, read backwards for "descending" and used by the
 -- cursor's row comparison (followers, user_id) < ($1, $2).
 create index creator_profiles_followers_id_idx on creator_profiles (follower_total, user_id);
