@@ -60,6 +60,7 @@ struct options {
   /// > 0: PostgreSQL's auto_explain logs the plan (with ANALYZE) of every statement slower than
   /// this many ms into the server log (scripts/pg: .pactum/pg/log/postgresql.log).
   size_t explain_slower_ms = 0;
+  bool pause_after_load = false; ///< print the database URL and wait for a line on stdin (EXPLAIN by hand)
 };
 
 // -- data ------------------------------------------------------------------------------------------
@@ -565,9 +566,10 @@ int main(int argc, char** argv) {
     else if (a == "--repeats") opt.repeats = std::stoul(next());
     else if (a == "--seed") opt.seed = std::stoull(next());
     else if (a == "--explain-slower-ms") opt.explain_slower_ms = std::stoul(next());
+    else if (a == "--pause-after-load") opt.pause_after_load = true;
     else {
       std::cerr << "usage: pactum_search_bench [--creators N] [--clients C] [--requests R per kind]"
-                   " [--repeats N] [--seed S] [--explain-slower-ms MS]\n"
+                   " [--repeats N] [--seed S] [--explain-slower-ms MS] [--pause-after-load]\n"
                    "needs PACTUMD_BIN and PACTUM_TEST_DATABASE_URL (a superuser URL)\n";
       return 2;
     }
@@ -607,6 +609,12 @@ int main(int argc, char** argv) {
                 "%zu requests per kind per repeat, %zu repeats\n\n",
                 opt.creators, gen_s, static_cast<unsigned long long>(opt.seed), opt.clients, opt.requests,
                 opt.repeats);
+    if (opt.pause_after_load) {
+      std::printf("database loaded: %s\npress Enter to run the searches\n", db.url().c_str());
+      std::fflush(stdout);
+      std::string line;
+      std::getline(std::cin, line);
+    }
     // Warm-up: one pass with few requests so caches and the connection pool are as in steady state.
     {
       auto warm = opt;

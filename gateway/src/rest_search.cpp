@@ -4,6 +4,8 @@
 
 #include "rest_search.hpp"
 
+#include "pactum/actors/policy.hpp"
+
 namespace pactum::gateway {
 
 namespace {
@@ -85,6 +87,13 @@ bool handle_search_rest(const http::request<http::string_body>& req, std::string
   head->keep_alive(req.keep_alive());
   with_principal(req, client_address, gw, head, send,
                  [&gw, head, send, target = std::string{req.target()}](actors::principal who) {
+                   // The policy before the query string, so a refused caller learns nothing
+                   // from how it is parsed (the runtime asks it again, for other callers).
+                   namespace policy = actors::policy;
+                   if (auto no = policy::decide(policy::action::creator_search, policy::parse_role(who.role),
+                                                policy::relation::none))
+                     return send(error_response(*head, actors::api_error{no->status, no->code,
+                                                                         std::string{no->message}, {}}));
                    auto params = decode_query(target, max_query_pairs);
                    if (!params)
                      return send(error_response(

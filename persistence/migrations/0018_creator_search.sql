@@ -8,7 +8,13 @@
 --
 --   platforms               distinct platforms of the social accounts (GIN)
 --   max_engagement          the best account's engagement rate, 0 without accounts (sort key)
---   audience_countries      countries of audience.top_countries with a share > 0 (GIN prefilter)
+--   audience_countries      per country of audience.top_countries with a share > 0, one key per
+--                           share level it reaches: 'DE:0', 'DE:5', ... 'DE:60' for 60% (levels 0,
+--                           5, 10, ..., 35, 40, 50, ..., 90). The GIN prefilter is the country at
+--                           the highest level not above the asked minimum share: selective, and
+--                           its statistics tell the planner so (with the bare country, a search
+--                           for a small share of a rare country walked 14,000 rows in follower
+--                           order: 106 ms)
 --   audience_country_shares {"DE": 60, ...} (the exact share check after the prefilter)
 --   audience_age_bands      age bands of audience.age_bands with a share > 0 (GIN prefilter)
 --   rate_keys               per rate: 'EUR' and 'tiktok_duet:EUR' (GIN prefilter for rate ranges)
@@ -42,9 +48,10 @@ begin
     coalesce((select jsonb_object_agg(c->>'country', (c->>'percent')::real)
                 from jsonb_array_elements(coalesce(new.audience->'top_countries', '[]')) c), '{}');
   new.audience_countries :=
-    coalesce((select array_agg(c->>'country' order by c->>'country')
-                from jsonb_array_elements(coalesce(new.audience->'top_countries', '[]')) c
-               where (c->>'percent')::real > 0), '{}');
+    coalesce((select array_agg((c->>'country') || ':' || l order by c->>'country', l)
+                from jsonb_array_elements(coalesce(new.audience->'top_countries', '[]')) c,
+                     unnest(array[0, 5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 70, 80, 90]) l
+               where (c->>'percent')::real > 0 and (c->>'percent')::real >= l), '{}');
   new.audience_age_bands :=
     coalesce((select array_agg(b.key order by b.key)
                 from jsonb_each(coalesce(new.audience->'age_bands', '{}')) b
@@ -86,11 +93,27 @@ alter index creator_profiles_niches_idx set (fastupdate = off);
 alter index creator_profiles_languages_idx set (fastupdate = off);
 create index creator_profiles_platforms_idx on creator_profiles using gin (platforms) with (fastupdate = off);
 create index creator_profiles_audience_countries_idx on creator_profiles using gin (audience_countries) with (fastupdate = off);
-create index creator_profiles_audience_ages_idx on creator_profiles using gin (audience_age_bands) with (fastupdate = off);
+-- No index on audience_age_bands: seven bands, each held by 15 to 50% of creators, so a bitmap
+-- of one costs more than checking the share on the rows another index or the sort order yields
+-- (EXPLAIN ANALYZE on 100,000 rows: 44 ms for a 50,000-row GIN bitmap ANDed with a 3,000-row one).
 create index creator_profiles_rate_keys_idx on creator_profiles using gin (rate_keys) with (fastupdate = off);
 create index creator_profiles_bio_tsv_idx on creator_profiles using gin (bio_tsv) with (fastupdate = off);
-create index creator_profiles_geo_idx on creator_profiles (geo_lat, geo_lon);
+-- Radius: GiST on the point, with the columns a radius search filters and sorts on included, so
+-- the bounding box is an index-only scan (EXPLAIN ANALYZE on 100,000 rows, 1,167 creators within
+-- 100 km of Berlin: 1.3 ms without heap fetches, against 7.8 ms and 1,440 heap blocks for a btree
+-- on (geo_lat, geo_lon)). The niches are included too, for radius + niche (13,776 creators within
+-- 180 km of Washington, 423 of them in a niche: 25 ms index-only against 49 ms for a BitmapAnd
+-- with the niche GIN and 2,859 heap blocks). 19 MB on 100,000 profiles.
+create index creator_profiles_geo_idx on creator_profiles
+  using gist (point(geo_lon, geo_lat))
+  include (searchable, follower_total, max_engagement, geo_lat, geo_lon, user_id, niches);
 -- Sort orders with the user id as tie-breaker, read backwards for "descending" and used by the
 -- cursor's row comparison (followers, user_id) < ($1, $2).
 create index creator_profiles_followers_id_idx on creator_profiles (follower_total, user_id);
 create index creator_profiles_engagement_id_idx on creator_profiles (max_engagement, user_id);
+-- The country filter with either sort order: a search with a country walks that country's rows in
+-- sort order and checks the other filters on them, instead of ANDing bitmaps of unselective GIN
+-- indexes (platforms, languages, niches: 15,000-67,000 rows each, 12-14 ms per bitmap).
+-- EXPLAIN ANALYZE, combined filters with country US: 13.4 ms -> 1.2 ms; with GB: 15.1 -> 3.3 ms.
+create index creator_profiles_country_followers_id_idx on creator_profiles (country, follower_total, user_id);
+create index creator_profiles_country_engagement_id_idx on creator_profiles (country, max_engagement, user_id);

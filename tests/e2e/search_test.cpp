@@ -134,6 +134,9 @@ TEST_F(SearchEndToEnd, EachFilterFindsWhatMatchesAndOnlyThat) {
   // audience country and age band, with the default 10% share and an explicit one
   EXPECT_EQ(found_set("audience_country=DE", t), names{"Cleo"}) << "Dee's 8% is below the default 10%";
   EXPECT_EQ(found_set("audience_country=DE&audience_min_share=5", t), (names{"Cleo", "Dee"}));
+  // The index keys shares by level (5, 10, ...); the exact share decides between levels.
+  EXPECT_EQ(found_set("audience_country=DE&audience_min_share=8", t), (names{"Cleo", "Dee"}));
+  EXPECT_EQ(found_set("audience_country=DE&audience_min_share=8.5", t), names{"Cleo"});
   EXPECT_EQ(found_set("audience_country=FR", t), names{"Bo"});
   EXPECT_EQ(found_set("audience_country=JP", t), names{});
   EXPECT_EQ(found_set("audience_age=13-17", t), names{"Cai"});
@@ -360,4 +363,38 @@ TEST_F(SearchEndToEnd, NoPrivateFieldsAndOnlyBrandsAndStaffMaySearch) {
   // Refused before the parameters are looked at.
   EXPECT_EQ(search("niche=knitting", "").status, 401);
   EXPECT_EQ(search("niche=knitting", tokens_["Cleo"]).status, 403);
+  EXPECT_EQ(search("q=%zz", tokens_["Cleo"]).status, 403);
+}
+
+TEST_F(SearchEndToEnd, RelevanceRanksTheDenserMatchFirstAndRadiusCrossesTheAntimeridian) {
+  // Relevance: a bio made of the searched word ranks above bios that mention it once among many
+  // words, whatever their followers (the match set is below the ranked-candidate bound, so the
+  // order is exact).
+  struct bio_case {
+    const char* name;
+    const char* bio;
+    int64_t followers;
+    double lat, lon;
+  };
+  for (auto& c : std::vector<bio_case>{
+         {"Dense", "zephyr zephyr zephyr kites", 1'000, -17.0, 179.95},
+         {"Sparse", "kites over the bay, zephyr now and then, boats, sails and cold coffee at dawn", 900'000,
+          -17.0, -179.95},
+         {"Other", "kites kites kites", 5'000'000, -17.0, 170.0}}) {
+    auto a = make_account(ep(), "creator", c.name);
+    json body{{"bio", c.bio}, {"niches", {"travel"}},
+              {"social_accounts", {social_account("instagram", c.name, c.followers, 2.0)}},
+              {"location", {{"country", "FJ"}, {"lat", c.lat}, {"lon", c.lon}}}, {"languages", {"en"}}};
+    auto r = http_call(ep(), "PUT", "/api/v1/influencers/profile", body.dump(), a.token);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto& t = brand.token;
+  EXPECT_EQ(found("q=zephyr", t), (std::vector<std::string>{"Dense", "Sparse"}));
+  EXPECT_EQ(found("q=kites", t).front(), "Other");
+  // 179.95 E and 179.95 W are about 11 km apart across the antimeridian; 170 E is ~1,060 km away.
+  EXPECT_EQ(found_set("lat=-17&lon=179.99&radius_km=20", t), (names{"Dense", "Sparse"}));
+  EXPECT_EQ(found_set("lat=-17&lon=-179.99&radius_km=20", t), (names{"Dense", "Sparse"}));
+  EXPECT_EQ(found_set("lat=-17&lon=-179.99&radius_km=5", t), names{"Sparse"}) << "4.3 km; Dense is 6.4 km away";
+  EXPECT_EQ(found_set("lat=-17&lon=171&radius_km=120", t), names{"Other"});
 }
