@@ -4,11 +4,13 @@
 // reasons per campaign, pages through the ranking with an opaque cursor, still offers
 // `sort=newest`; the brand's matches for a stored campaign rank the best-fitting creator first;
 // a stranger brand and a creator get exactly what a missing campaign gets; the candidate cap
-// (`--match-candidates`) also caps the campaigns ranked.
+// (`--match-candidates`) also caps the campaigns ranked; rows projected before migration 0024
+// (no stored details) are re-projected at start-up and ranked again.
 
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "e2e_fixture.hpp"
 #include "pactum/sim/client.hpp"
@@ -213,6 +215,28 @@ TEST_F(CampaignMatchingE2E, CreatorListIsRankedAndBrandSeesBestCreatorsFirst) {
   EXPECT_EQ(capped["considered"], 1) << capped.dump();
   ASSERT_EQ(capped["campaigns"].size(), 1u) << capped.dump();
   EXPECT_EQ(capped["campaigns"][0]["id"], loose);
+}
+
+TEST_F(CampaignMatchingE2E, RowsWithoutStoredDetailsAreReprojectedAtStartUp) {
+  auto brand = make_account(ep(), "brand", "AcmeBikes");
+  auto de70 = json::array({json{{"country", "DE"}, {"percent", 70}}});
+  auto cleo = creator("Cleo", creator_body({"sports", "outdoors"}, "DE", 50'000, 4.0, de70, 30'000));
+  auto fit = publish(brand, fitting_campaign("fit"));
+  wait_for(cleo, "/api/v1/influencers/campaigns", 1);
+  {
+    // What a row projected before migration 0024 looks like.
+    pqxx::connection c{url()};
+    pqxx::work tx{c};
+    tx.exec_params0("update campaigns set details = null where id = $1", fit);
+    tx.commit();
+  }
+  EXPECT_EQ(call(cleo, "GET", "/api/v1/influencers/campaigns").json_body()["campaigns"].size(), 0u)
+    << "a row without details cannot be ranked";
+  restart_with({});
+  auto healed = wait_for(cleo, "/api/v1/influencers/campaigns", 1);
+  ASSERT_EQ(healed["campaigns"].size(), 1u) << healed.dump();
+  EXPECT_EQ(healed["campaigns"][0]["id"], fit);
+  expect_reasons(healed["campaigns"][0]["match"]);
 }
 
 } // namespace
