@@ -381,6 +381,7 @@ void project(self_ptr self, const pr::campaign_event* ev, int64_t seq) {
   row.niches = m.details.audience.niches;
   row.countries = m.details.audience.countries;
   row.min_followers = m.details.audience.min_followers;
+  row.details = pr::campaign_details_to_json(m.details);
   row.head_seq = m.head;
   row.created_at = m.created_at;
   row.updated_at = st.svc->now();

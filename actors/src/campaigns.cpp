@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "audit.hpp"
+#include "campaign_matching.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/persistence/campaign_store.hpp"
@@ -212,6 +213,8 @@ std::optional<api_error> to_filter(const campaign_list_params& p, persistence::c
 }
 
 } // namespace
+
+json campaign_row_json(const persistence::campaign_row& c) { return row_json(c); }
 
 campaign_service::campaign_service(services& svc, caf::actor_system& sys) : svc_(svc), sys_(sys) {}
 

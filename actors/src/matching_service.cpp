@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "campaign_matching.hpp"
 #include "pactum/actors/matching.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/actors/runtime.hpp"
@@ -36,6 +37,8 @@ api_error storage_error(const persistence::failure& f) {
       return make_error(500, error_code::internal, "internal error");
   }
 }
+
+} // namespace
 
 pp::creator_profile to_profile(const persistence::creator_profile_row& r) {
   pp::creator_profile p;
@@ -80,8 +83,6 @@ json reasons_json(const matching::match& m) {
                        {"text", r.text}});
   return out;
 }
-
-} // namespace
 
 void runtime::match_creators(const protocol::campaign_details& campaign, size_t limit,
                              std::function<void(expected<match_results, api_error>)> done) {

@@ -206,6 +206,10 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
    {403, error_code::forbidden, "only the campaign's creator sees its backers"}, no_pledge},
   {action::pledge_subscribe, "pledge.subscribe", "ws pledge.subscribe",
    {".....", "..Y..", ".YY..", ".....", ".....", ".YYYY"}, none, none},
+  // Campaign matching: the creators that fit a stored campaign, for its brand and staff; anyone
+  // else gets what a missing campaign gets.
+  {action::campaign_match_creators, "campaign.match_creators", "GET /api/v1/brands/campaigns/{id}/matches",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
 }};
 // clang-format on
 

@@ -267,6 +267,16 @@ bool handle_campaigns_rest(const request& req, std::string_view path, const std:
         svc.invite(std::move(who), id, key, creator, brief, answer_json(head, send, http::status::created));
       });
     }
+    if (parts.size() == 4 && parts[3] == "matches") {
+      if (method != http::verb::get)
+        return wrong_method("GET");
+      auto limit = limit_param(20);
+      if (!limit)
+        return true;
+      return with([&gw, head, send, id = *id, limit = *limit](actors::principal who) {
+        gw.rt.campaign_creator_matches(std::move(who), id, limit, answer_json(head, send));
+      });
+    }
     return not_found("no such endpoint");
   }
 
@@ -287,8 +297,9 @@ bool handle_campaigns_rest(const request& req, std::string_view path, const std:
     auto limit = limit_param(20);
     if (!limit)
       return true;
-    return with([&svc, head, send, before = query_param(target, "before"), limit = *limit](actors::principal who) {
-      svc.eligible(std::move(who), before, limit, answer_json(head, send));
+    return with([&gw, head, send, sort = query_param(target, "sort"), before = query_param(target, "before"),
+                 limit = *limit](actors::principal who) {
+      gw.rt.ranked_campaigns(std::move(who), sort, before, limit, answer_json(head, send));
     });
   }
   auto id = uuid::parse(parts[2]);

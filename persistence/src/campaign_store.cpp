@@ -111,6 +111,15 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(const std::string& c
   return std::pair{key, id->str()};
 }
 
+// The eligibility rule (one place; `eligible_campaigns`, `eligible_campaign_details`): published;
+// niches overlap when the campaign names any; the creator's country when it names any; at least
+// its minimum followers. Reads `c` (campaigns) and `p` (the creator's profile).
+constexpr const char* eligible_rule =
+  " c.status = 'published'"
+  " and (cardinality(c.niches) = 0 or c.niches && p.niches)"
+  " and (cardinality(c.countries) = 0 or p.country = any(c.countries))"
+  " and c.min_followers <= p.follower_total";
+
 std::string make_cursor(int64_t key, const uuid& id) {
   return std::to_string(key) + "_" + id.str();
 }
@@ -123,20 +132,22 @@ void upsert_campaign(database& db, campaign_row row, std::function<void(result<u
     tx.exec_params0(
       "insert into campaigns as c (id, brand_id, status, title, currency, budget, committed, spent,"
       " starts_at, ends_at, pricing_model, rate, niches, countries, min_followers, head_seq,"
-      " created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8,"
+      " created_at, updated_at, details) values ($1, $2, $3, $4, $5, $6, $7, $8,"
       " case when $9::bigint > 0 then " PACTUM_TS("$9") " end,"
       " case when $10::bigint > 0 then " PACTUM_TS("$10") " end,"
-      " $11, $12, $13::text[], $14::text[], $15, $16, " PACTUM_TS("$17") ", " PACTUM_TS("$18") ")"
+      " $11, $12, $13::text[], $14::text[], $15, $16, " PACTUM_TS("$17") ", " PACTUM_TS("$18") ","
+      " nullif($19, '')::jsonb)"
       " on conflict (id) do update set status = excluded.status, title = excluded.title,"
       " currency = excluded.currency, budget = excluded.budget, committed = excluded.committed,"
       " spent = excluded.spent, starts_at = excluded.starts_at, ends_at = excluded.ends_at,"
       " pricing_model = excluded.pricing_model, rate = excluded.rate, niches = excluded.niches,"
       " countries = excluded.countries, min_followers = excluded.min_followers,"
-      " head_seq = excluded.head_seq, updated_at = excluded.updated_at"
-      " where c.head_seq < excluded.head_seq",
+      " head_seq = excluded.head_seq, updated_at = excluded.updated_at, details = excluded.details"
+      " where c.head_seq < excluded.head_seq or (c.details is null and c.head_seq = excluded.head_seq)",
       row.id.str(), row.brand.str(), row.status, row.title, row.currency, row.budget, row.committed,
       row.spent, row.starts_at, row.ends_at, row.pricing_model, row.rate, array_literal(row.niches),
-      array_literal(row.countries), row.min_followers, row.head_seq, row.created_at, row.updated_at);
+      array_literal(row.countries), row.min_followers, row.head_seq, row.created_at, row.updated_at,
+      row.details);
     tx.commit();
     return unit{};
   });
@@ -203,15 +214,11 @@ void eligible_campaigns(database& db, uuid creator, std::string after, size_t li
     auto profile = tx.exec_params("select 1 from creator_profiles where user_id = $1", creator.str());
     if (profile.empty())
       return failure{errc::not_found, "no creator profile"};
-    // The eligibility rule (one place): published; niches overlap when the campaign names any;
-    // the creator's country when it names any; at least its minimum followers.
+    // The eligibility rule (one place: `eligible_rule`).
     auto rows = tx.exec_params(
       std::string{"select "} + campaign_columns
-        + " from campaigns c, creator_profiles p where p.user_id = $1 and c.status = 'published'"
-          " and (cardinality(c.niches) = 0 or c.niches && p.niches)"
-          " and (cardinality(c.countries) = 0 or p.country = any(c.countries))"
-          " and c.min_followers <= p.follower_total"
-          " and (not $2::boolean or (" PACTUM_MS("c.created_at") ", c.id) < ($3::bigint, $4::uuid))"
+        + " from campaigns c, creator_profiles p where p.user_id = $1 and" + eligible_rule
+        + " and (not $2::boolean or (" PACTUM_MS("c.created_at") ", c.id) < ($3::bigint, $4::uuid))"
           " order by c.created_at desc, c.id desc limit $5",
       creator.str(), has_cursor, cursor.first, cursor.second, static_cast<int64_t>(limit) + 1);
     campaign_page page;
@@ -222,6 +229,29 @@ void eligible_campaigns(database& db, uuid creator, std::string after, size_t li
       page.next = make_cursor(page.rows.back().created_at, page.rows.back().id);
     }
     return page;
+  });
+}
+
+void eligible_campaign_details(database& db, uuid creator, size_t cap,
+                               std::function<void(result<std::vector<campaign_row>>)> done) {
+  using rows_t = std::vector<campaign_row>;
+  submit<rows_t>(db, "eligible_campaign_details", std::move(done), [creator, cap](pqxx::connection& conn) -> result<rows_t> {
+    pqxx::read_transaction tx{conn};
+    auto profile = tx.exec_params("select 1 from creator_profiles where user_id = $1", creator.str());
+    if (profile.empty())
+      return failure{errc::not_found, "no creator profile"};
+    auto rows = tx.exec_params(
+      std::string{"select "} + campaign_columns
+        + ", c.details::text from campaigns c, creator_profiles p where p.user_id = $1 and" + eligible_rule
+        + " and c.details is not null order by c.created_at desc, c.id desc limit $2",
+      creator.str(), static_cast<int64_t>(cap));
+    rows_t out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+      out.push_back(to_campaign(r));
+      out.back().details = r[18].as<std::string>();
+    }
+    return out;
   });
 }
 
@@ -330,7 +360,8 @@ void stale_campaigns(database& db, size_t limit, std::function<void(result<std::
     auto rows = tx.exec_params(
       "select j.entity_id::text from journal j left join campaigns c on c.id = j.entity_id"
       " where j.entity_type = 'campaign' group by j.entity_id, c.head_seq"
-      " having max(j.seq) > coalesce(c.head_seq, 0) limit $1",
+      " having max(j.seq) > coalesce(c.head_seq, 0) or bool_or(c.id is not null and c.details is null)"
+      " limit $1",
       static_cast<int64_t>(limit));
     std::vector<uuid> out;
     for (const auto& r : rows)

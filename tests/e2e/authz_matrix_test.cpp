@@ -277,6 +277,8 @@ protected:
                               json{{"key", key}, {"outcome", "denied"}}));
       case action::campaign_matches:
         return from_http(rest(who, "GET", "/api/v1/influencers/campaigns"));
+      case action::campaign_match_creators:
+        return from_http(rest(who, "GET", base + "/matches"));
       default:
         break;
     }
@@ -596,6 +598,8 @@ protected:
         return from_http(rest(pledge_actor(r, rel), "GET", "/api/v1/pledges/" + pledge_ + "/backers"));
       case action::pledge_subscribe:
         return from_ws(ask(*pledge_actor(r, rel), json{{"type", "pledge.subscribe"}, {"campaign", pledge_}}));
+      case action::campaign_match_creators:
+        return campaign_cell(what, r, rel);
     }
     return std::nullopt;
   }

@@ -121,6 +121,8 @@ enum class action : uint8_t {
   pledge_cancel,
   pledge_backers,
   pledge_subscribe,
+  // campaign matching (REST)
+  campaign_match_creators,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

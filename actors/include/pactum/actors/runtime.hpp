@@ -521,6 +521,18 @@ public:
   /// shape of campaign creation; 400 with per-field errors) would match. Answers JSON text.
   void preview_matches(principal who, std::string body, size_t limit,
                        std::function<void(expected<std::string, api_error>)> done);
+  /// `GET /api/v1/influencers/campaigns` (actors/src/campaign_matching.cpp; docs/api.md,
+  /// "Campaigns"): the published campaigns the calling creator is eligible for (at most
+  /// `match_candidates` of them, newest first), ranked by `matching::rank_campaigns` on the
+  /// persistence threads, best first, each with its `match`; one page of `limit` (1..100) from
+  /// the opaque cursor `before` ("" first page). `sort` "" or "match" ranks, "newest" is the
+  /// eligible list newest first (`campaign_service::eligible`). Answers JSON text.
+  void ranked_campaigns(principal who, std::string sort, std::string before, size_t limit,
+                        std::function<void(expected<std::string, api_error>)> done);
+  /// `GET /api/v1/brands/campaigns/{id}/matches`: `match_creators` for the stored campaign, for
+  /// its brand and staff (policy `campaign_match_creators`; others get the campaign's 404).
+  void campaign_creator_matches(principal who, uuid campaign, size_t limit,
+                                std::function<void(expected<std::string, api_error>)> done);
 
   // -- live sessions --
 

@@ -35,6 +35,9 @@ struct campaign_row {
   int64_t head_seq = 0; ///< the journal seq this projection reflects
   millis created_at = 0;
   millis updated_at = 0;
+  /// The full campaign details as JSON text (protocol::campaign_details_to_json; migration 0024).
+  /// Written by `upsert_campaign`; read only by `eligible_campaign_details` ("" elsewhere).
+  std::string details;
 };
 
 /// Stores the projection unless a newer one (higher head_seq) is stored already.
@@ -72,6 +75,13 @@ void list_campaigns(database& db, campaign_filter f, std::function<void(result<c
 /// `not_found` when the creator has no profile.
 void eligible_campaigns(database& db, uuid creator, std::string after, size_t limit,
                         std::function<void(result<campaign_page>)> done);
+
+/// All published campaigns `creator` is eligible for (the same rule as `eligible_campaigns`),
+/// with `details`, newest first, at most `cap` (rows without stored details are left out).
+/// For ranking by the matching scorer (actors/src/campaign_matching.cpp). `not_found` when the
+/// creator has no profile.
+void eligible_campaign_details(database& db, uuid creator, size_t cap,
+                               std::function<void(result<std::vector<campaign_row>>)> done);
 
 /// One invitation as the invited creator's inbox holds it.
 struct invitation_row {
