@@ -156,10 +156,10 @@ TEST_F(CampaignContentE2E, ReviewedContentReleasesTheContract) {
   // Only the brand or a moderator reviews; strangers learn nothing.
   auto self_review = review(cleo, id, s1, "approved", "r-self");
   EXPECT_EQ(self_review.status, 403) << self_review.body;
-  EXPECT_EQ(self_review.json_body()["code"], "forbidden");
+  EXPECT_EQ(self_review.json_body()["error"]["code"], "forbidden");
   EXPECT_EQ(review(eve, id, s1, "approved", "r-eve").status, 404);
   EXPECT_EQ(call(eve, "GET", content_url).status, 404);
-  EXPECT_EQ(submit(eve, id, contract, 0, "mine #ad", "e0", 404).value("code", ""), "not_found");
+  EXPECT_EQ(submit(eve, id, contract, 0, "mine #ad", "e0", 404)["error"]["code"], "not_found");
 
   // One revision round (the terms' 1), then the creator resubmits; a second round is refused.
   auto rev = review(brand, id, s0, "revision_requested", "r0");
@@ -168,7 +168,7 @@ TEST_F(CampaignContentE2E, ReviewedContentReleasesTheContract) {
   auto s2 = submit(cleo, id, contract, 0, "My new ride #ad", "s2")["submission"].get<int64_t>();
   auto again = review(brand, id, s2, "revision_requested", "r2");
   EXPECT_EQ(again.status, 409) << again.body;
-  EXPECT_EQ(again.json_body()["code"], "limit_reached");
+  EXPECT_EQ(again.json_body()["error"]["code"], "limit_reached");
 
   // The creator sees their submissions with verdicts and reports.
   auto mine = call(cleo, "GET", content_url).json_body();
