@@ -5,7 +5,7 @@
 // the contract through the contract's approve path (the creator's balance grows, the ledger
 // check is clean), the budget moves from committed to spent and the campaign can complete. A
 // creator cannot review; a stranger gets not_found; a moderator subscribed over WebSocket
-// receives the review events live.
+// receives the review events live; a restart keeps the content and its reviews.
 
 #include <thread>
 
@@ -35,7 +35,7 @@ json campaign_details() {
 class CampaignContentE2E : public pactum::test_support::server_test {
 protected:
   std::vector<std::string> server_args() const override {
-    return {"--webhook-secret", "campaign-content-secret", "--timer-sweep-ms", "200"};
+    return {"--webhook-secret", "campaign-content-secret", "--timer-sweep-ms", "200", "--snapshot-every", "2"};
   }
 
   http_reply call(const account& who, const std::string& method, const std::string& target,
@@ -214,6 +214,12 @@ TEST_F(CampaignContentE2E, ReviewedContentReleasesTheContract) {
   }
   EXPECT_EQ(leaked, 0);
   EXPECT_TRUE(status_seen) << "campaign-wide events reach every subscriber";
+
+  // A restart (recovery from a snapshot plus the journal's tail) keeps the content and reviews.
+  restart_with(server_args());
+  auto after = call(brand, "GET", content_url).json_body();
+  ASSERT_EQ(after["content"].size(), 3u) << after.dump();
+  EXPECT_EQ(after["content"], all["content"]);
 }
 
 } // namespace
