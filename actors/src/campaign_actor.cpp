@@ -79,6 +79,13 @@ struct campaign_actor_state {
   std::map<uint64_t, waiting_feed> feeds;
   /// Texts the machine does not keep, for the brand's application list.
   std::map<int64_t, std::string> proposals;
+  /// What the machine does not keep about content: each submission's `content.submitted` event
+  /// and its latest `content.reviewed` event, as the journal stores them (for the content list
+  /// and for the delivery the release makes).
+  std::map<int64_t, std::shared_ptr<const std::string>> contents;
+  std::map<int64_t, std::shared_ptr<const std::string>> reviews;
+  /// Sessions watching live (campaign.subscribe), monitored: who each is, for the feed's filter.
+  std::map<caf::actor, std::pair<uuid, std::string>> subscribers;
   int64_t snapshot_seq = 0; ///< seq of the latest snapshot written or loaded
   caf::actor_clock::time_point last_active;
   bool retiring = false;
@@ -103,6 +110,19 @@ std::optional<caf::error> policy_refusal(policy::action what, const std::string&
   if (auto no = policy::decide(what, policy::parse_role(role), rel))
     return refuse(no->code, std::string{no->message});
   return std::nullopt;
+}
+
+/// How `user` stands to the campaign's content: its brand the owner, a creator holding one of
+/// its contracts a member, anyone else a stranger.
+policy::relation content_relation(const campaign::state& m, const uuid& user) {
+  if (!m.exists())
+    return policy::relation::stranger;
+  if (m.brand == user)
+    return policy::relation::owner;
+  for (auto& [id, c] : m.contracts)
+    if (c.creator == user)
+      return policy::relation::member;
+  return policy::relation::stranger;
 }
 
 /// The policy's verdict on a principal's command (nullopt: allowed, or a contract's report).
@@ -144,6 +164,12 @@ std::optional<caf::error> refused(const campaign::state& m, const campaign_comma
         auto rel = i != m.invitations.end() && i->second.creator == x.by ? relation::owner
                                                                            : relation::stranger;
         return policy_refusal(action::invitation_answer, c.role, rel);
+      },
+      [&](const campaign::submit_content& x) {
+        return policy_refusal(action::content_submit, c.role, content_relation(m, x.by));
+      },
+      [&](const campaign::review_content& x) {
+        return policy_refusal(action::content_review, c.role, content_relation(m, x.by.user));
       },
       [&](const auto&) -> std::optional<caf::error> { return std::nullopt; },
     },
@@ -248,12 +274,24 @@ json event_json(int64_t seq, const std::string& payload) {
   return json{{"seq", seq}, {"event", ev.is_discarded() ? json::object() : ev}};
 }
 
+/// Keeps what the content list and the release need of a content event (see the state).
+void remember_content(campaign_actor_state& st, int64_t seq, const pr::campaign_event& ev,
+                      std::shared_ptr<const std::string> payload) {
+  if (std::holds_alternative<pr::content_submitted>(ev))
+    st.contents[seq] = std::move(payload);
+  else if (auto* r = std::get_if<pr::content_reviewed>(&ev))
+    st.reviews[r->submission] = std::move(payload);
+}
+
 // -- snapshots ----------------------------------------------------------------------------------
 
 /// The snapshot format this build writes (msgpack of the JSON below).
 constexpr int16_t campaign_snapshot_version = 1;
 
-std::string encode_snapshot(const campaign::state& m, const std::map<int64_t, std::string>& proposals) {
+using content_map = std::map<int64_t, std::shared_ptr<const std::string>>;
+
+std::string encode_snapshot(const campaign::state& m, const std::map<int64_t, std::string>& proposals,
+                            const content_map& contents, const content_map& reviews) {
   json apps = json::array(), invs = json::array(), contracts = json::array(), subs = json::array(),
        keys = json::array(), props = json::array();
   for (auto& [id, a] : m.applications)
@@ -273,13 +311,19 @@ std::string encode_snapshot(const campaign::state& m, const std::map<int64_t, st
     keys.push_back({k, v.first, v.second});
   for (auto& [id, text] : proposals)
     props.push_back({id, text});
+  json cont = json::array(), revs = json::array();
+  for (auto& [id, payload] : contents)
+    cont.push_back({id, json::binary(std::vector<uint8_t>(payload->begin(), payload->end()))});
+  for (auto& [id, payload] : reviews)
+    revs.push_back({id, json::binary(std::vector<uint8_t>(payload->begin(), payload->end()))});
   json j{{"id", m.id.str()},       {"brand", m.brand.str()},   {"head", m.head},
          {"status", static_cast<int>(m.st)},
          // The details as the journal stores them (an exact round trip, tested with the events).
          {"details", pr::encode_campaign_event(pr::campaign_updated{{}, {}, m.details, 0})},
          {"created_at", m.created_at}, {"committed", m.committed}, {"spent", m.spent},
          {"applications", apps}, {"invitations", invs}, {"contracts", contracts},
-         {"submissions", subs},  {"keys", keys},          {"proposals", props}};
+         {"submissions", subs},  {"keys", keys},          {"proposals", props},
+         {"contents", cont},     {"reviews", revs}};
   auto bytes = json::to_msgpack(j);
   return std::string{bytes.begin(), bytes.end()};
 }
@@ -291,7 +335,7 @@ uuid uuid_of(const json& j) {
 
 /// The state a snapshot holds, or an error naming what is wrong (the journal then replays).
 expected<std::pair<campaign::state, std::map<int64_t, std::string>>, std::string>
-decode_snapshot(int16_t version, const std::string& bytes) {
+decode_snapshot(int16_t version, const std::string& bytes, content_map& contents, content_map& reviews) {
   if (version != campaign_snapshot_version)
     return std::string{"unknown campaign snapshot version "} + std::to_string(version);
   try {
@@ -336,6 +380,19 @@ decode_snapshot(int16_t version, const std::string& bytes) {
     std::map<int64_t, std::string> proposals;
     for (auto& p : j.at("proposals"))
       proposals[p[0].get<int64_t>()] = p[1].get<std::string>();
+    // Snapshots written before content was kept lack these: replay when that loses anything.
+    if (!j.contains("contents") && !m.submissions.empty())
+      return std::string{"campaign snapshot: written before submissions were kept"};
+    auto read_payloads = [&](const char* name, content_map& out) {
+      if (!j.contains(name))
+        return;
+      for (auto& c : j.at(name)) {
+        auto& bin = c[1].get_binary();
+        out[c[0].get<int64_t>()] = std::make_shared<const std::string>(bin.begin(), bin.end());
+      }
+    };
+    read_payloads("contents", contents);
+    read_payloads("reviews", reviews);
     return std::pair{std::move(m), std::move(proposals)};
   } catch (const std::exception& e) {
     return std::string{"campaign snapshot: "} + e.what();
@@ -350,7 +407,7 @@ void take_snapshot(self_ptr self) {
     return;
   st.snapshot_seq = st.committed;
   persistence::snapshot_record snap{st.committed, campaign_snapshot_version,
-                                    encode_snapshot(st.machine, st.proposals)};
+                                    encode_snapshot(st.machine, st.proposals, st.contents, st.reviews)};
   auto id = st.id;
   st.svc->store.save_snapshot(id, "campaign", std::move(snap), [id](persistence::result<persistence::unit> r) {
     if (!r)
@@ -425,7 +482,18 @@ std::string ack_json(const campaign_actor_state& st, const campaign_command& c, 
   std::visit(overload{
                [&](const campaign::apply&) { out["application"] = seq; },
                [&](const campaign::invite&) { out["invitation"] = seq; },
-               [&](const campaign::submit_content&) { out["submission"] = seq; },
+               [&](const campaign::submit_content&) {
+                 out["submission"] = seq;
+                 if (auto i = st.contents.find(seq); i != st.contents.end())
+                   out["content"] = event_json(seq, *i->second)["event"];
+               },
+               [&](const campaign::review_content& x) {
+                 out["submission"] = x.submission;
+                 if (auto i = m.submissions.find(x.submission); i != m.submissions.end())
+                   out["verdict"] = i->second.verdict;
+                 if (auto i = st.reviews.find(x.submission); i != st.reviews.end())
+                   out["review"] = event_json(seq, *i->second)["event"];
+               },
                [&](const campaign::decide_application& x) {
                  out["application"] = x.application;
                  if (auto i = m.applications.find(x.application); i != m.applications.end()) {
@@ -446,6 +514,68 @@ std::string ack_json(const campaign_actor_state& st, const campaign_command& c, 
              },
              c.cmd);
   return out.dump();
+}
+
+/// Asks contract `contract` to pay its creator after the campaign approved its last deliverable,
+/// through the contract actor's own commands: first `deliver` in the creator's name (one item per
+/// deliverable: the approved submission's first media URL; refused harmlessly when the creator
+/// delivered already), then `approve` in the campaign brand's name. Both are system commands (no
+/// role: the campaign decided them, not a principal) with keys derived from the campaign and
+/// contract ids, so a repeat (after a crash, on every activation until the contract reports
+/// settled) is answered as a duplicate and the ledger moves exactly once.
+void request_release(self_ptr self, const uuid& contract_id) {
+  auto& st = self->state;
+  auto c = st.machine.contracts.find(contract_id);
+  if (c == st.machine.contracts.end() || c->second.settled || !c->second.release_requested)
+    return;
+  std::vector<pr::delivery_item> items;
+  for (auto& [sub, verdict] : c->second.deliverables) {
+    auto i = st.contents.find(sub);
+    if (i == st.contents.end())
+      continue;
+    auto ev = pr::decode_campaign_event("content.submitted", pr::campaign_event_version, *i->second);
+    if (!ev || !std::holds_alternative<pr::content_submitted>(ev.value()))
+      continue;
+    auto& content = std::get<pr::content_submitted>(ev.value()).content;
+    if (!content.media.empty())
+      items.push_back({content.media.front().url, "campaign " + st.id.str() + ", submission " + std::to_string(sub)});
+  }
+  auto base = "campaign-release:" + st.id.str() + ":" + contract_id.str();
+  contract_command deliver{contract::deliver{c->second.creator, base + ":deliver", std::move(items),
+                                             "content approved in the campaign"}};
+  contract_command approve{contract::approve{st.machine.brand, base}};
+  auto* svc = st.svc;
+  auto timeout = svc->cfg.request_timeout;
+  auto campaign_id = st.id;
+  self->request(svc->directory, timeout, lookup_atom_v, contract_id, entity_kind::contract)
+    .then(
+      [=](caf::actor& entity) {
+        auto send_approve = [=] {
+          self->request(entity, timeout, contract_atom_v, approve)
+            .then(
+              [=](pr::contract_ack_reply& ack) {
+                audit(*svc, audit_actor::system(), "campaign.release", contract_id.str(), "ok",
+                      {{"campaign", campaign_id.str()}, {"status", ack.status}, {"duplicate", ack.duplicate}});
+              },
+              [=](caf::error& err) {
+                // Also when it was released before (wrong status): the contract's settle report
+                // ends the retries.
+                spdlog::info("campaign {}: contract {} release not taken: {}", campaign_id.str(),
+                             contract_id.str(), error_text(err));
+              });
+        };
+        self->request(entity, timeout, contract_atom_v, deliver)
+          .then([=](pr::contract_ack_reply&) { send_approve(); },
+                [=](caf::error& err) {
+                  spdlog::debug("campaign {}: contract {} delivery not taken ({}); approving", campaign_id.str(),
+                                contract_id.str(), error_text(err));
+                  send_approve();
+                });
+      },
+      [=](caf::error& err) {
+        spdlog::warn("campaign {}: contract {} not reached for its release: {}", campaign_id.str(),
+                     contract_id.str(), caf::to_string(err));
+      });
 }
 
 void on_appended(self_ptr self, append_done& done) {
@@ -474,8 +604,26 @@ void on_appended(self_ptr self, append_done& done) {
   // `campaign:<id>`, the stored bytes, encoded once).
   auto frame = std::make_shared<pr::push_frame>(st.stream, flight.seq, flight.payload);
   self->send(st.svc->registry, notify_atom_v, st.machine.brand, pr::push_frame_ptr{frame});
-  if (auto creator = concerned_creator(st.machine, e); !creator.is_nil() && creator != st.machine.brand)
+  auto creator = concerned_creator(st.machine, e);
+  if (!creator.is_nil() && creator != st.machine.brand)
     self->send(st.svc->registry, notify_atom_v, creator, pr::push_frame_ptr{frame});
+  // Subscribers see what the /updates feed shows them (without the sender's key); the brand and
+  // the creator concerned have it from the registry already.
+  pr::push_frame_ptr public_frame;
+  for (auto& [session, who] : st.subscribers) {
+    if (who.first == st.machine.brand || who.first == creator
+        || !event_visible(st.machine, e, who.first, who.second))
+      continue;
+    if (!public_frame) {
+      auto j = json::from_msgpack(*flight.payload, true, false);
+      if (j.is_object())
+        j.erase("key");
+      auto bytes = json::to_msgpack(j);
+      public_frame = std::make_shared<pr::push_frame>(
+        st.stream, flight.seq, std::make_shared<const std::string>(bytes.begin(), bytes.end()));
+    }
+    self->send(session, notify_atom_v, public_frame);
+  }
   uuid conv;
   if (auto* x = std::get_if<pr::application_decided>(&e))
     conv = x->conversation;
@@ -489,6 +637,9 @@ void on_appended(self_ptr self, append_done& done) {
     });
   }
   answer(flight.command.rp, ack_json(st, flight.command.cmd, flight.seq, false));
+  if (auto* r = std::get_if<pr::content_reviewed>(&e); r && r->release)
+    if (auto sub = st.machine.submissions.find(r->submission); sub != st.machine.submissions.end())
+      request_release(self, sub->second.contract);
   start_next(self);
   if (st.svc->cfg.snapshot_every > 0
       && static_cast<size_t>(st.committed - st.snapshot_seq) >= st.svc->cfg.snapshot_every)
@@ -582,6 +733,7 @@ void start_next(self_ptr self) {
                        *payload, now});
     if (auto* a = std::get_if<pr::application_submitted>(&ev))
       st.proposals[seq] = a->proposal;
+    remember_content(st, seq, ev, payload);
     campaign::apply_event(st.machine, seq, ev);
     auto batch = ++st.batch;
     auto handle = caf::actor_cast<caf::actor>(self);
@@ -674,6 +826,35 @@ caf::result<std::string> on_query(self_ptr self, campaign_query& q) {
                               });
     return rp;
   }
+  if (q.what == "content") {
+    auto crel = content_relation(m, q.user);
+    if (auto no = policy_refusal(policy::action::content_list, q.role, crel))
+      return std::move(*no);
+    bool all = crel == policy::relation::owner || staff(q.role);
+    json list = json::array();
+    int64_t last = 0;
+    // Oldest first, paginated by submission id (`after`).
+    for (auto i = st.contents.upper_bound(std::max<int64_t>(q.after, 0));
+         i != st.contents.end() && list.size() < q.limit; ++i) {
+      if (i->first > m.head)
+        break; // not committed yet
+      auto item = event_json(i->first, *i->second)["event"];
+      if (!all && item.value("by", std::string{}) != q.user.str())
+        continue;
+      last = i->first;
+      json entry{{"id", i->first}};
+      auto sub = m.submissions.find(i->first);
+      entry["verdict"] = sub == m.submissions.end() ? std::string{"pending"} : sub->second.verdict;
+      for (auto& [k, v] : item.items())
+        entry[k] = v;
+      auto r = st.reviews.find(i->first);
+      entry["review"] = r == st.reviews.end() ? json(nullptr) : event_json(i->first, *r->second)["event"];
+      list.push_back(std::move(entry));
+    }
+    json body{{"content", list}};
+    body["next_after"] = list.size() == q.limit ? json(last) : json(nullptr);
+    return body.dump();
+  }
   return refuse(pr::error_code::bad_request, "unknown campaign read");
 }
 
@@ -722,8 +903,17 @@ void schedule_idle_check(self_ptr self) {
 
 caf::behavior running(self_ptr self) {
   self->state.last_active = self->clock().now();
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& subs = self->state.subscribers;
+    for (auto i = subs.begin(); i != subs.end();)
+      i = i->first.address() == dm.source ? subs.erase(i) : std::next(i);
+  });
   schedule_idle_check(self);
   project(self, nullptr, 0); // heals a projection lost to a crash
+  // Releases asked for but not yet reported settled by their contracts: ask again.
+  for (auto& [contract_id, c] : self->state.machine.contracts)
+    if (c.release_requested && !c.settled)
+      request_release(self, contract_id);
   return {
     [=](campaign_atom, campaign_command& c) -> caf::result<std::string> {
       if (auto no = refused(self->state.machine, c))
@@ -733,6 +923,26 @@ caf::behavior running(self_ptr self) {
       return rp;
     },
     [=](campaign_atom, campaign_query& q) -> caf::result<std::string> { return on_query(self, q); },
+    [=](campaign_atom, campaign_subscribe& s) -> caf::result<std::string> {
+      auto& st = self->state;
+      const auto& m = committed_state(st);
+      if (s.unsubscribe) {
+        st.subscribers.erase(s.subscriber);
+        return json{{"id", st.id.str()}, {"subscribed", false}}.dump();
+      }
+      if (auto no = policy_refusal(policy::action::campaign_subscribe, s.role, relation_of(m, s.user)))
+        return std::move(*no);
+      if (!visible_to(m, s.user, s.role))
+        return refuse(pr::error_code::not_found, "no such campaign");
+      if (!st.subscribers.count(s.subscriber)) {
+        if (st.subscribers.size() >= st.svc->cfg.campaign_max_subscribers)
+          return refuse(pr::error_code::limit_reached, "this campaign has too many live subscribers");
+        self->monitor(s.subscriber);
+      }
+      st.subscribers[s.subscriber] = {s.user, s.role};
+      st.last_active = self->clock().now();
+      return view_of(st, s.user, s.role);
+    },
     [=](append_done& d) { on_appended(self, d); },
     [=](conversation_opened_for& c) { on_conversation(self, c); },
     [=](feed_loaded& f) { on_feed(self, f); },
@@ -742,7 +952,7 @@ caf::behavior running(self_ptr self) {
         return;
       auto idle = st.machine.exists() ? caf::timespan{st.svc->cfg.passivate_after}
                                       : caf::timespan{std::chrono::seconds(4)};
-      if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()
+      if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty() && st.subscribers.empty()
           && self->clock().now() - st.last_active >= idle) {
         self->send(st.svc->directory, passivate_atom_v, st.id);
         return;
@@ -792,10 +1002,13 @@ caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id) {
           return;
         }
         if (auto& snap = loaded.snapshot.value()) {
-          auto decoded = decode_snapshot(snap->version, snap->payload);
+          content_map contents, reviews;
+          auto decoded = decode_snapshot(snap->version, snap->payload, contents, reviews);
           if (decoded && decoded->first.head == snap->seq && decoded->first.id == st.id) {
             st.machine = std::move(decoded->first);
             st.proposals = std::move(decoded->second);
+            st.contents = std::move(contents);
+            st.reviews = std::move(reviews);
             st.snapshot_seq = snap->seq;
           } else { // the journal is the truth: replay it all
             spdlog::warn("campaign {}: ignoring snapshot at seq {}: {}", st.id.str(), snap->seq,
@@ -822,6 +1035,7 @@ caf::actor spawn_campaign(caf::local_actor* parent, services* svc, uuid id) {
           }
           if (auto* a = std::get_if<pr::application_submitted>(&ev.value()))
             st.proposals[rec.seq] = a->proposal;
+          remember_content(st, rec.seq, ev.value(), std::make_shared<const std::string>(rec.payload));
           campaign::apply_event(st.machine, rec.seq, ev.value());
         }
         if (rows.size() == 1000) {

@@ -424,6 +424,132 @@ void campaign_service::eligible(principal who, std::string before, size_t limit,
     });
 }
 
+namespace {
+
+/// The content a submission's body describes, or a 400 naming each bad field.
+expected<campaign::submit_content, api_error> parse_submission(const principal& who, std::string key,
+                                                               const std::string& text) {
+  auto body = json::parse(text, nullptr, false);
+  api_error bad = make_error(400, error_code::bad_request, "some fields are invalid");
+  if (!body.is_object())
+    return make_error(400, error_code::bad_request, "the body must be a JSON object");
+  campaign::submit_content cmd{who.user, std::move(key), {}, 0, {}};
+  auto contract = body.contains("contract") && body["contract"].is_string()
+                    ? uuid::parse(body["contract"].get<std::string>())
+                    : std::nullopt;
+  if (!contract)
+    bad.fields.emplace_back("contract", "the contract's id");
+  else
+    cmd.contract = *contract;
+  if (!body.contains("deliverable") || !body["deliverable"].is_number_integer()
+      || body["deliverable"].get<int64_t>() < 0)
+    bad.fields.emplace_back("deliverable", "the deliverable's index, from 0");
+  else
+    cmd.deliverable = body["deliverable"].get<int64_t>();
+  auto& c = cmd.content;
+  if (!body.contains("media") || !body["media"].is_array() || body["media"].empty()) {
+    bad.fields.emplace_back("media", "at least one media reference");
+  } else {
+    for (size_t i = 0; i < body["media"].size(); ++i) {
+      auto& m = body["media"][i];
+      auto name = "media[" + std::to_string(i) + "]";
+      if (!m.is_object() || !m.contains("url") || !m["url"].is_string()) {
+        bad.fields.emplace_back(name + ".url", "an http(s) URL");
+        continue;
+      }
+      protocol::attachment a;
+      a.url = m["url"].get<std::string>();
+      if ((!a.url.starts_with("https://") && !a.url.starts_with("http://")) || a.url.size() > 2048)
+        bad.fields.emplace_back(name + ".url", "an http(s) URL of at most 2048 characters");
+      auto num = [&](const char* f) -> int64_t {
+        return m.contains(f) && m[f].is_number_integer() ? m[f].get<int64_t>() : 0;
+      };
+      a.type = m.contains("type") && m["type"].is_string() ? m["type"].get<std::string>() : std::string{};
+      a.size = num("size");
+      a.width = num("width");
+      a.height = num("height");
+      c.media.push_back(std::move(a));
+    }
+  }
+  if (body.contains("caption") && !body["caption"].is_string())
+    bad.fields.emplace_back("caption", "a string");
+  else if (body.contains("caption"))
+    c.caption = body["caption"].get<std::string>();
+  if (c.caption.size() > 20'000)
+    bad.fields.emplace_back("caption", "at most 20000 bytes");
+  if (!body.contains("platform") || !body["platform"].is_string()) {
+    bad.fields.emplace_back("platform", "tiktok, instagram, youtube or other");
+  } else {
+    c.platform = body["platform"].get<std::string>();
+    if (c.platform != "tiktok" && c.platform != "instagram" && c.platform != "youtube" && c.platform != "other")
+      bad.fields.emplace_back("platform", "tiktok, instagram, youtube or other");
+  }
+  if (body.contains("categories")) {
+    if (!body["categories"].is_array() || body["categories"].size() > 20)
+      bad.fields.emplace_back("categories", "at most 20 strings");
+    else
+      for (auto& x : body["categories"])
+        if (x.is_string() && x.get<std::string>().size() <= 60)
+          c.categories.push_back(x.get<std::string>());
+        else
+          bad.fields.emplace_back("categories", "strings of at most 60 characters");
+  }
+  if (body.contains("paid_partnership")) {
+    if (!body["paid_partnership"].is_boolean())
+      bad.fields.emplace_back("paid_partnership", "true or false");
+    else
+      c.paid_partnership = body["paid_partnership"].get<bool>();
+  }
+  if (!bad.fields.empty())
+    return bad;
+  return cmd;
+}
+
+} // namespace
+
+void campaign_service::submit_content(principal who, uuid id, std::string key, std::string body_json,
+                                      json_answer done) {
+  if (key.empty() || key.size() > 200)
+    return done(make_error(400, error_code::bad_request,
+                           "an idempotency key (Idempotency-Key header or `key`, 1-200 characters) is required"));
+  auto cmd = parse_submission(who, std::move(key), body_json);
+  if (!cmd)
+    return done(cmd.error());
+  command(sys_, svc_, who, id, campaign_command{std::move(cmd.value())}, std::move(done));
+}
+
+void campaign_service::review_content(principal who, uuid id, int64_t submission, std::string key,
+                                      std::string verdict, std::string reason, json_answer done) {
+  if (verdict != "approved" && verdict != "rejected" && verdict != "revision_requested")
+    return done(api_error{400, error_code::bad_request,
+                          "verdict must be approved, rejected or revision_requested",
+                          {{"verdict", "approved, rejected or revision_requested"}}});
+  if (key.empty() || key.size() > 200)
+    return done(make_error(400, error_code::bad_request,
+                           "an idempotency key (Idempotency-Key header or `key`, 1-200 characters) is required"));
+  // A review can release the contract's money: audited.
+  done = [svc = &svc_, by = audit_actor::of(who), id, submission, verdict, done = std::move(done)](
+           expected<std::string, api_error> r) {
+    audit(*svc, by, "content.review", id.str(), audit_outcome(r ? nullptr : &r.error()),
+          {{"submission", submission}, {"verdict", verdict}});
+    done(std::move(r));
+  };
+  bool moderator = policy::parse_role(who.role) == policy::role::moderator
+                   || policy::parse_role(who.role) == policy::role::admin;
+  command(sys_, svc_, who, id,
+          campaign_command{campaign::review_content{campaign::actor_ref{who.user, moderator}, std::move(key),
+                                                    submission, std::move(verdict), std::move(reason)}},
+          std::move(done));
+}
+
+void campaign_service::content(principal who, uuid id, int64_t after, size_t limit, json_answer done) {
+  if (limit < 1 || limit > 100)
+    return done(api_error{400, error_code::bad_request, "limit must be from 1 to 100", {{"limit", "from 1 to 100"}}});
+  ask_campaign(sys_, svc_, id,
+               caf::make_message(campaign_atom_v, campaign_query{who.user, who.role, "content", after, limit}),
+               std::move(done));
+}
+
 void report_campaign_budget(caf::actor_system& sys, services* svc, uuid conversation,
                             campaign_command cmd) {
   if (!svc->db)

@@ -234,6 +234,16 @@ struct pledge_subscribe {
   bool unsubscribe = false;
 };
 
+/// Subscribe `subscriber` (a session actor) to a brand campaign's live events (or, `unsubscribe`,
+/// stop); answered with the campaign's view (JSON). The campaign monitors the subscriber and
+/// pushes it the events `user` may see (the `/updates` visibility rule).
+struct campaign_subscribe {
+  uuid user;
+  std::string role;
+  caf::actor subscriber;
+  bool unsubscribe = false;
+};
+
 /// The creator's KYC status read off the actor for a due release.
 struct pledge_kyc_loaded {
   uint64_t ticket = 0;
@@ -312,6 +322,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_subscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_kyc_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::campaign_subscribe)
 
 namespace pactum::actors {
 

@@ -210,6 +210,20 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   // else gets what a missing campaign gets.
   {action::campaign_match_creators, "campaign.match_creators", "GET /api/v1/brands/campaigns/{id}/matches",
    {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
+  // Campaign content: the campaign's brand is its owner, a creator with a funded contract in the
+  // campaign a member; moderators review as strangers; any other stranger gets not_found.
+  {action::content_submit, "content.submit", "POST /api/v1/campaigns/{id}/content",
+   {"n....", ".n...", "..Y..", ".....", ".....", ".nnnn"},
+   {403, error_code::forbidden, "only the contract's creator submits its content"}, no_campaign},
+  {action::content_review, "content.review", "PUT /api/v1/campaigns/{id}/content/{contentId}/status",
+   {"n....", ".Y...", "..n..", ".....", ".....", ".nnYY"},
+   {403, error_code::forbidden, "only the campaign's brand or a moderator reviews content"}, no_campaign},
+  {action::content_list, "content.list", "GET /api/v1/campaigns/{id}/content",
+   {"n....", ".Y...", "..Y..", ".....", ".....", ".nnYY"}, none, no_campaign},
+  // Who may watch a campaign live: whoever may read its /updates feed (drafts only its brand and
+  // staff: the campaign actor's visibility rule); each sees only the events the feed shows them.
+  {action::campaign_subscribe, "campaign.subscribe", "ws campaign.subscribe",
+   {".....", ".Y...", ".....", ".....", ".....", ".YYYY"}, none, no_campaign},
 }};
 // clang-format on
 

@@ -515,6 +515,19 @@ void handle_command(self_ptr self, client_command& c) {
                       on_caf_error);
             },
             on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::campaign_subscribe_req>) {
+        // Live events come as `notify` (stream campaign:<id>); the campaign monitors us.
+        auto campaign = body.campaign;
+        auto timeout = st.svc->cfg.request_timeout;
+        campaign_subscribe sub{st.who.user, st.who.role, caf::actor_cast<caf::actor>(self), body.unsubscribe};
+        self->request(st.svc->directory, timeout, lookup_atom_v, campaign, entity_kind::campaign)
+          .then(
+            [=](caf::actor& entity) {
+              self->request(entity, timeout, campaign_atom_v, sub)
+                .then([=](std::string& view) { reply_ok(self, id, enc, protocol::campaign_reply{std::move(view)}); },
+                      on_caf_error);
+            },
+            on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
           self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user, st.who.role}),

@@ -140,8 +140,56 @@ bool handle_campaigns_rest(const request& req, std::string_view path, const std:
     return p;
   };
 
+  // -- /api/v1/campaigns/{id}/content[/{contentId}/status] -----------------------------------
+  auto handle_content = [&]() -> bool {
+    auto id = uuid::parse(parts[1]);
+    if (!id)
+      return not_found("no such campaign");
+    if (parts.size() == 3) {
+      if (method == http::verb::get) {
+        auto after = query_param(target, "after");
+        auto a = after.empty() ? std::optional<int64_t>{0} : number(after);
+        auto limit = limit_param(50);
+        if (!limit)
+          return true;
+        if (!a) {
+          send(fail(req, 400, protocol::error_code::bad_request, "after must be a whole number",
+                    {{"after", "a submission id"}}));
+          return true;
+        }
+        return with([&svc, head, send, id = *id, after = *a, limit = *limit](actors::principal who) {
+          svc.content(std::move(who), id, after, limit, answer_json(head, send));
+        });
+      }
+      if (method != http::verb::post)
+        return wrong_method("GET, POST");
+      auto body = object_body(req, send);
+      if (!body)
+        return true;
+      auto key = key_of(req, &*body);
+      body->erase("key");
+      return with([&svc, head, send, id = *id, key, text = body->dump()](actors::principal who) {
+        svc.submit_content(std::move(who), id, key, text, answer_json(head, send, http::status::created));
+      });
+    }
+    auto sub = number(parts[3]);
+    if (parts.size() != 5 || parts[4] != "status" || !sub)
+      return not_found("no such submission");
+    if (method != http::verb::put)
+      return wrong_method("PUT");
+    auto body = object_body(req, send);
+    if (!body)
+      return true;
+    return with([&svc, head, send, id = *id, sub = *sub, key = key_of(req, &*body),
+                 verdict = string_field(*body, "verdict"), reason = string_field(*body, "reason")](actors::principal who) {
+      svc.review_content(std::move(who), id, sub, key, verdict, reason, answer_json(head, send));
+    });
+  };
+
   // -- /api/v1/campaigns[/{id}[/updates]] ---------------------------------------------------
   if (parts[0] == "campaigns") {
+    if (parts.size() >= 3 && parts[2] == "content")
+      return handle_content();
     if (method != http::verb::get)
       return wrong_method("GET");
     if (parts.size() == 1) {

@@ -285,6 +285,65 @@ protected:
     return answer{};
   }
 
+  /// A campaign content cell: B owns camp_, K holds a funded contract in it (member), anyone
+  /// else is a stranger to it.
+  answer content_cell(action what, role r, relation rel) {
+    const account* who = r == role::anonymous ? nullptr
+                         : rel == relation::owner ? &b_
+                         : rel == relation::member ? &k_
+                                                   : stranger(r).first;
+    auto key = "ct-" + std::to_string(++counter_);
+    auto base = "/api/v1/campaigns/" + camp_ + "/content";
+    switch (what) {
+      case action::content_submit:
+        return from_http(rest(who, "POST", base,
+                              json{{"key", key}, {"contract", kcontract_}, {"deliverable", 0},
+                                   {"media", json::array({json{{"url", "https://yt.example/c/1"}}})},
+                                   {"caption", "#ad matrix"}, {"platform", "youtube"}}));
+      case action::content_review:
+        return from_http(rest(who, "PUT", base + "/" + std::to_string(sub_) + "/status",
+                              json{{"key", key}, {"verdict", "rejected"}, {"reason", "matrix"}}));
+      case action::content_list:
+        return from_http(rest(who, "GET", base));
+      case action::campaign_subscribe:
+        return from_ws(ask(*who, json{{"type", "campaign.subscribe"}, {"campaign", camp_}}));
+      default:
+        break;
+    }
+    return answer{};
+  }
+
+  /// K's funded contract in camp_ (K accepted B's invitation, then B's offer) and a submission.
+  void make_campaign_contract() {
+    k_ = make_account(ep(), "creator", "CampaignK");
+    auto i = rest(&b_, "POST", "/api/v1/brands/campaigns/" + camp_ + "/invitations",
+                  json{{"key", "ik"}, {"creator", k_.id}, {"brief", "join"}});
+    ASSERT_EQ(i.status, 201) << i.body;
+    auto inv = i.json_body().value("invitation", int64_t{0});
+    auto acc = rest(&k_, "PUT", "/api/v1/influencers/campaigns/" + camp_ + "/invitations/" + std::to_string(inv),
+                    json{{"key", "ak"}, {"outcome", "accepted"}});
+    ASSERT_EQ(acc.status, 200) << acc.body;
+    auto conv = acc.json_body()["conversation"].get<std::string>();
+    auto accepted = ask(k_, json{{"type", "offer.accept"}, {"conversation", conv}, {"offer", offer(b_, conv)}});
+    ASSERT_EQ(accepted["type"], "ok") << accepted.dump();
+    kcontract_ = accepted["contract"].get<std::string>();
+    ASSERT_EQ(rest(&b_, "POST", "/api/v1/contracts/" + kcontract_ + "/fund",
+                   json{{"key", "fund"}, {"payment_method", good_card}}).status, 200);
+    // The contract reports its funding to the campaign; then K may submit.
+    http_reply sub;
+    for (int n = 0; n < 100; ++n) {
+      sub = rest(&k_, "POST", "/api/v1/campaigns/" + camp_ + "/content",
+                 json{{"key", "setup"}, {"contract", kcontract_}, {"deliverable", 0},
+                      {"media", json::array({json{{"url", "https://yt.example/c/0"}}})},
+                      {"caption", "#ad setup"}, {"platform", "youtube"}});
+      if (sub.status == 201)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(sub.status, 201) << sub.body;
+    sub_ = sub.json_body().value("submission", int64_t{0});
+  }
+
   /// A published campaign of B: camp_ (C applied: app_) and camp2_ (C is invited: inv_).
   void make_campaigns() {
     auto publish = [&](const std::string& key) {
@@ -600,6 +659,11 @@ protected:
         return from_ws(ask(*pledge_actor(r, rel), json{{"type", "pledge.subscribe"}, {"campaign", pledge_}}));
       case action::campaign_match_creators:
         return campaign_cell(what, r, rel);
+      case action::content_submit:
+      case action::content_review:
+      case action::content_list:
+      case action::campaign_subscribe:
+        return content_cell(what, r, rel);
     }
     return std::nullopt;
   }
@@ -642,6 +706,9 @@ protected:
   std::string conv_, conv2_, contract_;
   std::string camp_, camp2_; ///< B's published campaigns (make_campaigns)
   int64_t app_ = 0, inv_ = 0;
+  account k_;              ///< a creator with a funded contract in camp_ (make_campaign_contract)
+  std::string kcontract_;  ///< that contract
+  int64_t sub_ = 0;        ///< K's submission in camp_
   std::map<std::string, std::unique_ptr<ws_client>> sockets_;
   int counter_ = 0;
 };
@@ -693,6 +760,8 @@ TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
   }
 
   make_campaigns();
+  ASSERT_FALSE(HasFailure());
+  make_campaign_contract();
   ASSERT_FALSE(HasFailure());
   // C's pledge campaign, backed by B (brand) and P (creator).
   p_ = make_account(ep(), "creator", "BackerP");

@@ -59,6 +59,12 @@ public:
   void answer_invitation(principal who, uuid id, int64_t invitation, std::string key,
                          std::string outcome, std::string reason, json_answer done);
 
+  /// The contract's creator submits content: `body_json` is the request body ({contract,
+  /// deliverable, media[], caption, platform, categories?, paid_partnership?}).
+  void submit_content(principal who, uuid id, std::string key, std::string body_json, json_answer done);
+  void review_content(principal who, uuid id, int64_t submission, std::string key, std::string verdict,
+                      std::string reason, json_answer done);
+
   // -- reads --
   void get(principal who, uuid id, json_answer done);
   void updates(principal who, uuid id, int64_t after, size_t limit, json_answer done);
@@ -67,6 +73,8 @@ public:
   void list_mine(principal who, campaign_list_params p, json_answer done);
   void invitations(principal who, std::string before, size_t limit, json_answer done);
   void eligible(principal who, std::string before, size_t limit, json_answer done);
+  /// Content submissions after `after` (the brand and staff: all; a creator: their own).
+  void content(principal who, uuid id, int64_t after, size_t limit, json_answer done);
 
   /// Re-projects campaigns whose read-model row is behind their journal (called at start-up).
   void heal_read_model();

@@ -123,6 +123,11 @@ enum class action : uint8_t {
   pledge_subscribe,
   // campaign matching (REST)
   campaign_match_creators,
+  // campaign content (REST; docs/api.md, "Campaigns")
+  content_submit,
+  content_review,
+  content_list,
+  campaign_subscribe,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

@@ -126,6 +126,8 @@ struct runtime_config {
   /// Campaigns: applications, invitations and submissions one campaign takes at most, and text
   /// lengths (actors/include/pactum/actors/campaign_machine.hpp).
   campaign::rules campaign_rules;
+  /// Live sessions one campaign pushes to (campaign.subscribe; then `limit_reached`).
+  size_t campaign_max_subscribers = 10'000;
 };
 
 /// Who a session or REST call acts as.
