@@ -5,28 +5,14 @@
 
 #include <pqxx/pqxx>
 
+#include "store_support.hpp"
+
 namespace pactum::persistence {
 
 namespace {
 
-template <class T, class Fn>
-void submit(database& db, const char* what, std::function<void(result<T>)> done, Fn fn) {
-  auto out = std::make_shared<std::optional<T>>();
-  db.run_pooled(
-    what,
-    [out, fn = std::move(fn)](void* conn) mutable -> result<unit> {
-      result<T> r = fn(*static_cast<pqxx::connection*>(conn));
-      if (!r)
-        return r.error();
-      out->emplace(std::move(r.value()));
-      return unit{};
-    },
-    [out, done = std::move(done)](result<unit> r) {
-      if (!r)
-        return done(r.error());
-      done(std::move(**out));
-    });
-}
+using detail::submit;
+
 
 } // namespace
 

@@ -5,50 +5,19 @@
 #include <pqxx/pqxx>
 #include <spdlog/fmt/fmt.h>
 
-#include "connection.hpp"
+#include "store_support.hpp"
 
 namespace pactum::persistence {
 
 namespace {
 
-/// Runs `fn(connection) -> result<T>` on the database's pool (see `database::run_pooled`).
-template <class T, class Fn>
-void submit(database& db, const char* what, std::function<void(result<T>)> done, Fn fn) {
-  auto out = std::make_shared<std::optional<T>>();
-  db.run_pooled(
-    what,
-    [out, fn = std::move(fn)](void* conn) mutable -> result<unit> {
-      result<T> r = fn(*static_cast<pqxx::connection*>(conn));
-      if (!r)
-        return r.error();
-      out->emplace(std::move(r.value()));
-      return unit{};
-    },
-    [out, done = std::move(done)](result<unit> r) {
-      if (!r)
-        return done(r.error());
-      done(std::move(**out));
-    });
-}
+using detail::submit;
+using detail::array_literal;
+using detail::array_of;
+using detail::to_uuid;
 
-std::string array_literal(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0)
-      out += ',';
-    detail::append_array_element(out, items[i]);
-  }
-  return out + "}";
-}
 
-std::vector<std::string> array_of(const pqxx::field& f) {
-  std::vector<std::string> out;
-  auto arr = f.as_array();
-  for (auto e = arr.get_next(); e.first != pqxx::array_parser::done; e = arr.get_next())
-    if (e.first == pqxx::array_parser::string_value)
-      out.push_back(e.second);
-  return out;
-}
+
 
 /// A double as text that reads back to the same value ("" for none).
 std::string number_text(const std::optional<double>& d) {
@@ -61,12 +30,6 @@ std::optional<double> optional_double(const pqxx::field& f) {
   return f.as<double>();
 }
 
-uuid to_uuid(const pqxx::field& f) {
-  auto id = uuid::parse(f.c_str());
-  if (!id)
-    throw std::runtime_error(std::string{"malformed uuid from the database: "} + f.c_str());
-  return *id;
-}
 
 #define PACTUM_MS(expr) "floor(extract(epoch from " expr ") * 1000)::bigint"
 

@@ -4,36 +4,16 @@
 
 #include <pqxx/pqxx>
 
+#include "store_support.hpp"
+
 namespace pactum::persistence {
 
 namespace {
 
-/// Runs `fn(connection) -> result<T>` on the database's pool (see `database::run_pooled`).
-template <class T, class Fn>
-void submit(database& db, const char* what, std::function<void(result<T>)> done, Fn fn) {
-  auto out = std::make_shared<std::optional<T>>();
-  db.run_pooled(
-    what,
-    [out, fn = std::move(fn)](void* conn) mutable -> result<unit> {
-      result<T> r = fn(*static_cast<pqxx::connection*>(conn));
-      if (!r)
-        return r.error();
-      out->emplace(std::move(r.value()));
-      return unit{};
-    },
-    [out, done = std::move(done)](result<unit> r) {
-      if (!r)
-        return done(r.error());
-      done(std::move(**out));
-    });
-}
+using detail::submit;
+using detail::to_uuid;
 
-uuid to_uuid(const pqxx::field& f) {
-  auto id = uuid::parse(f.c_str());
-  if (!id)
-    throw std::runtime_error(std::string{"malformed uuid from the database: "} + f.c_str());
-  return *id;
-}
+
 
 #define PACTUM_MS(expr) "floor(extract(epoch from " expr ") * 1000)::bigint"
 
