@@ -5,6 +5,7 @@
 #include "rest_search.hpp"
 
 #include "pactum/actors/policy.hpp"
+#include "upgrade_check.hpp"
 
 namespace pactum::gateway {
 
@@ -12,37 +13,6 @@ namespace {
 
 /// More parameters than any valid search has (every parameter once, lists repeated a little).
 constexpr size_t max_query_pairs = 64;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size())
-        return std::nullopt;
-      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 } // namespace
 

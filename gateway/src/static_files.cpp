@@ -2,6 +2,8 @@
 
 #include "static_files.hpp"
 
+#include "upgrade_check.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,36 +25,6 @@ bool server_path(std::string_view p) {
                            && p[prefix.size()] == '/');
   };
   return under("/api") || under("/ws") || under("/metrics") || under("/healthz");
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/// Percent-decodes `in`; nullopt for a malformed escape.
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size())
-      return std::nullopt;
-    int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
 }
 
 std::string fnv1a_etag(std::string_view data) {
@@ -147,7 +119,7 @@ std::shared_ptr<const static_site> static_site::load(const std::string& root, si
 static_lookup static_site::lookup(std::string_view path) const {
   if (path.empty() || path[0] != '/' || server_path(path))
     return {};
-  auto decoded = percent_decode(path);
+  auto decoded = percent_decode(path, false); // a path: "+" is a plus
   if (!decoded)
     return {static_lookup::kind::refused, nullptr};
   // Normalise: drop empty segments; refuse "." and ".." (traversal), NUL and backslashes.

@@ -50,12 +50,13 @@ int hex_digit(char c) {
   return -1;
 }
 
-/// `%XX` and `+` decoded; nullopt for a malformed escape.
-std::optional<std::string> decode_component(std::string_view s) {
+} // namespace
+
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && plus_is_space) {
       out += ' ';
     } else if (s[i] == '%') {
       if (i + 2 >= s.size())
@@ -72,8 +73,6 @@ std::optional<std::string> decode_component(std::string_view s) {
   return out;
 }
 
-} // namespace
-
 std::string query_param(std::string_view target, std::string_view name) {
   auto q = target.find('?');
   if (q == std::string_view::npos)
@@ -84,7 +83,7 @@ std::string query_param(std::string_view target, std::string_view name) {
     auto pair = rest.substr(0, amp);
     if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
       auto raw = pair.substr(name.size() + 1);
-      auto decoded = decode_component(raw);
+      auto decoded = percent_decode(raw);
       return decoded ? std::move(*decoded) : std::string{raw};
     }
     if (amp == std::string_view::npos)

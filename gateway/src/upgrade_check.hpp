@@ -50,6 +50,10 @@ check_upgrade(const boost::beast::http::request<boost::beast::http::string_body>
 bool origin_allowed(const boost::beast::http::request<boost::beast::http::string_body>& req,
                     const std::vector<std::string>& allowed);
 
+/// `s` with `%XX` escapes decoded, and `+` as a space when `plus_is_space` (query strings, as
+/// forms encode them; not paths); nullopt for a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space = true);
+
 /// The value of `name` in the query string of `target`, percent-decoded (`%XX`, and `+` as a space,
 /// as browsers encode forms); a value with a malformed escape is returned as sent. Empty when
 /// absent. Tokens and tickets are base64url, so decoding leaves them unchanged.
