@@ -9,6 +9,9 @@
 
 #include "pactum/actors/campaigns.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include <sodium.h>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +23,8 @@
 #include "pactum/actors/policy.hpp"
 #include "pactum/persistence/campaign_store.hpp"
 #include "pactum/protocol/campaign_events.hpp"
+#include "pactum/protocol/codec.hpp"
+#include "pactum/protocol/events.hpp"
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -591,6 +596,204 @@ void campaign_service::heal_read_model() {
                    [](expected<std::string, api_error>) {});
     }
   });
+}
+
+} // namespace pactum::actors
+
+// -- campaign escrow: fund the campaign's accepted contracts --------------------------------------
+
+namespace pactum::actors {
+
+namespace {
+
+/// Asks contract `id` (activated through the directory) with `msg`, from outside the actor system.
+template <class Reply>
+void ask_contract(caf::actor_system& sys, services& svc, uuid id, caf::message msg,
+                  std::function<void(expected<Reply, api_error>)> done) {
+  auto timeout = svc.cfg.request_timeout;
+  sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
+    self->request(directory, timeout, lookup_atom_v, id, entity_kind::contract)
+      .then(
+        [=](caf::actor& entity) {
+          self->request(entity, timeout, msg)
+            .then([=](Reply& r) { done(std::move(r)); }, [=](caf::error& err) { done(from_caf(err)); });
+        },
+        [=](caf::error& err) { done(from_caf(err)); });
+  });
+}
+
+/// The most contracts one escrow request walks (documented).
+constexpr size_t max_escrow_contracts = 1'000;
+
+/// One `fund_escrow` request: walks the campaign's contracts one after the other (so the budget
+/// check sees every earlier funding), then answers. Callbacks run on actor or persistence threads,
+/// one at a time.
+struct escrow_job : std::enable_shared_from_this<escrow_job> {
+  caf::actor_system& sys;
+  services& svc;
+  principal who;
+  uuid campaign;
+  std::string key;
+  std::string payment_method;
+  json_answer done;
+  std::string currency;
+  int64_t remaining = 0;
+  std::vector<uuid> contracts;
+  size_t next = 0;
+  int64_t requested_amount = 0;
+  size_t requested = 0;
+  json results = json::array();
+
+  escrow_job(caf::actor_system& s, services& v, principal w, uuid c, std::string k, std::string pm, json_answer d)
+    : sys(s), svc(v), who(std::move(w)), campaign(c), key(std::move(k)), payment_method(std::move(pm)),
+      done(std::move(d)) {}
+
+  void start() {
+    auto self = shared_from_this();
+    ask_campaign(sys, svc, campaign, caf::make_message(campaign_atom_v, campaign_query{who.user, who.role, "view"}),
+                 [self](expected<std::string, api_error> r) {
+                   if (!r)
+                     return self->finish_error(std::move(r.error()));
+                   self->on_campaign(r.value());
+                 });
+  }
+
+  void on_campaign(const std::string& text) {
+    auto v = json::parse(text, nullptr, false);
+    if (!v.is_object())
+      return finish_error(make_error(500, error_code::internal, "internal error"));
+    auto brand = uuid::parse(v.value("brand", std::string{}));
+    auto rel = brand && *brand == who.user ? policy::relation::owner : policy::relation::stranger;
+    if (auto no = refused(policy::action::campaign_fund_escrow, who, rel))
+      return finish_error(std::move(*no));
+    auto status = v.value("status", std::string{});
+    if (status != "published" && status != "paused")
+      return finish_error(make_error(409, error_code::conflict,
+                                     "the campaign is " + status + "; only a published or paused campaign's contracts are funded"));
+    currency = v.value("currency", std::string{});
+    remaining = v.value("remaining", int64_t{0});
+    auto self = shared_from_this();
+    persistence::campaign_accepted_offers(
+      *svc.db, campaign, max_escrow_contracts, [self](persistence::result<std::vector<std::string>> r) {
+        if (!r)
+          return self->finish_error(storage_error(r.error()));
+        for (auto& p : r.value()) {
+          auto ev = protocol::decode_event("offer.accepted", 1, p);
+          if (!ev)
+            continue;
+          auto id = std::get<protocol::offer_accepted>(ev.value()).contract;
+          if (std::find(self->contracts.begin(), self->contracts.end(), id) == self->contracts.end())
+            self->contracts.push_back(id);
+        }
+        self->step();
+      });
+  }
+
+  void step() {
+    if (next >= contracts.size())
+      return finish();
+    auto id = contracts[next++];
+    auto self = shared_from_this();
+    ask_contract<protocol::contract_reply>(
+      sys, svc, id, caf::make_message(contract_atom_v, contract_query{who.user, who.role, std::numeric_limits<int64_t>::max()}),
+      [self, id](expected<protocol::contract_reply, api_error> r) {
+        if (!r)
+          return self->record(id, json{{"outcome", "failed"}, {"error", to_json(r.error())}});
+        self->on_contract(id, json::parse(protocol::contract_reply_json(r.value()), nullptr, false));
+      });
+  }
+
+  static json to_json(const api_error& e) {
+    return json{{"code", std::string{protocol::to_string(e.code)}}, {"message", e.message}};
+  }
+
+  void on_contract(uuid id, const json& c) {
+    if (!c.is_object())
+      return record(id, json{{"outcome", "failed"}, {"error", {{"code", "internal"}, {"message", "unreadable contract"}}}});
+    auto status = c.value("status", std::string{});
+    auto amount = c.value("amount", int64_t{0});
+    auto cur = c.value("currency", std::string{});
+    json row{{"amount", amount}, {"currency", cur}, {"status", status}};
+    if (status != "awaiting_funding") {
+      row["outcome"] = "skipped";
+      return record(id, std::move(row));
+    }
+    if (cur != currency) {
+      row["outcome"] = "currency_mismatch";
+      return record(id, std::move(row));
+    }
+    if (amount > remaining) {
+      row["outcome"] = "budget_exceeded";
+      return record(id, std::move(row));
+    }
+    protocol::contract_command_req req;
+    req.contract = id;
+    req.action = protocol::contract_action::fund;
+    req.key = key + ":" + id.str();
+    req.payment_method = payment_method;
+    auto self = shared_from_this();
+    ask_contract<protocol::contract_ack_reply>(
+      sys, svc, id, caf::make_message(contract_atom_v, make_contract_command(who, std::move(req))),
+      [self, id, amount, row = std::move(row)](expected<protocol::contract_ack_reply, api_error> r) mutable {
+        audit(self->svc, audit_actor::of(self->who), "contract.fund", id.str(),
+              r ? (r.value().duplicate ? "duplicate" : "ok") : audit_outcome(&r.error()),
+              {{"campaign", self->campaign.str()}});
+        if (!r) {
+          row["outcome"] = "failed";
+          row["error"] = to_json(r.error());
+          return self->record(id, std::move(row));
+        }
+        self->remaining -= amount;
+        self->requested_amount += amount;
+        ++self->requested;
+        row["outcome"] = "funding_requested";
+        row["status"] = r.value().status;
+        row["seq"] = r.value().seq;
+        row["duplicate"] = r.value().duplicate;
+        self->record(id, std::move(row));
+      });
+  }
+
+  void record(uuid id, json row) {
+    row["contract"] = id.str();
+    results.push_back(std::move(row));
+    step();
+  }
+
+  void finish() {
+    audit(svc, audit_actor::of(who), "campaign.fund_escrow", campaign.str(), "ok",
+          {{"contracts", results.size()}, {"requested", requested}});
+    done(json{{"campaign", campaign.str()},
+              {"currency", currency},
+              {"requested", requested},
+              {"requested_amount", requested_amount},
+              {"remaining_after", remaining},
+              {"contracts", std::move(results)}}
+           .dump());
+  }
+
+  void finish_error(api_error e) {
+    audit(svc, audit_actor::of(who), "campaign.fund_escrow", campaign.str(), audit_outcome(&e));
+    done(std::move(e));
+  }
+};
+
+} // namespace
+
+void campaign_service::fund_escrow(principal who, uuid id, std::string key, std::string payment_method,
+                                   json_answer done) {
+  std::vector<std::pair<std::string, std::string>> bad;
+  if (key.empty() || key.size() > 100)
+    bad.emplace_back("key", "1 to 100 bytes");
+  if (payment_method.empty() || payment_method.size() > 256)
+    bad.emplace_back("payment_method", "1 to 256 bytes");
+  if (!bad.empty())
+    return done(api_error{400, error_code::bad_request, "some fields are invalid", std::move(bad)});
+  if (!svc_.db)
+    return done(make_error(503, error_code::unavailable, "storage is unavailable; retry shortly"));
+  std::make_shared<escrow_job>(sys_, svc_, std::move(who), id, std::move(key), std::move(payment_method),
+                               std::move(done))
+    ->start();
 }
 
 } // namespace pactum::actors

@@ -224,6 +224,9 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   // staff: the campaign actor's visibility rule); each sees only the events the feed shows them.
   {action::campaign_subscribe, "campaign.subscribe", "ws campaign.subscribe",
    {".....", ".Y...", ".....", ".....", ".....", ".YYYY"}, none, no_campaign},
+  // Only the campaign's brand funds its accepted contracts (each contract's own rule applies too).
+  {action::campaign_fund_escrow, "campaign.fund_escrow", "POST /api/v1/payments/campaigns/{id}/escrow",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, no_campaign},
 }};
 // clang-format on
 

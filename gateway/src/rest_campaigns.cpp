@@ -71,7 +71,8 @@ bool handle_campaigns_rest(const request& req, std::string_view path, const std:
   auto brands = path.starts_with("/api/v1/brands/campaigns");
   auto influencers = path.starts_with("/api/v1/influencers/campaigns") || path == "/api/v1/influencers/invitations";
   auto open = path == "/api/v1/campaigns" || path.starts_with("/api/v1/campaigns/");
-  if (!brands && !influencers && !open)
+  auto payments = path.starts_with("/api/v1/payments/campaigns/");
+  if (!brands && !influencers && !open && !payments)
     return false;
   auto parts = split(path.substr(std::string_view{"/api/v1/"}.size()));
   // parts: {"brands"|"influencers"|"campaigns", ...}
@@ -185,6 +186,22 @@ bool handle_campaigns_rest(const request& req, std::string_view path, const std:
       svc.review_content(std::move(who), id, sub, key, verdict, reason, answer_json(head, send));
     });
   };
+
+  // -- /api/v1/payments/campaigns/{id}/escrow ----------------------------------------------
+  if (parts[0] == "payments") {
+    auto id = parts.size() == 4 && parts[3] == "escrow" ? uuid::parse(parts[2]) : std::nullopt;
+    if (!id)
+      return not_found("no such campaign");
+    if (method != http::verb::post)
+      return wrong_method("POST");
+    auto body = object_body(req, send);
+    if (!body)
+      return true;
+    return with([&svc, head, send, id = *id, key = key_of(req, &*body),
+                 pm = string_field(*body, "payment_method")](actors::principal who) {
+      svc.fund_escrow(std::move(who), id, key, pm, answer_json(head, send));
+    });
+  }
 
   // -- /api/v1/campaigns[/{id}[/updates]] ---------------------------------------------------
   if (parts[0] == "campaigns") {

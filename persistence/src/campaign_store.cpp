@@ -1,5 +1,6 @@
 #include "pactum/persistence/campaign_store.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 
@@ -312,6 +313,26 @@ void conversation_campaigns(database& db, uuid conversation,
     std::vector<uuid> out;
     for (const auto& r : rows)
       out.push_back(to_uuid(r[0]));
+    return out;
+  });
+}
+
+void campaign_accepted_offers(database& db, uuid campaign, size_t limit,
+                              std::function<void(result<std::vector<std::string>>)> done) {
+  submit<std::vector<std::string>>(db, "campaign_accepted_offers", std::move(done), [campaign, limit](pqxx::connection& conn) -> result<std::vector<std::string>> {
+    pqxx::read_transaction tx{conn};
+    // A conversation serves its most recently linked campaign (report_campaign_budget's rule).
+    auto rows = tx.exec_params(
+      "select j.payload from campaign_conversations cc join journal j on j.entity_id = cc.conversation_id"
+      " where cc.campaign_id = $1 and j.event_type = 'offer.accepted'"
+      " and not exists (select 1 from campaign_conversations later"
+      "   where later.conversation_id = cc.conversation_id"
+      "   and (later.created_at, later.campaign_id) > (cc.created_at, cc.campaign_id))"
+      " order by j.recorded_at, j.entity_id, j.seq limit $2",
+      campaign.str(), static_cast<int64_t>(std::min<size_t>(limit, 100'000)));
+    std::vector<std::string> out;
+    for (const auto& row : rows)
+      out.push_back(pqxx::binarystring{row[0]}.str());
     return out;
   });
 }

@@ -254,6 +254,9 @@ protected:
         return from_http(rest(who, "GET", "/api/v1/campaigns/" + camp_ + "/updates"));
       case action::campaign_mine:
         return from_http(rest(who, "GET", "/api/v1/brands/campaigns"));
+      case action::campaign_fund_escrow:
+        return from_http(rest(who, "POST", "/api/v1/payments/campaigns/" + camp_ + "/escrow",
+                              json{{"key", key}, {"payment_method", "4242424242424242"}}));
       case action::application_list:
         return from_http(rest(who, "GET", base + "/applications"));
       case action::application_create:
@@ -658,6 +661,7 @@ protected:
       case action::pledge_subscribe:
         return from_ws(ask(*pledge_actor(r, rel), json{{"type", "pledge.subscribe"}, {"campaign", pledge_}}));
       case action::campaign_match_creators:
+      case action::campaign_fund_escrow:
         return campaign_cell(what, r, rel);
       case action::content_submit:
       case action::content_review:

@@ -65,6 +65,11 @@ public:
   void review_content(principal who, uuid id, int64_t submission, std::string key, std::string verdict,
                       std::string reason, json_answer done);
 
+  /// The campaign's brand funds every accepted contract of the campaign that awaits funding, with
+  /// one payment method, within the campaign's remaining budget (docs/api.md, "Campaign escrow").
+  /// Each contract is funded with the key `<key>:<contract id>`, so a retry funds nothing twice.
+  void fund_escrow(principal who, uuid id, std::string key, std::string payment_method, json_answer done);
+
   // -- reads --
   void get(principal who, uuid id, json_answer done);
   void updates(principal who, uuid id, int64_t after, size_t limit, json_answer done);

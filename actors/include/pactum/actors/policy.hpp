@@ -128,6 +128,8 @@ enum class action : uint8_t {
   content_review,
   content_list,
   campaign_subscribe,
+  // campaign escrow (REST)
+  campaign_fund_escrow,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

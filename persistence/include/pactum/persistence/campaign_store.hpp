@@ -112,6 +112,12 @@ void link_campaign_conversation(database& db, uuid campaign, uuid conversation,
 void conversation_campaigns(database& db, uuid conversation,
                             std::function<void(result<std::vector<uuid>>)> done);
 
+/// The `offer.accepted` event payloads (encoded, oldest first, at most `limit`) of the
+/// conversations whose most recently linked campaign is `campaign`: the deals whose money that
+/// campaign's budget accounts for (the same rule as the contracts' budget reports).
+void campaign_accepted_offers(database& db, uuid campaign, size_t limit,
+                              std::function<void(result<std::vector<std::string>>)> done);
+
 /// Campaigns whose read-model row is behind their journal (a crash between commit and
 /// projection): their ids, for the runtime to re-project at start-up.
 void stale_campaigns(database& db, size_t limit, std::function<void(result<std::vector<uuid>>)> done);
