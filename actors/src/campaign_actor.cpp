@@ -901,6 +901,20 @@ void schedule_idle_check(self_ptr self) {
                        idle_check_atom_v);
 }
 
+/// Activates a committed, unsettled contract: an activated contract reports its budget again
+/// (commit while it runs, settle once it ended), so a settle report lost to a crash between the
+/// contract's commit and this campaign's is made again.
+void wake_contract(self_ptr self, uuid contract_id) {
+  auto campaign_id = self->state.id;
+  self->request(self->state.svc->directory, self->state.svc->cfg.request_timeout, lookup_atom_v, contract_id,
+                entity_kind::contract)
+    .then([](caf::actor&) {},
+          [=](caf::error& err) {
+            spdlog::info("campaign {}: contract {} not reached: {}", campaign_id.str(), contract_id.str(),
+                         error_text(err));
+          });
+}
+
 caf::behavior running(self_ptr self) {
   self->state.last_active = self->clock().now();
   self->set_down_handler([=](caf::down_msg& dm) {
@@ -914,6 +928,8 @@ caf::behavior running(self_ptr self) {
   for (auto& [contract_id, c] : self->state.machine.contracts)
     if (c.release_requested && !c.settled)
       request_release(self, contract_id);
+    else if (!c.settled)
+      wake_contract(self, contract_id);
   return {
     [=](campaign_atom, campaign_command& c) -> caf::result<std::string> {
       if (auto no = refused(self->state.machine, c))

@@ -77,6 +77,9 @@ struct contract_actor_state {
   std::optional<in_flight_command> in_flight; ///< set while an append is outstanding
   uint64_t batch = 0;
   millis timer_due = 0; ///< the durable timer as stored with the last append (0: none)
+  /// What the journal's terminal event gave the creator (gross; 0 for a refund or cancel): the
+  /// settle report's figure when it is made again after a restart.
+  int64_t paid_gross = 0;
   /// Provider calls made since activation, by key: attempts so far, and whether the provider
   /// accepted it (its outcome then arrives as a webhook). Calls no longer owed are dropped.
   struct call_state {
@@ -166,6 +169,15 @@ void report_commit(self_ptr self) {
   report_campaign_budget(self->system(), st.svc, st.machine.conversation, campaign_command{std::move(c)});
 }
 
+/// Tells the deal's campaign (if any) that this contract ended: `spent` (gross) went to the
+/// creator, the rest back to the brand. Idempotent there; repeated on every activation of an
+/// ended contract, so a report lost to a crash is made again.
+void report_settle(self_ptr self, int64_t spent) {
+  auto& st = self->state;
+  report_campaign_budget(self->system(), st.svc, st.machine.conversation,
+                         campaign_command{campaign::settle_budget{st.id, spent, st.machine.terms.amount - spent}});
+}
+
 void on_appended(self_ptr self, append_done& done) {
   auto& st = self->state;
   if (!st.in_flight || done.batch != st.in_flight->batch)
@@ -209,11 +221,10 @@ void on_appended(self_ptr self, append_done& done) {
   if (flight.before.funded_at == 0 && st.machine.funded_at > 0)
     report_commit(self);
   if (flight.before.funded_at > 0 && !contract::is_terminal(flight.before.status)
-      && contract::is_terminal(st.machine.status))
-    report_campaign_budget(self->system(), st.svc, st.machine.conversation,
-                           campaign_command{campaign::settle_budget{
-                             st.id, flight.settled_spent.value_or(0),
-                             st.machine.terms.amount - flight.settled_spent.value_or(0)}});
+      && contract::is_terminal(st.machine.status)) {
+    st.paid_gross = flight.settled_spent.value_or(0);
+    report_settle(self, st.paid_gross);
+  }
   answer(flight.command.rp,
          protocol::contract_ack_reply{st.id, flight.fresh.front().first, st.svc->now(), false,
                                       std::string{to_string(st.machine.status)}});
@@ -508,6 +519,8 @@ caf::behavior running(self_ptr self) {
     tell_conversation(self, true);
   if (self->state.machine.funded_at > 0 && !contract::is_terminal(self->state.machine.status))
     report_commit(self);
+  else if (self->state.machine.funded_at > 0)
+    report_settle(self, self->state.paid_gross); // idempotent there: a report lost to a crash is made again
   if (auto due = self->state.machine.next_timer(self->state.rules); due > 0 && due <= self->state.svc->now())
     enqueue(self, contract_command{contract::timer_fired{}}, {}); // fell due while we were away
   return {
@@ -649,6 +662,10 @@ caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id) {
             self->quit(refuse(protocol::error_code::internal, "corrupt journal"));
             return;
           }
+          if (auto* x = std::get_if<protocol::contract_released>(&ev.value()))
+            st.paid_gross = x->to_creator;
+          else if (auto* x = std::get_if<protocol::contract_resolved>(&ev.value()))
+            st.paid_gross = x->to_creator;
           contract::apply(st.machine, rec.seq, ev.value(), st.rules);
           st.events.emplace_back(rec.seq, std::make_shared<const std::string>(std::move(rec.payload)));
         }

@@ -3,11 +3,15 @@
 // with one card: the campaign's remaining budget covers two, so two are funded through the
 // sandbox (their amounts committed to the campaign) and the third is reported `budget_exceeded`
 // and left untouched. A retry with the same key charges nothing twice; other users get what a
-// missing campaign gets; bad fields are named.
+// missing campaign gets; bad fields are named. Also: a contract's settle report that a crash lost
+// (the contract's release committed, the campaign's budget.settled not) is made again after a
+// restart, so the campaign's money does not stay committed forever.
 
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
 
 #include "e2e_fixture.hpp"
 #include "pactum/sim/client.hpp"
@@ -158,6 +162,43 @@ TEST_F(CampaignEscrowE2E, OnlyTheBrandFundsAndFieldsAreChecked) {
   ASSERT_EQ(call(brand, "POST", "/api/v1/brands/campaigns/" + id + "/status", json{{"to", "cancel"}, {"key", "x"}}).status, 200);
   auto cancelled = call(brand, "POST", target, ok_body);
   EXPECT_EQ(cancelled.status, 409) << cancelled.body;
+}
+
+TEST_F(CampaignEscrowE2E, ASettleReportLostToACrashIsMadeAgainAfterRestart) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  auto id = campaign(brand, 50'000);
+  auto contract = deal(brand, cleo, id, 20'000);
+  auto funded = call(brand, "POST", "/api/v1/payments/campaigns/" + id + "/escrow",
+                     json{{"key", "f"}, {"payment_method", "4242424242424242"}});
+  ASSERT_EQ(funded.status, 200) << funded.body;
+  poll(brand, "/api/v1/contracts/" + contract, [](const json& c) { return c.value("status", "") == "funded"; });
+  poll(brand, "/api/v1/campaigns/" + id, [](const json& v) { return v.value("committed", 0) == 20'000; });
+  ASSERT_EQ(call(cleo, "POST", "/api/v1/contracts/" + contract + "/deliver",
+                 json{{"key", "dl"}, {"items", json::array({json{{"url", "https://tiktok.example/v/1"}}})}}).status, 200);
+  ASSERT_EQ(call(brand, "POST", "/api/v1/contracts/" + contract + "/approve", json{{"key", "ap"}}).status, 200);
+  poll(brand, "/api/v1/campaigns/" + id, [](const json& v) { return v.value("spent", 0) == 20'000; });
+
+  // The crash, made exact: the campaign's last event (the settle) never reached its journal.
+  server_.reset();
+  {
+    pqxx::connection conn{url()};
+    pqxx::work tx{conn};
+    auto last = tx.exec_params1("select seq, event_type from journal where entity_id = $1 order by seq desc limit 1", id);
+    ASSERT_EQ(last[1].as<std::string>(), "budget.settled");
+    auto seq = last[0].as<int64_t>();
+    tx.exec_params("delete from journal where entity_id = $1 and seq = $2", id, seq);
+    tx.exec_params("delete from snapshots where entity_id = $1 and seq >= $2", id, seq);
+    tx.exec_params("update campaigns set committed = 20000, spent = 0, head_seq = $2 where id = $1", id, seq - 1);
+    tx.commit();
+  }
+  restart_with(server_args());
+  auto view = call(brand, "GET", "/api/v1/campaigns/" + id).json_body();
+  EXPECT_EQ(view["committed"], 20'000) << "the settle was lost: " << view.dump();
+  // Activating the campaign wakes its unsettled contract, which reports its end again.
+  view = poll(brand, "/api/v1/campaigns/" + id, [](const json& v) { return v.value("spent", 0) == 20'000; });
+  EXPECT_EQ(view["committed"], 0);
+  EXPECT_EQ(view["remaining"], 30'000);
 }
 
 } // namespace
