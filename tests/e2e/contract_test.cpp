@@ -362,6 +362,41 @@ TEST_F(ContractEndToEnd, AKillDuringFundingAndAfterReleaseLeavesTheLedgerBalance
   EXPECT_EQ(ledger_check(), 0);
 }
 
+TEST_F(ContractEndToEnd, AKillDuringRefundsLeavesTheLedgerBalancedAndRefundsOnce) {
+  // A deadline refund: killed as soon as the refund is journaled, before or while the provider is
+  // asked to pay it back. A mutual cancellation: killed right after the second side's ack.
+  start({"--contract-day-ms", "2000"});
+  auto late = deal(10'000, 1, 1);
+  auto cancelled = deal(15'000);
+  ASSERT_EQ(act(brand_, late, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  ASSERT_EQ(act(brand_, cancelled, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  await_status(cancelled, "funded");
+  ASSERT_EQ(act(creator_, cancelled, "cancel", {{"key", "c1"}}).status, 200);
+  ASSERT_EQ(act(brand_, cancelled, "cancel", {{"key", "c2"}}).status, 200);
+  server_->kill_now();
+  EXPECT_EQ(ledger_check(), 0);
+  restart_with(args_);
+  await_status(late, "refunded");
+  server_->kill_now();
+  EXPECT_EQ(ledger_check(), 0);
+  restart_with(args_);
+  for (auto& [contract, terminal] : {std::pair{late, "contract.refunded"}, std::pair{cancelled, "contract.cancelled"}}) {
+    // The refund call is made again after the restart and confirmed by the provider exactly once.
+    auto view = await_events(contract, "contract.provider_confirmed", 1);
+    ASSERT_TRUE(view) << contract << " was never confirmed";
+    size_t ends = 0, confirmations = 0;
+    for (auto& e : (*view)["events"]) {
+      ends += e["event"]["type"] == terminal;
+      confirmations += e["event"]["type"] == "contract.provider_confirmed";
+    }
+    EXPECT_EQ(ends, 1u) << contract;
+    EXPECT_EQ(confirmations, 1u) << contract;
+    EXPECT_EQ((*view)["escrow"], 0) << contract;
+  }
+  EXPECT_EQ(balance(creator_), 0);
+  EXPECT_EQ(ledger_check(), 0);
+}
+
 TEST_F(ContractEndToEnd, ACreatorWithdrawsSettledEarningsOnceVerified) {
   auto contract = deal(50'000);
   ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
