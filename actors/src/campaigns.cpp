@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ask_entity.hpp"
 #include "audit.hpp"
 #include "campaign_matching.hpp"
 #include "message_types.hpp"
@@ -38,39 +39,7 @@ api_error make_error(int status, error_code code, std::string msg) {
   return api_error{status, code, std::move(msg), {}};
 }
 
-int status_of(error_code code) {
-  switch (code) {
-    case error_code::bad_request:
-    case error_code::idempotency_mismatch:
-      return code == error_code::bad_request ? 400 : 409;
-    case error_code::unauthorized:
-      return 401;
-    case error_code::forbidden:
-      return 403;
-    case error_code::not_found:
-      return 404;
-    case error_code::conflict:
-      return 409;
-    case error_code::too_large:
-      return 413;
-    case error_code::limit_reached:
-      return 409;
-    case error_code::rate_limited:
-      return 429;
-    case error_code::overloaded:
-    case error_code::unavailable:
-      return 503;
-    case error_code::timeout:
-      return 504;
-    default:
-      return 500;
-  }
-}
 
-api_error from_caf(const caf::error& err) {
-  auto code = to_protocol_code(err);
-  return make_error(status_of(code), code, error_text(err));
-}
 
 api_error storage_error(const persistence::failure& f) {
   switch (f.code) {
@@ -93,17 +62,7 @@ std::optional<api_error> refused(policy::action what, const principal& who, poli
 
 /// Sends `msg` to campaign `id` (activated on demand) and hands its JSON answer to `done`.
 void ask_campaign(caf::actor_system& sys, services& svc, uuid id, caf::message msg, json_answer done) {
-  auto timeout = svc.cfg.request_timeout;
-  sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
-    self->request(directory, timeout, lookup_atom_v, id, entity_kind::campaign)
-      .then(
-        [=](caf::actor& entity) {
-          self->request(entity, timeout, msg)
-            .then([=](std::string& r) { done(std::move(r)); },
-                  [=](caf::error& err) { done(from_caf(err)); });
-        },
-        [=](caf::error& err) { done(from_caf(err)); });
-  });
+  ask_entity<std::string>(sys, svc, id, entity_kind::campaign, std::move(msg), std::move(done));
 }
 
 void command(caf::actor_system& sys, services& svc, const principal& who, uuid id,
@@ -606,22 +565,6 @@ namespace pactum::actors {
 
 namespace {
 
-/// Asks contract `id` (activated through the directory) with `msg`, from outside the actor system.
-template <class Reply>
-void ask_contract(caf::actor_system& sys, services& svc, uuid id, caf::message msg,
-                  std::function<void(expected<Reply, api_error>)> done) {
-  auto timeout = svc.cfg.request_timeout;
-  sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
-    self->request(directory, timeout, lookup_atom_v, id, entity_kind::contract)
-      .then(
-        [=](caf::actor& entity) {
-          self->request(entity, timeout, msg)
-            .then([=](Reply& r) { done(std::move(r)); }, [=](caf::error& err) { done(from_caf(err)); });
-        },
-        [=](caf::error& err) { done(from_caf(err)); });
-  });
-}
-
 /// The most contracts one escrow request walks (documented).
 constexpr size_t max_escrow_contracts = 1'000;
 
@@ -694,8 +637,8 @@ struct escrow_job : std::enable_shared_from_this<escrow_job> {
       return finish();
     auto id = contracts[next++];
     auto self = shared_from_this();
-    ask_contract<protocol::contract_reply>(
-      sys, svc, id, caf::make_message(contract_atom_v, contract_query{who.user, who.role, std::numeric_limits<int64_t>::max()}),
+    ask_entity<protocol::contract_reply>(
+      sys, svc, id, entity_kind::contract, caf::make_message(contract_atom_v, contract_query{who.user, who.role, std::numeric_limits<int64_t>::max()}),
       [self, id](expected<protocol::contract_reply, api_error> r) {
         if (!r)
           return self->record(id, json{{"outcome", "failed"}, {"error", to_json(r.error())}});
@@ -732,8 +675,8 @@ struct escrow_job : std::enable_shared_from_this<escrow_job> {
     req.key = key + ":" + id.str();
     req.payment_method = payment_method;
     auto self = shared_from_this();
-    ask_contract<protocol::contract_ack_reply>(
-      sys, svc, id, caf::make_message(contract_atom_v, make_contract_command(who, std::move(req))),
+    ask_entity<protocol::contract_ack_reply>(
+      sys, svc, id, entity_kind::contract, caf::make_message(contract_atom_v, make_contract_command(who, std::move(req))),
       [self, id, amount, row = std::move(row)](expected<protocol::contract_ack_reply, api_error> r) mutable {
         audit(self->svc, audit_actor::of(self->who), "contract.fund", id.str(),
               r ? (r.value().duplicate ? "duplicate" : "ok") : audit_outcome(&r.error()),

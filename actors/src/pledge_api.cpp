@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ask_entity.hpp"
 #include "audit.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
@@ -22,58 +23,11 @@ namespace {
 using protocol::error_code;
 using json_done = std::function<void(expected<std::string, api_error>)>;
 
-int status_of(error_code code) {
-  switch (code) {
-    case error_code::bad_frame:
-    case error_code::bad_request:
-      return 400;
-    case error_code::unauthorized:
-      return 401;
-    case error_code::forbidden:
-      return 403;
-    case error_code::not_found:
-    case error_code::unknown_type:
-      return 404;
-    case error_code::conflict:
-    case error_code::limit_reached:
-    case error_code::idempotency_mismatch:
-    case error_code::sold_out:
-      return 409;
-    case error_code::too_large:
-      return 413;
-    case error_code::content_blocked:
-      return 422;
-    case error_code::rate_limited:
-      return 429;
-    case error_code::overloaded:
-    case error_code::unavailable:
-      return 503;
-    case error_code::timeout:
-      return 504;
-    case error_code::internal:
-      break;
-  }
-  return 500;
-}
 
-api_error api_error_of(const caf::error& err) {
-  auto code = to_protocol_code(err);
-  return api_error{status_of(code), code, error_text(err), {}};
-}
 
 template <class Reply>
 void ask_pledge(services& svc, uuid id, caf::message msg, std::function<void(expected<Reply, api_error>)> done) {
-  auto timeout = svc.cfg.request_timeout;
-  auto& sys = svc.directory->home_system();
-  sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
-    self->request(directory, timeout, lookup_atom_v, id, entity_kind::pledge)
-      .then(
-        [=](caf::actor& entity) {
-          self->request(entity, timeout, msg)
-            .then([=](Reply& r) { done(std::move(r)); }, [=](caf::error& err) { done(api_error_of(err)); });
-        },
-        [=](caf::error& err) { done(api_error_of(err)); });
-  });
+  ask_entity<Reply>(svc.directory->home_system(), svc, id, entity_kind::pledge, std::move(msg), std::move(done));
 }
 
 json_done audited_json(services* svc, const principal& who, std::string action, std::string target, json_done done) {

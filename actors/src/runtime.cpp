@@ -17,6 +17,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "ask_entity.hpp"
 #include "audit.hpp"
 #include "pledge_api.hpp"
 #include "message_types.hpp"
@@ -660,9 +661,9 @@ void runtime::review_guard_hit(principal who, int64_t id, std::string verdict,
 
 // -- contracts ------------------------------------------------------------------------------------
 
-namespace {
+// -- asking entities (ask_entity.hpp) ------------------------------------------------------
 
-int http_status(error_code code) {
+int http_status_of(error_code code) {
   switch (code) {
     case error_code::bad_frame:
     case error_code::bad_request:
@@ -696,28 +697,9 @@ int http_status(error_code code) {
   return 500;
 }
 
-api_error from_caf(const caf::error& err) {
+api_error api_error_of(const caf::error& err) {
   auto code = to_protocol_code(err);
-  return make_api_error(http_status(code), code, error_text(err));
-}
-
-} // namespace
-
-/// Asks entity `id` (activated through the directory) with `msg`, from outside the actor system:
-/// a one-shot actor makes the two requests, so no caller thread ever blocks.
-template <class Reply>
-void ask_entity(caf::actor_system& sys, services& svc, uuid id, entity_kind kind, caf::message msg,
-                std::function<void(expected<Reply, api_error>)> done) {
-  auto timeout = svc.cfg.request_timeout;
-  sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
-    self->request(directory, timeout, lookup_atom_v, id, kind)
-      .then(
-        [=](caf::actor& entity) {
-          self->request(entity, timeout, msg)
-            .then([=](Reply& r) { done(std::move(r)); }, [=](caf::error& err) { done(from_caf(err)); });
-        },
-        [=](caf::error& err) { done(from_caf(err)); });
-  });
+  return make_api_error(http_status_of(code), code, error_text(err));
 }
 
 void runtime::set_payment_provider(payments::provider* provider) {
