@@ -573,8 +573,15 @@ protected:
       case action::role_change:
         return from_http(rest(me, "PUT", "/api/v1/admin/users/" + victim_.id + "/role",
                               json{{"role", "creator"}}));
-      case action::login_code_request:
-        return from_http(rest(nullptr, "POST", "/api/v1/users/login/code", json{{"email", coder_.email}}));
+      case action::login_code_request: {
+        // The answer comes before the code is stored: wait for its mail, so a later cell's code
+        // is never replaced by this one's arriving late.
+        auto before = pactum::test_support::last_mail_id(url());
+        auto asked = from_http(rest(nullptr, "POST", "/api/v1/users/login/code", json{{"email", coder_.email}}));
+        if (asked.ok)
+          mailed_code(coder_.email, before);
+        return asked;
+      }
       case action::login_code_verify: {
         auto before = pactum::test_support::last_mail_id(url());
         auto asked = rest(nullptr, "POST", "/api/v1/users/login/code", json{{"email", coder_.email}});
