@@ -7,9 +7,12 @@ import { FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, currentSession, newKey } from "../api";
 import {
   AGE_BANDS, Application, applications, answerInvitation, apply, browseCampaigns, CampaignDetails, CampaignEvent, CampaignRow,
-  campaignStatus, campaignUpdates, CampaignView, createCampaign, decideApplication, eligibleCampaigns, getCampaign, GOALS,
-  invite, Invitation, myCampaigns, myInvitations, PRICING_MODELS, STATUS_TEXT, updateCampaign, withdrawApplication,
+  campaignStatus, campaignUpdates, CampaignView, createCampaign, decideApplication, getCampaign, GOALS,
+  invite, Invitation, myCampaigns, myInvitations, PRICING_MODELS, RankedCampaignRow, rankedCampaigns, STATUS_TEXT, updateCampaign,
+  withdrawApplication,
 } from "../campaigns";
+import { MatchScore, Reasons } from "../reasons";
+import { CampaignContent } from "./Content";
 import { deliverableLabel, DELIVERABLE_TYPES, money, time } from "../format";
 import { navigate } from "../router";
 import { useStore } from "../store";
@@ -366,12 +369,12 @@ export function CampaignWizard({ id }: { id?: string }) {
 
 // ---- lists ------------------------------------------------------------------------------------
 
-function CampaignCard({ c }: { c: CampaignRow }) {
+function CampaignCard({ c }: { c: RankedCampaignRow }) {
   return (
-    <li className="card campaign-card">
+    <li className="card campaign-card" data-testid="campaign-card">
       <div className="campaign-card-head">
         <h3><Link to={`/campaigns/${c.id}`}>{c.title}</Link></h3>
-        <StatusBadge status={c.status} />
+        {c.match ? <MatchScore score={c.match.score} /> : <StatusBadge status={c.status} />}
       </div>
       <p className="muted small">
         {money(c.budget, c.currency)} budget · {money(c.remaining, c.currency)} remaining · {modelLabel(c.pricing_model)}
@@ -384,6 +387,7 @@ function CampaignCard({ c }: { c: CampaignRow }) {
           {c.min_followers > 0 && <span className="chip">{c.min_followers.toLocaleString("en")}+ followers</span>}
         </p>
       )}
+      {c.match && <Reasons reasons={c.match.reasons} label={`Why ${c.title} fits you`} />}
     </li>
   );
 }
@@ -443,7 +447,7 @@ function Marketplace() {
   });
   const load = useCallback(() => {
     if (tab === "invitations") return;
-    const p = tab === "for-you" ? eligibleCampaigns() : browseCampaigns(query());
+    const p = tab === "for-you" ? rankedCampaigns() : browseCampaigns(query());
     p.then((r) => { setRows(r.campaigns); setNext(r.next_before); setFailure(""); }, (e) => {
       setRows([]);
       setFailure(e instanceof ApiError && e.status === 409 ? "Complete your media kit to see the campaigns that fit you." : errorText(e));
@@ -461,7 +465,7 @@ function Marketplace() {
           <button key={k} role="tab" aria-selected={tab === k} className={"tab" + (tab === k ? " on" : "")} onClick={() => { setRows(null); setTab(k); }}>{l}</button>
         ))}
       </div>
-      {tab === "for-you" && <p className="muted">Published campaigns whose niches, countries and follower minimum fit your media kit, newest first.</p>}
+      {tab === "for-you" && <p className="muted">Published campaigns whose niches, countries and follower minimum fit your media kit, best fit first, with the reasons: each factor's weight and how well you meet it.</p>}
       {tab === "all" && (
         <form className="card filters" role="search" onSubmit={(e) => { e.preventDefault(); setApplied(q); }}>
           <div className="row3">
@@ -499,7 +503,7 @@ function Marketplace() {
       )}
       {failure && <Notice kind="error">{failure}</Notice>}
       {tab === "invitations" ? <Invitations /> : rows && (
-        <Paged rows={rows} next={next} empty="No campaigns match right now." more={() => (tab === "for-you" ? eligibleCampaigns(next!) : browseCampaigns(query(next!))).then((r) => { setRows([...rows, ...r.campaigns]); setNext(r.next_before); })} />
+        <Paged rows={rows} next={next} empty="No campaigns match right now." more={() => (tab === "for-you" ? rankedCampaigns(next!) : browseCampaigns(query(next!))).then((r) => { setRows([...rows, ...r.campaigns]); setNext(r.next_before); })} />
       )}
     </div>
   );
@@ -626,6 +630,7 @@ export function CampaignPage({ id }: { id: string }) {
           {mine ? (
             <>
               <StatusActions c={c} onChange={setC} />
+              <p><Link to={`/discover?campaign=${c.id}`} className="btn btn-secondary">Find matching creators</Link></p>
               <ApplicationsInbox c={c} tick={tick} />
               <InviteCreator c={c} />
             </>
@@ -637,6 +642,7 @@ export function CampaignPage({ id }: { id: string }) {
           ) : null}
         </div>
       </div>
+      <CampaignContent c={c} mine={mine} />
     </div>
   );
 }
