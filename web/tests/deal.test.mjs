@@ -54,10 +54,11 @@ async function allLabelled(page, where) {
 }
 
 /** On a 360-px-wide phone the page has no horizontal scrolling; writes a screenshot. */
-async function fitsPhone(page, where, name) {
+async function fitsPhone(page, where, name, show) {
   const before = page.viewportSize();
   await page.setViewportSize({ width: 360, height: 740 });
   await page.waitForTimeout(150);
+  if (show) await show.scrollIntoViewIfNeeded();
   const wide = await page.evaluate(() => {
     const w = document.documentElement.clientWidth;
     return document.documentElement.scrollWidth > w
@@ -199,6 +200,7 @@ async function main() {
     assert(/^[0-9a-f-]{36}$/.test(creatorId), `a Pactum ID, got ${creatorId}`);
     await see(creator, "@cleo.rides");
     await shot(creator, "profile-creator");
+    await fitsPhone(creator, "the media kit");
     await creator.getByRole("link", { name: "Conversations" }).click();
     await seeText(creator.getByTestId("connection"), "Live");
   });
@@ -229,6 +231,7 @@ async function main() {
     await brand.getByLabel("Banned words").fill("cheap");
     await brand.getByLabel("Banned categories").fill("gambling");
     await allLabelled(brand, "the campaign wizard");
+    await fitsPhone(brand, "the campaign wizard");
     await brand.getByRole("button", { name: "Save and publish" }).click();
     // the server refuses "Germany" (ISO codes only): the wizard goes back to that step, error at the field
     await brand.locator(".field.has-error", { has: brand.getByLabel("Countries") }).locator(".field-error").waitFor({ timeout: T });
@@ -332,6 +335,8 @@ async function main() {
     await brand.getByRole("button", { name: "Resume" }).click();
     await seeText(brand.getByTestId("campaign-status"), "Published");
     await shot(brand, "campaign-brand");
+    await fitsPhone(brand, "the brand's campaign");
+    await keyboardStart(brand, "the brand's campaign");
     await brand.getByTestId("application").getByRole("link", { name: "Open the conversation" }).click();
     await brand.waitForURL(/\/chats\/[0-9a-f-]{36}$/, { timeout: T });
     await creator.getByRole("link", { name: "Open the conversation" }).click();
@@ -352,6 +357,7 @@ async function main() {
     await see(brand, "Sounds great, what do you have in mind?");
     await seeText(brand.getByTestId("receipt").last(), "Read");
     await see(brand, "online");
+    await fitsPhone(creator, "the chat");
   });
 
   await step("a dropped connection shows it and resumes without missing a message", async () => {
@@ -407,6 +413,8 @@ async function main() {
     await seeText(creator.getByTestId("contract-status"), "Funded");
     await see(creator, "Delivery due");
     await shot(creator, "contract-funded");
+    await fitsPhone(creator, "the contract");
+    await keyboardStart(creator, "the contract");
   });
 
   await step("deliver, request a revision, deliver again", async () => {
@@ -452,6 +460,7 @@ async function main() {
     await seeText(creator.getByTestId("balance-USD"), "$485.00");
     await seeText(creator.locator('section[aria-label="Withdrawals"]'), "paid");
     await shot(creator, "balance");
+    await fitsPhone(creator, "the balance");
     assert(h.ledgerCheck(), "pactumd --ledger-check finds the ledger consistent");
   });
 
@@ -555,7 +564,7 @@ async function main() {
     await seeText(bc.getByTestId("submission").nth(1), "Screening passed");
     await seeText(bc.getByTestId("deliverable-status"), "In review");
     assert(await bc.getByRole("button", { name: /Request a revision/ }).isDisabled(), "no revision round is left");
-    await fitsPhone(brand, "the content review", "content-review-phone");
+    await fitsPhone(brand, "the content review", "content-review-phone", bc.getByTestId("submission").nth(1));
     await bc.getByRole("button", { name: "Approve content" }).click();
     await seeText(cc.getByTestId("deliverable-status"), "Approved");
     await seeText(cc.getByTestId("submission").nth(1), "the contract is released");
@@ -563,7 +572,7 @@ async function main() {
     await seeText(cc.getByTestId("content-contract"), "Settled", 30_000);
     await seeText(bc.getByTestId("content-contract"), "Settled", 30_000);
     await shot(creator, "content-approved");
-    await fitsPhone(creator, "the campaign with its content", "content-creator-phone");
+    await fitsPhone(creator, "the campaign with its content", "content-creator-phone", cc);
     assert(h.ledgerCheck(), "pactumd --ledger-check finds the ledger consistent after the release");
   });
 }

@@ -16,7 +16,7 @@ import { CampaignContent } from "./Content";
 import { deliverableLabel, DELIVERABLE_TYPES, money, time } from "../format";
 import { navigate } from "../router";
 import { useStore } from "../store";
-import { Empty, errorText, Field, Link, Notice } from "../ui";
+import { Empty, errorText, Field, Link, Notice, tabKeys } from "../ui";
 import { NICHES } from "./Profile";
 
 type Errors = Record<string, string>;
@@ -460,9 +460,9 @@ function Marketplace() {
   return (
     <div className="page">
       <h1>Campaigns</h1>
-      <div className="tabs" role="tablist" aria-label="Campaigns">
+      <div className="tabs" role="tablist" aria-label="Campaigns" onKeyDown={tabKeys}>
         {tabs.map(([k, l]) => (
-          <button key={k} role="tab" aria-selected={tab === k} className={"tab" + (tab === k ? " on" : "")} onClick={() => { setRows(null); setTab(k); }}>{l}</button>
+          <button key={k} role="tab" aria-selected={tab === k} tabIndex={tab === k ? 0 : -1} className={"tab" + (tab === k ? " on" : "")} onClick={() => { setRows(null); setTab(k); }}>{l}</button>
         ))}
       </div>
       {tab === "for-you" && <p className="muted">Published campaigns whose niches, countries and follower minimum fit your media kit, best fit first, with the reasons: each factor's weight and how well you meet it.</p>}
@@ -810,6 +810,8 @@ function ApplyPanel({ c, tick }: { c: CampaignView; tick: number }) {
   }, [c.id, tick]);
   if (!events) return failure ? <Notice kind="error">{failure}</Notice> : null;
   const app = ownApplication(events, me.id);
+  // invited: the invitation (shown above) is their way in; applying as well is refused (409)
+  const invited = events.some((e) => e.type === "invitation.sent" && e.event.creator === me.id);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const local: Errors = {};
@@ -849,6 +851,7 @@ function ApplyPanel({ c, tick }: { c: CampaignView; tick: number }) {
         )}
       </section>
     );
+  if (invited) return null;
   if (c.status !== "published") return <section className="card"><p className="muted">This campaign is {STATUS_TEXT[c.status]?.toLowerCase()}: it takes no applications now.</p></section>;
   return (
     <form className="card" aria-label="Apply" onSubmit={submit} noValidate>

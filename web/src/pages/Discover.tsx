@@ -9,7 +9,7 @@ import {
 } from "../campaigns";
 import { DELIVERABLE_TYPES, money } from "../format";
 import { MatchScore, Reasons } from "../reasons";
-import { Empty, errorText, Field, Link, Notice } from "../ui";
+import { Empty, errorText, Field, Link, Notice, tabKeys } from "../ui";
 import { NICHES } from "./Profile";
 
 const PLATFORMS = ["tiktok", "instagram", "youtube", "twitch", "x", "facebook", "snapchat", "pinterest", "linkedin"];
@@ -54,9 +54,9 @@ export function Discover() {
   return (
     <div className="page">
       <h1>Find creators</h1>
-      <div className="tabs" role="tablist" aria-label="Find creators">
+      <div className="tabs" role="tablist" aria-label="Find creators" onKeyDown={tabKeys}>
         {tabs.map(([k, l]) => (
-          <button key={k} id={`tab-${k}`} role="tab" aria-selected={tab === k} aria-controls={`panel-${k}`} className={"tab" + (tab === k ? " on" : "")} onClick={() => setTab(k)}>{l}</button>
+          <button key={k} id={`tab-${k}`} role="tab" aria-selected={tab === k} tabIndex={tab === k ? 0 : -1} aria-controls={`panel-${k}`} className={"tab" + (tab === k ? " on" : "")} onClick={() => setTab(k)}>{l}</button>
         ))}
       </div>
       <div id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`}>
