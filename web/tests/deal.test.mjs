@@ -248,9 +248,44 @@ async function main() {
   });
 
   await step("brand finds the creator with the discovery filters and sees the campaign's ranked matches with their reasons", async () => {
+    // 21 more creators (through the API), so the search has more than one page of 20
+    const extra = 21;
+    await Promise.all(Array.from({ length: extra }, async (_, i) => {
+      const email = `chef-${i}-${run}@creator.example`, password = "street food 2026!";
+      const post = (path, body, token) => fetch(h.url + path, {
+        method: path.endsWith("profile") ? "PUT" : "POST",
+        headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      const reg = await post("/api/v1/users/register", { email, password, display_name: `Chef ${i + 1}`, role: "creator", consents: { terms: "2026-01" } });
+      assert(reg.status === 201 || reg.status === 200, `registered, got ${reg.status}`);
+      const { token } = await (await post("/api/v1/users/login", { email, password })).json();
+      const prof = await post("/api/v1/influencers/profile", {
+        bio: "Street food, every week.", niches: ["food"], location: { country: "FR" }, languages: ["fr"],
+        social_accounts: [{ platform: "instagram", handle: `@chef${i}`, followers: 1000 + i, average_views: 300, engagement_rate: 4 }],
+      }, token);
+      assert(prof.status === 200, `profile saved, got ${prof.status}: ${await prof.text()}`);
+    }));
     await brand.getByRole("link", { name: "Find creators" }).click();
     const results = brand.locator('section[aria-label="Creators found"]');
-    await seeText(results, creatorUser.name); // no filters: every creator
+    await seeText(results, creatorUser.name); // no filters: every creator, most followers first
+    // cursor paging: 20, then the rest
+    await brand.getByLabel("food", { exact: true }).check();
+    await brand.getByRole("button", { name: "Search", exact: true }).click();
+    await brand.getByRole("button", { name: "Show more" }).waitFor({ timeout: T });
+    assert((await results.getByTestId("creator").count()) === 20, "a first page of 20");
+    await brand.getByRole("button", { name: "Show more" }).click();
+    await see(brand, "21 creators shown");
+    const names = await results.getByTestId("creator").locator("h3").allTextContents();
+    assert(names.length === extra && new Set(names).size === extra, `every match once: ${names.join(", ")}`);
+    assert((await brand.getByRole("button", { name: "Show more" }).count()) === 0, "no more pages");
+    // invite straight from a result
+    const chef = results.getByTestId("creator").filter({ has: brand.getByRole("link", { name: "Chef 1", exact: true }) });
+    await chef.getByRole("button", { name: /^Invite/ }).click();
+    await chef.getByLabel("Personal note (optional)").fill("A street-food ride through Berlin?");
+    await chef.getByRole("button", { name: "Send invitation" }).click();
+    await seeText(chef, "Invitation sent to Chef 1.");
+    await brand.getByLabel("food", { exact: true }).uncheck();
     await brand.getByLabel("Words in the bio").fill("cycling berlin");
     await brand.getByLabel("travel", { exact: true }).check();
     await brand.getByLabel("Platform").selectOption("tiktok");
