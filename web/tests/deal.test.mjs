@@ -296,6 +296,7 @@ async function main() {
     await seeText(results.getByTestId("creator"), creatorUser.name);
     await seeText(results.getByTestId("creator"), "120,000 followers");
     await allLabelled(brand, "creator discovery");
+    await brand.evaluate(() => { window.scrollTo(0, 0); document.querySelector(".filters-form").scrollTop = 0; });
     await shot(brand, "discover-search");
     await brand.getByLabel("Followers from").fill("200000");
     await brand.getByRole("button", { name: "Search", exact: true }).click();

@@ -173,7 +173,7 @@ function Search({ campaigns }: { campaigns: CampaignRow[] }) {
             <Field label="Rate for" error={errors.rate_type}>
               {(a) => (
                 <select {...a} value={f.rate_type} onChange={set("rate_type")}>
-                  <option value="">Any collaboration</option>
+                  <option value="">Any</option>
                   {DELIVERABLE_TYPES.map(([k, l]) => <option key={k} value={k}>{l}</option>)}
                 </select>
               )}
