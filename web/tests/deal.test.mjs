@@ -237,6 +237,10 @@ async function main() {
     await brand.locator(".field.has-error", { has: brand.getByLabel("Countries") }).locator(".field-error").waitFor({ timeout: T });
     await shot(brand, "campaign-wizard-errors");
     await brand.getByLabel("Countries").fill("DE, AT");
+    // the draft's matches, before anything is saved
+    await brand.getByRole("button", { name: "Preview matching creators" }).click();
+    await seeText(brand.getByTestId("match-preview"), creatorUser.name);
+    await seeText(brand.getByTestId("match-preview"), "target niches");
     await brand.getByRole("button", { name: "Next" }).click();
     await brand.getByRole("button", { name: "Next" }).click();
     await brand.getByRole("button", { name: "Save and publish" }).click();

@@ -8,7 +8,7 @@ import { ApiError, currentSession, newKey } from "../api";
 import {
   AGE_BANDS, Application, applications, answerInvitation, apply, browseCampaigns, CampaignDetails, CampaignEvent, CampaignRow,
   campaignStatus, campaignUpdates, CampaignView, createCampaign, decideApplication, getCampaign, GOALS,
-  invite, Invitation, myCampaigns, myInvitations, PRICING_MODELS, RankedCampaignRow, rankedCampaigns, STATUS_TEXT, updateCampaign,
+  invite, Invitation, myCampaigns, myInvitations, previewMatches, PRICING_MODELS, RankedCampaignRow, rankedCampaigns, STATUS_TEXT, updateCampaign,
   withdrawApplication,
 } from "../campaigns";
 import { MatchScore, Reasons } from "../reasons";
@@ -363,7 +363,50 @@ export function CampaignWizard({ id }: { id?: string }) {
           )}
         </div>
       </form>
+      {step >= 2 && <MatchPreview details={() => details(f)} />}
     </div>
+  );
+}
+
+/** The creators the campaign as drafted would match, with the reasons (`POST /api/v1/brands/matches`). */
+function MatchPreview({ details }: { details: () => CampaignDetails }) {
+  const [r, setR] = useState<Awaited<ReturnType<typeof previewMatches>> | null>(null);
+  const [failure, setFailure] = useState("");
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    setFailure("");
+    try {
+      setR(await previewMatches(details(), 5));
+    } catch (e) {
+      setR(null);
+      setFailure(e instanceof ApiError && Object.keys(e.fields).length
+        ? "Fix these first: " + Object.entries(e.fields).map(([k, v]) => `${k} ${v}`).join("; ")
+        : errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-label="Matching creators" aria-busy={busy}>
+      <div className="campaign-card-head">
+        <h2>Matching creators</h2>
+        <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => void run()}>{r ? "Refresh the preview" : "Preview matching creators"}</button>
+      </div>
+      <p className="muted small">Who this campaign, as it stands, would fit best — nothing is saved.</p>
+      {failure && <Notice kind="error">{failure}</Notice>}
+      {r && <p className="muted small" role="status">{r.matches.length} best of {r.eligible} eligible creators ({r.considered} considered)</p>}
+      {r && (
+        <ol className="creator-list">
+          {r.matches.map((m) => (
+            <li key={m.creator.user_id} className="match-preview" data-testid="match-preview">
+              <p className="facts-line"><Link to={`/creators/${m.creator.user_id}`}>{m.creator.display_name}</Link> · <MatchScore score={m.score} /></p>
+              <Reasons reasons={m.reasons} label={`Why ${m.creator.display_name} fits`} />
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
   );
 }
 
