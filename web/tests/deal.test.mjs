@@ -166,6 +166,7 @@ async function main() {
     // the API's own error for `website`, shown next to that field
     await brand.locator(".field.has-error", { has: brand.getByLabel("Website (optional)") }).locator(".field-error").waitFor({ timeout: T });
     await shot(brand, "signup-profile");
+    await fitsPhone(brand, "the sign-up's profile step");
     await allLabelled(brand, "the brand profile step");
     await brand.getByLabel("Website (optional)").fill("https://acme.example");
     await brand.getByRole("button", { name: "Finish" }).click();
@@ -341,7 +342,10 @@ async function main() {
     await seeText(creator.getByTestId("match-reasons"), "weight 30%");
     await shot(creator, "campaign-for-you");
     await fitsPhone(creator, "For you", "campaign-for-you-phone");
-    await creator.getByRole("tab", { name: "All campaigns" }).click();
+    // tabs by keyboard: the arrow key moves to the next tab and selects it
+    await creator.getByRole("tab", { name: "For you" }).focus();
+    await creator.keyboard.press("ArrowRight");
+    await creator.getByRole("tab", { name: "All campaigns", selected: true }).waitFor({ timeout: T });
     await creator.getByLabel("Niche").selectOption("gaming");
     await creator.getByRole("button", { name: "Search" }).click();
     await see(creator, "No campaigns match right now.");
@@ -350,6 +354,7 @@ async function main() {
     await creator.getByLabel("Country").fill("DE");
     await creator.getByRole("button", { name: "Search" }).click();
     await allLabelled(creator, "the marketplace filters");
+    await fitsPhone(creator, "the marketplace filters");
     await creator.getByRole("link", { name: campaignTitle }).waitFor({ timeout: T });
     await shot(creator, "campaign-marketplace");
     await creator.getByRole("link", { name: campaignTitle }).click();

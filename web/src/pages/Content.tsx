@@ -191,8 +191,13 @@ function SubmitForm(props: { campaign: string; k: CampaignContract; deliverable:
     } catch (x) {
       if (x instanceof ApiError && Object.keys(x.fields).length) {
         const f: Record<string, string> = {};
-        for (const [k, v] of Object.entries(x.fields)) f[k.startsWith("media") ? "media" : k] = (f[k.startsWith("media") ? "media" : k] ? f[k] + "; " : "") + v;
+        for (const [k, v] of Object.entries(x.fields)) {
+          const at = k.startsWith("media") ? "media" : k; // "media[0].url" is shown at the links
+          f[at] = (f[at] ? f[at] + "; " : "") + (at === k ? v : `${k.slice(5)} ${v}`);
+        }
         setErrors(f);
+        const other = Object.entries(f).filter(([k]) => !["media", "caption", "platform"].includes(k));
+        if (other.length) setFailure(other.map(([k, v]) => `${k}: ${v}`).join("; "));
       } else setFailure(errorText(x));
     } finally {
       setBusy(false);
