@@ -599,7 +599,14 @@ async function main() {
     await allLabelled(brand, "the content review");
     await bc.getByLabel("Note for the creator").fill("Please add #ad to the caption.");
     await shot(brand, "content-review");
+    // the creator is offline when the brand reviews: after the reconnect the page subscribes again
+    // and reads what it missed
+    await creatorCtx.setOffline(true);
+    await seeText(creator.getByTestId("connection"), "Offline");
     await bc.getByRole("button", { name: "Request a revision" }).click();
+    await seeText(bc.getByTestId("deliverable-status"), "Revision requested");
+    await creatorCtx.setOffline(false);
+    await seeText(creator.getByTestId("connection"), "Live");
     await seeText(cc.getByTestId("deliverable-status"), "Revision requested");
     await seeText(cc.getByTestId("review"), "Please add #ad to the caption.");
     await seeText(cc.getByTestId("revisions-left"), "Revision rounds left: 0 of 1");
