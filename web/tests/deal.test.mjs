@@ -274,7 +274,8 @@ async function main() {
     await brand.getByRole("link", { name: "Find creators" }).click();
     const results = brand.locator('section[aria-label="Creators found"]');
     await seeText(results, creatorUser.name); // no filters: every creator, most followers first
-    // cursor paging: 20, then the rest
+    // cursor paging: 20, then the rest (the filter groups fold away until opened)
+    await brand.locator("summary", { hasText: "Niches" }).click();
     await brand.getByLabel("food", { exact: true }).check();
     await brand.getByRole("button", { name: "Search", exact: true }).click();
     await brand.getByRole("button", { name: "Show more" }).waitFor({ timeout: T });
@@ -295,6 +296,7 @@ async function main() {
     await brand.getByLabel("travel", { exact: true }).check();
     await brand.getByLabel("Platform").selectOption("tiktok");
     await brand.getByLabel("Followers from").fill("100000");
+    await brand.locator("summary", { hasText: "Where the creator lives" }).click();
     await brand.getByLabel("Country", { exact: true }).fill("de");
     await brand.getByLabel("Languages (any of)").fill("de");
     await brand.getByRole("button", { name: "Search", exact: true }).click();
@@ -313,6 +315,7 @@ async function main() {
     await see(brand, "Some filters are not valid");
     await brand.getByLabel("Followers up to").fill("");
     await brand.getByLabel("Followers from").fill("100000");
+    await brand.locator("summary", { hasText: "Rates" }).click();
     await brand.getByLabel("Rate currency").fill("USD");
     await brand.getByLabel("Rate from").fill("400");
     await brand.getByLabel("Rate up to").fill("500");

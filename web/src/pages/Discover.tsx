@@ -112,8 +112,9 @@ function Search({ campaigns }: { campaigns: CampaignRow[] }) {
       <form ref={formRef} className="card filters-form" role="search" aria-label="Creator filters" onSubmit={submit} noValidate>
         <h2>Filters</h2>
         {input("q", "Words in the bio", { type: "search", maxLength: 200 }, "All words must occur; \"a phrase\", or, -word")}
+        <Group title="Niches (any of)" keys={["niche"]} f={f} errors={errors}>
         <fieldset className={errors.niche ? "has-error" : ""}>
-          <legend>Niches (any of)</legend>
+          <legend className="sr-only">Niches (any of)</legend>
           <div className="chips">
             {NICHES.map((n) => (
               <label key={n} className={"chip" + (f.niche.includes(n) ? " on" : "")}>
@@ -124,6 +125,7 @@ function Search({ campaigns }: { campaigns: CampaignRow[] }) {
           </div>
           {errors.niche && <p className="field-error" role="alert">{errors.niche}</p>}
         </fieldset>
+        </Group>
         <Field label="Platform" error={errors.platform} hint="With a platform, followers and engagement are that account's">
           {(a) => (
             <select {...a} value={f.platform} onChange={set("platform")}>
@@ -140,8 +142,7 @@ function Search({ campaigns }: { campaigns: CampaignRow[] }) {
           {input("engagement_min", "Engagement from (%)", { inputMode: "decimal" })}
           {input("engagement_max", "Engagement up to (%)", { inputMode: "decimal" })}
         </div>
-        <fieldset>
-          <legend>Audience</legend>
+        <Group title="Audience" keys={["audience_country", "audience_age", "audience_min_share"]} f={f} errors={errors}>
           <div className="row2">
             {input("audience_country", "Audience country", { maxLength: 2 }, "e.g. DE")}
             <Field label="Audience age" error={errors.audience_age}>
@@ -154,9 +155,8 @@ function Search({ campaigns }: { campaigns: CampaignRow[] }) {
             </Field>
           </div>
           {input("audience_min_share", "Least audience share there (%)", { inputMode: "decimal", placeholder: "10" })}
-        </fieldset>
-        <fieldset>
-          <legend>Where the creator lives</legend>
+        </Group>
+        <Group title="Where the creator lives" keys={["country", "lat", "lon", "radius_km"]} f={f} errors={errors}>
           {input("country", "Country", { maxLength: 2 }, "e.g. DE")}
           <p className="hint">Or within a distance of a point:</p>
           <div className="row2">
@@ -164,10 +164,9 @@ function Search({ campaigns }: { campaigns: CampaignRow[] }) {
             {input("lon", "Longitude", { inputMode: "decimal", placeholder: "13.40" })}
           </div>
           {input("radius_km", "Radius (km)", { inputMode: "decimal" }, "Up to 500 km; all three together")}
-        </fieldset>
+        </Group>
         {input("language", "Languages (any of)", {}, "ISO codes, e.g. de, en")}
-        <fieldset>
-          <legend>Rates</legend>
+        <Group title="Rates" keys={["rate_currency", "rate_type", "rate_min", "rate_max"]} f={f} errors={errors}>
           <div className="row2">
             {input("rate_currency", "Rate currency", { maxLength: 3 }, "Needed for rate filters")}
             <Field label="Rate for" error={errors.rate_type}>
@@ -183,7 +182,7 @@ function Search({ campaigns }: { campaigns: CampaignRow[] }) {
             {input("rate_min", "Rate from", { inputMode: "decimal" })}
             {input("rate_max", "Rate up to", { inputMode: "decimal" })}
           </div>
-        </fieldset>
+        </Group>
         <Field label="Sort by" error={errors.sort}>
           {(a) => (
             <select {...a} value={f.sort} onChange={set("sort")}>
@@ -214,6 +213,25 @@ function Search({ campaigns }: { campaigns: CampaignRow[] }) {
         {next && <button className="btn btn-ghost" disabled={busy} onClick={() => void run(applied, next)}>Show more</button>}
       </section>
     </div>
+  );
+}
+
+/**
+ * A group of filters that folds away (the form stays short, on a phone too). It opens by itself when
+ * one of its filters is set or has an error; its summary counts the filters set.
+ */
+function Group(props: { title: string; keys: (keyof Filters)[]; f: Filters; errors: Record<string, string>; children: React.ReactNode }) {
+  const set = props.keys.filter((k) => (Array.isArray(props.f[k]) ? props.f[k].length > 0 : String(props.f[k]).trim() !== "")).length;
+  const bad = props.keys.some((k) => props.errors[k]);
+  const [open, setOpen] = useState(set > 0);
+  useEffect(() => {
+    if (bad) setOpen(true);
+  }, [bad]);
+  return (
+    <details className={"filter-group" + (bad ? " has-error" : "")} open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>{props.title}{set > 0 ? ` (${set} set)` : ""}</summary>
+      <div className="filter-group-body">{props.children}</div>
+    </details>
   );
 }
 
