@@ -3,12 +3,10 @@
 // screening report and review. The creator submits (media links, caption, platform) and sees the
 // screening report at once; the brand approves, asks for a revision with a note, or rejects. Both
 // sides are live through `campaign.subscribe` (docs/protocol.md), subscribed again after every
-// reconnect (the gap is read again from the API).
+// reconnect (the gap is read from the campaign's feed).
 import { FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, newKey } from "../api";
-import {
-  CampaignEvent, campaignContent, campaignUpdates, CampaignView, CONTENT_PLATFORMS, reviewContent, Submission, submitContent,
-} from "../campaigns";
+import { CampaignEvent, campaignUpdates, CampaignView, CONTENT_PLATFORMS, reviewContent, Submission, submitContent } from "../campaigns";
 import { money, time } from "../format";
 import { useStore } from "../store";
 import { errorText, Field, Link, Notice } from "../ui";
@@ -20,51 +18,60 @@ const VERDICT: Record<string, string> = {
   pending: "In review", approved: "Approved", revision_requested: "Revision requested", rejected: "Rejected",
 };
 
-async function allUpdates(id: string) {
-  const out: CampaignEvent[] = [];
-  for (let after = 0; ;) {
-    const r = await campaignUpdates(id, after);
-    out.push(...r.events);
-    if (r.next_after === null || r.next_after === undefined || r.next_after <= after || !r.events.length) return out;
-    after = r.next_after;
-  }
-}
-async function allContent(id: string) {
-  const out: Submission[] = [];
-  for (let after = 0; ;) {
-    const r = await campaignContent(id, after);
-    out.push(...r.content);
-    if (r.next_after === null || r.next_after === undefined || r.next_after <= after || !r.content.length) return out;
-    after = r.next_after;
-  }
-}
-
-function contractsOf(events: CampaignEvent[]): CampaignContract[] {
-  const m = new Map<string, CampaignContract>();
-  for (const { type, event: e } of events) {
+/**
+ * Everything the section shows, folded from the campaign's feed (`/updates`, which shows a creator
+ * only the events of their own contracts): the contracts from `budget.*`, the submissions from
+ * `content.submitted` (its seq is the submission id) and their reviews from `content.reviewed`.
+ */
+function fold(events: CampaignEvent[]): { contracts: CampaignContract[]; subs: Submission[] } {
+  const contracts = new Map<string, CampaignContract>();
+  const subs = new Map<number, Submission>();
+  for (const { seq, type, at, event: e } of events) {
     if (type === "budget.committed")
-      m.set(e.contract, {
+      contracts.set(e.contract, {
         id: e.contract, creator: e.creator, amount: e.amount ?? 0, pieces: e.deliverables ?? (e.platforms ?? []).length,
         revision_rounds: e.revision_rounds ?? 0, platforms: e.platforms ?? [], settled: false,
       });
-    if (type === "budget.settled" && m.has(e.contract)) m.get(e.contract)!.settled = true;
+    else if (type === "budget.settled" && contracts.has(e.contract)) contracts.get(e.contract)!.settled = true;
+    else if (type === "content.submitted")
+      subs.set(seq, {
+        id: seq, verdict: "pending", contract: e.contract, deliverable: e.deliverable, by: e.by, content: e.content,
+        report: e.report ?? { passed: true, findings: [] }, at: e.at ?? at, review: null,
+      });
+    else if (type === "content.reviewed" && subs.has(e.submission)) {
+      const sub = subs.get(e.submission)!;
+      sub.verdict = e.verdict;
+      sub.review = { submission: e.submission, by: e.by, verdict: e.verdict, reason: e.reason ?? "", release: Boolean(e.release), at: e.at ?? at };
+    }
   }
-  return [...m.values()];
+  return { contracts: [...contracts.values()], subs: [...subs.values()].sort((a, b) => a.id - b.id) };
 }
 
 export function CampaignContent({ c, mine }: { c: CampaignView; mine: boolean }) {
   const store = useStore();
   const [data, setData] = useState<{ contracts: CampaignContract[]; subs: Submission[] } | null>(null);
   const [failure, setFailure] = useState("");
-  const seq = useRef(0);
+  // The feed is read once, then only what follows the last event seen (after every push and
+  // reconnect); one read at a time, and a push during a read asks for one more.
+  const feed = useRef<{ events: CampaignEvent[]; after: number; busy: boolean; again: boolean }>({ events: [], after: 0, busy: false, again: false });
   const load = useCallback(() => {
-    const n = ++seq.current;
-    // a creator without a contract in the campaign may not read its content (404): nothing to show
-    const content = allContent(c.id).catch((e) => (!mine && e instanceof ApiError && e.status === 404 ? [] : Promise.reject(e)));
-    Promise.all([allUpdates(c.id), content]).then(([events, subs]) => {
-      if (n === seq.current) { setData({ contracts: contractsOf(events), subs }); setFailure(""); }
-    }, (e) => setFailure(errorText(e)));
-  }, [c.id, mine]);
+    const f = feed.current;
+    if (f.busy) return void (f.again = true);
+    f.busy = true;
+    (async () => {
+      do {
+        f.again = false;
+        for (;;) {
+          const r = await campaignUpdates(c.id, f.after);
+          for (const e of r.events) if (e.seq > f.after && /^(content|budget)\./.test(e.type)) f.events.push(e);
+          if (r.events.length) f.after = Math.max(f.after, r.events[r.events.length - 1].seq);
+          if (r.next_after === null || r.next_after === undefined || !r.events.length) break;
+        }
+        setData(fold(f.events));
+        setFailure("");
+      } while (f.again);
+    })().catch((e) => setFailure(errorText(e))).finally(() => (f.busy = false));
+  }, [c.id]);
   useEffect(load, [load]);
   useEffect(() => {
     // Live: subscribe now (queued until connected) and again after every reconnect, reading the gap.
