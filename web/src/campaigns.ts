@@ -156,8 +156,6 @@ export const submitContent = (id: string, key: string, contract: string, deliver
   api<Command & { submission: number }>("POST", `/api/v1/campaigns/${enc(id)}/content`, { contract, deliverable, ...body, key });
 export const reviewContent = (id: string, submission: number, key: string, verdict: "approved" | "rejected" | "revision_requested", reason: string) =>
   api<Command>("PUT", `/api/v1/campaigns/${enc(id)}/content/${submission}/status`, { verdict, reason, key });
-export const campaignContent = (id: string, after = 0) =>
-  api<{ content: Submission[]; next_after: number | null }>("GET", `/api/v1/campaigns/${enc(id)}/content${qs({ after, limit: 100 })}`);
 /** The creators a campaign being drafted would match (nothing is stored). */
 export const previewMatches = (d: CampaignDetails, limit = 5) =>
   api<{ matches: CreatorMatch[]; considered: number; eligible: number; limit: number }>("POST", `/api/v1/brands/matches${qs({ limit })}`, d);
