@@ -11,6 +11,7 @@ import { Chats } from "./pages/Chats";
 import { ContractPage } from "./pages/Contract";
 import { BalancePage } from "./pages/Balance";
 import { CampaignPage, Campaigns, CampaignWizard } from "./pages/Campaigns";
+import { Discover } from "./pages/Discover";
 
 function useSession(): Tokens | null {
   const [s, set] = useState(currentSession());
@@ -68,6 +69,7 @@ function Shell({ session, path }: { session: Tokens; path: string }) {
   const nav: [string, string][] = [
     ["/chats", "Conversations"],
     ["/campaigns", "Campaigns"],
+    ...(role === "brand" ? ([["/discover", "Find creators"]] as [string, string][]) : []),
     ...(role === "creator" ? ([["/balance", "Balance"]] as [string, string][]) : []),
     ["/profile", role === "creator" ? "Profile & media kit" : "Profile"],
   ];
@@ -81,6 +83,7 @@ function Shell({ session, path }: { session: Tokens; path: string }) {
   else if ((m = match("/creators/:id", path))) page = <PublicProfile id={m.id} role="creator" />;
   else if ((m = match("/brands/:id", path))) page = <PublicProfile id={m.id} role="brand" />;
   else if (path === "/campaigns") page = <Campaigns />;
+  else if (path === "/discover" && role === "brand") page = <Discover key={location.search} />;
   else if (path === "/campaigns/new" && role === "brand") page = <CampaignWizard key="new" />;
   else if ((m = match("/campaigns/:id/edit", path)) && role === "brand") page = <CampaignWizard key={m.id} id={m.id} />;
   else if ((m = match("/campaigns/:id", path))) page = <CampaignPage key={m.id} id={m.id} />;

@@ -109,3 +109,53 @@ export const AGE_BANDS = ["13-17", "18-24", "25-34", "35-44", "45-54", "55+"];
 export const STATUS_TEXT: Record<string, string> = {
   draft: "Draft", published: "Published", paused: "Paused", completed: "Completed", cancelled: "Cancelled",
 };
+
+// ---- matching, creator search and campaign content (docs/api.md: Matching, Creator search, Campaigns) ----
+
+/** One factor of a match score: `contribution` = `weight` × `score`; the contributions sum to the score. */
+export interface MatchReason { factor: string; weight: number; score: number; contribution: number; text: string }
+export interface Match { score: number; reasons: MatchReason[] }
+/** A "For you" row: the list row plus its place in the ranking and why it fits. */
+export type RankedCampaignRow = CampaignRow & { rank?: number; match?: Match };
+
+export interface SocialAccount { platform: string; handle: string; followers: number; average_views?: number; engagement_rate?: number }
+export interface Rate { type: string; amount: number; currency: string }
+export interface PublicCreator {
+  user_id: string; display_name: string; role: string; bio?: string; niches?: string[];
+  social_accounts?: SocialAccount[]; follower_total?: number;
+  location?: { country?: string; city?: string }; languages?: string[]; rates?: Rate[]; media_kit_url?: string;
+}
+export interface SearchResult {
+  profile: PublicCreator;
+  matched: {
+    followers?: number; engagement_rate?: number; platform?: string; audience_country_share?: number;
+    audience_age_share?: number; rate?: Rate; relevance?: number;
+  };
+}
+export interface CreatorMatch { rank: number; score: number; creator: PublicCreator; reasons: MatchReason[] }
+
+export const searchCreators = (q: Record<string, string | number | undefined>) =>
+  api<{ results: SearchResult[]; sort: string; next_cursor: string | null }>("GET", `/api/v1/search/influencers${qs(q)}`);
+export const campaignMatches = (id: string, limit = 20) =>
+  api<{ campaign: string; matches: CreatorMatch[]; considered: number; eligible: number; limit: number }>(
+    "GET", `/api/v1/brands/campaigns/${enc(id)}/matches${qs({ limit })}`);
+export const rankedCampaigns = (before?: string) =>
+  api<{ campaigns: RankedCampaignRow[]; next_before: string | null; considered?: number; eligible?: number }>(
+    "GET", `/api/v1/influencers/campaigns${qs({ sort: "match", before, limit: 20 })}`);
+
+export interface MediaRef { url: string; type?: string; size?: number; width?: number; height?: number }
+export interface ContentBody { media: MediaRef[]; caption: string; platform: string; categories?: string[]; paid_partnership?: boolean }
+export interface ScreeningReport { passed: boolean; findings: { rule: string; detail: string }[] }
+export interface ContentReview { submission: number; by: string; verdict: string; reason: string; release: boolean; at: number }
+export interface Submission {
+  id: number; verdict: string; contract: string; deliverable: number; by: string;
+  content: ContentBody; report: ScreeningReport; at: number; review?: ContentReview | null;
+}
+export const CONTENT_PLATFORMS = ["tiktok", "instagram", "youtube", "other"];
+export const submitContent = (id: string, key: string, contract: string, deliverable: number, body: ContentBody) =>
+  api<Command & { submission: number }>("POST", `/api/v1/campaigns/${enc(id)}/content`, { contract, deliverable, ...body, key });
+export const reviewContent = (id: string, submission: number, key: string, verdict: "approved" | "rejected" | "revision_requested", reason: string) =>
+  api<Command>("PUT", `/api/v1/campaigns/${enc(id)}/content/${submission}/status`, { verdict, reason, key });
+/** The creators a campaign being drafted would match (nothing is stored). */
+export const previewMatches = (d: CampaignDetails, limit = 5) =>
+  api<{ matches: CreatorMatch[]; considered: number; eligible: number; limit: number }>("POST", `/api/v1/brands/matches${qs({ limit })}`, d);

@@ -1,5 +1,5 @@
 // Small accessible building blocks: labelled fields with their error next to them, buttons, notices.
-import { ReactNode, useId } from "react";
+import { KeyboardEvent, ReactNode, useId } from "react";
 import { navigate } from "./router";
 
 export function Field(props: {
@@ -65,4 +65,17 @@ export function Link(props: { to: string; children: ReactNode; className?: strin
 export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** Arrow keys, Home and End move between the tabs of a `role="tablist"` and select the one reached (WAI-ARIA tabs). */
+export function tabKeys(e: KeyboardEvent<HTMLElement>) {
+  const tabs = [...e.currentTarget.querySelectorAll<HTMLElement>('[role="tab"]')];
+  const i = tabs.indexOf(document.activeElement as HTMLElement);
+  if (i < 0) return;
+  const to = e.key === "ArrowRight" ? (i + 1) % tabs.length : e.key === "ArrowLeft" ? (i - 1 + tabs.length) % tabs.length
+    : e.key === "Home" ? 0 : e.key === "End" ? tabs.length - 1 : -1;
+  if (to < 0) return;
+  e.preventDefault();
+  tabs[to].focus();
+  tabs[to].click();
 }

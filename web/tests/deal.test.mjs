@@ -53,6 +53,40 @@ async function allLabelled(page, where) {
   assert(unlabelled.length === 0, `unlabelled controls on ${where}: ${unlabelled.join(", ")}`);
 }
 
+/** On a 360-px-wide phone the page has no horizontal scrolling; writes a screenshot. */
+async function fitsPhone(page, where, name, show) {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.waitForTimeout(150);
+  if (show) await show.scrollIntoViewIfNeeded();
+  const wide = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    return document.documentElement.scrollWidth > w
+      ? [...document.querySelectorAll("body *")].filter((el) => el.getBoundingClientRect().right > w + 1).slice(-3).map((el) => el.outerHTML.slice(0, 100))
+      : [];
+  });
+  if (name) await page.screenshot({ path: join(h.screenshotDir(), `${name}.png`) });
+  await page.setViewportSize(before);
+  assert(wide.length === 0, `${where} is wider than a 360-px phone: ${wide.join(" | ")}`);
+}
+
+/** Tab from the top reaches the skip link first, and the focused control shows a focus ring. */
+async function keyboardStart(page, where) {
+  await page.evaluate(() => {
+    // start sequential focus navigation at the top of the document
+    document.body.tabIndex = -1;
+    document.body.focus();
+    document.body.removeAttribute("tabindex");
+    window.scrollTo(0, 0);
+  });
+  await page.keyboard.press("Tab");
+  const first = await page.evaluate(() => document.activeElement?.textContent ?? "");
+  assert(first.includes("Skip to content"), `${where}: the first Tab stop is the skip link, got "${first}"`);
+  await page.keyboard.press("Tab");
+  const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(ring !== "none", `${where}: the focused control shows a focus ring`);
+}
+
 const see = (page, text) => page.getByText(text, { exact: false }).first().waitFor({ timeout: T });
 
 /** A raw HTTP/1.1 GET (Node's fetch would normalise "..") → status code. */
@@ -132,6 +166,7 @@ async function main() {
     // the API's own error for `website`, shown next to that field
     await brand.locator(".field.has-error", { has: brand.getByLabel("Website (optional)") }).locator(".field-error").waitFor({ timeout: T });
     await shot(brand, "signup-profile");
+    await fitsPhone(brand, "the sign-up's profile step");
     await allLabelled(brand, "the brand profile step");
     await brand.getByLabel("Website (optional)").fill("https://acme.example");
     await brand.getByRole("button", { name: "Finish" }).click();
@@ -166,6 +201,7 @@ async function main() {
     assert(/^[0-9a-f-]{36}$/.test(creatorId), `a Pactum ID, got ${creatorId}`);
     await see(creator, "@cleo.rides");
     await shot(creator, "profile-creator");
+    await fitsPhone(creator, "the media kit");
     await creator.getByRole("link", { name: "Conversations" }).click();
     await seeText(creator.getByTestId("connection"), "Live");
   });
@@ -196,11 +232,16 @@ async function main() {
     await brand.getByLabel("Banned words").fill("cheap");
     await brand.getByLabel("Banned categories").fill("gambling");
     await allLabelled(brand, "the campaign wizard");
+    await fitsPhone(brand, "the campaign wizard");
     await brand.getByRole("button", { name: "Save and publish" }).click();
     // the server refuses "Germany" (ISO codes only): the wizard goes back to that step, error at the field
     await brand.locator(".field.has-error", { has: brand.getByLabel("Countries") }).locator(".field-error").waitFor({ timeout: T });
     await shot(brand, "campaign-wizard-errors");
     await brand.getByLabel("Countries").fill("DE, AT");
+    // the draft's matches, before anything is saved
+    await brand.getByRole("button", { name: "Preview matching creators" }).click();
+    await seeText(brand.getByTestId("match-preview"), creatorUser.name);
+    await seeText(brand.getByTestId("match-preview"), "target niches");
     await brand.getByRole("button", { name: "Next" }).click();
     await brand.getByRole("button", { name: "Next" }).click();
     await brand.getByRole("button", { name: "Save and publish" }).click();
@@ -211,10 +252,103 @@ async function main() {
     await see(brand, "No applications yet");
   });
 
+  await step("brand finds the creator with the discovery filters and sees the campaign's ranked matches with their reasons", async () => {
+    // 21 more creators (through the API), so the search has more than one page of 20
+    const extra = 21;
+    await Promise.all(Array.from({ length: extra }, async (_, i) => {
+      const email = `chef-${i}-${run}@creator.example`, password = "street food 2026!";
+      const post = (path, body, token) => fetch(h.url + path, {
+        method: path.endsWith("profile") ? "PUT" : "POST",
+        headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      const reg = await post("/api/v1/users/register", { email, password, display_name: `Chef ${i + 1}`, role: "creator", consents: { terms: "2026-01" } });
+      assert(reg.status === 201 || reg.status === 200, `registered, got ${reg.status}`);
+      const { token } = await (await post("/api/v1/users/login", { email, password })).json();
+      const prof = await post("/api/v1/influencers/profile", {
+        bio: "Street food, every week.", niches: ["food"], location: { country: "FR" }, languages: ["fr"],
+        social_accounts: [{ platform: "instagram", handle: `@chef${i}`, followers: 1000 + i, average_views: 300, engagement_rate: 4 }],
+      }, token);
+      assert(prof.status === 200, `profile saved, got ${prof.status}: ${await prof.text()}`);
+    }));
+    await brand.getByRole("link", { name: "Find creators" }).click();
+    const results = brand.locator('section[aria-label="Creators found"]');
+    await seeText(results, creatorUser.name); // no filters: every creator, most followers first
+    // cursor paging: 20, then the rest (the filter groups fold away until opened)
+    await brand.locator("summary", { hasText: "Niches" }).click();
+    await brand.getByLabel("food", { exact: true }).check();
+    await brand.getByRole("button", { name: "Search", exact: true }).click();
+    await brand.getByRole("button", { name: "Show more" }).waitFor({ timeout: T });
+    assert((await results.getByTestId("creator").count()) === 20, "a first page of 20");
+    await brand.getByRole("button", { name: "Show more" }).click();
+    await see(brand, "21 creators shown");
+    const names = await results.getByTestId("creator").locator("h3").allTextContents();
+    assert(names.length === extra && new Set(names).size === extra, `every match once: ${names.join(", ")}`);
+    assert((await brand.getByRole("button", { name: "Show more" }).count()) === 0, "no more pages");
+    // invite straight from a result
+    const chef = results.getByTestId("creator").filter({ has: brand.getByRole("link", { name: "Chef 1", exact: true }) });
+    await chef.getByRole("button", { name: /^Invite/ }).click();
+    await chef.getByLabel("Personal note (optional)").fill("A street-food ride through Berlin?");
+    await chef.getByRole("button", { name: "Send invitation" }).click();
+    await seeText(chef, "Invitation sent to Chef 1.");
+    await brand.getByLabel("food", { exact: true }).uncheck();
+    await brand.getByLabel("Words in the bio").fill("cycling berlin");
+    await brand.getByLabel("travel", { exact: true }).check();
+    await brand.getByLabel("Platform").selectOption("tiktok");
+    await brand.getByLabel("Followers from").fill("100000");
+    await brand.locator("summary", { hasText: "Where the creator lives" }).click();
+    await brand.getByLabel("Country", { exact: true }).fill("de");
+    await brand.getByLabel("Languages (any of)").fill("de");
+    await brand.getByRole("button", { name: "Search", exact: true }).click();
+    await seeText(results.getByTestId("creator"), creatorUser.name);
+    await seeText(results.getByTestId("creator"), "120,000 followers");
+    await allLabelled(brand, "creator discovery");
+    await brand.evaluate(() => { window.scrollTo(0, 0); document.querySelector(".filters-form").scrollTop = 0; });
+    await shot(brand, "discover-search");
+    await brand.getByLabel("Followers from").fill("200000");
+    await brand.getByRole("button", { name: "Search", exact: true }).click();
+    await see(brand, "No creators match these filters.");
+    // a range the server refuses: its field error next to the field
+    await brand.getByLabel("Followers up to").fill("1000");
+    await brand.getByRole("button", { name: "Search", exact: true }).click();
+    await brand.locator(".filters-form .field.has-error .field-error").first().waitFor({ timeout: T });
+    await see(brand, "Some filters are not valid");
+    await brand.getByLabel("Followers up to").fill("");
+    await brand.getByLabel("Followers from").fill("100000");
+    await brand.locator("summary", { hasText: "Rates" }).click();
+    await brand.getByLabel("Rate currency").fill("USD");
+    await brand.getByLabel("Rate from").fill("400");
+    await brand.getByLabel("Rate up to").fill("500");
+    await brand.getByRole("button", { name: "Search", exact: true }).click();
+    await seeText(results.getByTestId("creator"), "rate $450.00");
+    await keyboardStart(brand, "creator discovery");
+    await fitsPhone(brand, "creator discovery", "discover-phone");
+    await brand.getByRole("tab", { name: "Matches for a campaign" }).click();
+    await brand.getByLabel("Campaign", { exact: true }).selectOption({ label: `${campaignTitle} (published)` });
+    const match = brand.locator('section[aria-label="Matches"]').getByTestId("creator").first();
+    await seeText(match, creatorUser.name);
+    await seeText(match.getByTestId("match-reasons"), "Niche");
+    await seeText(match.getByTestId("match-reasons"), "weight 30%");
+    await seeText(match.getByTestId("match-reasons"), "target niches");
+    await seeText(match.getByTestId("match-score"), "% match");
+    await shot(brand, "discover-matches");
+    await fitsPhone(brand, "the matches", "discover-matches-phone");
+    await brand.goto(campaignUrl); // back to the campaign, to watch applications arrive
+    await see(brand, "No applications yet");
+  });
+
   await step("creator finds the campaign in the marketplace (fit and filters) and applies; the brand's inbox shows it live", async () => {
     await creator.getByRole("link", { name: "Campaigns" }).click();
     await see(creator, campaignTitle); // "For you": it fits the media kit (travel, DE, 120,000 followers)
-    await creator.getByRole("tab", { name: "All campaigns" }).click();
+    // ranked: each campaign shows why it fits, factor by factor
+    await seeText(creator.getByTestId("match-reasons"), "Niche");
+    await seeText(creator.getByTestId("match-reasons"), "weight 30%");
+    await shot(creator, "campaign-for-you");
+    await fitsPhone(creator, "For you", "campaign-for-you-phone");
+    // tabs by keyboard: the arrow key moves to the next tab and selects it
+    await creator.getByRole("tab", { name: "For you" }).focus();
+    await creator.keyboard.press("ArrowRight");
+    await creator.getByRole("tab", { name: "All campaigns", selected: true }).waitFor({ timeout: T });
     await creator.getByLabel("Niche").selectOption("gaming");
     await creator.getByRole("button", { name: "Search" }).click();
     await see(creator, "No campaigns match right now.");
@@ -223,6 +357,7 @@ async function main() {
     await creator.getByLabel("Country").fill("DE");
     await creator.getByRole("button", { name: "Search" }).click();
     await allLabelled(creator, "the marketplace filters");
+    await fitsPhone(creator, "the marketplace filters");
     await creator.getByRole("link", { name: campaignTitle }).waitFor({ timeout: T });
     await shot(creator, "campaign-marketplace");
     await creator.getByRole("link", { name: campaignTitle }).click();
@@ -248,6 +383,8 @@ async function main() {
     await brand.getByRole("button", { name: "Resume" }).click();
     await seeText(brand.getByTestId("campaign-status"), "Published");
     await shot(brand, "campaign-brand");
+    await fitsPhone(brand, "the brand's campaign");
+    await keyboardStart(brand, "the brand's campaign");
     await brand.getByTestId("application").getByRole("link", { name: "Open the conversation" }).click();
     await brand.waitForURL(/\/chats\/[0-9a-f-]{36}$/, { timeout: T });
     await creator.getByRole("link", { name: "Open the conversation" }).click();
@@ -268,6 +405,7 @@ async function main() {
     await see(brand, "Sounds great, what do you have in mind?");
     await seeText(brand.getByTestId("receipt").last(), "Read");
     await see(brand, "online");
+    await fitsPhone(creator, "the chat");
   });
 
   await step("a dropped connection shows it and resumes without missing a message", async () => {
@@ -284,6 +422,7 @@ async function main() {
     await see(creator, "Sent while you were offline.");
   });
 
+  let secondUrl = "";
   const brandOffers = brand.locator('aside[aria-label="Offers"]');
   const creatorOffers = creator.locator('aside[aria-label="Offers"]');
   await step("offer, counter-offer and accept, live on both sides", async () => {
@@ -322,6 +461,8 @@ async function main() {
     await seeText(creator.getByTestId("contract-status"), "Funded");
     await see(creator, "Delivery due");
     await shot(creator, "contract-funded");
+    await fitsPhone(creator, "the contract");
+    await keyboardStart(creator, "the contract");
   });
 
   await step("deliver, request a revision, deliver again", async () => {
@@ -367,6 +508,7 @@ async function main() {
     await seeText(creator.getByTestId("balance-USD"), "$485.00");
     await seeText(creator.locator('section[aria-label="Withdrawals"]'), "paid");
     await shot(creator, "balance");
+    await fitsPhone(creator, "the balance");
     assert(h.ledgerCheck(), "pactumd --ledger-check finds the ledger consistent");
   });
 
@@ -397,10 +539,12 @@ async function main() {
     const made = await fetch(h.url + "/api/v1/brands/campaigns", {
       method: "POST", headers: auth,
       body: JSON.stringify({ key: `second-${run}`, title: "Autumn commute", budget: 200000, currency: "USD",
-        deliverables: [{ type: "instagram_reel", count: 1 }], pricing: { model: "flat", rate: 0 } }),
+        deliverables: [{ type: "instagram_reel", count: 1 }], pricing: { model: "flat", rate: 0 },
+        brand_safety: { banned_words: ["cheap"], require_disclosure: true } }),
     });
     assert(made.status === 201, `campaign created, got ${made.status}`);
     const second = (await made.json()).campaign.id;
+    secondUrl = h.url + `/campaigns/${second}`;
     const pub = await fetch(h.url + `/api/v1/brands/campaigns/${second}/status`, { method: "POST", headers: auth, body: JSON.stringify({ to: "publish", key: `pub-${run}` }) });
     assert(pub.status === 200, `published, got ${pub.status}`);
     await creator.goto(h.url + "/campaigns");
@@ -416,6 +560,75 @@ async function main() {
     await shot(creator, "campaign-invitations");
     await creator.getByRole("button", { name: "Accept invitation" }).click();
     await creator.waitForURL(convUrl, { timeout: T }); // a pair has one conversation: the deal's
+  });
+
+  await step("a second deal in the conversation is funded and counts for the invited campaign", async () => {
+    await brand.goto(convUrl);
+    await seeText(brand.getByTestId("connection"), "Live");
+    await brandOffers.getByRole("button", { name: "Make another offer" }).click();
+    await brandOffers.getByLabel("Price").fill("300");
+    await brandOffers.getByLabel("Deliverable").selectOption("instagram_reel");
+    await brandOffers.getByLabel("Brief (optional)").fill("One autumn commute reel.");
+    await brandOffers.getByLabel("Revision rounds").fill("1");
+    await brandOffers.getByRole("button", { name: "Send offer" }).click();
+    await seeText(creatorOffers, "$300.00");
+    await creatorOffers.getByRole("button", { name: "Accept" }).click();
+    await brand.getByRole("link", { name: "View contract" }).nth(1).waitFor({ timeout: T });
+    await brand.getByRole("link", { name: "View contract" }).nth(1).click();
+    await seeText(brand.getByTestId("contract-status"), "Awaiting funding");
+    await brand.getByLabel("Card number").fill("4242 4242 4242 4242");
+    await brand.getByRole("button", { name: /^Fund / }).click();
+    await seeText(brand.getByTestId("contract-status"), "Funded");
+  });
+
+  await step("campaign content: submit, screening report, revision with a note, resubmit, approve — live on both sides", async () => {
+    await brand.goto(secondUrl);
+    await creator.goto(secondUrl);
+    const bc = brand.getByTestId("campaign-content");
+    const cc = creator.getByTestId("campaign-content");
+    await seeText(bc.getByTestId("deliverable"), "Not submitted");
+    await seeText(cc.getByTestId("revisions-left"), "Revision rounds left: 1 of 1");
+    await seeText(cc.getByTestId("deliverable"), "instagram");
+    await cc.getByLabel("Links to the content").fill("https://video.example/cleo/autumn-1");
+    await cc.getByLabel("Caption").fill("My autumn commute on the folding bike");
+    await allLabelled(creator, "the content form");
+    await cc.getByRole("button", { name: "Submit content" }).click();
+    await seeText(cc.getByTestId("screening"), "Screening found 1 issue"); // no #ad
+    await seeText(cc.getByTestId("deliverable-status"), "In review");
+    await shot(creator, "content-creator");
+    // the brand's open page shows it without a reload, with the report
+    await seeText(bc.getByTestId("screening"), "Screening found 1 issue");
+    await seeText(bc.getByTestId("deliverable-status"), "In review");
+    await allLabelled(brand, "the content review");
+    await bc.getByLabel("Note for the creator").fill("Please add #ad to the caption.");
+    await shot(brand, "content-review");
+    // the creator is offline when the brand reviews: after the reconnect the page subscribes again
+    // and reads what it missed
+    await creatorCtx.setOffline(true);
+    await seeText(creator.getByTestId("connection"), "Offline");
+    await bc.getByRole("button", { name: "Request a revision" }).click();
+    await seeText(bc.getByTestId("deliverable-status"), "Revision requested");
+    await creatorCtx.setOffline(false);
+    await seeText(creator.getByTestId("connection"), "Live");
+    await seeText(cc.getByTestId("deliverable-status"), "Revision requested");
+    await seeText(cc.getByTestId("review"), "Please add #ad to the caption.");
+    await seeText(cc.getByTestId("revisions-left"), "Revision rounds left: 0 of 1");
+    await cc.getByLabel("Links to the content").fill("https://video.example/cleo/autumn-2");
+    await cc.getByLabel("Caption").fill("My autumn commute on the folding bike #ad");
+    await cc.getByRole("button", { name: "Submit the revision" }).click();
+    await seeText(bc.getByTestId("submission").nth(1), "Screening passed");
+    await seeText(bc.getByTestId("deliverable-status"), "In review");
+    assert(await bc.getByRole("button", { name: /Request a revision/ }).isDisabled(), "no revision round is left");
+    await fitsPhone(brand, "the content review", "content-review-phone", bc.getByTestId("submission").nth(1));
+    await bc.getByRole("button", { name: "Approve content" }).click();
+    await seeText(cc.getByTestId("deliverable-status"), "Approved");
+    await seeText(cc.getByTestId("submission").nth(1), "the contract is released");
+    // the release pays the contract through the contract actor: the campaign reports it settled
+    await seeText(cc.getByTestId("content-contract"), "Settled", 30_000);
+    await seeText(bc.getByTestId("content-contract"), "Settled", 30_000);
+    await shot(creator, "content-approved");
+    await fitsPhone(creator, "the campaign with its content", "content-creator-phone", cc);
+    assert(h.ledgerCheck(), "pactumd --ledger-check finds the ledger consistent after the release");
   });
 }
 

@@ -44,6 +44,7 @@ export function BalancePage() {
       <section className="card" aria-label="Withdrawals">
         <h2>Withdrawals</h2>
         {list.length === 0 ? <p className="muted">No withdrawals yet.</p> : (
+          <div className="table-wrap">
           <table className="table">
             <thead><tr><th scope="col">When</th><th scope="col">Amount</th><th scope="col">To</th><th scope="col">Status</th></tr></thead>
             <tbody>
@@ -57,6 +58,7 @@ export function BalancePage() {
               ))}
             </tbody>
           </table>
+          </div>
         )}
       </section>
     </div>

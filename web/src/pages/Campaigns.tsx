@@ -7,13 +7,16 @@ import { FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, currentSession, newKey } from "../api";
 import {
   AGE_BANDS, Application, applications, answerInvitation, apply, browseCampaigns, CampaignDetails, CampaignEvent, CampaignRow,
-  campaignStatus, campaignUpdates, CampaignView, createCampaign, decideApplication, eligibleCampaigns, getCampaign, GOALS,
-  invite, Invitation, myCampaigns, myInvitations, PRICING_MODELS, STATUS_TEXT, updateCampaign, withdrawApplication,
+  campaignStatus, campaignUpdates, CampaignView, createCampaign, decideApplication, getCampaign, GOALS,
+  invite, Invitation, myCampaigns, myInvitations, previewMatches, PRICING_MODELS, RankedCampaignRow, rankedCampaigns, STATUS_TEXT, updateCampaign,
+  withdrawApplication,
 } from "../campaigns";
+import { MatchScore, Reasons } from "../reasons";
+import { CampaignContent } from "./Content";
 import { deliverableLabel, DELIVERABLE_TYPES, money, time } from "../format";
 import { navigate } from "../router";
 import { useStore } from "../store";
-import { Empty, errorText, Field, Link, Notice } from "../ui";
+import { Empty, errorText, Field, Link, Notice, tabKeys } from "../ui";
 import { NICHES } from "./Profile";
 
 type Errors = Record<string, string>;
@@ -360,18 +363,61 @@ export function CampaignWizard({ id }: { id?: string }) {
           )}
         </div>
       </form>
+      {step >= 2 && <MatchPreview details={() => details(f)} />}
     </div>
+  );
+}
+
+/** The creators the campaign as drafted would match, with the reasons (`POST /api/v1/brands/matches`). */
+function MatchPreview({ details }: { details: () => CampaignDetails }) {
+  const [r, setR] = useState<Awaited<ReturnType<typeof previewMatches>> | null>(null);
+  const [failure, setFailure] = useState("");
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    setFailure("");
+    try {
+      setR(await previewMatches(details(), 5));
+    } catch (e) {
+      setR(null);
+      setFailure(e instanceof ApiError && Object.keys(e.fields).length
+        ? "Fix these first: " + Object.entries(e.fields).map(([k, v]) => `${k} ${v}`).join("; ")
+        : errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-label="Matching creators" aria-busy={busy}>
+      <div className="campaign-card-head">
+        <h2>Matching creators</h2>
+        <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => void run()}>{r ? "Refresh the preview" : "Preview matching creators"}</button>
+      </div>
+      <p className="muted small">Who this campaign, as it stands, would fit best — nothing is saved.</p>
+      {failure && <Notice kind="error">{failure}</Notice>}
+      {r && <p className="muted small" role="status">{r.matches.length} best of {r.eligible} eligible creators ({r.considered} considered)</p>}
+      {r && (
+        <ol className="creator-list">
+          {r.matches.map((m) => (
+            <li key={m.creator.user_id} className="match-preview" data-testid="match-preview">
+              <p className="facts-line"><Link to={`/creators/${m.creator.user_id}`}>{m.creator.display_name}</Link> · <MatchScore score={m.score} /></p>
+              <Reasons reasons={m.reasons} label={`Why ${m.creator.display_name} fits`} />
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
   );
 }
 
 // ---- lists ------------------------------------------------------------------------------------
 
-function CampaignCard({ c }: { c: CampaignRow }) {
+function CampaignCard({ c }: { c: RankedCampaignRow }) {
   return (
-    <li className="card campaign-card">
+    <li className="card campaign-card" data-testid="campaign-card">
       <div className="campaign-card-head">
         <h3><Link to={`/campaigns/${c.id}`}>{c.title}</Link></h3>
-        <StatusBadge status={c.status} />
+        {c.match ? <MatchScore score={c.match.score} /> : <StatusBadge status={c.status} />}
       </div>
       <p className="muted small">
         {money(c.budget, c.currency)} budget · {money(c.remaining, c.currency)} remaining · {modelLabel(c.pricing_model)}
@@ -384,6 +430,7 @@ function CampaignCard({ c }: { c: CampaignRow }) {
           {c.min_followers > 0 && <span className="chip">{c.min_followers.toLocaleString("en")}+ followers</span>}
         </p>
       )}
+      {c.match && <Reasons reasons={c.match.reasons} label={`Why ${c.title} fits you`} />}
     </li>
   );
 }
@@ -443,7 +490,7 @@ function Marketplace() {
   });
   const load = useCallback(() => {
     if (tab === "invitations") return;
-    const p = tab === "for-you" ? eligibleCampaigns() : browseCampaigns(query());
+    const p = tab === "for-you" ? rankedCampaigns() : browseCampaigns(query());
     p.then((r) => { setRows(r.campaigns); setNext(r.next_before); setFailure(""); }, (e) => {
       setRows([]);
       setFailure(e instanceof ApiError && e.status === 409 ? "Complete your media kit to see the campaigns that fit you." : errorText(e));
@@ -456,12 +503,12 @@ function Marketplace() {
   return (
     <div className="page">
       <h1>Campaigns</h1>
-      <div className="tabs" role="tablist" aria-label="Campaigns">
+      <div className="tabs" role="tablist" aria-label="Campaigns" onKeyDown={tabKeys}>
         {tabs.map(([k, l]) => (
-          <button key={k} role="tab" aria-selected={tab === k} className={"tab" + (tab === k ? " on" : "")} onClick={() => { setRows(null); setTab(k); }}>{l}</button>
+          <button key={k} role="tab" aria-selected={tab === k} tabIndex={tab === k ? 0 : -1} className={"tab" + (tab === k ? " on" : "")} onClick={() => { setRows(null); setTab(k); }}>{l}</button>
         ))}
       </div>
-      {tab === "for-you" && <p className="muted">Published campaigns whose niches, countries and follower minimum fit your media kit, newest first.</p>}
+      {tab === "for-you" && <p className="muted">Published campaigns whose niches, countries and follower minimum fit your media kit, best fit first, with the reasons: each factor's weight and how well you meet it.</p>}
       {tab === "all" && (
         <form className="card filters" role="search" onSubmit={(e) => { e.preventDefault(); setApplied(q); }}>
           <div className="row3">
@@ -499,7 +546,7 @@ function Marketplace() {
       )}
       {failure && <Notice kind="error">{failure}</Notice>}
       {tab === "invitations" ? <Invitations /> : rows && (
-        <Paged rows={rows} next={next} empty="No campaigns match right now." more={() => (tab === "for-you" ? eligibleCampaigns(next!) : browseCampaigns(query(next!))).then((r) => { setRows([...rows, ...r.campaigns]); setNext(r.next_before); })} />
+        <Paged rows={rows} next={next} empty="No campaigns match right now." more={() => (tab === "for-you" ? rankedCampaigns(next!) : browseCampaigns(query(next!))).then((r) => { setRows([...rows, ...r.campaigns]); setNext(r.next_before); })} />
       )}
     </div>
   );
@@ -626,6 +673,7 @@ export function CampaignPage({ id }: { id: string }) {
           {mine ? (
             <>
               <StatusActions c={c} onChange={setC} />
+              <p><Link to={`/discover?campaign=${c.id}`} className="btn btn-secondary">Find matching creators</Link></p>
               <ApplicationsInbox c={c} tick={tick} />
               <InviteCreator c={c} />
             </>
@@ -637,6 +685,7 @@ export function CampaignPage({ id }: { id: string }) {
           ) : null}
         </div>
       </div>
+      <CampaignContent c={c} mine={mine} />
     </div>
   );
 }
@@ -804,6 +853,8 @@ function ApplyPanel({ c, tick }: { c: CampaignView; tick: number }) {
   }, [c.id, tick]);
   if (!events) return failure ? <Notice kind="error">{failure}</Notice> : null;
   const app = ownApplication(events, me.id);
+  // invited: the invitation (shown above) is their way in; applying as well is refused (409)
+  const invited = events.some((e) => e.type === "invitation.sent" && e.event.creator === me.id);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const local: Errors = {};
@@ -843,6 +894,7 @@ function ApplyPanel({ c, tick }: { c: CampaignView; tick: number }) {
         )}
       </section>
     );
+  if (invited) return null;
   if (c.status !== "published") return <section className="card"><p className="muted">This campaign is {STATUS_TEXT[c.status]?.toLowerCase()}: it takes no applications now.</p></section>;
   return (
     <form className="card" aria-label="Apply" onSubmit={submit} noValidate>

@@ -365,7 +365,8 @@ function OfferPanel({ c, open, onClose }: { c: Conversation; open: boolean; onCl
         <h2>Offers</h2>
         <button className="btn btn-ghost panel-close" onClick={onClose} aria-label="Close offers">×</button>
       </div>
-      {!making && !deal && <button className="btn btn-primary wide" onClick={() => setMaking(true)}>Make an offer</button>}
+      {/* a pair has one conversation for all its campaigns: another deal may follow the first */}
+      {!making && <button className={"btn wide " + (deal ? "btn-secondary" : "btn-primary")} onClick={() => setMaking(true)}>{deal ? "Make another offer" : "Make an offer"}</button>}
       {making && <OfferForm c={c} onDone={() => setMaking(false)} />}
       {offers.length === 0 && !making && <p className="muted">No offers yet. Propose terms: price, deliverables, deadline.</p>}
       {pending.length > 0 && <h3 className="panel-sub">Open</h3>}
