@@ -76,6 +76,9 @@ struct conversation_state {
   std::vector<pending_post> queued;
   std::vector<unacked> in_flight;
   std::vector<protocol::push_frame_ptr> in_flight_frames;
+  /// `contract.opened` (seq 1 of `contract:<id>`) of the contracts the in-flight batch creates:
+  /// pushed to both parties once it is committed, as the contract actor pushes its later events.
+  std::vector<protocol::push_frame_ptr> in_flight_contract_frames;
   std::vector<std::pair<int64_t, conversation::guard_finding>> in_flight_findings;
   bool appending = false; ///< an append (or the brand-country lookup before one) is in flight
   uint64_t batch = 0;
@@ -330,10 +333,12 @@ void start_batch(self_ptr self) {
         protocol::contract_event opened = protocol::contract_opened{
           st.id, acc->offer, st.machine.brand, st.machine.creator, offer.terms.value(), now,
           choose_funding_mode(st.svc->cfg.funding, brand_country)};
+        auto opened_payload = protocol::encode_contract_event(opened);
+        st.in_flight_contract_frames.push_back(
+          make_frame(protocol::contract_stream(acc->contract), 1, opened_payload));
         creates.push_back({acc->contract, "contract",
                            {{1, std::string{protocol::contract_event_type(opened)},
-                             protocol::contract_event_version(opened),
-                             protocol::encode_contract_event(opened), now}}});
+                             protocol::contract_event_version(opened), std::move(opened_payload), now}}});
       }
       conversation::apply(st.machine, seq, ev, st.rules);
       st.in_flight_frames.push_back(make_frame(st.stream, seq, std::move(payload)));
@@ -384,6 +389,7 @@ void on_appended(self_ptr self, append_done& done) {
       answer(p.rp, refuse(code, "nothing was stored; retry (with the same client_id)"));
     st.in_flight.clear();
     st.queued.clear();
+    st.in_flight_contract_frames.clear();
     st.in_flight_findings.clear(); // not stored, so nothing was shown; a retry is screened again
     self->quit(refuse(code, "journal append failed"));
     return;
@@ -394,6 +400,10 @@ void on_appended(self_ptr self, append_done& done) {
     for (auto& [addr, sub] : st.subscribers)
       self->send(sub, push_atom_v, st.id, frame);
   }
+  for (auto& frame : st.in_flight_contract_frames)
+    for (const auto& user : {st.machine.brand, st.machine.creator})
+      self->send(st.svc->registry, notify_atom_v, user, frame);
+  st.in_flight_contract_frames.clear();
   for (auto& u : st.in_flight)
     answer(u.rp, protocol::message_ack_reply{st.id, u.seq, u.at, u.duplicate, u.contract});
   st.in_flight.clear();

@@ -362,6 +362,40 @@ TEST_F(ContractEndToEnd, AKillDuringFundingAndAfterReleaseLeavesTheLedgerBalance
   EXPECT_EQ(ledger_check(), 0);
 }
 
+TEST_F(ContractEndToEnd, BothPartiesSeeEveryContractEventLiveFromItsOpening) {
+  // contract.opened is written by the conversation with the acceptance; it reaches both
+  // parties' sessions as seq 1 of the contract's stream, like every later event.
+  ws_client b{ep(), brand_.token};
+  ws_client c{ep(), creator_.token};
+  auto conv = b.request(json{{"type", "conversation.open"}, {"with", creator_.id}})["conversation"]["id"];
+  auto offer = b.request(json{{"type", "offer.make"}, {"conversation", conv}, {"client_id", "o-live"},
+                              {"terms", json{{"amount", 12'000}, {"currency", "USD"},
+                                             {"deliverables", json::array({json{{"type", "tiktok_duet"}, {"count", 1}}})},
+                                             {"delivery_days", 7}, {"revision_rounds", 1}}}});
+  ASSERT_EQ(offer["type"], "ok") << offer.dump();
+  auto accepted = c.request(json{{"type", "offer.accept"}, {"conversation", conv}, {"offer", offer["seq"]}});
+  ASSERT_EQ(accepted["type"], "ok") << accepted.dump();
+  auto contract = accepted["contract"].get<std::string>();
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  for (auto* ws : {&b, &c}) {
+    std::vector<std::pair<int64_t, std::string>> seen;
+    auto funded = pactum::test_support::wait_event(
+      *ws,
+      [&](const json& e) {
+        if (e.value("stream", "") != "contract:" + contract)
+          return false;
+        seen.emplace_back(e["seq"].get<int64_t>(), e["event"]["type"].get<std::string>());
+        return e["event"]["type"] == "contract.funded";
+      },
+      std::chrono::seconds(10));
+    ASSERT_TRUE(funded);
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0], (std::pair<int64_t, std::string>{1, "contract.opened"}));
+    EXPECT_EQ(seen[1], (std::pair<int64_t, std::string>{2, "contract.funding_requested"}));
+    EXPECT_EQ(seen[2], (std::pair<int64_t, std::string>{3, "contract.funded"}));
+  }
+}
+
 TEST_F(ContractEndToEnd, AKillDuringRefundsLeavesTheLedgerBalancedAndRefundsOnce) {
   // A deadline refund: killed as soon as the refund is journaled, before or while the provider is
   // asked to pay it back. A mutual cancellation: killed right after the second side's ack.
