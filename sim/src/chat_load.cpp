@@ -1173,7 +1173,7 @@ void print_chat_load_summary(const nlohmann::json& r, std::ostream& out) {
                   h.value("max_ms", 0.0), static_cast<long long>(h.value("count", 0)));
     return std::string{buf};
   };
-  out << "pactum-sim chat: " << r["conversations"] << " conversations, " << r["sockets"] << " sockets ("
+  out << "pactum-sim " << r.value("scenario", "chat") << ": " << r["conversations"] << " conversations, " << r["sockets"] << " sockets ("
       << r["conversations_per_user"] << " conversations per user socket), " << r["threads"] << " thread(s), "
       << r["encoding"].get<std::string>() << "\n";
   out << "  setup " << r["setup_seconds"].get<double>() << " s\n";
