@@ -124,6 +124,7 @@ struct worker {
 
   std::vector<log_histogram> hist = std::vector<log_histogram>(op_count);
   error_counts errors;
+  error_counts fetched_types; // contract events read with contract.get (not seen pushed), by type
   std::vector<std::string> violations;
   int64_t retries = 0;
 
@@ -503,6 +504,7 @@ void engine::fill_gap(deal& d, side& s, const std::string& stream) {
                     if (seq == v.last + 1) {
                       v.held.erase(seq);
                       ++v.fetched;
+                      ++d.home->fetched_types[e.value("event", nlohmann::json::object()).value("type", "?")];
                       process(d, s, stream, seq, e.value("event", nlohmann::json::object()));
                     }
                   }
@@ -802,7 +804,10 @@ nlohmann::json engine::run() {
   std::vector<std::string> violations;
   std::vector<log_histogram> hist(op_count);
   int64_t retries = 0;
+  error_counts fetched_types;
   for (auto& w : workers_) {
+    for (auto& [k, v] : w->fetched_types)
+      fetched_types[k] += v;
     for (auto& [k, v] : w->errors)
       errors[k] += v;
     for (auto& v : w->violations)
@@ -900,6 +905,7 @@ nlohmann::json engine::run() {
     {"gaps", gaps},
     {"duplicates_dropped", duplicates},
     {"contract_events_fetched", fetched},
+    {"contract_events_fetched_by_type", fetched_types},
     {"retries", retries},
     {"non_retryable_errors", refused},
     {"operations", ops},
