@@ -2,6 +2,7 @@
 // (sim/README.md documents each). Every one takes --url and --json-out and exits 0 when its end
 // check passed, 1 when it failed, 2 on bad usage or failed setup.
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -78,6 +79,7 @@ int finish(const nlohmann::json& report, const std::string& json_out, bool passe
   --deal-timeout S         a deal unfinished S seconds after its start fails (60)
   --ledger-check-cmd CMD   shell command checking the ledger after the run, exit 0 = clean,
                            e.g. "pactumd --database-url URL --ledger-check"
+                           (default: $PACTUM_LEDGER_CHECK_CMD)
   --no-ledger-check        pass without a ledger check (otherwise a whole-deal run needs one)
   --json-out FILE          also write the report as JSON
   --quiet                  no progress lines
@@ -94,6 +96,8 @@ int deal_main(int argc, char** argv, bool negotiate) {
   bool quiet = false;
   if (negotiate)
     cfg.stop_at = "accept";
+  if (auto* cmd = std::getenv("PACTUM_LEDGER_CHECK_CMD"))
+    cfg.ledger_check_cmd = cmd; // so a bench script can pass it once for every run
   bool ok = parse_flags(argc, argv, [&](const std::string& a, const std::function<std::string()>& next) {
     if (a == "--help")
       deal_usage(0, negotiate);

@@ -959,7 +959,10 @@ void print_deal_load_summary(const nlohmann::json& r, std::ostream& out) {
   out << "  streams checked " << r["streams_checked"] << ", incomplete " << r["streams_incomplete"] << ", gaps "
       << r["gaps"] << ", duplicates dropped " << r["duplicates_dropped"] << ", contract events read with contract.get "
       << r["contract_events_fetched"] << ", retries " << r["retries"] << "\n";
-  out << "  ledger check: " << r["ledger_check"].get<std::string>() << "\n";
+  out << "  ledger check: " << r["ledger_check"].get<std::string>();
+  if (r.value("ledger_check", "") == "not run" && r.value("ledger_check_required", false))
+    out << " (a whole-deal run needs one: --ledger-check-cmd or PACTUM_LEDGER_CHECK_CMD, or --no-ledger-check)";
+  out << "\n";
   for (auto& [code, n] : r["errors"].items())
     out << "  error " << code << ": " << n << "\n";
   for (auto& v : r["violations"])
