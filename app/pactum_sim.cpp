@@ -34,7 +34,8 @@ struct options {
 };
 
 [[noreturn]] void usage(int code) {
-  std::cerr << R"(usage: pactum-sim [options]        (see also: pactum-sim chat --help)
+  std::cerr << R"(usage: pactum-sim [options]        (the pair scenario)
+       pactum-sim chat|deal|negotiate|storm|idle [options]   (each with --help; sim/README.md)
   --url http://HOST:PORT   server to drive (default http://127.0.0.1:8080)
   --pairs N                brand/creator pairs, one conversation each (10)
   --messages N             messages each brand sends (100)
@@ -337,9 +338,21 @@ int chat_main(int argc, char** argv) {
   return chat_load_passed(report) ? 0 : 1;
 }
 
+int deal_main(int argc, char** argv, bool negotiate); // pactum_sim_scenarios.cpp
+int storm_main(int argc, char** argv);
+int idle_main(int argc, char** argv);
+
 int main(int argc, char** argv) {
   if (argc > 1 && std::string{argv[1]} == "chat")
     return chat_main(argc, argv);
+  if (argc > 1 && std::string{argv[1]} == "deal")
+    return deal_main(argc, argv, false);
+  if (argc > 1 && std::string{argv[1]} == "negotiate")
+    return deal_main(argc, argv, true);
+  if (argc > 1 && std::string{argv[1]} == "storm")
+    return storm_main(argc, argv);
+  if (argc > 1 && std::string{argv[1]} == "idle")
+    return idle_main(argc, argv);
   auto o = parse(argc, argv);
   result res;
   auto start = clock_type::now();

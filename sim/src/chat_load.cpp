@@ -17,12 +17,11 @@
 #include <thread>
 #include <unordered_map>
 
-#include <sys/resource.h>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "async_common.hpp"
 #include "pactum/sim/histogram.hpp"
 
 // How the engine is organised.
@@ -51,26 +50,10 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
-    .count();
-}
-
-clock_type::time_point at_ns(int64_t ns) {
-  return clock_type::time_point{std::chrono::duration_cast<clock_type::duration>(std::chrono::nanoseconds(ns))};
-}
-
-double cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
-         + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-/// The documented error codes after which a request is retried unchanged (docs/protocol.md).
-bool retryable(const std::string& code) {
-  return code == "unavailable" || code == "overloaded" || code == "timeout" || code == "rate_limited";
-}
+using detail::at_ns;
+using detail::cpu_seconds;
+using detail::now_ns;
+using detail::retryable;
 
 struct message {
   int conv = 0;
@@ -136,6 +119,11 @@ struct client {
   bool open = false;
   bool ever_connected = false;
   int failures = 0;
+  // The reconnect storm: dropped at the storm, not yet resubscribed everywhere / not caught up.
+  bool storm_pending = false;
+  bool storm_reconnected = false;
+  bool storm_caught = false;
+  size_t storm_resubs = 0;
   int64_t next_id = 1;
   std::unordered_map<int64_t, request> inflight;
   std::deque<request> backlog;
@@ -174,6 +162,9 @@ struct worker {
   int64_t duplicates_dropped = 0;
   int64_t duplicate_acks = 0;
   int64_t retries = 0;
+  int64_t storm_dropped = 0;
+  log_histogram storm_resume;  // storm start → every subscription re-subscribed, per client
+  log_histogram storm_catchup; // storm start → every subscription past the storm's head
 
   void violation(std::string v) {
     if (violations.size() < 100)
@@ -234,6 +225,11 @@ public:
   std::unique_ptr<std::atomic<int64_t>[]> max_acked_;
   std::atomic<int64_t> connected_{0}, opened_{0}, subscribed_{0}, open_failures_{0};
   std::atomic<int64_t> sent_total_{0}, acked_total_{0}, unresolved_{0};
+  std::atomic<int64_t> storm_resumed_{0}, storm_caught_{0};
+  int64_t storm_start_ = 0;
+  std::vector<int64_t> storm_target_; // per conversation: the highest acked seq at the storm
+  void storm_drop(client& c);
+  void storm_check_caught(client& c);
   int steps_ = 0;
   const std::vector<conversation_info>& convs() const { return convs_; }
   const std::unordered_map<std::string, int>& conv_by_stream() const { return conv_by_stream_; }
@@ -341,8 +337,7 @@ void engine::start_connect(client& c) {
       return;
     }
     ++c.failures;
-    auto delay = std::min(2000, 50 << std::min(c.failures, 6));
-    delay += std::uniform_int_distribution<int>(0, delay / 2)(w.rng);
+    auto delay = detail::backoff_ms(c.failures, w.rng);
     auto t = std::make_shared<net::steady_timer>(w.ioc, std::chrono::milliseconds(delay));
     t->async_wait([this, t, &c, &w](beast::error_code) {
       w.connect_queue.push_back(&c);
@@ -384,6 +379,10 @@ void engine::on_connected(client& c) {
   } else {
     ++c.home->reconnects;
   }
+  if (c.storm_pending) {
+    c.storm_reconnected = true;
+    c.storm_resubs = 0;
+  }
   read_loop(c);
   // Resume: re-subscribe first (from the last seq processed), then whatever was waiting or had an
   // unknown outcome, in the order it was first sent.
@@ -417,6 +416,18 @@ void engine::drop(client& c, uint64_t ep, const std::string& why) {
   ++c.home->errors["disconnected: " + why];
   beast::error_code ignored;
   beast::get_lowest_layer(c.conn->ws).socket().close(ignored);
+  if (c.storm_pending && cfg_.storm_jitter_ms > 0) { // a server restart: spread the reconnects
+    auto& w = *c.home;
+    auto delay = std::uniform_int_distribution<int>(0, cfg_.storm_jitter_ms)(w.rng);
+    auto t = std::make_shared<net::steady_timer>(w.ioc, std::chrono::milliseconds(delay));
+    t->async_wait([this, t, &c, &w](beast::error_code) {
+      if (w.closing)
+        return;
+      w.connect_queue.push_back(&c);
+      try_connects(w);
+    });
+    return;
+  }
   c.home->connect_queue.push_back(&c);
   try_connects(*c.home);
 }
@@ -586,6 +597,12 @@ void engine::on_reply(client& c, const nlohmann::json& f) {
         s.ever_subscribed = true;
         ++subscribed_;
       }
+      if (c.storm_pending && c.storm_reconnected && ++c.storm_resubs == c.subs.size()) {
+        c.storm_pending = false;
+        ++storm_resumed_;
+        w.storm_resume.record(now_ns() - storm_start_);
+        storm_check_caught(c);
+      }
     } else if (retryable(code)) {
       requeue_later(c, r);
     } else {
@@ -643,6 +660,8 @@ void engine::on_event(client& c, const nlohmann::json& f) {
     w.violation("client " + std::to_string(c.index) + ", " + stream + ": after seq " + std::to_string(s.last)
                 + " came " + std::to_string(seq) + " (a gap)");
   s.last = seq;
+  if (c.storm_reconnected && !c.storm_pending && !c.storm_caught)
+    storm_check_caught(c);
   if (!f.contains("event") || !f.at("event").is_object())
     return;
   auto& ev = f.at("event");
@@ -656,6 +675,40 @@ void engine::on_event(client& c, const nlohmann::json& f) {
   s.seen.push_back(posted{seq, static_cast<int32_t>(sender), static_cast<int32_t>(n)});
   if (sender != c.index && step >= 0 && step < steps_)
     w.delivery_latency[static_cast<size_t>(step)].record(now_ns() - intended);
+}
+
+// ---- the reconnect storm ----------------------------------------------------------------
+
+void engine::storm_drop(client& c) {
+  auto& w = *c.home;
+  c.storm_pending = true;
+  c.storm_reconnected = false;
+  c.storm_caught = false;
+  if (!c.open)
+    return; // connecting: it resumes when that connect completes
+  c.open = false;
+  ++c.epoch;
+  ++w.storm_dropped;
+  beast::error_code ignored;
+  beast::get_lowest_layer(c.conn->ws).socket().close(ignored);
+  // Everyone reconnects at once, spread by jitter; failures back off as usual.
+  auto delay = std::uniform_int_distribution<int>(0, std::max(0, cfg_.storm_jitter_ms))(w.rng);
+  auto t = std::make_shared<net::steady_timer>(w.ioc, std::chrono::milliseconds(delay));
+  t->async_wait([this, t, &c, &w](beast::error_code) {
+    if (w.closing)
+      return;
+    w.connect_queue.push_back(&c);
+    try_connects(w);
+  });
+}
+
+void engine::storm_check_caught(client& c) {
+  for (auto& s : c.subs)
+    if (s.last < storm_target_[static_cast<size_t>(s.conv)])
+      return;
+  c.storm_caught = true;
+  ++storm_caught_;
+  c.home->storm_catchup.record(now_ns() - storm_start_);
 }
 
 // ---- load --------------------------------------------------------------------------------
@@ -787,6 +840,9 @@ nlohmann::json engine::run() {
 
   nlohmann::json steps = nlohmann::json::array();
   double load_cpu0 = 0;
+  bool storm = cfg_.storm_at_seconds >= 0;
+  bool storm_done = false;
+  int storm_cmd_status = 0;
   double setup_s = 0;
   try {
     auto t1 = clock_type::now();
@@ -863,6 +919,34 @@ nlohmann::json engine::run() {
       say("load: step " + std::to_string(step + 1) + "/" + std::to_string(steps_) + " started at "
           + std::to_string(rate) + " msgs/s for " + std::to_string(cfg_.step_seconds) + " s");
       while (now_ns() < end) {
+        if (storm && !storm_done && now_ns() >= start + static_cast<int64_t>(cfg_.storm_at_seconds * 1e9)) {
+          storm_done = true;
+          storm_target_.resize(convs_.size());
+          for (size_t j = 0; j < convs_.size(); ++j)
+            storm_target_[j] = max_acked_[j].load();
+          storm_start_ = now_ns();
+          bool client_side = cfg_.storm_restart_cmd.empty();
+          std::atomic<int> marked{0};
+          post_all([this, client_side, &marked](worker& w) {
+            for (auto* c : w.clients) {
+              if (client_side) {
+                storm_drop(*c);
+              } else {
+                c->storm_pending = true;
+                c->storm_reconnected = false;
+                c->storm_caught = false;
+              }
+            }
+            ++marked;
+          });
+          while (marked.load() < static_cast<int>(workers_.size()))
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          say(client_side ? "storm: every socket dropped by the client" : "storm: running " + cfg_.storm_restart_cmd);
+          if (!client_side) {
+            storm_cmd_status = std::system(cfg_.storm_restart_cmd.c_str());
+            say("storm: restart command exited with " + std::to_string(storm_cmd_status));
+          }
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(1000, std::max<int64_t>(1, (end - now_ns()) / 1'000'000))));
         say("load:   sent " + std::to_string(sent_total_.load()) + ", acked " + std::to_string(acked_total_.load())
             + ", unresolved " + std::to_string(unresolved_.load()));
@@ -896,6 +980,13 @@ nlohmann::json engine::run() {
     while (pending_deliveries() > 0 && clock_type::now() - t2 < drain)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     say("load: drained in " + std::to_string(since(t2)) + " s");
+    if (storm) {
+      auto t4 = clock_type::now();
+      while (storm_caught_.load() < static_cast<int64_t>(clients_.size()) && since(t4) < cfg_.drain_seconds)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      say("storm: " + std::to_string(storm_caught_.load()) + " of " + std::to_string(clients_.size())
+          + " clients resumed and caught up");
+    }
   } catch (...) {
     shutdown();
     throw;
@@ -1030,6 +1121,30 @@ nlohmann::json engine::run() {
     {"generator_cpu_share", load_s > 0 ? load_cpu / load_s : 0.0},
     {"violations", violations},
   };
+  if (storm) {
+    log_histogram resume, catchup;
+    int64_t dropped = 0;
+    for (auto& w : workers_) {
+      resume.merge(w->storm_resume);
+      catchup.merge(w->storm_catchup);
+      dropped += w->storm_dropped;
+    }
+    report["scenario"] = "storm";
+    report["storm"] = nlohmann::json{
+      {"clients", clients_.size()},
+      {"mode", cfg_.storm_restart_cmd.empty() ? "client_close" : "restart_cmd"},
+      {"at_seconds", cfg_.storm_at_seconds},
+      {"jitter_ms", cfg_.storm_jitter_ms},
+      {"dropped_by_client", dropped},
+      {"restart_cmd_status", storm_cmd_status},
+      {"resumed", storm_resumed_.load()},
+      {"caught_up", storm_caught_.load()},
+      {"resume_seconds", static_cast<double>(resume.max()) / 1e9},
+      {"caught_up_seconds", static_cast<double>(catchup.max()) / 1e9},
+      {"resume_latency", resume.summary_ms()},
+      {"caught_up_latency", catchup.summary_ms()},
+    };
+  }
   report["passed"] = chat_load_passed(report);
   return report;
 }
@@ -1044,7 +1159,10 @@ nlohmann::json run_chat_load(const chat_load_config& cfg) {
 bool chat_load_passed(const nlohmann::json& r) {
   return r.value("violations", nlohmann::json::array()).empty() && r.value("lost", 1) == 0
          && r.value("stored_twice", 1) == 0 && r.value("unresolved", 1) == 0 && r.value("refused", 1) == 0
-         && r.value("non_retryable_errors", 1) == 0 && r.value("acked", -1) == r.value("sent", -2);
+         && r.value("non_retryable_errors", 1) == 0 && r.value("acked", -1) == r.value("sent", -2)
+         && (!r.contains("storm")
+             || (r["storm"].value("caught_up", -1) == r["storm"].value("clients", -2)
+                 && r["storm"].value("restart_cmd_status", 1) == 0));
 }
 
 void print_chat_load_summary(const nlohmann::json& r, std::ostream& out) {
@@ -1055,7 +1173,7 @@ void print_chat_load_summary(const nlohmann::json& r, std::ostream& out) {
                   h.value("max_ms", 0.0), static_cast<long long>(h.value("count", 0)));
     return std::string{buf};
   };
-  out << "pactum-sim chat: " << r["conversations"] << " conversations, " << r["sockets"] << " sockets ("
+  out << "pactum-sim " << r.value("scenario", "chat") << ": " << r["conversations"] << " conversations, " << r["sockets"] << " sockets ("
       << r["conversations_per_user"] << " conversations per user socket), " << r["threads"] << " thread(s), "
       << r["encoding"].get<std::string>() << "\n";
   out << "  setup " << r["setup_seconds"].get<double>() << " s\n";
@@ -1074,6 +1192,18 @@ void print_chat_load_summary(const nlohmann::json& r, std::ostream& out) {
   out << "  delivered " << r["delivered"] << " (message x subscriber), lost " << r["lost"] << ", stored twice "
       << r["stored_twice"] << ", duplicates dropped " << r["duplicates_dropped"] << ", reconnects " << r["reconnects"]
       << ", retries " << r["retries"] << "\n";
+  if (r.contains("storm")) {
+    auto& st = r["storm"];
+    char buf[300];
+    std::snprintf(buf, sizeof buf,
+                  "  storm (%s at %.1f s): %lld clients, %lld resumed in %.3f s, %lld caught up in %.3f s\n",
+                  st.value("mode", "").c_str(), st.value("at_seconds", 0.0), static_cast<long long>(st.value("clients", 0)),
+                  static_cast<long long>(st.value("resumed", 0)), st.value("resume_seconds", 0.0),
+                  static_cast<long long>(st.value("caught_up", 0)), st.value("caught_up_seconds", 0.0));
+    out << buf;
+    out << "    resume    " << lat(st["resume_latency"]) << "\n";
+    out << "    caught up " << lat(st["caught_up_latency"]) << "\n";
+  }
   for (auto& [code, n] : r["errors"].items())
     out << "  error " << code << ": " << n << "\n";
   for (auto& v : r["violations"])

@@ -47,6 +47,14 @@ struct chat_load_config {
   int text_bytes = 64;
   /// After the last step: how long to wait for outstanding acks and deliveries.
   double drain_seconds = 30;
+  /// The reconnect storm (`pactum-sim storm`): `storm_at_seconds` into the first step (< 0: no
+  /// storm) every socket is dropped at once by the client, or, when `storm_restart_cmd` is set,
+  /// that shell command runs (it restarts the server, which drops every socket). Every client
+  /// reconnects after a random delay of up to `storm_jitter_ms` (then with the usual backoff),
+  /// re-subscribes from its last seq and resends what had no answer. The report gains `storm`.
+  double storm_at_seconds = -1;
+  std::string storm_restart_cmd;
+  int storm_jitter_ms = 1000;
   /// Print a line per phase and per second of load to this stream (null: quiet).
   std::ostream* progress = nullptr;
 };
