@@ -14,7 +14,7 @@ const { Pool } = require('pg');
 const { WebSocketServer } = require('ws');
 
 function parseArgs(argv) {
-  const opts = { listen: '127.0.0.1:8090', portFile: '', databaseUrl: '', pool: 32 };
+  const opts = { listen: '127.0.0.1:8090', portFile: '', databaseUrl: '', pool: 64 };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) throw new Error(`missing value for ${k}`);
