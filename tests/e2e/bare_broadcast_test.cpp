@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,7 +47,9 @@ public:
     fs::remove(port_file_);
     pid_ = ::fork();
     if (pid_ == 0) {
-      std::freopen("/dev/null", "w", stdout);
+      int devnull = ::open("/dev/null", O_WRONLY); // async-signal-safe calls only until exec
+      if (devnull >= 0)
+        ::dup2(devnull, STDOUT_FILENO);
       ::execl(bin.c_str(), bin.c_str(), "--listen", "127.0.0.1:0", "--port-file", port_file_.c_str(), "--write-mode",
               mode.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
