@@ -224,6 +224,12 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   // staff: the campaign actor's visibility rule); each sees only the events the feed shows them.
   {action::campaign_subscribe, "campaign.subscribe", "ws campaign.subscribe",
    {".....", ".Y...", ".....", ".....", ".....", ".YYYY"}, none, no_campaign},
+  // Analytics: a campaign's figures and invalid traffic, for its brand and staff; anyone else
+  // gets what a missing campaign gets.
+  {action::analytics_performance, "analytics.performance", "GET /api/v1/analytics/campaigns/{id}/performance",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
+  {action::analytics_invalid_traffic, "analytics.invalid_traffic", "GET /api/v1/analytics/campaigns/{id}/invalid-traffic",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
 }};
 // clang-format on
 

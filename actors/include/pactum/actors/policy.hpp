@@ -128,6 +128,9 @@ enum class action : uint8_t {
   content_review,
   content_list,
   campaign_subscribe,
+  // analytics (REST and WebSocket; docs/api.md, "Analytics")
+  analytics_performance,
+  analytics_invalid_traffic,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 
