@@ -5,6 +5,7 @@
 // the invalid-traffic list shows them with their reasons, a stranger gets not_found, and a
 // restart neither double-counts nor loses anything.
 
+#include <cstdio>
 #include <map>
 #include <thread>
 
@@ -221,4 +222,40 @@ TEST_F(AnalyticsE2E, ReportsExcludeInvalidTrafficAndSurviveARestart) {
   EXPECT_EQ(t["revenue"], 9900);
   EXPECT_EQ(t["spend"], 40);
   EXPECT_EQ(pending(), 0);
+}
+
+TEST_F(AnalyticsE2E, AClickFarmBurstIsFlaggedByVelocityAndNotBilled) {
+  auto brand = make_account(ep(), "brand", "FarmTarget");
+  auto cara = make_account(ep(), "creator", "Cara");
+  auto campaign = cpc_campaign(brand, 3);
+  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance").status != 200; ++i)
+    std::this_thread::sleep_for(50ms);
+  std::string product = "0190a000-0000-7000-8000-000000000002";
+  sql("insert into products (id, brand_id, sku, name, category, url, price, currency) values ('" + product + "', '"
+      + brand.id + "', 'sku-2', 'Trail', 'shoes', 'https://shop.example/trail', 12900, 'EUR');"
+      "insert into affiliate_links (code, campaign_id, creator_id, product_id, brand_id) values"
+      " ('cara1', '" + campaign + "', '" + cara.id + "', '" + product + "', '" + brand.id + "');");
+  // 60 clicks in 30 seconds, each from a new address, all with one (browser-looking) agent: the
+  // agent's first `--fraud-agent-floor` (12) clicks pass, the rest are velocity_agent.
+  const char* farm = "Mozilla/5.0 (Linux; Android 9; SM-J730F) AppleWebKit/537.36 (KHTML, like Gecko) "
+                     "Chrome/96.0.4664.104 Mobile Safari/537.36";
+  std::string batch;
+  for (int i = 0; i < 60; ++i) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "%04x", 0x1000 + i);
+    batch += "insert into link_clicks (code, campaign_id, creator_id, product_id, at, client_hash, user_agent)"
+             " select code, campaign_id, creator_id, product_id, now() - interval '40 seconds' + "
+             + std::to_string(i * 500) + " * interval '1 millisecond', decode('" + hex + "', 'hex'), '" + farm
+             + "' from affiliate_links where code = 'cara1';";
+  }
+  sql(batch);
+  auto report = wait_totals(brand, campaign, [](const json& t) { return t["clicks"].get<int64_t>() + t["invalid_clicks"].get<int64_t>() == 60; });
+  EXPECT_EQ(report["totals"]["clicks"], 12);
+  EXPECT_EQ(report["totals"]["invalid_clicks"], 48);
+  EXPECT_EQ(report["totals"]["spend"], 36) << "only the valid clicks cost money";
+  auto list = call(brand, "/api/v1/analytics/campaigns/" + campaign + "/invalid-traffic?limit=200").json_body();
+  ASSERT_EQ(list["events"].size(), 48u);
+  for (auto& e : list["events"])
+    EXPECT_EQ(e["reason"], "velocity_agent");
+  EXPECT_TRUE(list["next_before"].is_number());
 }
