@@ -122,6 +122,16 @@ struct options {
   size_t pledge_progress_ms = 250;
   size_t pledge_kyc_recheck_ms = 30'000;
   size_t pledge_max_pledges = 100'000;
+  size_t analytics_interval_ms = 250;
+  size_t analytics_batch = 1'000;
+  size_t analytics_rebuild_s = 2 * 60 * 60;
+  size_t fraud_repeat_window_s = 30 * 60;
+  size_t fraud_velocity_window_s = 60;
+  size_t fraud_client_floor = 6;
+  size_t fraud_agent_floor = 12;
+  size_t fraud_creator_floor = 20;
+  size_t fraud_multiplier = 3;
+  size_t fraud_attribution_window_h = 30 * 24;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -263,6 +273,21 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --pledge-kyc-recheck-ms N a succeeded campaign whose creator is not verified re-reads the
                             verification at most once per N ms [PACTUM_PLEDGE_KYC_RECHECK_MS] (30000)
   --pledge-max-pledges N    pledges one campaign accepts [PACTUM_PLEDGE_MAX_PLEDGES] (100000)
+  --analytics-interval-ms N pending clicks and conversions are classified every N ms
+                            [PACTUM_ANALYTICS_INTERVAL_MS] (250)
+  --analytics-batch N       events per pipeline transaction [PACTUM_ANALYTICS_BATCH] (1000)
+  --analytics-rebuild-s N   at start-up the fraud detector replays the clicks of the last N s
+                            [PACTUM_ANALYTICS_REBUILD_S] (7200)
+  --fraud-repeat-window-s N the same client on the same link within N s is a repeat click
+                            [PACTUM_FRAUD_REPEAT_WINDOW_S] (1800)
+  --fraud-velocity-window-s N  the sliding window of the velocity rules [PACTUM_FRAUD_VELOCITY_WINDOW_S] (60)
+  --fraud-client-floor N    clicks per window a client may always make [PACTUM_FRAUD_CLIENT_FLOOR] (6)
+  --fraud-agent-floor N     ... one user-agent string [PACTUM_FRAUD_AGENT_FLOOR] (12)
+  --fraud-creator-floor N   ... one creator's links [PACTUM_FRAUD_CREATOR_FLOOR] (20)
+  --fraud-multiplier N      a key is flagged above N x its learned baseline (+ noise allowance)
+                            [PACTUM_FRAUD_MULTIPLIER] (3)
+  --fraud-attribution-window-h N  a conversion needs a valid click within N hours before it
+                            [PACTUM_FRAUD_ATTRIBUTION_WINDOW_H] (720)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -375,6 +400,16 @@ options parse(int argc, char** argv) {
     {"pledge-progress-ms", "PACTUM_PLEDGE_PROGRESS_MS"},
     {"pledge-kyc-recheck-ms", "PACTUM_PLEDGE_KYC_RECHECK_MS"},
     {"pledge-max-pledges", "PACTUM_PLEDGE_MAX_PLEDGES"},
+    {"analytics-interval-ms", "PACTUM_ANALYTICS_INTERVAL_MS"},
+    {"analytics-batch", "PACTUM_ANALYTICS_BATCH"},
+    {"analytics-rebuild-s", "PACTUM_ANALYTICS_REBUILD_S"},
+    {"fraud-repeat-window-s", "PACTUM_FRAUD_REPEAT_WINDOW_S"},
+    {"fraud-velocity-window-s", "PACTUM_FRAUD_VELOCITY_WINDOW_S"},
+    {"fraud-client-floor", "PACTUM_FRAUD_CLIENT_FLOOR"},
+    {"fraud-agent-floor", "PACTUM_FRAUD_AGENT_FLOOR"},
+    {"fraud-creator-floor", "PACTUM_FRAUD_CREATOR_FLOOR"},
+    {"fraud-multiplier", "PACTUM_FRAUD_MULTIPLIER"},
+    {"fraud-attribution-window-h", "PACTUM_FRAUD_ATTRIBUTION_WINDOW_H"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -521,6 +556,16 @@ options parse(int argc, char** argv) {
     else if (name == "pledge-progress-ms") o.pledge_progress_ms = to_size(name, v);
     else if (name == "pledge-kyc-recheck-ms") o.pledge_kyc_recheck_ms = to_size(name, v);
     else if (name == "pledge-max-pledges") o.pledge_max_pledges = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "analytics-interval-ms") o.analytics_interval_ms = std::max<size_t>(to_size(name, v), 10);
+    else if (name == "analytics-batch") o.analytics_batch = std::clamp<size_t>(to_size(name, v), 1, 100'000);
+    else if (name == "analytics-rebuild-s") o.analytics_rebuild_s = to_size(name, v);
+    else if (name == "fraud-repeat-window-s") o.fraud_repeat_window_s = to_size(name, v);
+    else if (name == "fraud-velocity-window-s") o.fraud_velocity_window_s = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "fraud-client-floor") o.fraud_client_floor = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "fraud-agent-floor") o.fraud_agent_floor = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "fraud-creator-floor") o.fraud_creator_floor = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "fraud-multiplier") o.fraud_multiplier = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "fraud-attribution-window-h") o.fraud_attribution_window_h = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -814,6 +859,22 @@ int main(int argc, char** argv) {
                           {std::chrono::milliseconds(opt.social_refresh_interval_s * 1000)});
     spdlog::info("social: simulated provider (seed {}, {} calls per {} ms per platform)", opt.social_seed,
                  opt.social_quota_calls, opt.social_quota_window_ms);
+  }
+
+  // Analytics: the tracking pipeline and its fraud detector (docs/operations.md, "Analytics").
+  {
+    pactum::actors::analytics_settings as;
+    as.interval = std::chrono::milliseconds(opt.analytics_interval_ms);
+    as.batch = opt.analytics_batch;
+    as.rebuild_window = std::chrono::seconds(opt.analytics_rebuild_s);
+    as.fraud.repeat_window = static_cast<int64_t>(opt.fraud_repeat_window_s) * 1000;
+    as.fraud.velocity_window = static_cast<int64_t>(opt.fraud_velocity_window_s) * 1000;
+    as.fraud.client_floor = static_cast<double>(opt.fraud_client_floor);
+    as.fraud.agent_floor = static_cast<double>(opt.fraud_agent_floor);
+    as.fraud.creator_floor = static_cast<double>(opt.fraud_creator_floor);
+    as.fraud.multiplier = static_cast<double>(opt.fraud_multiplier);
+    as.fraud.attribution_window = static_cast<int64_t>(opt.fraud_attribution_window_h) * 3'600'000;
+    rt->start_analytics(std::move(as));
   }
 
   auto [host, port] = split_listen(opt.listen);

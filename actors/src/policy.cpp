@@ -227,6 +227,12 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   // Only the campaign's brand funds its accepted contracts (each contract's own rule applies too).
   {action::campaign_fund_escrow, "campaign.fund_escrow", "POST /api/v1/payments/campaigns/{id}/escrow",
    {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, no_campaign},
+  // Analytics: a campaign's figures and invalid traffic, for its brand and staff; anyone else
+  // gets what a missing campaign gets.
+  {action::analytics_performance, "analytics.performance", "GET /api/v1/analytics/campaigns/{id}/performance",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
+  {action::analytics_invalid_traffic, "analytics.invalid_traffic", "GET /api/v1/analytics/campaigns/{id}/invalid-traffic",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
 }};
 // clang-format on
 

@@ -282,6 +282,10 @@ protected:
         return from_http(rest(who, "GET", "/api/v1/influencers/campaigns"));
       case action::campaign_match_creators:
         return from_http(rest(who, "GET", base + "/matches"));
+      case action::analytics_performance:
+        return from_http(rest(who, "GET", "/api/v1/analytics/campaigns/" + camp_ + "/performance"));
+      case action::analytics_invalid_traffic:
+        return from_http(rest(who, "GET", "/api/v1/analytics/campaigns/" + camp_ + "/invalid-traffic"));
       default:
         break;
     }
@@ -675,6 +679,9 @@ protected:
       case action::content_list:
       case action::campaign_subscribe:
         return content_cell(what, r, rel);
+      case action::analytics_performance:
+      case action::analytics_invalid_traffic:
+        return campaign_cell(what, r, rel);
     }
     return std::nullopt;
   }

@@ -130,6 +130,9 @@ enum class action : uint8_t {
   campaign_subscribe,
   // campaign escrow (REST)
   campaign_fund_escrow,
+  // analytics (REST and WebSocket; docs/api.md, "Analytics")
+  analytics_performance,
+  analytics_invalid_traffic,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

@@ -14,6 +14,7 @@
 
 #include "pactum/actors/campaign_machine.hpp"
 #include "pactum/actors/contract_machine.hpp"
+#include "pactum/actors/fraud.hpp"
 #include "pactum/actors/funding_policy.hpp"
 #include "pactum/actors/matching.hpp"
 #include "pactum/actors/pledge_machine.hpp"
@@ -302,6 +303,20 @@ struct social_settings {
   std::chrono::milliseconds refresh_interval{60'000}; ///< per creator: one refresh per interval
 };
 
+/// The analytics pipeline (actors/src/analytics.cpp; docs/operations.md, pactumd `--analytics-*`
+/// and `--fraud-*` flags).
+struct analytics_settings {
+  std::chrono::milliseconds interval{250}; ///< how often pending events are classified
+  size_t batch = 1'000;                    ///< events per transaction
+  /// Start-up: the detector replays the classified clicks of this last stretch (at most
+  /// `rebuild_max`), so its windows and baselines survive a restart.
+  std::chrono::milliseconds rebuild_window{std::chrono::hours(2)};
+  size_t rebuild_max = 200'000;
+  fraud::config fraud;
+  size_t report_max_points = 2'000;        ///< buckets one performance report may span
+  size_t invalid_page_max = 200;           ///< the invalid-traffic list's largest page
+};
+
 /// One ranked creator of `runtime::match_creators`.
 struct creator_match {
   uuid creator;
@@ -576,6 +591,22 @@ public:
   void pledge_backers(principal who, uuid campaign,
                       std::function<void(expected<std::string, api_error>)> done);
 
+  // -- analytics (actors/src/analytics.cpp; docs/api.md, "Analytics") --
+
+  /// Starts the pipeline: rebuilds the fraud detector from recent classified clicks, then every
+  /// `interval` classifies pending clicks and conversions and folds the valid ones into the
+  /// rollups. Call once, before serving; stopped when the runtime is destroyed.
+  void start_analytics(analytics_settings settings);
+  /// `GET /api/v1/analytics/campaigns/{id}/performance`: totals, per creator and a series over
+  /// [from, to) in `bucket` ("minute", "hour", "day") buckets, as JSON text. Its brand and staff;
+  /// anyone else gets the campaign's 404.
+  void campaign_performance(principal who, uuid campaign, int64_t from, int64_t to, std::string bucket,
+                            std::function<void(expected<std::string, api_error>)> done);
+  /// `GET /api/v1/analytics/campaigns/{id}/invalid-traffic`: invalid events of `kind` ("click" or
+  /// "conversion"), newest first, ids below `before` (0: newest), at most `limit`. JSON text.
+  void campaign_invalid_traffic(principal who, uuid campaign, std::string kind, int64_t before, size_t limit,
+                                std::function<void(expected<std::string, api_error>)> done);
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;
@@ -598,6 +629,11 @@ private:
   struct social_state;
   std::shared_ptr<social_state> social_owner_;
   std::atomic<social_state*> social_{nullptr};
+
+  // For analytics.cpp: the pipeline (its ticker thread is joined when this is destroyed, before
+  // `impl_`, while the database still runs).
+  struct analytics_state;
+  std::shared_ptr<analytics_state> analytics_;
 };
 
 } // namespace pactum::actors

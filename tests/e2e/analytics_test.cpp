@@ -1,0 +1,261 @@
+// End to end: the analytics pipeline (issue 8, items 4 and 5). Tracking rows are inserted with
+// SQL, exactly as the redirect and the conversion endpoint insert them (the documented seam of
+// migration 0022); a real pactumd classifies them, writes the verdicts and folds the valid ones
+// into the rollups. The performance report excludes the bot, repeat and unattributed events,
+// the invalid-traffic list shows them with their reasons, a stranger gets not_found, and a
+// restart neither double-counts nor loses anything.
+
+#include <cstdio>
+#include <map>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "e2e_fixture.hpp"
+#include "pactum/common/time.hpp"
+#include "pactum/sim/client.hpp"
+
+using namespace pactum::sim;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                      "Chrome/120.0.0.0 Safari/537.36";
+
+class AnalyticsE2E : public pactum::test_support::server_test {
+protected:
+  std::vector<std::string> server_args() const override { return {"--analytics-interval-ms", "100"}; }
+
+  http_reply call(const account& who, const std::string& target) {
+    return http_call(ep(), "GET", target, {}, who.token);
+  }
+
+  int run_pactumd(const std::string& args) {
+    std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                      + "' --log-level warn " + args;
+    int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+
+  /// A published cpc campaign of `brand` paying `rate` per valid click.
+  std::string cpc_campaign(const account& brand, int64_t rate) {
+    json d{{"key", "an-campaign"},
+           {"title", "Spring shoes"},
+           {"description", "Run"},
+           {"goals", {"sales"}},
+           {"budget", 100'000},
+           {"currency", "EUR"},
+           {"deliverables", {json{{"type", "instagram_post"}, {"count", 1}}}},
+           {"audience", {{"niches", {"sport"}}, {"countries", {"DE"}}, {"min_followers", 0}}},
+           {"collaboration_types", {"instagram_post"}},
+           {"pricing", {{"model", "cpc"}, {"rate", rate}}},
+           {"brief", "Show them"}};
+    auto r = http_call(ep(), "POST", "/api/v1/brands/campaigns", d.dump(), brand.token);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json_body()["campaign"]["id"].get<std::string>();
+  }
+
+  void sql(const std::string& statement) {
+    pqxx::connection c{url()};
+    pqxx::work tx{c};
+    tx.exec0(statement);
+    tx.commit();
+  }
+
+  /// A click `seconds_ago` on `code` from client `client` (one byte, hex) with `ua`.
+  std::string click(const std::string& code, const std::string& client, const std::string& ua, int seconds_ago) {
+    return "insert into link_clicks (code, campaign_id, creator_id, product_id, at, client_hash, user_agent)"
+           " select code, campaign_id, creator_id, product_id, now() - interval '"
+           + std::to_string(seconds_ago) + " seconds', decode('" + client + "', 'hex'), '" + ua
+           + "' from affiliate_links where code = '" + code + "';";
+  }
+
+  json performance(const account& who, const std::string& campaign) {
+    auto now = pactum::now_millis();
+    auto r = call(who, "/api/v1/analytics/campaigns/" + campaign + "/performance?from="
+                         + std::to_string(now - 3'600'000) + "&to=" + std::to_string(now + 3'600'000)
+                         + "&bucket=minute");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json_body();
+  }
+
+  /// Polls the report until `pred` holds (the pipeline runs every 100 ms).
+  json wait_totals(const account& who, const std::string& campaign, const std::function<bool(const json&)>& pred) {
+    json last;
+    for (int i = 0; i < 100; ++i) {
+      last = performance(who, campaign);
+      if (last.contains("totals") && pred(last["totals"]))
+        return last;
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "the report never matched: " << last.dump();
+    return last;
+  }
+
+  int64_t pending() {
+    pqxx::connection c{url()};
+    pqxx::work tx{c};
+    return tx.exec1("select (select count(*) from link_clicks where verdict = 'pending')"
+                    " + (select count(*) from conversions where verdict = 'pending')")[0]
+      .as<int64_t>();
+  }
+};
+
+} // namespace
+
+TEST_F(AnalyticsE2E, ReportsExcludeInvalidTrafficAndSurviveARestart) {
+  auto brand = make_account(ep(), "brand", "ShoeCo");
+  auto other = make_account(ep(), "brand", "OtherCo");
+  auto ana = make_account(ep(), "creator", "Ana");
+  auto ben = make_account(ep(), "creator", "Ben");
+  auto mod = make_account(ep(), "creator", "Mo");
+  ASSERT_EQ(run_pactumd("--set-role " + mod.email + "=moderator"), 0);
+  auto campaign = cpc_campaign(brand, 5);
+  // The campaigns read model is projected after the commit: wait until the report sees it.
+  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance").status != 200; ++i)
+    std::this_thread::sleep_for(50ms);
+
+  std::string product = "0190a000-0000-7000-8000-000000000001";
+  sql("insert into products (id, brand_id, sku, name, category, url, price, currency) values ('" + product + "', '"
+      + brand.id + "', 'sku-1', 'Runner', 'shoes', 'https://shop.example/runner', 9900, 'EUR');"
+      "insert into affiliate_links (code, campaign_id, creator_id, product_id, brand_id) values"
+      " ('ana1', '" + campaign + "', '" + ana.id + "', '" + product + "', '" + brand.id + "'),"
+      " ('ben1', '" + campaign + "', '" + ben.id + "', '" + product + "', '" + brand.id + "');");
+
+  // Ana: five visitors (valid), two of them click again within the repeat window (invalid).
+  std::string batch;
+  for (int i = 1; i <= 5; ++i)
+    batch += click("ana1", "0" + std::to_string(i), browser, 300 - i * 10);
+  batch += click("ana1", "01", browser, 200);
+  batch += click("ana1", "02", browser, 190);
+  // Ben: three bots (invalid), two visitors (valid), one repeat (invalid).
+  batch += click("ben1", "a1", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 180);
+  batch += click("ben1", "a2", "curl/8.4.0", 170);
+  batch += click("ben1", "a3", "", 160);
+  batch += click("ben1", "b1", browser, 150);
+  batch += click("ben1", "b2", browser, 140);
+  batch += click("ben1", "b1", browser, 130);
+  sql(batch);
+  // Conversions: one from a visitor of Ana's link, one from a client that never clicked.
+  sql("insert into conversions (brand_id, order_id, code, campaign_id, creator_id, product_id, amount, currency,"
+      " client_hash, at) values"
+      " ('" + brand.id + "', 'o-1', 'ana1', '" + campaign + "', '" + ana.id + "', '" + product
+      + "', 9900, 'EUR', decode('01', 'hex'), now() - interval '100 seconds'),"
+      " ('" + brand.id + "', 'o-2', 'ana1', '" + campaign + "', '" + ana.id + "', '" + product
+      + "', 5000, 'EUR', decode('ff', 'hex'), now() - interval '90 seconds');");
+
+  auto report = wait_totals(brand, campaign, [](const json& t) {
+    return t["clicks"] == 7 && t["conversions"] == 1 && t["invalid_conversions"] == 1;
+  });
+  auto t = report["totals"];
+  EXPECT_EQ(t["clicks"], 7) << "5 of Ana's + 2 of Ben's";
+  EXPECT_EQ(t["unique_clicks"], 7);
+  EXPECT_EQ(t["invalid_clicks"], 6) << "2 repeats + 3 bots + 1 repeat";
+  EXPECT_EQ(t["revenue"], 9900) << "only the attributed order";
+  EXPECT_EQ(t["spend"], 35) << "7 valid clicks at 5";
+  EXPECT_DOUBLE_EQ(t["cpc"].get<double>(), 5.0);
+  EXPECT_DOUBLE_EQ(t["cpa"].get<double>(), 35.0);
+  EXPECT_NEAR(t["roi"].get<double>(), (9900.0 - 35.0) / 35.0, 1e-9);
+  EXPECT_TRUE(t["cpv"].is_null()) << "no views: no divisor";
+  ASSERT_EQ(report["creators"].size(), 2u);
+  for (auto& c : report["creators"]) {
+    if (c["creator"]["id"] == ana.id) {
+      EXPECT_EQ(c["clicks"], 5);
+      EXPECT_EQ(c["invalid_clicks"], 2);
+      EXPECT_EQ(c["conversions"], 1);
+      EXPECT_EQ(c["creator"]["display_name"], "Ana");
+    } else {
+      EXPECT_EQ(c["creator"]["id"], ben.id);
+      EXPECT_EQ(c["clicks"], 2);
+      EXPECT_EQ(c["invalid_clicks"], 4);
+      EXPECT_EQ(c["revenue"], 0);
+    }
+  }
+  int64_t series_clicks = 0;
+  for (auto& p : report["series"])
+    series_clicks += p["clicks"].get<int64_t>();
+  EXPECT_EQ(series_clicks, 7) << "the series adds up to the totals";
+
+  // The invalid events, newest first, with reasons; paginated.
+  auto base = "/api/v1/analytics/campaigns/" + campaign + "/invalid-traffic";
+  auto page = call(brand, base + "?limit=4");
+  ASSERT_EQ(page.status, 200) << page.body;
+  auto p1 = page.json_body();
+  ASSERT_EQ(p1["events"].size(), 4u);
+  auto p2 = call(brand, base + "?limit=4&before=" + std::to_string(p1["next_before"].get<int64_t>())).json_body();
+  ASSERT_EQ(p2["events"].size(), 2u);
+  std::map<std::string, int> reasons;
+  for (auto* p : {&p1, &p2})
+    for (auto& e : (*p)["events"])
+      ++reasons[e["reason"].get<std::string>()];
+  EXPECT_EQ(reasons["repeat_click"], 3);
+  EXPECT_EQ(reasons["bot_agent"], 3);
+  auto conv = call(brand, base + "?kind=conversion").json_body();
+  ASSERT_EQ(conv["events"].size(), 1u);
+  EXPECT_EQ(conv["events"][0]["reason"], "conversion_without_click");
+  EXPECT_EQ(conv["events"][0]["order_id"], "o-2");
+
+  // Who may read it: the brand and staff; a stranger brand and a creator get not_found, as for a
+  // campaign that does not exist.
+  EXPECT_EQ(call(mod, "/api/v1/analytics/campaigns/" + campaign + "/performance").status, 200);
+  for (auto* who : {&other, &ana}) {
+    auto r = call(*who, "/api/v1/analytics/campaigns/" + campaign + "/performance");
+    EXPECT_EQ(r.status, 404) << r.body;
+    EXPECT_EQ(r.json_body()["error"]["code"], "not_found");
+    EXPECT_EQ(call(*who, base).status, 404);
+  }
+  EXPECT_EQ(call(brand, "/api/v1/analytics/campaigns/0190a000-0000-7000-8000-0000000000ff/performance").status, 404);
+  EXPECT_EQ(call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance?bucket=week").status, 400);
+  EXPECT_EQ(http_call(ep(), "GET", "/api/v1/analytics/campaigns/" + campaign + "/performance").status, 401);
+
+  // A restart: nothing counted twice; the rebuilt detector still knows Ana's visitor 03 (a
+  // click again right after the restart is a repeat), and a new visitor counts.
+  restart_with(server_args());
+  sql(click("ana1", "03", browser, 5) + click("ana1", "06", browser, 4));
+  report = wait_totals(brand, campaign, [](const json& t) { return t["clicks"] == 8 && t["invalid_clicks"] == 7; });
+  t = report["totals"];
+  EXPECT_EQ(t["clicks"], 8);
+  EXPECT_EQ(t["invalid_clicks"], 7);
+  EXPECT_EQ(t["conversions"], 1);
+  EXPECT_EQ(t["revenue"], 9900);
+  EXPECT_EQ(t["spend"], 40);
+  EXPECT_EQ(pending(), 0);
+}
+
+TEST_F(AnalyticsE2E, AClickFarmBurstIsFlaggedByVelocityAndNotBilled) {
+  auto brand = make_account(ep(), "brand", "FarmTarget");
+  auto cara = make_account(ep(), "creator", "Cara");
+  auto campaign = cpc_campaign(brand, 3);
+  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance").status != 200; ++i)
+    std::this_thread::sleep_for(50ms);
+  std::string product = "0190a000-0000-7000-8000-000000000002";
+  sql("insert into products (id, brand_id, sku, name, category, url, price, currency) values ('" + product + "', '"
+      + brand.id + "', 'sku-2', 'Trail', 'shoes', 'https://shop.example/trail', 12900, 'EUR');"
+      "insert into affiliate_links (code, campaign_id, creator_id, product_id, brand_id) values"
+      " ('cara1', '" + campaign + "', '" + cara.id + "', '" + product + "', '" + brand.id + "');");
+  // 60 clicks in 30 seconds, each from a new address, all with one (browser-looking) agent: the
+  // agent's first `--fraud-agent-floor` (12) clicks pass, the rest are velocity_agent.
+  const char* farm = "Mozilla/5.0 (Linux; Android 9; SM-J730F) AppleWebKit/537.36 (KHTML, like Gecko) "
+                     "Chrome/96.0.4664.104 Mobile Safari/537.36";
+  std::string batch;
+  for (int i = 0; i < 60; ++i) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "%04x", 0x1000 + i);
+    batch += "insert into link_clicks (code, campaign_id, creator_id, product_id, at, client_hash, user_agent)"
+             " select code, campaign_id, creator_id, product_id, now() - interval '40 seconds' + "
+             + std::to_string(i * 500) + " * interval '1 millisecond', decode('" + hex + "', 'hex'), '" + farm
+             + "' from affiliate_links where code = 'cara1';";
+  }
+  sql(batch);
+  auto report = wait_totals(brand, campaign, [](const json& t) { return t["clicks"].get<int64_t>() + t["invalid_clicks"].get<int64_t>() == 60; });
+  EXPECT_EQ(report["totals"]["clicks"], 12);
+  EXPECT_EQ(report["totals"]["invalid_clicks"], 48);
+  EXPECT_EQ(report["totals"]["spend"], 36) << "only the valid clicks cost money";
+  auto list = call(brand, "/api/v1/analytics/campaigns/" + campaign + "/invalid-traffic?limit=200").json_body();
+  ASSERT_EQ(list["events"].size(), 48u);
+  for (auto& e : list["events"])
+    EXPECT_EQ(e["reason"], "velocity_agent");
+  EXPECT_TRUE(list["next_before"].is_number());
+}
