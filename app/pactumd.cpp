@@ -122,6 +122,7 @@ struct options {
   size_t pledge_progress_ms = 250;
   size_t pledge_kyc_recheck_ms = 30'000;
   size_t pledge_max_pledges = 100'000;
+  std::string metrics_token; ///< empty: /metrics for loopback clients only
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -263,6 +264,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --pledge-kyc-recheck-ms N a succeeded campaign whose creator is not verified re-reads the
                             verification at most once per N ms [PACTUM_PLEDGE_KYC_RECHECK_MS] (30000)
   --pledge-max-pledges N    pledges one campaign accepts [PACTUM_PLEDGE_MAX_PLEDGES] (100000)
+  --metrics-token T         GET /metrics requires `Authorization: Bearer T` from every client;
+                            unset: served to loopback clients only [PACTUM_METRICS_TOKEN]
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -375,6 +378,7 @@ options parse(int argc, char** argv) {
     {"pledge-progress-ms", "PACTUM_PLEDGE_PROGRESS_MS"},
     {"pledge-kyc-recheck-ms", "PACTUM_PLEDGE_KYC_RECHECK_MS"},
     {"pledge-max-pledges", "PACTUM_PLEDGE_MAX_PLEDGES"},
+    {"metrics-token", "PACTUM_METRICS_TOKEN"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -521,6 +525,7 @@ options parse(int argc, char** argv) {
     else if (name == "pledge-progress-ms") o.pledge_progress_ms = to_size(name, v);
     else if (name == "pledge-kyc-recheck-ms") o.pledge_kyc_recheck_ms = to_size(name, v);
     else if (name == "pledge-max-pledges") o.pledge_max_pledges = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "metrics-token") o.metrics_token = v;
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -836,6 +841,7 @@ int main(int argc, char** argv) {
   scfg.tls_key_file = opt.tls_key;
   scfg.web_root = web_root_of(opt.web_root);
   scfg.web_max_bytes = opt.web_max_bytes;
+  scfg.metrics_token = opt.metrics_token;
   pactum::gateway::server srv{scfg, *rt};
   try {
     srv.start();
