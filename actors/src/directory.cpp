@@ -121,6 +121,7 @@ void unwatch(registry_ptr self, const uuid& user, const caf::actor_addr& watcher
 } // namespace
 
 caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
+  server_metrics::register_all();
   auto init = [](caf::stateful_actor<directory_state>* self, services* svc) -> caf::behavior {
     // The runtime ends the directory on shutdown; it takes every conversation with it, so the
     // actor system has nothing left to wait for.

@@ -127,6 +127,12 @@ void entity_passivated(entity_kind kind) noexcept {
   entities().passivations[kind_index(kind)]->inc();
 }
 
+void register_all() {
+  commands();
+  errors();
+  entities();
+}
+
 void session_started() noexcept {
   entities().alive[kinds.size()]->inc();
 }

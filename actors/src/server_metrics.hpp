@@ -28,6 +28,8 @@ void entity_activated(entity_kind kind) noexcept;
 void entity_stopped(entity_kind kind) noexcept;
 void entity_passivated(entity_kind kind) noexcept;
 void session_started() noexcept;
+/// Registers every metric of this layer, so a scrape shows them (at 0) before their first use.
+void register_all();
 void session_stopped() noexcept;
 
 } // namespace pactum::actors::server_metrics

@@ -151,6 +151,8 @@ bool handle_metrics_rest(const http::request<http::string_body>& req,
                                                {}}));
     return true;
   }
+  table(); // the gateway's series exist from the first scrape on, at 0
+  gateway_metrics::get();
   http_response res{http::status::ok, req.version()};
   res.set(http::field::server, "pactumd");
   res.set(http::field::content_type, metrics::content_type);

@@ -288,6 +288,7 @@ journal_writer::journal_writer(const config& cfg) {
   auto cache = (cfg.journal_head_cache + lanes - 1) / lanes;
   for (size_t i = 0; i < lanes; ++i)
     lanes_.push_back(std::make_unique<journal_lane>(cfg, cache, queued_));
+  journal_metrics::get(); // registered now, so a scrape shows them before the first batch
   depth_metric_ = metrics::gauge_callback(
     "pactum_journal_queue_depth", "Appends waiting in the journal writer's queues.", {},
     [this] { return static_cast<double>(queued_.load(std::memory_order_relaxed)); });
