@@ -246,6 +246,10 @@ void run_pair(const options& o, int index, result& out) {
   --drain S                     after the last step, wait this long for acks/deliveries (30)
   --json-out FILE               also write the report as JSON
   --quiet                       no progress lines
+  --server-metrics on|off       sample the server's CPU and RSS from its GET /metrics every
+                                second (on; skipped with a note when it has none)
+  --server-pid PID              sample /proc/PID instead (servers without /metrics)
+  --metrics-token T             bearer token for the server's /metrics
 Exit status: 0 when every check passed, 1 when a check failed, 2 on bad usage or failed setup.
 )";
   std::exit(code);
@@ -313,6 +317,15 @@ int chat_main(int argc, char** argv) {
         json_out = next();
       else if (a == "--quiet")
         quiet = true;
+      else if (a == "--server-metrics") {
+        auto v = next();
+        if (v != "on" && v != "off")
+          chat_usage(2);
+        cfg.server_metrics = v == "on";
+      } else if (a == "--server-pid")
+        cfg.server_pid = std::stoi(next());
+      else if (a == "--metrics-token")
+        cfg.metrics_token = next();
       else
         chat_usage(2);
     } catch (const std::logic_error&) { // stoi/stod

@@ -132,6 +132,7 @@ struct options {
   size_t fraud_creator_floor = 20;
   size_t fraud_multiplier = 3;
   size_t fraud_attribution_window_h = 30 * 24;
+  std::string metrics_token; ///< empty: /metrics for loopback clients only
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -288,6 +289,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_FRAUD_MULTIPLIER] (3)
   --fraud-attribution-window-h N  a conversion needs a valid click within N hours before it
                             [PACTUM_FRAUD_ATTRIBUTION_WINDOW_H] (720)
+  --metrics-token T         GET /metrics requires `Authorization: Bearer T` from every client;
+                            unset: served to loopback clients only [PACTUM_METRICS_TOKEN]
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -410,6 +413,7 @@ options parse(int argc, char** argv) {
     {"fraud-creator-floor", "PACTUM_FRAUD_CREATOR_FLOOR"},
     {"fraud-multiplier", "PACTUM_FRAUD_MULTIPLIER"},
     {"fraud-attribution-window-h", "PACTUM_FRAUD_ATTRIBUTION_WINDOW_H"},
+    {"metrics-token", "PACTUM_METRICS_TOKEN"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -566,6 +570,7 @@ options parse(int argc, char** argv) {
     else if (name == "fraud-creator-floor") o.fraud_creator_floor = std::max<size_t>(to_size(name, v), 1);
     else if (name == "fraud-multiplier") o.fraud_multiplier = std::max<size_t>(to_size(name, v), 1);
     else if (name == "fraud-attribution-window-h") o.fraud_attribution_window_h = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "metrics-token") o.metrics_token = v;
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -897,6 +902,7 @@ int main(int argc, char** argv) {
   scfg.tls_key_file = opt.tls_key;
   scfg.web_root = web_root_of(opt.web_root);
   scfg.web_max_bytes = opt.web_max_bytes;
+  scfg.metrics_token = opt.metrics_token;
   pactum::gateway::server srv{scfg, *rt};
   try {
     srv.start();

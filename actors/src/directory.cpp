@@ -23,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "message_types.hpp"
+#include "server_metrics.hpp"
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -52,6 +53,7 @@ caf::actor activate(caf::stateful_actor<directory_state>* self, services* svc, c
                                            : spawn_conversation(self, svc, id);
   self->monitor(a);
   self->state.ids.emplace(a.address(), id);
+  server_metrics::entity_activated(kind);
   return a;
 }
 
@@ -119,12 +121,15 @@ void unwatch(registry_ptr self, const uuid& user, const caf::actor_addr& watcher
 } // namespace
 
 caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
+  server_metrics::register_all();
   auto init = [](caf::stateful_actor<directory_state>* self, services* svc) -> caf::behavior {
     // The runtime ends the directory on shutdown; it takes every conversation with it, so the
     // actor system has nothing left to wait for.
     self->set_exit_handler([=](caf::exit_msg& msg) {
-      for (auto& [id, entry] : self->state.live)
+      for (auto& [id, entry] : self->state.live) {
         self->send_exit(entry.actor, msg.reason);
+        server_metrics::entity_stopped(entry.kind);
+      }
       self->quit(msg.reason);
     });
     self->set_down_handler([=](caf::down_msg& dm) {
@@ -137,6 +142,7 @@ caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
       auto e = st.live.find(id);
       if (e == st.live.end())
         return;
+      server_metrics::entity_stopped(e->second.kind);
       auto waiting = std::move(e->second.waiting);
       if (waiting.empty()) {
         st.live.erase(e);
@@ -168,6 +174,7 @@ caf::actor spawn_directory(caf::actor_system& sys, services* svc) {
           return;
         i->second.retiring = true;
         ++st.passivations;
+        server_metrics::entity_passivated(i->second.kind);
         self->send(sender, passivate_atom_v);
       },
       [=](forget_atom, const uuid& id) {

@@ -44,6 +44,8 @@ inline std::optional<entity_kind> entity_kind_from_type(std::string_view type) {
 struct client_command {
   protocol::request req;
   protocol::encoding enc;
+  /// When the gateway handed the decoded request over (pactum_ws_command_seconds starts here).
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 };
 
 /// A member's journaled command to a conversation, stamped with who sends it.

@@ -20,6 +20,7 @@
 #include "audit.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
+#include "server_metrics.hpp"
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -51,6 +52,14 @@ struct session_state {
   /// Requests of this session not answered yet; shared with the exit hook, which gives them back
   /// to the runtime-wide count when the session ends with requests outstanding.
   std::shared_ptr<std::atomic<size_t>> in_flight = std::make_shared<std::atomic<size_t>>(0);
+  /// The unanswered requests' ids, types and arrival, for the latency histogram (at most
+  /// max_in_flight_per_session + 1 entries: a request beyond is answered at once).
+  struct timing {
+    protocol::request_id id;
+    size_t type;
+    std::chrono::steady_clock::time_point received;
+  };
+  std::vector<timing> timings;
 };
 
 namespace {
@@ -58,21 +67,30 @@ namespace {
 using self_ptr = caf::stateful_actor<session_state>*;
 using protocol::error_code;
 
-void finish(self_ptr self) {
+void finish(self_ptr self, const protocol::request_id& id) {
   --*self->state.in_flight;
   --self->state.svc->in_flight;
+  auto& t = self->state.timings;
+  for (size_t i = 0; i < t.size(); ++i)
+    if (t[i].id.value == id.value) {
+      server_metrics::command_answered(t[i].type, t[i].received);
+      t[i] = std::move(t.back());
+      t.pop_back();
+      break;
+    }
 }
 
 void reply_ok(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
               const protocol::reply_body& body) {
   self->state.sink->send(protocol::encode_ok(id, body, enc), enc);
-  finish(self);
+  finish(self, id);
 }
 
 void reply_error(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
                  error_code code, std::string_view message) {
   self->state.sink->send(protocol::encode_error(&id, code, message, enc), enc);
-  finish(self);
+  server_metrics::error_answered(code, "ws");
+  finish(self, id);
 }
 
 void reply_caf_error(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
@@ -352,6 +370,7 @@ void handle_command(self_ptr self, client_command& c) {
   auto enc = c.enc;
   ++*st.in_flight;
   ++st.svc->in_flight;
+  st.timings.push_back({id, c.req.body.index(), c.received});
   if (*st.in_flight > st.svc->cfg.max_in_flight_per_session)
     return reply_error(self, id, enc, error_code::rate_limited,
                        "too many unanswered requests on this connection (at most "
@@ -569,9 +588,11 @@ caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
       for (auto& conv_id : lost)
         resubscribe(self, conv_id);
     });
+    server_metrics::session_started();
     self->attach_functor([svc, pending = st.in_flight](const caf::error&) {
       // Requests still unanswered when the connection went away are no longer in flight.
       svc->in_flight -= pending->load();
+      server_metrics::session_stopped();
     });
     self->send(svc->registry, caf::join_atom_v, st.who.user, caf::actor_cast<caf::actor>(self));
     protocol::hello h{st.who.user,   st.who.role,         st.who.display_name,

@@ -16,6 +16,9 @@ executor::executor(std::string name, size_t threads, size_t queue_limit)
       run();
     });
   }
+  depth_metric_ = metrics::gauge_callback(
+    "pactum_executor_queue_depth", "Jobs waiting in a bounded executor queue (pactum-db: the database pool).",
+    {{"executor", name_}}, [this] { return static_cast<double>(queued()); });
 }
 
 executor::~executor() {

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "rest_metrics.hpp"
 #include "rest_parse.hpp"
 #include "tls.hpp"
 
@@ -84,6 +85,8 @@ private:
     if (ec == net::error::operation_aborted || ec == beast::error::timeout)
       return; // the socket closes with this session
     if (ec == http::error::body_limit) {
+      route_ = route_class(std::string_view{parser_->get().target()}.substr(
+        0, std::string_view{parser_->get().target()}.find('?')));
       actors::api_error err{413, protocol::error_code::too_large,
                             "request body larger than " + std::to_string(gw_->cfg.max_body_bytes)
                               + " bytes",
@@ -97,6 +100,8 @@ private:
       return;
     }
     req_ = parser_->release();
+    auto target = std::string_view{req_.target()};
+    route_ = route_class(target.substr(0, target.find('?')));
     if (websocket::is_upgrade(req_))
       return upgrade();
     auto self = this->shared_from_this();
@@ -138,6 +143,7 @@ private:
               + std::to_string(self->gw_->cfg.max_sockets_per_user) + ")",
             {}});
         beast::get_lowest_layer(self->stream_).expires_never();
+        gateway_metrics::get().http_answered(ws_route(), 101);
         spdlog::info("conn={} websocket user={} role={}", self->id_, who->user.str(), who->role);
         who->address = self->client_address_; // for the audit log of what the session does
         run_ws_session(std::move(self->stream_), std::move(self->req_), std::move(who.value()),
@@ -151,6 +157,7 @@ private:
   }
 
   void write(http_response res) {
+    gateway_metrics::get().http_answered(route_, res.result_int());
     auto sp = std::make_shared<http_response>(std::move(res));
     bool close = !sp->keep_alive();
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
@@ -183,6 +190,7 @@ private:
   std::shared_ptr<gateway_state> gw_;
   uint64_t id_;
   std::string client_address_;
+  size_t route_ = 0; ///< route class of the request being answered (pactum_http_requests_total)
 };
 
 } // namespace

@@ -19,6 +19,7 @@
 #include "rest_matching.hpp"
 #include "rest_pledges.hpp"
 #include "rest_analytics.hpp"
+#include "rest_metrics.hpp"
 #include "shared.hpp"
 #include "static_files.hpp"
 
@@ -128,6 +129,7 @@ http_response error_response(const http::request<http::string_body>& req,
     e["fields"] = std::move(fields);
   }
   auto res = json_response(req, static_cast<http::status>(err.status), json{{"error", e}});
+  gateway_metrics::get().error_answered(err.code, true);
   if (err.retry_after_s > 0)
     res.set(http::field::retry_after, std::to_string(err.retry_after_s));
   return res;
@@ -150,6 +152,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   head->version(req.version());
   head->keep_alive(req.keep_alive());
 
+  if (handle_metrics_rest(req, client_address, gw, send))
+    return;
   if (path == "/healthz") {
     if (method != http::verb::get)
       return wrong_method("GET");

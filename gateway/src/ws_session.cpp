@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pactum/protocol/codec.hpp"
+#include "rest_metrics.hpp"
 #include "tls.hpp"
 
 namespace pactum::gateway {
@@ -86,6 +87,7 @@ public:
   ~ws_session() override {
     gw_->release_socket(who_.user);
     --gw_->ws_connections;
+    metrics_.ws_open.dec();
   }
 
   void run(http::request<http::string_body> req, bool answer_v1);
@@ -143,6 +145,7 @@ private:
   protocol::encoding push_enc_ = protocol::encoding::json;
   size_t bad_frames_ = 0;
   frame_limiter limiter_;
+  gateway_metrics& metrics_ = gateway_metrics::get();
 };
 
 /// The actors layer's view of the connection.
@@ -170,6 +173,8 @@ private:
 template <class Stream>
 void ws_session<Stream>::run(http::request<http::string_body> req, bool answer_v1) {
   ++gw_->ws_connections;
+  metrics_.ws_open.inc();
+  metrics_.ws_opened.inc();
   {
     std::lock_guard<std::mutex> guard{gw_->sessions_mtx};
     gw_->sessions.insert(this->weak_from_this());
@@ -226,6 +231,7 @@ void ws_session<Stream>::on_read(beast::error_code ec, size_t) {
       spdlog::debug("conn={} read: {}", id_, ec.message());
     return finish();
   }
+  metrics_.frames_in.inc();
   auto enc = ws_.got_text() ? protocol::encoding::json : protocol::encoding::msgpack;
   auto data = in_.data();
   handle_frame(std::string_view{static_cast<const char*>(data.data()), data.size()}, enc);
@@ -244,12 +250,14 @@ void ws_session<Stream>::handle_frame(std::string_view data, protocol::encoding 
   auto req = protocol::decode_request(data, enc, gw_->rt.config().limits);
   if (!req) {
     auto& err = req.error();
+    metrics_.error_answered(err.code, false);
     enqueue(item{enc, protocol::encode_error(err.id ? &*err.id : nullptr, err.code, err.message, enc), nullptr});
     if (err.code == protocol::error_code::bad_frame && ++bad_frames_ > gw_->cfg.max_bad_frames)
       close_after_writes(protocol::close_code::policy_violation, "too many malformed frames");
     return;
   }
   if (gw_->draining) {
+    metrics_.error_answered(protocol::error_code::unavailable, false);
     enqueue(item{enc,
                  protocol::encode_error(&req->id, protocol::error_code::unavailable,
                                         "server shutting down; reconnect and retry", enc),
@@ -266,6 +274,7 @@ void ws_session<Stream>::refuse_rate_limited(std::string_view data, protocol::en
   // Decoded only to find the id the reply must carry; nothing is executed.
   auto req = protocol::decode_request(data, enc, gw_->rt.config().limits);
   const protocol::request_id* re = req ? &req->id : (req.error().id ? &*req.error().id : nullptr);
+  metrics_.error_answered(protocol::error_code::rate_limited, false);
   enqueue(item{enc,
                protocol::encode_rate_limited(re, retry_after_ms,
                                              "too many frames on this connection; retry in "
@@ -329,6 +338,8 @@ void ws_session<Stream>::on_write(beast::error_code ec, size_t) {
     queue_.clear();
     return finish();
   }
+  metrics_.ws_writes.inc();
+  metrics_.frames_out.inc(writing_count_);
   for (size_t i = 0; i < writing_count_ && !queue_.empty(); ++i)
     queue_.pop_front();
   writing_count_ = 0;

@@ -288,6 +288,10 @@ journal_writer::journal_writer(const config& cfg) {
   auto cache = (cfg.journal_head_cache + lanes - 1) / lanes;
   for (size_t i = 0; i < lanes; ++i)
     lanes_.push_back(std::make_unique<journal_lane>(cfg, cache, queued_));
+  journal_metrics::get(); // registered now, so a scrape shows them before the first batch
+  depth_metric_ = metrics::gauge_callback(
+    "pactum_journal_queue_depth", "Appends waiting in the journal writer's queues.", {},
+    [this] { return static_cast<double>(queued_.load(std::memory_order_relaxed)); });
 }
 
 journal_writer::~journal_writer() {
@@ -416,7 +420,12 @@ void journal_lane::run() {
       queued_.fetch_sub(n);
       in_flight_ = n;
     }
+    auto& m = journal_metrics::get();
+    m.batch_size.observe(batch.size());
+    m.appends.inc(batch.size());
+    auto started = std::chrono::steady_clock::now();
     process(batch); // answers every request, which takes it off in_flight_
+    m.batch_seconds.observe(micros_since(started));
   }
   drop_connection();
 }
@@ -591,7 +600,9 @@ void journal_lane::commit_group(std::vector<append_request>& batch,
       write_ledger(tx, batch, accepted);
     }
     committing = true;
+    auto commit_started = std::chrono::steady_clock::now();
     tx.commit();
+    journal_metrics::get().commit_seconds.observe(micros_since(commit_started));
   } catch (const pqxx::in_doubt_error& e) {
     spdlog::warn("persistence: journal commit in doubt, resolving: {}", e.what());
     return resolve_in_doubt(batch, accepted, rejected_indices(), out);

@@ -20,6 +20,7 @@
 #include <pqxx/pqxx>
 
 #include "connection.hpp"
+#include "journal_metrics.hpp"
 #include "pactum/persistence/database.hpp"
 
 namespace pactum::persistence::detail {
@@ -84,6 +85,7 @@ public:
 private:
   std::atomic<size_t> queued_{0}; ///< appends queued in all lanes, against journal_queue_limit
   std::vector<std::unique_ptr<journal_lane>> lanes_;
+  metrics::callback_handle depth_metric_; ///< destroyed first, before `queued_`
 };
 
 /// One lane of the journal writer: a thread, its connection, its FIFO queue and its head cache.

@@ -23,6 +23,7 @@
 
 #include "async_common.hpp"
 #include "pactum/sim/histogram.hpp"
+#include "pactum/sim/server_stats.hpp"
 
 // How the engine is organised.
 //
@@ -844,6 +845,8 @@ nlohmann::json engine::run() {
   bool storm_done = false;
   int storm_cmd_status = 0;
   double setup_s = 0;
+  server_stats_sampler server{server_stats_config{cfg_.ep, cfg_.server_metrics, cfg_.server_pid,
+                                                  cfg_.metrics_token, std::chrono::milliseconds(1000)}};
   try {
     auto t1 = clock_type::now();
     post_all([this](worker& w) {
@@ -899,11 +902,14 @@ nlohmann::json engine::run() {
     auto all_lanes = static_cast<double>(2 * n);
 
     load_cpu0 = cpu_seconds();
+    if (!server.start())
+      say("load: server CPU/RSS not sampled: " + server.finish().value("reason", std::string{}));
     for (int step = 0; step < steps_; ++step) {
       auto rate = cfg_.rates[static_cast<size_t>(step)];
       auto start = now_ns() + 20'000'000; // 20 ms: every worker starts on the same schedule
       auto end = start + static_cast<int64_t>(cfg_.step_seconds * 1e9);
       auto cpu0 = cpu_seconds();
+      auto server0 = server.sample_now();
       int64_t sent0 = sent_total_.load(), acked0 = acked_total_.load();
       post_all([this, step, rate, start, end, all_lanes](worker& w) {
         if (w.lanes.empty())
@@ -953,6 +959,7 @@ nlohmann::json engine::run() {
       }
       auto secs = static_cast<double>(end - start) / 1e9;
       auto cpu = cpu_seconds() - cpu0;
+      auto server1 = server.sample_now();
       auto acked_window = acked_total_.load() - acked0;
       // Before the next step, let this one's backlog drain, so that each step's latencies are its
       // own (a step the server could not sustain would otherwise hand its queue to the next).
@@ -970,6 +977,8 @@ nlohmann::json engine::run() {
                                      {"ack_rate", static_cast<double>(acked_window) / secs},
                                      {"generator_cpu_seconds", cpu},
                                      {"generator_cpu_share", cpu / secs}});
+      if (server0 && server1)
+        steps.back()["server"] = server_stats_sampler::between(*server0, *server1);
     }
 
     // Drain: every message answered, then every acknowledged message at every subscriber.
@@ -992,6 +1001,7 @@ nlohmann::json engine::run() {
     throw;
   }
   auto load_cpu = cpu_seconds() - load_cpu0;
+  auto server_report = server.finish();
   shutdown();
 
   // ---- the end check, single-threaded now ----
@@ -1120,6 +1130,7 @@ nlohmann::json engine::run() {
     {"generator_cpu_seconds", load_cpu},
     {"generator_cpu_share", load_s > 0 ? load_cpu / load_s : 0.0},
     {"violations", violations},
+    {"server", server_report},
   };
   if (storm) {
     log_histogram resume, catchup;
@@ -1184,6 +1195,12 @@ void print_chat_load_summary(const nlohmann::json& r, std::ostream& out) {
                   ++i, s.value("target_rate", 0.0), s.value("seconds", 0.0), static_cast<long long>(s.value("sent", 0)),
                   s.value("ack_rate", 0.0), 100 * s.value("generator_cpu_share", 0.0));
     out << buf;
+    if (s.contains("server")) {
+      std::snprintf(buf, sizeof buf, "    server CPU %.2f s (%.0f %% of a core), RSS %.1f MiB at the end\n",
+                    s["server"].value("cpu_seconds", 0.0), 100 * s["server"].value("cpu_share", 0.0),
+                    static_cast<double>(s["server"].value("rss_bytes", uint64_t{0})) / (1 << 20));
+      out << buf;
+    }
     out << "    ack      " << lat(s["ack_latency"]) << "\n";
     out << "    delivery " << lat(s["delivery_latency"]) << "\n";
   }
@@ -1203,6 +1220,20 @@ void print_chat_load_summary(const nlohmann::json& r, std::ostream& out) {
     out << buf;
     out << "    resume    " << lat(st["resume_latency"]) << "\n";
     out << "    caught up " << lat(st["caught_up_latency"]) << "\n";
+  }
+  static const nlohmann::json no_server = nlohmann::json::object();
+  const auto& srv = r.contains("server") ? r["server"] : no_server;
+  if (srv.value("source", "none") != "none") {
+    auto mib = [&](const char* k) { return static_cast<double>(srv["rss_bytes"].value(k, uint64_t{0})) / (1 << 20); };
+    char buf[300];
+    std::snprintf(buf, sizeof buf,
+                  "  server (%s): CPU %.2f s over %.1f s (%.0f %% of a core); RSS start %.1f, peak %.1f, "
+                  "end %.1f MiB\n",
+                  srv.value("source", "").c_str(), srv.value("cpu_seconds", 0.0), srv.value("seconds", 0.0),
+                  100 * srv.value("cpu_share", 0.0), mib("start"), mib("peak"), mib("end"));
+    out << buf;
+  } else if (r.contains("server")) {
+    out << "  server CPU/RSS not sampled: " << srv.value("reason", "") << "\n";
   }
   for (auto& [code, n] : r["errors"].items())
     out << "  error " << code << ": " << n << "\n";

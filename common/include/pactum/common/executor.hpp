@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "pactum/metrics/metrics.hpp"
+
 namespace pactum {
 
 /// A fixed set of threads draining one bounded FIFO of jobs. Used for everything that blocks or
@@ -47,6 +49,8 @@ private:
   std::deque<job> queue_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
+  /// `pactum_executor_queue_depth{executor=name}`; destroyed first, before what it reads.
+  metrics::callback_handle depth_metric_;
 };
 
 } // namespace pactum

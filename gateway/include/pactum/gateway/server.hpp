@@ -50,6 +50,10 @@ struct server_config {
   /// PEM files; both set: the listener speaks only TLS (HTTPS and WSS), TLS 1.2 or newer.
   std::string tls_cert_file;
   std::string tls_key_file;
+
+  /// Set: `GET /metrics` requires `Authorization: Bearer <metrics_token>` from every client.
+  /// Empty: it is served to loopback clients only (403 for others).
+  std::string metrics_token;
 };
 
 /// Lifecycle: construct, `start()` (binds; throws std::runtime_error if it cannot), then

@@ -57,6 +57,13 @@ struct chat_load_config {
   int storm_jitter_ms = 1000;
   /// Print a line per phase and per second of load to this stream (null: quiet).
   std::ostream* progress = nullptr;
+  /// Sample the server's CPU and RSS from its GET /metrics during the load (server_stats.hpp);
+  /// off, or when the server has no /metrics, the report's `server` says why.
+  bool server_metrics = true;
+  /// > 0: sample /proc/<server_pid> instead (servers without /metrics, on this machine).
+  int server_pid = 0;
+  /// Bearer token for the server's /metrics (pactumd --metrics-token).
+  std::string metrics_token;
 };
 
 /// Runs the scenario and returns its report (see sim/README.md for every field). Throws
