@@ -38,10 +38,16 @@ int status_of(error_code code) {
     case error_code::limit_reached:
     case error_code::idempotency_mismatch:
     case error_code::sold_out:
+    case error_code::already_redeemed:
+    case error_code::budget_exhausted:
+    case error_code::promotion_inactive:
       return 409;
+    case error_code::expired:
+      return 410;
     case error_code::too_large:
       return 413;
     case error_code::content_blocked:
+    case error_code::invalid_code:
       return 422;
     case error_code::rate_limited:
       return 429;

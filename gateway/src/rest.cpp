@@ -18,6 +18,7 @@
 #include "rest_campaigns.hpp"
 #include "rest_matching.hpp"
 #include "rest_pledges.hpp"
+#include "rest_promotions.hpp"
 #include "shared.hpp"
 #include "static_files.hpp"
 
@@ -551,6 +552,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (handle_search_rest(req, path, client_address, gw, send))
     return;
   if (handle_pledges_rest(req, path, client_address, gw, send))
+    return;
+  if (handle_promotions_rest(req, path, client_address, gw, send))
     return;
   if (gw.site)
     if (auto res = serve_static(req, path, *gw.site))
