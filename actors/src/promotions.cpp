@@ -371,11 +371,13 @@ struct promotion_service::impl : std::enable_shared_from_this<impl> {
   /// Runs `next` once the signing keys are loaded (loading, and on first start generating, them
   /// when needed); `next` gets an error when storage failed.
   void with_keys(std::function<void(std::optional<api_error>)> next) {
+    bool loaded = false;
     {
       std::lock_guard<std::mutex> guard{keys_mtx};
-      if (signer)
-        return next(std::nullopt);
+      loaded = signer.has_value();
     }
+    if (loaded)
+      return next(std::nullopt); // outside the lock: `next` takes it again
     auto self = shared_from_this();
     ps::load_promo_keys(db(), [self, next](ps::result<std::vector<ps::promo_key_row>> rows) {
       if (!rows)

@@ -135,8 +135,8 @@ protected:
 } // namespace
 
 TEST_F(Promotion, FullFlowWithSingleUseCodesPointsAndALiveLeaderboard) {
-  auto shop = make_account(ep(), "brand", "Corner Cafe");
-  auto other_shop = make_account(ep(), "brand", "Other Shop");
+  auto shop = make_account(ep(), "brand", "CornerCafe");
+  auto other_shop = make_account(ep(), "brand", "OtherShop");
   auto ana = make_account(ep(), "creator", "Ana");
   auto ben = make_account(ep(), "creator", "Ben");
 
@@ -296,7 +296,7 @@ TEST_F(Promotion, FullFlowWithSingleUseCodesPointsAndALiveLeaderboard) {
 }
 
 TEST_F(Promotion, HundredClientsRedeemOneCodeAtTheSameInstantAndExactlyOneWins) {
-  auto shop = make_account(ep(), "brand", "Race Cafe");
+  auto shop = make_account(ep(), "brand", "RaceCafe");
   auto ana = make_account(ep(), "creator", "Ana");
   auto pid = create(shop, promotion_body(100, 10'000, 3'600'000));
   ASSERT_EQ(rest(ana, "POST", "/api/v1/promotions/" + pid + "/join").status, 200);
@@ -361,7 +361,7 @@ TEST_F(Promotion, HundredClientsRedeemOneCodeAtTheSameInstantAndExactlyOneWins) 
 }
 
 TEST_F(Promotion, ExpiredCodesAndAnExhaustedBudgetAreRefused) {
-  auto shop = make_account(ep(), "brand", "Budget Cafe");
+  auto shop = make_account(ep(), "brand", "BudgetCafe");
   auto ana = make_account(ep(), "creator", "Ana");
   // Budget for two rewards.
   auto pid = create(shop, promotion_body(100, 250, 3'600'000, "Hamburg"));
