@@ -457,6 +457,7 @@ promotion_service::promotion_service(services& svc, caf::actor_system& sys, runt
 }
 
 promotion_service::~promotion_service() {
+  impl_->hub.home_system().registry().erase(hub_name);
   caf::anon_send_exit(impl_->hub, caf::exit_reason::user_shutdown);
 }
 

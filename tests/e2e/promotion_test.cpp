@@ -396,3 +396,42 @@ TEST_F(Promotion, ExpiredCodesAndAnExhaustedBudgetAreRefused) {
   auto none = rest(ana, "POST", "/api/v1/promotions/" + brief + "/codes", json{{"count", 1}});
   EXPECT_EQ(code_of(none), "promotion_inactive") << none.body;
 }
+
+TEST_F(Promotion, LivePushesAreCoalescedAndSubscribersPerLocalityAreLimited) {
+  restart_with({"--promo-signing-key-file", seed_file(), "--promo-push-ms", "1000", "--promo-max-subscribers", "1"});
+  auto shop = make_account(ep(), "brand", "PushCafe");
+  auto ana = make_account(ep(), "creator", "Ana");
+  auto ben = make_account(ep(), "creator", "Ben");
+  auto pid = create(shop, promotion_body(100, 100'000, 3'600'000, "Munich"));
+  ASSERT_EQ(rest(ana, "POST", "/api/v1/promotions/" + pid + "/join").status, 200);
+
+  ws_client first(ep(), ana.token);
+  ws_client second(ep(), ben.token);
+  ASSERT_EQ(first.request(json{{"type", "leaderboard.subscribe"}, {"locality", "DE:Munich"}})["type"], "ok");
+  auto full = second.request(json{{"type", "leaderboard.subscribe"}, {"locality", "DE:munich"}});
+  EXPECT_EQ(full["code"], "limit_reached") << full.dump();
+  EXPECT_EQ(second.request(json{{"type", "leaderboard.subscribe"}, {"locality", "DE:Hamburg"}})["type"], "ok");
+
+  // Five redemptions in quick succession: the first change is pushed at once, the rest in one
+  // coalesced push a second later, carrying the final score.
+  auto mine = codes(ana, pid, 5);
+  for (auto& c : mine)
+    ASSERT_EQ(redeem(shop, c["token"].get<std::string>()).status, 200);
+  std::vector<json> pushes;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(2'500);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto ev = first.next_event(std::chrono::milliseconds(200));
+    if (ev && ev->value("stream", "") == "leaderboard:DE:munich")
+      pushes.push_back(*ev);
+  }
+  ASSERT_FALSE(pushes.empty());
+  EXPECT_LE(pushes.size(), 3u) << "pushes were not coalesced";
+  EXPECT_EQ(pushes.back()["event"]["leaderboard"]["entries"][0]["points"], 50);
+  // Hamburg's subscriber heard nothing about Munich.
+  EXPECT_FALSE(second.next_event(std::chrono::milliseconds(300)));
+
+  // Unsubscribing frees the place.
+  auto left = first.request(json{{"type", "leaderboard.unsubscribe"}, {"locality", "DE:Munich"}});
+  EXPECT_EQ(left["type"], "ok") << left.dump();
+  EXPECT_EQ(second.request(json{{"type", "leaderboard.subscribe"}, {"locality", "DE:Munich"}})["type"], "ok");
+}
