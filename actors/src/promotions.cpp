@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -349,6 +350,8 @@ std::optional<locality> parse_locality(std::string_view text, std::string* why) 
 
 struct promotion_service::impl : std::enable_shared_from_this<impl> {
   impl(services& s, caf::actor_system& sys, runtime& r) : svc(s), rt(r) {
+    if (!svc.cfg.promo_signing_seed.empty() && svc.cfg.promo_signing_seed.size() != 32)
+      throw std::runtime_error("the promotion signing key file must hold 32 bytes");
     hub = sys.spawn(promo_hub, &svc);
     sys.registry().put(hub_name, hub);
   }
@@ -448,8 +451,6 @@ struct promotion_service::impl : std::enable_shared_from_this<impl> {
 
 promotion_service::promotion_service(services& svc, caf::actor_system& sys, runtime& rt)
   : impl_(std::make_shared<impl>(svc, sys, rt)) {
-  if (!svc.cfg.promo_signing_seed.empty() && svc.cfg.promo_signing_seed.size() != 32)
-    throw std::runtime_error("the promotion signing key file must hold 32 bytes");
   impl_->with_keys([](std::optional<api_error> e) {
     if (e)
       spdlog::warn("promotions: signing keys not loaded yet ({}); retried on first use", e->message);
