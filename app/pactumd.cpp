@@ -133,6 +133,14 @@ struct options {
   size_t fraud_multiplier = 3;
   size_t fraud_attribution_window_h = 30 * 24;
   std::string metrics_token; ///< empty: /metrics for loopback clients only
+  size_t promo_max_codes = 50;
+  size_t promo_code_ttl_s = 30 * 24 * 60 * 60;
+  size_t promo_points_redemption = 10;
+  size_t promo_points_repost = 5;
+  size_t promo_leaderboard_max = 100;
+  size_t promo_push_ms = 1'000;
+  size_t promo_max_subscribers = 10'000;
+  std::string promo_signing_key_file;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -291,6 +299,20 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_FRAUD_ATTRIBUTION_WINDOW_H] (720)
   --metrics-token T         GET /metrics requires `Authorization: Bearer T` from every client;
                             unset: served to loopback clients only [PACTUM_METRICS_TOKEN]
+  --promo-max-codes N       promotion codes one request issues at most [PACTUM_PROMO_MAX_CODES] (50)
+  --promo-code-ttl-s N      a promotion code's lifetime (capped by the promotion's end)
+                            [PACTUM_PROMO_CODE_TTL_S] (2592000)
+  --promo-points-redemption N  points a promoter earns per redeemed code
+                            [PACTUM_PROMO_POINTS_REDEMPTION] (10)
+  --promo-points-repost N   points per verified repost [PACTUM_PROMO_POINTS_REPOST] (5)
+  --promo-leaderboard-max N the longest leaderboard [PACTUM_PROMO_LEADERBOARD_MAX] (100)
+  --promo-push-ms N         a locality's live leaderboard is pushed at most once per N ms
+                            [PACTUM_PROMO_PUSH_MS] (1000)
+  --promo-max-subscribers N live leaderboard subscribers per locality
+                            [PACTUM_PROMO_MAX_SUBSCRIBERS] (10000)
+  --promo-signing-key-file F  the Ed25519 seed (32 raw bytes or 64 hex digits, mode 600) that
+                            signs promotion codes; default: a key generated on first start and
+                            kept in the database [PACTUM_PROMO_SIGNING_KEY_FILE]
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -414,6 +436,14 @@ options parse(int argc, char** argv) {
     {"fraud-multiplier", "PACTUM_FRAUD_MULTIPLIER"},
     {"fraud-attribution-window-h", "PACTUM_FRAUD_ATTRIBUTION_WINDOW_H"},
     {"metrics-token", "PACTUM_METRICS_TOKEN"},
+    {"promo-max-codes", "PACTUM_PROMO_MAX_CODES"},
+    {"promo-code-ttl-s", "PACTUM_PROMO_CODE_TTL_S"},
+    {"promo-points-redemption", "PACTUM_PROMO_POINTS_REDEMPTION"},
+    {"promo-points-repost", "PACTUM_PROMO_POINTS_REPOST"},
+    {"promo-leaderboard-max", "PACTUM_PROMO_LEADERBOARD_MAX"},
+    {"promo-push-ms", "PACTUM_PROMO_PUSH_MS"},
+    {"promo-max-subscribers", "PACTUM_PROMO_MAX_SUBSCRIBERS"},
+    {"promo-signing-key-file", "PACTUM_PROMO_SIGNING_KEY_FILE"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -571,6 +601,14 @@ options parse(int argc, char** argv) {
     else if (name == "fraud-multiplier") o.fraud_multiplier = std::max<size_t>(to_size(name, v), 1);
     else if (name == "fraud-attribution-window-h") o.fraud_attribution_window_h = std::max<size_t>(to_size(name, v), 1);
     else if (name == "metrics-token") o.metrics_token = v;
+    else if (name == "promo-max-codes") o.promo_max_codes = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "promo-code-ttl-s") o.promo_code_ttl_s = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "promo-points-redemption") o.promo_points_redemption = to_size(name, v);
+    else if (name == "promo-points-repost") o.promo_points_repost = to_size(name, v);
+    else if (name == "promo-leaderboard-max") o.promo_leaderboard_max = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "promo-push-ms") o.promo_push_ms = to_size(name, v);
+    else if (name == "promo-max-subscribers") o.promo_max_subscribers = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "promo-signing-key-file") o.promo_signing_key_file = v;
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -836,6 +874,19 @@ int main(int argc, char** argv) {
   rcfg.pledge_rules.max_pledges = opt.pledge_max_pledges;
   rcfg.pledge_progress_interval = std::chrono::milliseconds(opt.pledge_progress_ms);
   rcfg.pledge_kyc_recheck = std::chrono::milliseconds(opt.pledge_kyc_recheck_ms);
+  rcfg.promo_max_codes = opt.promo_max_codes;
+  rcfg.promo_code_ttl = std::chrono::seconds(opt.promo_code_ttl_s);
+  rcfg.promo_points_redemption = static_cast<int64_t>(std::min<size_t>(opt.promo_points_redemption, 1'000'000));
+  rcfg.promo_points_repost = static_cast<int64_t>(std::min<size_t>(opt.promo_points_repost, 1'000'000));
+  rcfg.promo_leaderboard_max = opt.promo_leaderboard_max;
+  rcfg.promo_push_interval = std::chrono::milliseconds(opt.promo_push_ms);
+  rcfg.promo_max_subscribers = opt.promo_max_subscribers;
+  if (!opt.promo_signing_key_file.empty()) {
+    auto seed = pactum::actors::privacy::read_key_file(opt.promo_signing_key_file);
+    if (!seed)
+      die(seed.error().what);
+    rcfg.promo_signing_seed.assign(reinterpret_cast<const char*>(seed.value().data()), seed.value().size());
+  }
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   // Social platforms: the embedded simulated provider behind the quota-respecting client, whose

@@ -21,6 +21,9 @@ constexpr refusal not_party{403, error_code::forbidden, "no such contract, or no
 constexpr refusal no_pledge{404, error_code::not_found, "no such pledge campaign"};
 constexpr refusal none{};
 constexpr refusal no_campaign{404, error_code::not_found, "no such campaign"};
+constexpr refusal no_promotion{404, error_code::not_found, "no such promotion"};
+constexpr refusal no_code{404, error_code::not_found, "no such code"};
+constexpr refusal invalid_code{422, error_code::invalid_code, "this code is not valid"};
 
 // Relation columns: none, owner, member, counterparty, moderator, stranger.
 // Role characters in each: anonymous, brand, creator, moderator, admin.
@@ -233,6 +236,28 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
    {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
   {action::analytics_invalid_traffic, "analytics.invalid_traffic", "GET /api/v1/analytics/campaigns/{id}/invalid-traffic",
    {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
+  // Local promotions: the business (brand) owns its promotion; a joined creator is a member
+  // (a promoter); a code's owner is its promoter and the business a member of it. A code
+  // someone may not redeem gets exactly the answer of a forged one.
+  {action::promotion_create, "promotion.create", "POST /api/v1/promotions", STAFF("nYnnn"),
+   {403, error_code::forbidden, "only brands create promotions"}, none},
+  {action::promotion_list, "promotion.list", "GET /api/v1/promotions", STAFF("nYYYY"), none, none},
+  {action::promotion_get, "promotion.get", "GET /api/v1/promotions/{id}", STAFF("nYYYY"), none, none},
+  {action::promotion_status, "promotion.status", "POST /api/v1/promotions/{id}/status",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, no_promotion},
+  {action::promotion_join, "promotion.join", "POST /api/v1/promotions/{id}/join", STAFF("nnYnn"),
+   {403, error_code::forbidden, "only creators join promotions"}, none},
+  {action::promotion_codes, "promotion.codes", "POST /api/v1/promotions/{id}/codes",
+   {"n....", ".....", "..Y..", ".....", ".....", ".nnnn"}, none, no_promotion},
+  {action::promotion_code_image, "promotion.code_image", "GET /api/v1/promotions/{id}/codes/{nonce}.png|.svg",
+   {"n....", "..Y..", ".Y...", ".....", ".....", ".nnnn"}, none, no_code},
+  {action::promotion_redeem, "promotion.redeem", "POST /api/v1/promotions/redeem",
+   {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, invalid_code},
+  {action::promotion_repost, "promotion.repost", "POST /api/v1/promotions/{id}/reposts",
+   {"n....", ".....", "..Y..", ".....", ".....", ".nnnn"}, none, no_promotion},
+  {action::promotion_leaderboard, "promotion.leaderboard", "GET /api/v1/promotions/leaderboard",
+   STAFF("nYYYY"), none, none},
+  {action::leaderboard_subscribe, "leaderboard.subscribe", "ws leaderboard.subscribe", STAFF(".YYYY"), none, none},
 }};
 // clang-format on
 

@@ -22,6 +22,7 @@
 #include "pledge_api.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/campaigns.hpp"
+#include "pactum/actors/promotions.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/common/executor.hpp"
 #include "privacy.hpp"
@@ -326,6 +327,7 @@ struct runtime::impl {
   login_throttle throttle;
   caf::actor sweeper; ///< durable timers (none when the interval is 0)
   std::unique_ptr<campaign_service> campaigns;
+  std::unique_ptr<promotion_service> promotions; ///< created by runtime's constructor (needs the runtime)
   std::unique_ptr<privacy_service> privacy;
 
   /// Closes the WebSockets opened with this login (4003).
@@ -357,7 +359,9 @@ struct runtime::impl {
 
 runtime::runtime(runtime_config cfg, persistence::database& db)
   : impl_(std::make_unique<impl>(std::move(cfg), db)),
-    code_limits_(make_code_limits(impl_->svc.cfg)) {}
+    code_limits_(make_code_limits(impl_->svc.cfg)) {
+  impl_->promotions = std::make_unique<promotion_service>(impl_->svc, impl_->sys, *this);
+}
 
 runtime::~runtime() = default;
 
@@ -679,10 +683,16 @@ int http_status_of(error_code code) {
     case error_code::limit_reached:
     case error_code::idempotency_mismatch:
     case error_code::sold_out:
+    case error_code::already_redeemed:
+    case error_code::budget_exhausted:
+    case error_code::promotion_inactive:
       return 409;
+    case error_code::expired:
+      return 410;
     case error_code::too_large:
       return 413;
     case error_code::content_blocked:
+    case error_code::invalid_code:
       return 422;
     case error_code::rate_limited:
       return 429;
@@ -953,6 +963,10 @@ size_t runtime::in_flight() const noexcept {
 
 campaign_service& runtime::campaigns() {
   return *impl_->campaigns;
+}
+
+promotion_service& runtime::promotions() {
+  return *impl_->promotions;
 }
 
 // -- for profiles.cpp ------------------------------------------------------------------------------

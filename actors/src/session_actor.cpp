@@ -547,6 +547,20 @@ void handle_command(self_ptr self, client_command& c) {
                       on_caf_error);
             },
             on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::leaderboard_subscribe_req>) {
+        // Pushes come as `notify` (stream leaderboard:<CC:city>); the hub (promotions.cpp)
+        // monitors us and coalesces them to one per interval.
+        if (!untargeted(policy::action::leaderboard_subscribe))
+          return;
+        auto hub = self->home_system().registry().get<caf::actor>(caf::atom("promohub"));
+        if (!hub)
+          return reply_error(self, id, enc, error_code::unavailable, "leaderboards are not running");
+        auto me = caf::actor_cast<caf::actor>(self);
+        auto reply = [=](std::string& view) { reply_ok(self, id, enc, protocol::leaderboard_reply{std::move(view)}); };
+        if (body.unsubscribe)
+          self->request(hub, st.svc->cfg.request_timeout, caf::leave_atom_v, body.locality, me).then(reply, on_caf_error);
+        else
+          self->request(hub, st.svc->cfg.request_timeout, caf::join_atom_v, body.locality, me).then(reply, on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
           self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user, st.who.role}),

@@ -20,6 +20,7 @@
 #include "rest_pledges.hpp"
 #include "rest_analytics.hpp"
 #include "rest_metrics.hpp"
+#include "rest_promotions.hpp"
 #include "shared.hpp"
 #include "static_files.hpp"
 
@@ -558,6 +559,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (handle_pledges_rest(req, path, client_address, gw, send))
     return;
   if (handle_analytics_rest(req, path, client_address, gw, send))
+    return;
+  if (handle_promotions_rest(req, path, client_address, gw, send))
     return;
   if (gw.site)
     if (auto res = serve_static(req, path, *gw.site))

@@ -7,7 +7,7 @@ namespace pactum::protocol {
 
 namespace {
 
-constexpr std::array<std::pair<error_code, std::string_view>, 17> names{{
+constexpr std::array<std::pair<error_code, std::string_view>, 22> names{{
   {error_code::bad_frame, "bad_frame"},
   {error_code::bad_request, "bad_request"},
   {error_code::unknown_type, "unknown_type"},
@@ -25,6 +25,11 @@ constexpr std::array<std::pair<error_code, std::string_view>, 17> names{{
   {error_code::content_blocked, "content_blocked"},
   {error_code::idempotency_mismatch, "idempotency_mismatch"},
   {error_code::sold_out, "sold_out"},
+  {error_code::invalid_code, "invalid_code"},
+  {error_code::expired, "expired"},
+  {error_code::already_redeemed, "already_redeemed"},
+  {error_code::budget_exhausted, "budget_exhausted"},
+  {error_code::promotion_inactive, "promotion_inactive"},
 }};
 
 } // namespace

@@ -682,8 +682,79 @@ protected:
       case action::analytics_performance:
       case action::analytics_invalid_traffic:
         return campaign_cell(what, r, rel);
+      case action::promotion_create:
+      case action::promotion_list:
+      case action::promotion_get:
+      case action::promotion_status:
+      case action::promotion_join:
+      case action::promotion_codes:
+      case action::promotion_code_image:
+      case action::promotion_redeem:
+      case action::promotion_repost:
+      case action::promotion_leaderboard:
+      case action::leaderboard_subscribe:
+        return promotion_cell(what, r, rel);
     }
     return std::nullopt;
+  }
+
+  /// B's promotion promo_ in DE:Berlin, joined by C.
+  void make_promotion() {
+    auto now = pactum::now_millis();
+    auto made = rest(&b_, "POST", "/api/v1/promotions", promotion_body(now));
+    ASSERT_EQ(made.status, 201) << made.body;
+    promo_ = made.json_body()["promotion"]["id"].get<std::string>();
+    ASSERT_EQ(rest(&c_, "POST", "/api/v1/promotions/" + promo_ + "/join").status, 200);
+  }
+
+  json promotion_body(int64_t now) {
+    return json{{"title", "Matrix coffee"}, {"reward", {{"amount", 1}, {"currency", "EUR"}}}, {"budget", 100'000},
+                {"valid_until", now + 3'600'000}, {"locality", {{"country", "DE"}, {"city", "Berlin"}}}};
+  }
+
+  /// A fresh code of C's in promo_: {nonce, token, png, svg}.
+  json promo_code() {
+    auto r = rest(&c_, "POST", "/api/v1/promotions/" + promo_ + "/codes", json{{"count", 1}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json_body()["codes"][0];
+  }
+
+  /// A promotion cell: B owns promo_, C is its promoter (member; owner of its codes, of which B
+  /// is a member); strangers are S, T (not joined), M and A.
+  answer promotion_cell(action what, role r, relation rel) {
+    const account* who = r == role::anonymous ? nullptr
+                         : rel == relation::stranger ? stranger(r).first
+                                                     : &insider(r);
+    auto base = "/api/v1/promotions/" + promo_;
+    switch (what) {
+      case action::promotion_create:
+        return from_http(rest(who, "POST", "/api/v1/promotions", promotion_body(pactum::now_millis())));
+      case action::promotion_list:
+        return from_http(rest(who, "GET", "/api/v1/promotions?locality=DE:Berlin"));
+      case action::promotion_get:
+        return from_http(rest(who, "GET", base));
+      case action::promotion_status:
+        return from_http(rest(who, "POST", base + "/status", json{{"to", "active"}}));
+      case action::promotion_join:
+        return from_http(rest(who, "POST", base + "/join"));
+      case action::promotion_codes:
+        return from_http(rest(who, "POST", base + "/codes", json{{"count", 1}}));
+      case action::promotion_code_image:
+        return from_http(rest(who, "GET", promo_code()["png"].get<std::string>()));
+      case action::promotion_redeem:
+        return from_http(rest(who, "POST", "/api/v1/promotions/redeem", json{{"token", promo_code()["token"]}}));
+      case action::promotion_repost:
+        return from_http(rest(who, "POST", base + "/reposts",
+                              json{{"platform", "instagram"},
+                                   {"url", "https://instagram.example/p/ad-matrix-" + std::to_string(++counter_)}}));
+      case action::promotion_leaderboard:
+        return from_http(rest(who, "GET", "/api/v1/promotions/leaderboard?locality=DE:Berlin"));
+      case action::leaderboard_subscribe:
+        return from_ws(ask(*who, json{{"type", "leaderboard.subscribe"}, {"locality", "DE:Berlin"}}));
+      default:
+        break;
+    }
+    return answer{};
   }
 
   /// A valid pledge campaign body (ends in an hour).
@@ -729,6 +800,7 @@ protected:
   int64_t sub_ = 0;        ///< K's submission in camp_
   std::map<std::string, std::unique_ptr<ws_client>> sockets_;
   int counter_ = 0;
+  std::string promo_; ///< B's promotion, joined by C (make_promotion)
 };
 
 } // namespace
@@ -789,6 +861,8 @@ TEST_F(AuthzMatrix, EveryCellOfThePolicyTableHoldsAgainstARunningServer) {
                    json{{"key", "p"}, {"tier", 0}, {"payment_method", good_card}})
                 .status,
               200);
+  make_promotion();
+  ASSERT_FALSE(HasFailure());
 
   size_t performed = 0, skipped = 0;
   for (auto& row : policy::rules()) {

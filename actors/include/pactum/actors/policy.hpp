@@ -133,6 +133,18 @@ enum class action : uint8_t {
   // analytics (REST and WebSocket; docs/api.md, "Analytics")
   analytics_performance,
   analytics_invalid_traffic,
+  // local promotions (REST and WebSocket; docs/api.md, "Local promotions")
+  promotion_create,
+  promotion_list,
+  promotion_get,
+  promotion_status,
+  promotion_join,
+  promotion_codes,
+  promotion_code_image,
+  promotion_redeem,
+  promotion_repost,
+  promotion_leaderboard,
+  leaderboard_subscribe,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

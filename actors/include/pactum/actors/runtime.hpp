@@ -43,6 +43,7 @@ namespace pactum::actors {
 
 struct services;
 class campaign_service;
+class promotion_service;
 
 struct runtime_config {
   size_t scheduler_threads = 2;     ///< CAF worker threads (about one per core)
@@ -129,6 +130,18 @@ struct runtime_config {
   campaign::rules campaign_rules;
   /// Live sessions one campaign pushes to (campaign.subscribe; then `limit_reached`).
   size_t campaign_max_subscribers = 10'000;
+  /// Local promotions (docs/api.md, "Local promotions"): codes one request issues at most, a
+  /// code's lifetime, points per redemption and per verified repost, the longest leaderboard,
+  /// how often a locality's leaderboard is pushed at most, the live subscribers one locality
+  /// takes, and the signing key's 32-byte seed (empty: a key generated and kept in the database).
+  size_t promo_max_codes = 50;
+  std::chrono::seconds promo_code_ttl{30 * 24 * 60 * 60};
+  int64_t promo_points_redemption = 10;
+  int64_t promo_points_repost = 5;
+  size_t promo_leaderboard_max = 100;
+  std::chrono::milliseconds promo_push_interval{1'000};
+  size_t promo_max_subscribers = 10'000;
+  std::string promo_signing_seed;
 };
 
 /// Who a session or REST call acts as.
@@ -459,6 +472,8 @@ public:
 
   /// Campaigns, applications and invitations (actors/include/pactum/actors/campaigns.hpp).
   campaign_service& campaigns();
+  /// Local promotions, codes, points and leaderboards (actors/include/pactum/actors/promotions.hpp).
+  promotion_service& promotions();
 
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);

@@ -26,6 +26,11 @@ enum class error_code : uint8_t {
   content_blocked, ///< the text shares contact details or off-platform payment before a deal
   idempotency_mismatch, ///< this idempotency key was already used with other parameters
   sold_out,       ///< a limited reward tier has no place left; nothing was charged
+  invalid_code,   ///< a promotion code is forged, altered, unknown or not the caller's to redeem
+  expired,        ///< a promotion code's expiry has passed
+  already_redeemed, ///< a promotion code was redeemed before (codes are single use)
+  budget_exhausted, ///< the promotion's budget has less left than one reward
+  promotion_inactive, ///< the promotion is paused, closed, or outside its validity
 };
 
 std::string_view to_string(error_code) noexcept;
