@@ -18,6 +18,7 @@
 #include "rest_campaigns.hpp"
 #include "rest_matching.hpp"
 #include "rest_pledges.hpp"
+#include "rest_affiliate.hpp"
 #include "shared.hpp"
 #include "static_files.hpp"
 
@@ -492,6 +493,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  if (handle_affiliate_rest(req, path, client_address, gw, send)) // `/r/{code}`, before static files
+    return;
   if (handle_campaigns_rest(req, path, client_address, gw, send))
     return;
   if (handle_social_rest(req, client_address, gw, send)) // before profiles: a path under theirs

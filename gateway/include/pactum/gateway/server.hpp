@@ -50,6 +50,9 @@ struct server_config {
   /// PEM files; both set: the listener speaks only TLS (HTTPS and WSS), TLS 1.2 or newer.
   std::string tls_cert_file;
   std::string tls_key_file;
+
+  /// The largest body of `POST /api/v1/brands/products/import` (CSV), above `max_body_bytes`.
+  size_t product_import_max_bytes = 1024 * 1024;
 };
 
 /// Lifecycle: construct, `start()` (binds; throws std::runtime_error if it cannot), then
