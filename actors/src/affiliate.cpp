@@ -678,12 +678,11 @@ void affiliate_service::conversion(conversion_post post, json_answer done) {
       bad.emplace_back("amount", "whole minor units, 0 or more");
     else
       c.amount = i->get<int64_t>();
-    if (auto i = j.find("currency"); i == j.end() || !i->is_string() || i->get<std::string>().size() != 3
-                                      || !std::all_of(i->get<std::string>().begin(), i->get<std::string>().end(),
-                                                      [](char ch) { return ch >= 'A' && ch <= 'Z'; }))
+    if (auto i = j.find("currency"); i != j.end() && i->is_string())
+      c.currency = i->get<std::string>();
+    if (c.currency.size() != 3
+        || !std::all_of(c.currency.begin(), c.currency.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; }))
       bad.emplace_back("currency", "an ISO 4217 code of three capital letters");
-    else
-      c.currency = j["currency"].get<std::string>();
     c.at = now_millis();
     if (auto i = j.find("occurred_at"); i != j.end() && !i->is_null()) {
       if (!i->is_number_integer() || i->get<int64_t>() <= 0)
