@@ -61,6 +61,17 @@ conn = http.client.HTTPConnection("127.0.0.1", port)
 
 
 def call(method, path, body=None, token=None, content_type="application/json"):
+    """One request on the kept-alive connection (reopened when the server closed it while idle)."""
+    global conn
+    try:
+        return call_once(method, path, body, token, content_type)
+    except (http.client.RemoteDisconnected, ConnectionError, http.client.CannotSendRequest):
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        return call_once(method, path, body, token, content_type)
+
+
+def call_once(method, path, body=None, token=None, content_type="application/json"):
     headers = {}
     if token:
         headers["Authorization"] = "Bearer " + token
@@ -104,7 +115,7 @@ try:
         s, b = call("POST", f"/api/v1/influencers/campaigns/{campaign}/apply", {"key": "a"}, c["token"])
         assert s == 201, (s, b)
         s, b = call("PUT", f"/api/v1/brands/campaigns/{campaign}/applications/{b['application']}",
-                    {"key": "d", "outcome": "approved"}, brand["token"])
+                    {"key": f"d{i}", "outcome": "approved"}, brand["token"])
         assert s == 200, (s, b)
         creators.append(c)
     per_creator = (args.links + len(creators) - 1) // len(creators)
@@ -204,5 +215,10 @@ try:
     sys.exit(0 if ok else 1)
 finally:
     server.terminate()
-    server.wait(timeout=30)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        print("pactumd did not stop within 20 s of SIGTERM; killed")
+        server.kill()
+        server.wait()
     psql(admin_url, f"drop database if exists {db_name} with (force)")
