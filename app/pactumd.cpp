@@ -141,6 +141,14 @@ struct options {
   size_t promo_push_ms = 1'000;
   size_t promo_max_subscribers = 10'000;
   std::string promo_signing_key_file;
+  size_t link_cache_entries = 100'000;
+  size_t click_queue = 100'000;
+  size_t click_batch = 2'000;
+  size_t click_user_agent_max = 256;
+  size_t click_referrer_max = 512;
+  size_t product_import_max_rows = 10'000;
+  size_t product_import_max_bytes = 1024 * 1024;
+  size_t conversion_tolerance_s = 300;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -313,6 +321,17 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --promo-signing-key-file F  the Ed25519 seed (32 raw bytes or 64 hex digits, mode 600) that
                             signs promotion codes; default: a key generated on first start and
                             kept in the database [PACTUM_PROMO_SIGNING_KEY_FILE]
+  --link-cache-entries N    affiliate link targets `/r/{code}` keeps in memory
+                            [PACTUM_LINK_CACHE_ENTRIES] (100000)
+  --click-queue N           clicks waiting to be written; beyond, clicks are dropped and counted
+                            [PACTUM_CLICK_QUEUE] (100000)
+  --click-batch N           clicks written in one INSERT at most [PACTUM_CLICK_BATCH] (2000)
+  --click-user-agent-max N  bytes of User-Agent stored per click [PACTUM_CLICK_USER_AGENT_MAX] (256)
+  --click-referrer-max N    bytes of Referer stored per click [PACTUM_CLICK_REFERRER_MAX] (512)
+  --product-import-max-rows N  product rows one CSV import takes [PACTUM_PRODUCT_IMPORT_MAX_ROWS] (10000)
+  --product-import-max-bytes N  largest CSV import body [PACTUM_PRODUCT_IMPORT_MAX_BYTES] (1048576)
+  --conversion-tolerance-s N  accepted clock difference of a signed conversion
+                            [PACTUM_CONVERSION_TOLERANCE_S] (300)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -444,6 +463,14 @@ options parse(int argc, char** argv) {
     {"promo-push-ms", "PACTUM_PROMO_PUSH_MS"},
     {"promo-max-subscribers", "PACTUM_PROMO_MAX_SUBSCRIBERS"},
     {"promo-signing-key-file", "PACTUM_PROMO_SIGNING_KEY_FILE"},
+    {"link-cache-entries", "PACTUM_LINK_CACHE_ENTRIES"},
+    {"click-queue", "PACTUM_CLICK_QUEUE"},
+    {"click-batch", "PACTUM_CLICK_BATCH"},
+    {"click-user-agent-max", "PACTUM_CLICK_USER_AGENT_MAX"},
+    {"click-referrer-max", "PACTUM_CLICK_REFERRER_MAX"},
+    {"product-import-max-rows", "PACTUM_PRODUCT_IMPORT_MAX_ROWS"},
+    {"product-import-max-bytes", "PACTUM_PRODUCT_IMPORT_MAX_BYTES"},
+    {"conversion-tolerance-s", "PACTUM_CONVERSION_TOLERANCE_S"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -587,6 +614,14 @@ options parse(int argc, char** argv) {
     else if (name == "social-refresh-interval-s") o.social_refresh_interval_s = to_size(name, v);
     else if (name == "match-candidates") o.match_candidates = std::max<size_t>(to_size(name, v), 1);
     else if (name == "match-limit-max") o.match_limit_max = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "link-cache-entries") o.link_cache_entries = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "click-queue") o.click_queue = to_size(name, v);
+    else if (name == "click-batch") o.click_batch = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "click-user-agent-max") o.click_user_agent_max = to_size(name, v);
+    else if (name == "click-referrer-max") o.click_referrer_max = to_size(name, v);
+    else if (name == "product-import-max-rows") o.product_import_max_rows = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "product-import-max-bytes") o.product_import_max_bytes = to_size(name, v);
+    else if (name == "conversion-tolerance-s") o.conversion_tolerance_s = to_size(name, v);
     else if (name == "pledge-progress-ms") o.pledge_progress_ms = to_size(name, v);
     else if (name == "pledge-kyc-recheck-ms") o.pledge_kyc_recheck_ms = to_size(name, v);
     else if (name == "pledge-max-pledges") o.pledge_max_pledges = std::max<size_t>(to_size(name, v), 1);
@@ -887,6 +922,13 @@ int main(int argc, char** argv) {
       die(seed.error().what);
     rcfg.promo_signing_seed.assign(reinterpret_cast<const char*>(seed.value().data()), seed.value().size());
   }
+  rcfg.affiliate.link_cache_entries = opt.link_cache_entries;
+  rcfg.affiliate.click_queue = opt.click_queue;
+  rcfg.affiliate.click_batch = opt.click_batch;
+  rcfg.affiliate.user_agent_max = opt.click_user_agent_max;
+  rcfg.affiliate.referrer_max = opt.click_referrer_max;
+  rcfg.affiliate.import_max_rows = opt.product_import_max_rows;
+  rcfg.affiliate.conversion_tolerance_s = static_cast<int64_t>(opt.conversion_tolerance_s);
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   // Social platforms: the embedded simulated provider behind the quota-respecting client, whose
@@ -954,6 +996,7 @@ int main(int argc, char** argv) {
   scfg.web_root = web_root_of(opt.web_root);
   scfg.web_max_bytes = opt.web_max_bytes;
   scfg.metrics_token = opt.metrics_token;
+  scfg.product_import_max_bytes = opt.product_import_max_bytes;
   pactum::gateway::server srv{scfg, *rt};
   try {
     srv.start();

@@ -24,6 +24,7 @@ constexpr refusal no_campaign{404, error_code::not_found, "no such campaign"};
 constexpr refusal no_promotion{404, error_code::not_found, "no such promotion"};
 constexpr refusal no_code{404, error_code::not_found, "no such code"};
 constexpr refusal invalid_code{422, error_code::invalid_code, "this code is not valid"};
+constexpr refusal brands_only{403, error_code::forbidden, "brands only"};
 
 // Relation columns: none, owner, member, counterparty, moderator, stranger.
 // Role characters in each: anonymous, brand, creator, moderator, admin.
@@ -258,6 +259,24 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::promotion_leaderboard, "promotion.leaderboard", "GET /api/v1/promotions/leaderboard",
    STAFF("nYYYY"), none, none},
   {action::leaderboard_subscribe, "leaderboard.subscribe", "ws leaderboard.subscribe", STAFF(".YYYY"), none, none},
+  // Products: each brand manages its own catalog (another brand's product answers not_found,
+  // like a missing one: the store scopes every query by brand).
+  {action::product_create, "product.create", "POST /api/v1/brands/products", STAFF("nYnnn"), brands_only, none},
+  {action::product_list, "product.list", "GET /api/v1/brands/products", STAFF("nYnnn"), brands_only, none},
+  {action::product_get, "product.get", "GET /api/v1/brands/products/{id}", STAFF("nYnnn"), brands_only, none},
+  {action::product_update, "product.update", "PUT /api/v1/brands/products/{id}", STAFF("nYnnn"), brands_only, none},
+  {action::product_delete, "product.delete", "DELETE /api/v1/brands/products/{id}", STAFF("nYnnn"), brands_only, none},
+  {action::product_import, "product.import", "POST /api/v1/brands/products/import", STAFF("nYnnn"), brands_only, none},
+  // Affiliate links: the campaign's brand is its owner, a creator with an approved application,
+  // accepted invitation or conversation in it a member; anyone else gets the missing campaign.
+  {action::link_create, "link.create", "POST /api/v1/campaigns/{id}/links",
+   {"n....", ".Y...", "..Y..", ".....", ".....", ".nnnn"}, none, no_campaign},
+  {action::link_list, "link.list", "GET /api/v1/campaigns/{id}/links",
+   {"n....", ".Y...", "..Y..", ".....", ".....", ".nnYY"}, none, no_campaign},
+  {action::link_redirect, "link.redirect", "GET /r/{code}", PUBLIC, none, none},
+  {action::signing_key_rotate, "signing_key.rotate", "POST /api/v1/brands/signing-key", STAFF("nYnnn"), brands_only, none},
+  {action::conversion_track, "conversion.track", "POST /api/v1/track/conversion (signed by the brand)", PUBLIC, none, none},
+  {action::tracking_stats, "tracking.stats", "GET /api/v1/admin/tracking-stats", STAFF("nnnnY"), admins_only, none},
 }};
 // clang-format on
 

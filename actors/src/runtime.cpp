@@ -23,6 +23,7 @@
 #include "message_types.hpp"
 #include "pactum/actors/campaigns.hpp"
 #include "pactum/actors/promotions.hpp"
+#include "pactum/actors/affiliate.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/common/executor.hpp"
 #include "privacy.hpp"
@@ -290,6 +291,7 @@ struct runtime::impl {
     privacy = std::make_unique<privacy_service>(svc, privacy_db, *keys, cpu);
     campaigns = std::make_unique<campaign_service>(svc, sys);
     campaigns->heal_read_model();
+    affiliate = std::make_unique<affiliate_service>(svc);
   }
 
   static std::unique_ptr<key_service> make_keys(const runtime_config& c,
@@ -329,6 +331,7 @@ struct runtime::impl {
   std::unique_ptr<campaign_service> campaigns;
   std::unique_ptr<promotion_service> promotions; ///< created by runtime's constructor (needs the runtime)
   std::unique_ptr<privacy_service> privacy;
+  std::unique_ptr<affiliate_service> affiliate; ///< last: destroyed first (writes queued clicks)
 
   /// Closes the WebSockets opened with this login (4003).
   void kick(const uuid& user, const std::string& login, std::string reason) {
@@ -969,6 +972,10 @@ promotion_service& runtime::promotions() {
   return *impl_->promotions;
 }
 
+affiliate_service& runtime::affiliate() {
+  return *impl_->affiliate;
+}
+
 // -- for profiles.cpp ------------------------------------------------------------------------------
 
 persistence::database& runtime::database_() const noexcept {
@@ -1010,7 +1017,8 @@ void runtime::open_login(uuid user, std::string role, std::string display_name,
 bool runtime::drain(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (impl_->svc.in_flight.load() == 0 && impl_->svc.db->pending_appends() == 0)
+    if (impl_->svc.in_flight.load() == 0 && impl_->svc.db->pending_appends() == 0
+        && impl_->affiliate->flush_clicks(std::chrono::milliseconds(0)))
       return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

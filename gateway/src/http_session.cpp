@@ -74,6 +74,19 @@ private:
     parser_->body_limit(gw_->cfg.max_body_bytes);
     parser_->header_limit(max_header_bytes);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&http_session::on_header, this->shared_from_this()));
+  }
+
+  /// The head is in: the catalog import may carry a larger body than any other request
+  /// (--product-import-max-bytes); a request without a body is complete already.
+  void on_header(beast::error_code ec, size_t) {
+    if (ec)
+      return on_read(ec, 0);
+    if (std::string_view{parser_->get().target()}.starts_with("/api/v1/brands/products/import"))
+      parser_->body_limit(std::max(gw_->cfg.max_body_bytes, gw_->cfg.product_import_max_bytes));
+    if (parser_->is_done())
+      return on_read({}, 0);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read, this->shared_from_this()));
   }
@@ -88,7 +101,11 @@ private:
       route_ = route_class(std::string_view{parser_->get().target()}.substr(
         0, std::string_view{parser_->get().target()}.find('?')));
       actors::api_error err{413, protocol::error_code::too_large,
-                            "request body larger than " + std::to_string(gw_->cfg.max_body_bytes)
+                            "request body larger than "
+                              + std::to_string(std::string_view{parser_->get().target()}.starts_with(
+                                                 "/api/v1/brands/products/import")
+                                                 ? std::max(gw_->cfg.max_body_bytes, gw_->cfg.product_import_max_bytes)
+                                                 : gw_->cfg.max_body_bytes)
                               + " bytes",
                             {}};
       auto res = error_response(parser_->get(), err);

@@ -21,6 +21,7 @@
 #include "rest_analytics.hpp"
 #include "rest_metrics.hpp"
 #include "rest_promotions.hpp"
+#include "rest_affiliate.hpp"
 #include "shared.hpp"
 #include "static_files.hpp"
 
@@ -498,6 +499,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  if (handle_affiliate_rest(req, path, client_address, gw, send)) // `/r/{code}`, before static files
+    return;
   if (handle_campaigns_rest(req, path, client_address, gw, send))
     return;
   if (handle_social_rest(req, client_address, gw, send)) // before profiles: a path under theirs

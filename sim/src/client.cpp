@@ -58,6 +58,8 @@ http_reply http_call(const endpoint& ep, const std::string& method, const std::s
   out.content_type = std::string{res[http::field::content_type]};
   out.retry_after = std::string{res[http::field::retry_after]};
   out.www_authenticate = std::string{res[http::field::www_authenticate]};
+  out.location = std::string{res[http::field::location]};
+  out.cache_control = std::string{res[http::field::cache_control]};
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return out;

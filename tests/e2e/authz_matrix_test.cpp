@@ -694,6 +694,19 @@ protected:
       case action::promotion_leaderboard:
       case action::leaderboard_subscribe:
         return promotion_cell(what, r, rel);
+      case action::product_create:
+      case action::product_list:
+      case action::product_get:
+      case action::product_update:
+      case action::product_delete:
+      case action::product_import:
+      case action::link_create:
+      case action::link_list:
+      case action::link_redirect:
+      case action::signing_key_rotate:
+      case action::conversion_track:
+      case action::tracking_stats:
+        return affiliate_cell(what, r, rel);
     }
     return std::nullopt;
   }
@@ -757,6 +770,83 @@ protected:
     return answer{};
   }
 
+  /// A product of B's (created once): its id.
+  std::string b_product() {
+    if (bproduct_.empty()) {
+      auto made = rest(&b_, "POST", "/api/v1/brands/products",
+                       json{{"sku", "MATRIX"}, {"name", "Matrix bike"}, {"category", "bikes"},
+                            {"url", "https://shop.example/matrix"}, {"price", 100}, {"currency", "USD"}});
+      EXPECT_EQ(made.status, 201) << made.body;
+      bproduct_ = made.json_body()["product"].value("id", std::string{});
+    }
+    return bproduct_;
+  }
+
+  /// An affiliate cell: B owns camp_ (and the products), K (accepted invitation) is a member,
+  /// anyone else a stranger; the catalog and key endpoints act on the caller's own.
+  answer affiliate_cell(action what, role r, relation rel) {
+    const account* me = r == role::anonymous ? nullptr : &insider(r);
+    const account* who = r == role::anonymous ? nullptr
+                         : rel == relation::owner ? &b_
+                         : rel == relation::member ? &k_
+                         : rel == relation::stranger ? stranger(r).first
+                                                     : me;
+    auto sku = "S-" + std::to_string(++counter_);
+    json item{{"sku", sku}, {"name", "Bike"}, {"category", "bikes"}, {"url", "https://shop.example/b"},
+              {"price", 100}, {"currency", "USD"}};
+    // An own product for the brand (any id for others: the policy answers first).
+    auto own_product = [&] {
+      if (!me || r != role::brand)
+        return std::string{"018f0000-0000-7000-8000-000000000000"};
+      return rest(me, "POST", "/api/v1/brands/products", item).json_body()["product"].value("id", std::string{});
+    };
+    auto links = "/api/v1/campaigns/" + camp_ + "/links";
+    switch (what) {
+      case action::product_create:
+        return from_http(rest(me, "POST", "/api/v1/brands/products", item));
+      case action::product_list:
+        return from_http(rest(me, "GET", "/api/v1/brands/products"));
+      case action::product_get:
+        return from_http(rest(me, "GET", "/api/v1/brands/products/" + own_product()));
+      case action::product_update:
+        return from_http(rest(me, "PUT", "/api/v1/brands/products/" + own_product(), item));
+      case action::product_delete:
+        return from_http(rest(me, "DELETE", "/api/v1/brands/products/" + own_product()));
+      case action::product_import:
+        return from_http(http_call(ep(), "POST", "/api/v1/brands/products/import",
+                                   "sku,name,category,url,price,currency\r\n" + sku + ",Bike,bikes,https://s.example/,1,USD\r\n",
+                                   me ? me->token : std::string{}, "text/csv"));
+      case action::link_create:
+        return from_http(rest(who, "POST", links, json{{"product_id", b_product()}, {"creator_id", k_.id}}));
+      case action::link_list:
+        return from_http(rest(who, "GET", links));
+      case action::link_redirect: {
+        auto link = rest(&k_, "POST", links, json{{"product_id", b_product()}});
+        EXPECT_EQ(link.status, 200) << link.body;
+        auto r302 = http_call(ep(), "GET", "/r/" + link.json_body()["link"].value("code", std::string{}));
+        answer a = from_http(r302);
+        a.ok = r302.status == 302 && !r302.location.empty();
+        return a;
+      }
+      case action::signing_key_rotate:
+        return from_http(rest(me, "POST", "/api/v1/brands/signing-key"));
+      case action::conversion_track: {
+        auto key = rest(&b_, "POST", "/api/v1/brands/signing-key").json_body().value("secret", std::string{});
+        auto body = json{{"order_id", "O-" + sku}, {"amount", 100}, {"currency", "USD"}}.dump();
+        auto ts = pactum::now_millis() / 1000;
+        auto header = pactum::payments::sign_webhook(key, ts, body);
+        return from_http(http_call(ep(), "POST", "/api/v1/track/conversion", body, "", "application/json",
+                                   {{"X-Pactum-Brand", b_.id}, {"X-Pactum-Timestamp", std::to_string(ts)},
+                                    {"X-Pactum-Signature", header.substr(header.find("v1=") + 3)}}));
+      }
+      case action::tracking_stats:
+        return from_http(rest(me, "GET", "/api/v1/admin/tracking-stats"));
+      default:
+        break;
+    }
+    return answer{};
+  }
+
   /// A valid pledge campaign body (ends in an hour).
   json pledge_body() {
     return json{{"key", "pc-" + std::to_string(++counter_)}, {"title", "Matrix game"}, {"goal", 100'000},
@@ -801,6 +891,7 @@ protected:
   std::map<std::string, std::unique_ptr<ws_client>> sockets_;
   int counter_ = 0;
   std::string promo_; ///< B's promotion, joined by C (make_promotion)
+  std::string bproduct_; ///< B's product for link cells (b_product)
 };
 
 } // namespace

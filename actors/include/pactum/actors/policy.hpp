@@ -145,6 +145,19 @@ enum class action : uint8_t {
   promotion_repost,
   promotion_leaderboard,
   leaderboard_subscribe,
+  // products, affiliate links and tracking (REST; docs/api.md, "Products and affiliate links")
+  product_create,
+  product_list,
+  product_get,
+  product_update,
+  product_delete,
+  product_import,
+  link_create,
+  link_list,
+  link_redirect,
+  signing_key_rotate,
+  conversion_track,
+  tracking_stats,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

@@ -44,6 +44,20 @@ namespace pactum::actors {
 struct services;
 class campaign_service;
 class promotion_service;
+class affiliate_service;
+
+/// Affiliate tracking limits (docs/api.md, "Products and affiliate links"; pactumd flags in
+/// docs/operations.md).
+struct affiliate_settings {
+  size_t link_cache_entries = 100'000; ///< `/r/{code}` targets kept in memory at most
+  size_t click_queue = 100'000;        ///< clicks waiting for the writer; beyond: dropped, counted
+  size_t click_batch = 2'000;          ///< clicks written in one INSERT at most
+  size_t import_max_rows = 10'000;     ///< product rows one CSV import takes at most
+  size_t user_agent_max = 256;         ///< bytes of User-Agent stored per click
+  size_t referrer_max = 512;           ///< bytes of Referer stored per click
+  int64_t conversion_tolerance_s = 300; ///< accepted clock difference of a signed conversion
+  size_t list_max = 1'000;             ///< products or links one list answers at most
+};
 
 struct runtime_config {
   size_t scheduler_threads = 2;     ///< CAF worker threads (about one per core)
@@ -142,6 +156,8 @@ struct runtime_config {
   std::chrono::milliseconds promo_push_interval{1'000};
   size_t promo_max_subscribers = 10'000;
   std::string promo_signing_seed;
+  /// Products, affiliate links, the redirect's click queue and conversions.
+  affiliate_settings affiliate;
 };
 
 /// Who a session or REST call acts as.
@@ -474,6 +490,8 @@ public:
   campaign_service& campaigns();
   /// Local promotions, codes, points and leaderboards (actors/include/pactum/actors/promotions.hpp).
   promotion_service& promotions();
+  /// Products, affiliate links, `/r/{code}` and conversions (actors/include/pactum/actors/affiliate.hpp).
+  affiliate_service& affiliate();
 
   /// Checks that the database answers.
   void check_health(std::function<void(bool ok, std::string detail)> done);

@@ -54,6 +54,8 @@ struct server_config {
   /// Set: `GET /metrics` requires `Authorization: Bearer <metrics_token>` from every client.
   /// Empty: it is served to loopback clients only (403 for others).
   std::string metrics_token;
+  /// The largest body of `POST /api/v1/brands/products/import` (CSV), above `max_body_bytes`.
+  size_t product_import_max_bytes = 1024 * 1024;
 };
 
 /// Lifecycle: construct, `start()` (binds; throws std::runtime_error if it cannot), then

@@ -31,6 +31,8 @@ struct http_reply {
   std::string content_type;
   std::string retry_after;
   std::string www_authenticate;
+  std::string location;      ///< the Location header (redirects)
+  std::string cache_control; ///< the Cache-Control header
   /// The body as JSON (null when it is not JSON).
   json json_body() const;
 };
