@@ -132,6 +132,7 @@ struct options {
   size_t fraud_creator_floor = 20;
   size_t fraud_multiplier = 3;
   size_t fraud_attribution_window_h = 30 * 24;
+  size_t analytics_max_subscriptions = 20;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -288,6 +289,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_FRAUD_MULTIPLIER] (3)
   --fraud-attribution-window-h N  a conversion needs a valid click within N hours before it
                             [PACTUM_FRAUD_ATTRIBUTION_WINDOW_H] (720)
+  --analytics-max-subscriptions N  campaigns one connection may follow live (analytics.subscribe)
+                            [PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS] (20)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -410,6 +413,7 @@ options parse(int argc, char** argv) {
     {"fraud-creator-floor", "PACTUM_FRAUD_CREATOR_FLOOR"},
     {"fraud-multiplier", "PACTUM_FRAUD_MULTIPLIER"},
     {"fraud-attribution-window-h", "PACTUM_FRAUD_ATTRIBUTION_WINDOW_H"},
+    {"analytics-max-subscriptions", "PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -566,6 +570,7 @@ options parse(int argc, char** argv) {
     else if (name == "fraud-creator-floor") o.fraud_creator_floor = std::max<size_t>(to_size(name, v), 1);
     else if (name == "fraud-multiplier") o.fraud_multiplier = std::max<size_t>(to_size(name, v), 1);
     else if (name == "fraud-attribution-window-h") o.fraud_attribution_window_h = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "analytics-max-subscriptions") o.analytics_max_subscriptions = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -874,6 +879,7 @@ int main(int argc, char** argv) {
     as.fraud.creator_floor = static_cast<double>(opt.fraud_creator_floor);
     as.fraud.multiplier = static_cast<double>(opt.fraud_multiplier);
     as.fraud.attribution_window = static_cast<int64_t>(opt.fraud_attribution_window_h) * 3'600'000;
+    as.max_subscriptions = opt.analytics_max_subscriptions;
     rt->start_analytics(std::move(as));
   }
 

@@ -303,6 +303,10 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
     PACTUM_TRY_FIELD(campaign, f.uuid_field("campaign"));
     return request_body{campaign_subscribe_req{campaign, type == "campaign.unsubscribe"}};
   }
+  if (type == "analytics.subscribe" || type == "analytics.unsubscribe") {
+    PACTUM_TRY_FIELD(campaign, f.uuid_field("campaign"));
+    return request_body{analytics_subscribe_req{campaign, type == "analytics.unsubscribe"}};
+  }
   if (type.rfind("contract.", 0) == 0) {
     auto name = type.substr(9);
     if (name == "get") {
@@ -548,6 +552,10 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                [&](const campaign_reply& x) {
                  auto v = json::parse(x.view_json, nullptr, false);
                  obj["campaign"] = v.is_discarded() ? json::object() : std::move(v);
+               },
+               [&](const analytics_reply& x) {
+                 auto v = json::parse(x.view_json, nullptr, false);
+                 obj["analytics"] = v.is_discarded() ? json::object() : std::move(v);
                },
                [&](const contract_reply& x) {
                  obj["contract"] = event_json(x.view);
