@@ -149,6 +149,7 @@ struct options {
   size_t product_import_max_rows = 10'000;
   size_t product_import_max_bytes = 1024 * 1024;
   size_t conversion_tolerance_s = 300;
+  size_t analytics_max_subscriptions = 20;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -332,6 +333,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --product-import-max-bytes N  largest CSV import body [PACTUM_PRODUCT_IMPORT_MAX_BYTES] (1048576)
   --conversion-tolerance-s N  accepted clock difference of a signed conversion
                             [PACTUM_CONVERSION_TOLERANCE_S] (300)
+  --analytics-max-subscriptions N  campaigns one connection may follow live (analytics.subscribe)
+                            [PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS] (20)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -471,6 +474,7 @@ options parse(int argc, char** argv) {
     {"product-import-max-rows", "PACTUM_PRODUCT_IMPORT_MAX_ROWS"},
     {"product-import-max-bytes", "PACTUM_PRODUCT_IMPORT_MAX_BYTES"},
     {"conversion-tolerance-s", "PACTUM_CONVERSION_TOLERANCE_S"},
+    {"analytics-max-subscriptions", "PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -644,6 +648,7 @@ options parse(int argc, char** argv) {
     else if (name == "promo-push-ms") o.promo_push_ms = to_size(name, v);
     else if (name == "promo-max-subscribers") o.promo_max_subscribers = std::max<size_t>(to_size(name, v), 1);
     else if (name == "promo-signing-key-file") o.promo_signing_key_file = v;
+    else if (name == "analytics-max-subscriptions") o.analytics_max_subscriptions = std::max<size_t>(to_size(name, v), 1);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -972,6 +977,7 @@ int main(int argc, char** argv) {
     as.fraud.creator_floor = static_cast<double>(opt.fraud_creator_floor);
     as.fraud.multiplier = static_cast<double>(opt.fraud_multiplier);
     as.fraud.attribution_window = static_cast<int64_t>(opt.fraud_attribution_window_h) * 3'600'000;
+    as.max_subscriptions = opt.analytics_max_subscriptions;
     rt->start_analytics(std::move(as));
   }
 

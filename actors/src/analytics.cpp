@@ -6,11 +6,18 @@
 // for each batch's pool job. Every query, and the detector itself, runs inside the persistence
 // pool jobs, one at a time (the ticker waits for each), so the detector needs no lock and no
 // CAF or Asio thread ever blocks. Reports run on the pool too; policy checks are inline.
+//
+// Live figures (analytics.subscribe, docs/protocol.md "Analytics"): one hub actor holds the
+// subscriptions (campaign -> sessions, monitored). The ticker tells it which campaigns a batch
+// changed; it reloads their figures on the pool, at most once per `push_interval` per campaign
+// (a burst of batches coalesces into one push), and sends each subscriber the frame.
 
+#include <algorithm>
 #include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +28,8 @@
 #include "pactum/actors/runtime.hpp"
 #include "pactum/persistence/analytics_store.hpp"
 #include "pactum/persistence/database.hpp"
+#include "entity_support.hpp"
+#include "services.hpp"
 
 namespace pactum::actors {
 
@@ -28,7 +37,7 @@ namespace {
 
 using json = nlohmann::json;
 using protocol::error_code;
-using answer = std::function<void(expected<std::string, api_error>)>;
+using json_answer = std::function<void(expected<std::string, api_error>)>;
 
 api_error make_error(int status, error_code code, std::string msg) {
   return api_error{status, code, std::move(msg), {}};
@@ -102,6 +111,247 @@ struct figures {
   }
 };
 
+/// The live view of a campaign: `totals` and `creators` as the performance report has them, over
+/// all of the campaign's rollups.
+json live_figures(const uuid& campaign, const std::vector<persistence::rollup_row>& rows) {
+  figures total;
+  std::map<std::string, std::pair<std::string, figures>> per_creator;
+  for (auto& r : rows) {
+    total.add(r);
+    auto& pc = per_creator[r.creator.str()];
+    pc.first = r.display_name;
+    pc.second.add(r);
+  }
+  json creators = json::array();
+  for (auto& [id, pc] : per_creator) {
+    auto j = pc.second.to_json();
+    j["creator"] = json{{"id", id}, {"display_name", pc.first}};
+    creators.push_back(std::move(j));
+  }
+  return json{{"campaign", campaign.str()}, {"totals", total.to_json()}, {"creators", std::move(creators)}};
+}
+
+constexpr millis all_time_end = 253'402'300'799'000; // 9999-12-31T23:59:59Z
+
+/// Loads the live view of `campaign` on the pool; `done` runs on a pool thread.
+void load_live_figures(persistence::database& db, uuid campaign,
+                       std::function<void(expected<std::string, caf::error>)> done) {
+  persistence::load_rollups(db, campaign, 0, all_time_end, "day",
+                            [campaign, done](persistence::result<std::vector<persistence::rollup_row>> rows) {
+                              if (!rows)
+                                return done(refuse(from_persistence(rows.error().code),
+                                                   "could not read the campaign's figures; retry"));
+                              done(live_figures(campaign, *rows).dump(-1, ' ', false, json::error_handler_t::replace));
+                            });
+}
+
+/// The hub of live analytics subscriptions.
+struct hub_state {
+  static inline const char* name = "analytics-hub";
+  struct campaign_subs {
+    std::set<caf::actor> sessions;
+    caf::actor_clock::time_point last_push{};
+    bool scheduled = false; ///< an apush timer is pending
+    bool loading = false;   ///< figures are being read for a push
+    bool dirty = false;     ///< changed since the last read started
+  };
+  struct pending_sub {
+    caf::response_promise rp;
+    uuid campaign;
+    caf::actor subscriber;
+    uint64_t changes_at_start = 0;
+  };
+  services* svc = nullptr;
+  caf::timespan interval{};
+  size_t max_per_session = 0;
+  std::map<uuid, campaign_subs> campaigns;
+  std::map<caf::actor, std::set<uuid>> sessions;
+  std::map<uint64_t, pending_sub> pending;
+  uint64_t next_ticket = 0;
+  uint64_t changes = 0; ///< change notices received, to catch one that raced a subscribe's read
+};
+
+using hub_ptr = caf::stateful_actor<hub_state>*;
+
+void unsubscribe_session(hub_ptr self, const caf::actor& session, const uuid& campaign) {
+  auto& st = self->state;
+  if (auto c = st.campaigns.find(campaign); c != st.campaigns.end()) {
+    c->second.sessions.erase(session);
+    if (c->second.sessions.empty() && !c->second.loading && !c->second.scheduled)
+      st.campaigns.erase(c);
+  }
+  if (auto s = st.sessions.find(session); s != st.sessions.end()) {
+    s->second.erase(campaign);
+    if (s->second.empty()) {
+      self->demonitor(session);
+      st.sessions.erase(s);
+    }
+  }
+}
+
+void start_push(hub_ptr self, const uuid& campaign) {
+  auto& c = self->state.campaigns[campaign];
+  c.dirty = false;
+  c.loading = true;
+  auto me = caf::actor_cast<caf::actor>(self);
+  load_live_figures(*self->state.svc->db, campaign, [me, campaign](expected<std::string, caf::error> v) {
+    caf::anon_send(me, afigures_atom_v, campaign, v ? std::move(*v) : std::string{});
+  });
+}
+
+/// A push is due for `campaign`: now if the last one is older than the interval, else when it is.
+void push_due(hub_ptr self, const uuid& campaign) {
+  auto& st = self->state;
+  auto i = st.campaigns.find(campaign);
+  if (i == st.campaigns.end() || i->second.sessions.empty())
+    return;
+  auto& c = i->second;
+  c.dirty = true;
+  if (c.loading || c.scheduled)
+    return; // the read in progress is followed by another (dirty); the timer will read
+  auto since = self->clock().now() - c.last_push;
+  if (since >= st.interval)
+    return start_push(self, campaign);
+  c.scheduled = true;
+  self->delayed_send(self, st.interval - since, apush_atom_v, campaign);
+}
+
+caf::behavior analytics_hub(hub_ptr self, services* svc, caf::timespan interval, size_t max_per_session) {
+  auto& st = self->state;
+  st.svc = svc;
+  st.interval = interval;
+  st.max_per_session = max_per_session;
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto s = std::find_if(st.sessions.begin(), st.sessions.end(),
+                          [&](const auto& kv) { return kv.first.address() == dm.source; });
+    if (s == st.sessions.end())
+      return;
+    auto who = s->first;
+    auto subscribed = s->second;
+    for (auto& campaign : subscribed)
+      unsubscribe_session(self, who, campaign);
+  });
+  return {
+    [=](analytics_atom, analytics_subscribe& s) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (s.unsubscribe) {
+        unsubscribe_session(self, s.subscriber, s.campaign);
+        return json{{"campaign", s.campaign.str()}}.dump();
+      }
+      auto have = st.sessions.find(s.subscriber);
+      size_t holding = have == st.sessions.end() ? 0 : have->second.size();
+      bool already = have != st.sessions.end() && have->second.count(s.campaign) > 0;
+      if (!already && holding >= st.max_per_session)
+        return refuse(error_code::limit_reached, "at most " + std::to_string(st.max_per_session)
+                                                   + " analytics subscriptions per connection");
+      auto rp = self->make_response_promise();
+      auto ticket = ++st.next_ticket;
+      st.pending.emplace(ticket, hub_state::pending_sub{rp, s.campaign, s.subscriber, st.changes});
+      auto me = caf::actor_cast<caf::actor>(self);
+      auto* db = st.svc->db;
+      auto campaign = s.campaign;
+      auto user = s.user;
+      auto role = policy::parse_role(s.role);
+      auto fail = [me, ticket](caf::error e) { caf::anon_send(me, aloaded_atom_v, ticket, std::move(e)); };
+      persistence::load_analytics_campaign(
+        *db, campaign,
+        [=](persistence::result<std::optional<persistence::analytics_campaign>> c) {
+          if (!c)
+            return fail(refuse(from_persistence(c.error().code), "could not read the campaign; retry"));
+          if (!c.value())
+            return fail(refuse(error_code::not_found, "no such campaign"));
+          auto rel = (*c)->brand == user ? policy::relation::owner : policy::relation::stranger;
+          if (auto no = policy::decide(policy::action::analytics_performance, role, rel))
+            return fail(refuse(no->code, std::string{no->message}));
+          load_live_figures(*db, campaign, [me, ticket, fail](expected<std::string, caf::error> v) {
+            if (!v)
+              return fail(v.error());
+            caf::anon_send(me, aloaded_atom_v, ticket, std::move(*v));
+          });
+        });
+      return rp;
+    },
+    [=](aloaded_atom, uint64_t ticket, std::string& view) {
+      auto& st = self->state;
+      auto p = st.pending.find(ticket);
+      if (p == st.pending.end())
+        return;
+      auto sub = std::move(p->second);
+      st.pending.erase(p);
+      auto& mine = st.sessions[sub.subscriber];
+      if (!mine.count(sub.campaign) && mine.size() >= st.max_per_session) {
+        if (mine.empty())
+          st.sessions.erase(sub.subscriber);
+        sub.rp.deliver(refuse(error_code::limit_reached, "at most " + std::to_string(st.max_per_session)
+                                                           + " analytics subscriptions per connection"));
+        return;
+      }
+      if (mine.empty())
+        self->monitor(sub.subscriber);
+      mine.insert(sub.campaign);
+      st.campaigns[sub.campaign].sessions.insert(sub.subscriber);
+      sub.rp.deliver(std::move(view));
+      // A batch that committed while the view was read may be missing from it: push again.
+      if (st.changes != sub.changes_at_start)
+        push_due(self, sub.campaign);
+    },
+    [=](aloaded_atom, uint64_t ticket, caf::error& err) {
+      auto& st = self->state;
+      auto p = st.pending.find(ticket);
+      if (p == st.pending.end())
+        return;
+      p->second.rp.deliver(std::move(err));
+      st.pending.erase(p);
+    },
+    [=](achanged_atom, const uuid& campaign) {
+      ++self->state.changes;
+      push_due(self, campaign);
+    },
+    [=](apush_atom, const uuid& campaign) {
+      auto i = self->state.campaigns.find(campaign);
+      if (i == self->state.campaigns.end())
+        return;
+      i->second.scheduled = false;
+      if (i->second.sessions.empty()) {
+        if (!i->second.loading)
+          self->state.campaigns.erase(i);
+        return;
+      }
+      start_push(self, campaign);
+    },
+    [=](afigures_atom, const uuid& campaign, const std::string& view) {
+      auto& st = self->state;
+      auto i = st.campaigns.find(campaign);
+      if (i == st.campaigns.end())
+        return;
+      auto& c = i->second;
+      c.loading = false;
+      if (c.sessions.empty()) {
+        if (!c.scheduled)
+          st.campaigns.erase(i);
+        return;
+      }
+      if (view.empty()) {
+        spdlog::warn("analytics: live figures of campaign {} could not be read", campaign.str());
+      } else {
+        auto ev = json::parse(view);
+        ev["type"] = "analytics.updated";
+        auto bytes = json::to_msgpack(ev);
+        auto frame = std::make_shared<protocol::push_frame>(
+          "analytics:" + campaign.str(), 0, std::make_shared<const std::string>(bytes.begin(), bytes.end()));
+        for (auto& s : c.sessions)
+          self->send(s, notify_atom_v, protocol::push_frame_ptr{frame});
+      }
+      c.last_push = self->clock().now();
+      if (c.dirty) {
+        c.dirty = false;
+        push_due(self, campaign); // schedules the next read one interval after this push
+      }
+    },
+  };
+}
+
 millis bucket_length(const std::string& unit) {
   if (unit == "minute")
     return 60'000;
@@ -128,6 +378,15 @@ struct runtime::analytics_state {
     cv.notify_all();
     if (ticker.joinable())
       ticker.join();
+    if (hub)
+      caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+  }
+
+  /// Tells the hub which campaigns a committed batch changed.
+  void changed(const std::vector<uuid>& campaigns) {
+    if (hub)
+      for (auto& c : campaigns)
+        caf::anon_send(hub, achanged_atom_v, c);
   }
 
   /// Sleeps `d` unless stopping; false when stopping.
@@ -181,6 +440,7 @@ struct runtime::analytics_state {
       }
       if (r->processed > 0)
         spdlog::debug("analytics: {} clicks classified, {} invalid", r->processed, r->invalid);
+      changed(r->campaigns);
       if (r->processed < settings.batch) {
         caught_up_at = r->read_at;
         break;
@@ -197,6 +457,7 @@ struct runtime::analytics_state {
         spdlog::warn("analytics: attributing conversions failed: {}", r.error().message);
         return;
       }
+      changed(r->campaigns);
       if (r->processed < settings.batch)
         break;
     }
@@ -215,6 +476,7 @@ struct runtime::analytics_state {
   std::condition_variable cv;
   bool stopping = false;
   std::thread ticker;
+  caf::actor hub; ///< live figures (set before the ticker starts)
 };
 
 void runtime::start_analytics(analytics_settings settings) {
@@ -222,11 +484,16 @@ void runtime::start_analytics(analytics_settings settings) {
     return;
   analytics_ = std::make_shared<analytics_state>(database_(), std::move(settings));
   auto* st = analytics_.get();
+  auto& svc = services_();
+  auto interval = std::chrono::duration_cast<caf::timespan>(st->settings.push_interval);
+  st->hub = svc.directory->home_system().spawn(analytics_hub, &svc, interval,
+                                               std::max<size_t>(st->settings.max_subscriptions, 1));
+  svc.analytics = st->hub;
   st->ticker = std::thread{[st] { st->run(); }};
 }
 
 void runtime::campaign_performance(principal who, uuid campaign, int64_t from, int64_t to, std::string bucket,
-                                   answer done) {
+                                   json_answer done) {
   auto len = bucket_length(bucket);
   if (len == 0)
     return done(bad_param("bucket", "must be minute, hour or day"));
@@ -295,7 +562,7 @@ void runtime::campaign_performance(principal who, uuid campaign, int64_t from, i
 }
 
 void runtime::campaign_invalid_traffic(principal who, uuid campaign, std::string kind, int64_t before, size_t limit,
-                                       answer done) {
+                                       json_answer done) {
   if (kind.empty())
     kind = "click";
   if (kind != "click" && kind != "conversion")

@@ -246,6 +246,16 @@ struct campaign_subscribe {
   bool unsubscribe = false;
 };
 
+/// Subscribe `subscriber` (a session actor) to a campaign's live analytics figures (or,
+/// `unsubscribe`, stop); answered by the analytics hub with the current figures (JSON).
+struct analytics_subscribe {
+  uuid campaign;
+  uuid user;
+  std::string role;
+  caf::actor subscriber;
+  bool unsubscribe = false;
+};
+
 /// The creator's KYC status read off the actor for a due release.
 struct pledge_kyc_loaded {
   uint64_t ticket = 0;
@@ -281,6 +291,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, campaign_atom, "campaign")
   CAF_ADD_ATOM(pactum, pactum::actors, pledge_atom, "pledge")
   CAF_ADD_ATOM(pactum, pactum::actors, progress_atom, "progress")
+  CAF_ADD_ATOM(pactum, pactum::actors, analytics_atom, "analytics")
+  CAF_ADD_ATOM(pactum, pactum::actors, achanged_atom, "achanged")
+  CAF_ADD_ATOM(pactum, pactum::actors, apush_atom, "apush")
+  CAF_ADD_ATOM(pactum, pactum::actors, aloaded_atom, "aloaded")
+  CAF_ADD_ATOM(pactum, pactum::actors, afigures_atom, "afigures")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -325,6 +340,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_subscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::pledge_kyc_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::campaign_subscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::analytics_subscribe)
 
 namespace pactum::actors {
 

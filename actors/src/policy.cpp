@@ -233,7 +233,7 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
    {"n....", ".Y...", ".....", ".....", ".....", ".nnnn"}, none, no_campaign},
   // Analytics: a campaign's figures and invalid traffic, for its brand and staff; anyone else
   // gets what a missing campaign gets.
-  {action::analytics_performance, "analytics.performance", "GET /api/v1/analytics/campaigns/{id}/performance",
+  {action::analytics_performance, "analytics.performance", "GET /api/v1/analytics/campaigns/{id}/performance, ws analytics.subscribe",
    {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},
   {action::analytics_invalid_traffic, "analytics.invalid_traffic", "GET /api/v1/analytics/campaigns/{id}/invalid-traffic",
    {"n....", ".Y...", ".....", ".....", ".....", ".nnYY"}, none, no_campaign},

@@ -39,6 +39,9 @@ struct services {
   /// The payment provider contracts call (null until pactumd attaches one after binding its port,
   /// and in the simulation: calls then wait and retry).
   std::atomic<payments::provider*> provider{nullptr};
+  /// The live analytics hub (analytics.subscribe; actors/src/analytics.cpp): set by
+  /// runtime::start_analytics before serving, null without the pipeline.
+  caf::actor analytics = {};
 };
 
 /// Spawns the directory: conversation id -> live conversation actor, activated on demand.

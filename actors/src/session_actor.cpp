@@ -561,6 +561,15 @@ void handle_command(self_ptr self, client_command& c) {
           self->request(hub, st.svc->cfg.request_timeout, caf::leave_atom_v, body.locality, me).then(reply, on_caf_error);
         else
           self->request(hub, st.svc->cfg.request_timeout, caf::join_atom_v, body.locality, me).then(reply, on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::analytics_subscribe_req>) {
+        // Figures come as `notify` (stream analytics:<id>); the hub monitors us.
+        if (!st.svc->analytics)
+          return reply_error(self, id, enc, error_code::unavailable, "live analytics are not running");
+        analytics_subscribe sub{body.campaign, st.who.user, st.who.role, caf::actor_cast<caf::actor>(self),
+                                body.unsubscribe};
+        self->request(st.svc->analytics, st.svc->cfg.request_timeout, analytics_atom_v, std::move(sub))
+          .then([=](std::string& view) { reply_ok(self, id, enc, protocol::analytics_reply{std::move(view)}); },
+                on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
           self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user, st.who.role}),

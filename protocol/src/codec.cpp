@@ -307,6 +307,10 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
     PACTUM_TRY_FIELD(locality, f.string_field("locality", 200, true));
     return request_body{leaderboard_subscribe_req{std::move(locality), type == "leaderboard.unsubscribe"}};
   }
+  if (type == "analytics.subscribe" || type == "analytics.unsubscribe") {
+    PACTUM_TRY_FIELD(campaign, f.uuid_field("campaign"));
+    return request_body{analytics_subscribe_req{campaign, type == "analytics.unsubscribe"}};
+  }
   if (type.rfind("contract.", 0) == 0) {
     auto name = type.substr(9);
     if (name == "get") {
@@ -556,6 +560,10 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                [&](const leaderboard_reply& x) {
                  auto v = json::parse(x.view_json, nullptr, false);
                  obj["leaderboard"] = v.is_discarded() ? json::object() : std::move(v);
+               },
+               [&](const analytics_reply& x) {
+                 auto v = json::parse(x.view_json, nullptr, false);
+                 obj["analytics"] = v.is_discarded() ? json::object() : std::move(v);
                },
                [&](const contract_reply& x) {
                  obj["contract"] = event_json(x.view);

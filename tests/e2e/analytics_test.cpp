@@ -3,7 +3,8 @@
 // migration 0022); a real pactumd classifies them, writes the verdicts and folds the valid ones
 // into the rollups. The performance report excludes the bot, repeat and unattributed events,
 // the invalid-traffic list shows them with their reasons, a stranger gets not_found, and a
-// restart neither double-counts nor loses anything.
+// restart neither double-counts nor loses anything. The live stream (analytics.subscribe) pushes
+// the brand new figures soon after a batch, at most once a second, and nothing after unsubscribe.
 
 #include <cstdio>
 #include <map>
@@ -26,7 +27,9 @@ const char* browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537
 
 class AnalyticsE2E : public pactum::test_support::server_test {
 protected:
-  std::vector<std::string> server_args() const override { return {"--analytics-interval-ms", "100"}; }
+  std::vector<std::string> server_args() const override {
+    return {"--analytics-interval-ms", "100", "--analytics-max-subscriptions", "2"};
+  }
 
   http_reply call(const account& who, const std::string& target) {
     return http_call(ep(), "GET", target, {}, who.token);
@@ -40,8 +43,8 @@ protected:
   }
 
   /// A published cpc campaign of `brand` paying `rate` per valid click.
-  std::string cpc_campaign(const account& brand, int64_t rate) {
-    json d{{"key", "an-campaign"},
+  std::string cpc_campaign(const account& brand, int64_t rate, const std::string& key = "an-campaign") {
+    json d{{"key", key},
            {"title", "Spring shoes"},
            {"description", "Run"},
            {"goals", {"sales"}},
@@ -258,4 +261,114 @@ TEST_F(AnalyticsE2E, AClickFarmBurstIsFlaggedByVelocityAndNotBilled) {
   for (auto& e : list["events"])
     EXPECT_EQ(e["reason"], "velocity_agent");
   EXPECT_TRUE(list["next_before"].is_number());
+}
+
+TEST_F(AnalyticsE2E, TheBrandSeesLiveFiguresCoalescedToOnePushASecond) {
+  auto brand = make_account(ep(), "brand", "LiveCo");
+  auto other = make_account(ep(), "brand", "Snoop");
+  auto dora = make_account(ep(), "creator", "Dora");
+  auto campaign = cpc_campaign(brand, 2);
+  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance").status != 200; ++i)
+    std::this_thread::sleep_for(50ms);
+  std::string product = "0190a000-0000-7000-8000-000000000003";
+  sql("insert into products (id, brand_id, sku, name, category, url, price, currency) values ('" + product + "', '"
+      + brand.id + "', 'sku-3', 'Road', 'shoes', 'https://shop.example/road', 8900, 'EUR');"
+      "insert into affiliate_links (code, campaign_id, creator_id, product_id, brand_id) values"
+      " ('dora1', '" + campaign + "', '" + dora.id + "', '" + product + "', '" + brand.id + "');");
+
+  // The reply carries the current figures.
+  ws_client live{ep(), brand.token};
+  auto sub = live.request(json{{"type", "analytics.subscribe"}, {"campaign", campaign}});
+  ASSERT_EQ(sub["type"], "ok") << sub.dump();
+  EXPECT_EQ(sub["analytics"]["campaign"], campaign);
+  EXPECT_EQ(sub["analytics"]["totals"]["clicks"], 0);
+  EXPECT_TRUE(sub["analytics"]["creators"].empty());
+
+  // A stranger, and a campaign that does not exist: not_found alike.
+  ws_client snoop{ep(), other.token};
+  auto refused = snoop.request(json{{"type", "analytics.subscribe"}, {"campaign", campaign}});
+  EXPECT_EQ(refused["code"], "not_found") << refused.dump();
+  auto missing = live.request(json{{"type", "analytics.subscribe"}, {"campaign", "0190a000-0000-7000-8000-0000000000fe"}});
+  EXPECT_EQ(missing["code"], "not_found") << missing.dump();
+
+  const std::string stream = "analytics:" + campaign;
+  auto is_update = [&](const json& e) { return e["stream"] == stream && e["event"]["type"] == "analytics.updated"; };
+
+  // Three visitors: pushed within ~2 s of the insert, with the right figures.
+  auto inserted = std::chrono::steady_clock::now();
+  sql(click("dora1", "c1", browser, 3) + click("dora1", "c2", browser, 2) + click("dora1", "c3", browser, 1));
+  auto first = pactum::test_support::wait_event(
+    live, [&](const json& e) { return is_update(e) && e["event"]["totals"]["clicks"] == 3; }, 2500ms);
+  ASSERT_TRUE(first.has_value()) << "no analytics.updated with the three clicks within 2.5 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - inserted, 2500ms);
+  auto ev = (*first)["event"];
+  EXPECT_EQ(ev["campaign"], campaign);
+  EXPECT_EQ(ev["totals"]["spend"], 6) << "3 valid clicks at 2";
+  EXPECT_DOUBLE_EQ(ev["totals"]["cpc"].get<double>(), 2.0);
+  ASSERT_EQ(ev["creators"].size(), 1u);
+  EXPECT_EQ(ev["creators"][0]["creator"]["id"], dora.id);
+  EXPECT_EQ(ev["creators"][0]["creator"]["display_name"], "Dora");
+  EXPECT_EQ(ev["creators"][0]["clicks"], 3);
+  EXPECT_FALSE(snoop.next_event(200ms).has_value()) << "the stranger receives nothing";
+
+  // A burst: a click every 100 ms for 3 s (each in its own batch) gives about one push a second.
+  std::thread writer{[&] {
+    for (int i = 0; i < 30; ++i) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "%04x", 0x2000 + i);
+      sql(click("dora1", hex, browser, 0));
+      std::this_thread::sleep_for(100ms);
+    }
+  }};
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  json last;
+  auto until = std::chrono::steady_clock::now() + 6s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto e = live.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()));
+    if (!e)
+      break;
+    if (!is_update(*e))
+      continue;
+    arrivals.push_back(std::chrono::steady_clock::now());
+    last = (*e)["event"];
+    auto t = last["totals"];
+    if (t["clicks"].get<int64_t>() + t["invalid_clicks"].get<int64_t>() == 33)
+      break;
+  }
+  writer.join();
+  ASSERT_FALSE(arrivals.empty());
+  auto t = last["totals"];
+  EXPECT_EQ(t["clicks"].get<int64_t>() + t["invalid_clicks"].get<int64_t>(), 33) << last.dump();
+  auto span_ms = std::chrono::duration_cast<std::chrono::milliseconds>(arrivals.back() - arrivals.front()).count();
+  // At most one push per second: n pushes span at least (n - 1) s on the server; the client's
+  // clock may see two arrivals closer by delivery jitter, so allow 300 ms per gap.
+  EXPECT_GE(arrivals.size(), 2u) << "a 3 s burst gives more than one push";
+  EXPECT_LE(arrivals.size(), 5u) << "about 3 s of changes: at most one push a second, not one per batch";
+  EXPECT_GE(span_ms, static_cast<int64_t>(arrivals.size() - 1) * 700) << arrivals.size() << " pushes in " << span_ms << " ms";
+  for (size_t i = 1; i < arrivals.size(); ++i)
+    EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(arrivals[i] - arrivals[i - 1]).count(), 500);
+
+  // A per-connection limit (--analytics-max-subscriptions 2 here); subscribing again is no new one.
+  auto second = cpc_campaign(brand, 1, "an-second");
+  auto third = cpc_campaign(brand, 1, "an-third");
+  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + third + "/performance").status != 200; ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(live.request(json{{"type", "analytics.subscribe"}, {"campaign", campaign}})["type"], "ok");
+  EXPECT_EQ(live.request(json{{"type", "analytics.subscribe"}, {"campaign", second}})["type"], "ok");
+  auto over = live.request(json{{"type", "analytics.subscribe"}, {"campaign", third}});
+  EXPECT_EQ(over["code"], "limit_reached") << over.dump();
+
+  // After unsubscribe nothing more arrives, though the figures change.
+  auto unsub = live.request(json{{"type", "analytics.unsubscribe"}, {"campaign", campaign}});
+  ASSERT_EQ(unsub["type"], "ok") << unsub.dump();
+  while (live.next_event(1ms)) {
+  } // pushes that arrived before the reply (kept by the client while it waited)
+  sql(click("dora1", "d1", browser, 0));
+  wait_totals(brand, campaign, [](const json& t) {
+    return t["clicks"].get<int64_t>() + t["invalid_clicks"].get<int64_t>() == 34;
+  });
+  auto late = pactum::test_support::wait_event(live, is_update, 1500ms);
+  EXPECT_FALSE(late.has_value()) << late->dump();
+  // The freed place takes another campaign.
+  EXPECT_EQ(live.request(json{{"type", "analytics.subscribe"}, {"campaign", third}})["type"], "ok");
 }

@@ -344,6 +344,10 @@ struct analytics_settings {
   fraud::config fraud;
   size_t report_max_points = 2'000;        ///< buckets one performance report may span
   size_t invalid_page_max = 200;           ///< the invalid-traffic list's largest page
+  /// Live figures (analytics.subscribe): at most one push per campaign per `push_interval`, and
+  /// at most `max_subscriptions` campaigns per connection.
+  std::chrono::milliseconds push_interval{1'000};
+  size_t max_subscriptions = 20;
 };
 
 /// One ranked creator of `runtime::match_creators`.

@@ -179,13 +179,21 @@ struct leaderboard_subscribe_req {
   bool unsubscribe = false;
 };
 
+/// Subscribe to (or, `unsubscribe`, stop) a campaign's live analytics figures:
+/// `analytics.subscribe` / `analytics.unsubscribe` with `campaign` (docs/protocol.md, "Analytics").
+struct analytics_subscribe_req {
+  uuid campaign;
+  bool unsubscribe = false;
+};
+
 using request_body =
   std::variant<ping_req, conversation_open_req, conversation_list_req, message_send_req,
                subscribe_req, unsubscribe_req, history_req, message_edit_req, message_delete_req,
                typing_req, read_req, offer_make_req, offer_answer_req, delivered_req,
                contract_command_req, contract_get_req, conversation_join_req,
                pledge_subscribe_req, campaign_subscribe_req,
-               leaderboard_subscribe_req>;
+               leaderboard_subscribe_req,
+               analytics_subscribe_req>;
 
 struct request {
   request_id id;
@@ -286,11 +294,17 @@ struct leaderboard_reply {
   std::string view_json;
 };
 
+/// A campaign's live analytics figures (a JSON object's text), the answer to analytics.subscribe.
+struct analytics_reply {
+  std::string view_json;
+};
+
 using reply_body = std::variant<pong_reply, conversation_open_reply, conversation_list_reply,
                                 message_ack_reply, subscribe_reply, unsubscribe_reply,
                                 history_reply, typing_reply, delivered_reply, contract_ack_reply,
                                 contract_reply, pledge_reply, campaign_reply,
-                                leaderboard_reply>;
+                                leaderboard_reply,
+                                analytics_reply>;
 
 // -- server-initiated ---------------------------------------------------------------------------
 
