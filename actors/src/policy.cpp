@@ -224,6 +224,15 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   // staff: the campaign actor's visibility rule); each sees only the events the feed shows them.
   {action::campaign_subscribe, "campaign.subscribe", "ws campaign.subscribe",
    {".....", ".Y...", ".....", ".....", ".....", ".YYYY"}, none, no_campaign},
+  // Notifications (docs/protocol.md "Notifications"): each user reads and manages only their own.
+  {action::notification_list, "notification.list",
+   "GET /api/v1/notifications, /unread-count; ws notifications.list", OWN, none, none},
+  {action::notification_read, "notification.read", "PUT /api/v1/notifications/read; ws notifications.read",
+   OWN, none, none},
+  {action::notification_prefs_get, "notification.prefs_get",
+   "GET /api/v1/notifications/preferences; ws notifications.prefs.get", OWN, none, none},
+  {action::notification_prefs_set, "notification.prefs_set",
+   "PUT /api/v1/notifications/preferences; ws notifications.prefs.set", OWN, none, none},
 }};
 // clang-format on
 

@@ -128,6 +128,11 @@ enum class action : uint8_t {
   content_review,
   content_list,
   campaign_subscribe,
+  // notifications (REST and WebSocket; docs/protocol.md "Notifications")
+  notification_list,
+  notification_read,
+  notification_prefs_get,
+  notification_prefs_set,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

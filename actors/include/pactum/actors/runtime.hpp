@@ -128,6 +128,10 @@ struct runtime_config {
   campaign::rules campaign_rules;
   /// Live sessions one campaign pushes to (campaign.subscribe; then `limit_reached`).
   size_t campaign_max_subscribers = 10'000;
+  /// Notifications (docs/protocol.md "Notifications"): rows kept per user (the oldest read ones
+  /// are dropped first), and the most unread ones pushed on connect (`notifications.missed`).
+  size_t notifications_per_user = 1'000;
+  size_t notifications_missed_max = 50;
 };
 
 /// Who a session or REST call acts as.
@@ -575,6 +579,12 @@ public:
   /// The campaign's backers (its creator only).
   void pledge_backers(principal who, uuid campaign,
                       std::function<void(expected<std::string, api_error>)> done);
+
+  // -- notifications (actors/src/notifications.cpp; docs/protocol.md "Notifications") --
+  /// `who`'s own notifications: list, mark read, mute preferences; answers a JSON object's text
+  /// (the members of the WebSocket reply).
+  void notifications(principal who, protocol::notifications_req req,
+                     std::function<void(expected<std::string, api_error>)> done);
 
 private:
   struct impl;
