@@ -44,7 +44,8 @@ protected:
   /// The stored notifications of `type` (newest first).
   std::vector<json> of_type(const account& who, const std::string& type) {
     std::vector<json> out;
-    for (auto& n : list(who, "?limit=100")["notifications"])
+    auto page = list(who, "?limit=100"); // kept: a range-for over page["…"] of a temporary dangles
+    for (auto& n : page["notifications"])
       if (n["type"] == type)
         out.push_back(n);
     return out;
@@ -174,7 +175,9 @@ TEST_F(NotificationE2E, OfflineOfferIsDeliveredOnReconnectAndMutedTypesAreNeithe
   auto conv = b.request(json{{"type", "conversation.open"}, {"with", cleo.id}})["conversation"]["id"];
   auto made = offer(b, conv, "o-1");
 
-  // Cleo was offline: on connect she gets what she missed, newest first.
+  // Cleo was offline: on connect she gets what she missed, newest first. (The notification is
+  // stored just after the offer's commit: wait for it over REST, which opens no session.)
+  await_count(cleo, "offer.made", 1);
   {
     ws_client c(ep(), cleo.token);
     auto missed = pactum::test_support::wait_event(
