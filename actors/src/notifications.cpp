@@ -237,15 +237,10 @@ std::vector<notification_fact> conversation_facts(const uuid& conv, const uuid& 
     auto to = other_than("author");
     if (to.is_nil() || viewing.count(to))
       return out;
-    auto text = ev.value("text", std::string{});
-    if (text.size() > 140) { // cut at a UTF-8 character boundary
-      size_t cut = 140;
-      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
-        --cut;
-      text = text.substr(0, cut) + "…";
-    }
+    // No text: message text is personal data, sealed at rest in the journal (sealer.cpp), and a
+    // notification row is stored in the clear. The client reads the message with `history`.
     json data{{"conversation", conv.str()}, {"seq", seq}, {"from", ev.value("author", std::string{})},
-              {"preview", text}, {"count", 1}, {"at", ev.value("at", int64_t{0})}};
+              {"count", 1}, {"at", ev.value("at", int64_t{0})}};
     out.push_back(fact_for(to, "message.received", source, data, "conversation:" + conv.str()));
   } else if (type == "offer.made" || type == "offer.accepted" || type == "offer.declined") {
     auto to = other_than("by");
@@ -253,6 +248,8 @@ std::vector<notification_fact> conversation_facts(const uuid& conv, const uuid& 
       return out;
     ev.erase("type");
     ev.erase("client_id");
+    ev.erase("terms");  // personal data, sealed in the journal (sealer.cpp): read the offer
+    ev.erase("reason"); // with `history`, not from a row stored in the clear
     json data{{"conversation", conv.str()}, {"seq", seq}};
     for (auto& [k, v] : ev.items())
       data[k] = v;
@@ -274,6 +271,7 @@ std::vector<notification_fact> contract_facts(const uuid& contract, const uuid& 
     return out;
   ev.erase("type");
   ev.erase("key");
+  ev.erase("reason"); // a dispute's reason is sealed in the journal: read it with contract.get
   json data{{"contract", contract.str()}, {"seq", seq}};
   for (auto& [k, v] : ev.items())
     data[k] = v;
