@@ -271,7 +271,8 @@ std::vector<notification_fact> contract_facts(const uuid& contract, const uuid& 
     return out;
   ev.erase("type");
   ev.erase("key");
-  ev.erase("reason"); // a dispute's reason is sealed in the journal: read it with contract.get
+  if (t->first == "contract.disputed")
+    ev.erase("reason"); // sealed in the journal (sealer.cpp): read it with contract.get
   json data{{"contract", contract.str()}, {"seq", seq}};
   for (auto& [k, v] : ev.items())
     data[k] = v;

@@ -322,6 +322,65 @@ TEST_F(NotificationE2E, FundingAndReleaseNotifyBothSidesOnceAcrossARestart) {
   EXPECT_EQ(of_type(brand, "contract.released").size(), 1u);
 }
 
+class NotificationDeadlineE2E : public NotificationE2E {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--contract-day-ms", "3000", "--timer-sweep-ms", "200"};
+  }
+};
+
+TEST_F(NotificationDeadlineE2E, ARefundAtTheDeadlineAndADisputeNotifyBothSides) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  auto deal = [&](const std::string& id, int64_t days) {
+    ws_client b(ep(), brand.token);
+    ws_client c(ep(), cleo.token);
+    auto conv = b.request(json{{"type", "conversation.open"}, {"with", cleo.id}})["conversation"]["id"];
+    auto r = b.request(json{{"type", "offer.make"},
+                            {"conversation", conv},
+                            {"client_id", id},
+                            {"terms", json{{"amount", 10'000},
+                                           {"currency", "USD"},
+                                           {"deliverables", json::array({json{{"type", "tiktok_duet"}, {"count", 1}}})},
+                                           {"delivery_days", days},
+                                           {"revision_rounds", 1}}}});
+    EXPECT_EQ(r["type"], "ok") << r.dump();
+    auto accepted = c.request(json{{"type", "offer.accept"}, {"conversation", conv}, {"offer", r["seq"]}});
+    EXPECT_EQ(accepted["type"], "ok") << accepted.dump();
+    return accepted.value("contract", std::string{});
+  };
+  auto late = deal("o-late", 1); // one (3-second) day to deliver
+  auto argued = deal("o-argued", 5);
+  for (auto& c : {late, argued})
+    ASSERT_EQ(call(brand, "POST", "/api/v1/contracts/" + c + "/fund", json{{"key", "f"}, {"payment_method", good_card}}).status,
+              200);
+  await_count(cleo, "contract.funded", 2);
+  ASSERT_EQ(call(cleo, "POST", "/api/v1/contracts/" + argued + "/deliver",
+                 json{{"key", "d"}, {"items", json::array({json{{"url", "https://yt.example/w/1"}}})}})
+              .status,
+            200);
+  ASSERT_EQ(call(brand, "POST", "/api/v1/contracts/" + argued + "/dispute", json{{"key", "x"}, {"reason", "half missing"}}).status,
+            200);
+  for (auto* who : {&brand, &cleo}) {
+    auto disputed = await_count(*who, "contract.disputed", 1);
+    ASSERT_EQ(disputed.size(), 1u);
+    EXPECT_EQ(disputed[0]["data"]["contract"], argued);
+    EXPECT_FALSE(disputed[0]["data"].contains("reason")) << "sealed at rest";
+    auto refunded = await_count(*who, "contract.refunded", 1);
+    ASSERT_EQ(refunded.size(), 1u) << "the deadline refund notifies both sides";
+    EXPECT_EQ(refunded[0]["data"]["contract"], late);
+    EXPECT_EQ(refunded[0]["data"]["reason"], "delivery_deadline");
+  }
+  // The contract's own reminder (24 contract-hours before a deadline), when it was journaled,
+  // became a deadline.reminder for both sides.
+  auto view = call(brand, "GET", "/api/v1/contracts/" + late).json_body();
+  size_t reminders = 0;
+  for (auto& e : view["events"])
+    reminders += e["event"]["type"] == "contract.reminder";
+  EXPECT_EQ(of_type(brand, "deadline.reminder").size(), reminders);
+  EXPECT_EQ(of_type(cleo, "deadline.reminder").size(), reminders);
+}
+
 class NotificationCapE2E : public NotificationE2E {
 protected:
   std::vector<std::string> server_args() const override { return {"--notifications-per-user", "3"}; }
