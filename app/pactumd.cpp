@@ -50,6 +50,7 @@ struct options {
   size_t campaign_max_applications = 10'000;
   size_t campaign_max_invitations = 10'000;
   size_t campaign_max_subscribers = 10'000;
+  size_t notifications_per_user = 1'000;
   size_t timer_sweep_ms = 1'000;
   double message_rate_per_s = 10;
   double message_burst = 30;
@@ -177,6 +178,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --campaign-max-applications N  applications ever made to one campaign [PACTUM_CAMPAIGN_MAX_APPLICATIONS] (10000)
   --campaign-max-invitations N   invitations ever sent by one campaign [PACTUM_CAMPAIGN_MAX_INVITATIONS] (10000)
   --campaign-max-subscribers N   live sessions watching one campaign [PACTUM_CAMPAIGN_MAX_SUBSCRIBERS] (10000)
+  --notifications-per-user N     notifications kept per user, oldest read ones dropped first
+                            (at least 1) [PACTUM_NOTIFICATIONS_PER_USER] (1000)
   --timer-sweep-ms N        how often due durable timers are looked for [PACTUM_TIMER_SWEEP_MS] (1000)
   --message-rate-per-s R    messages, edits and offers per second per user; 0 = no limit
                             [PACTUM_MESSAGE_RATE_PER_S] (10)
@@ -381,6 +384,7 @@ options parse(int argc, char** argv) {
     {"campaign-max-applications", "PACTUM_CAMPAIGN_MAX_APPLICATIONS"},
     {"campaign-max-invitations", "PACTUM_CAMPAIGN_MAX_INVITATIONS"},
     {"campaign-max-subscribers", "PACTUM_CAMPAIGN_MAX_SUBSCRIBERS"},
+    {"notifications-per-user", "PACTUM_NOTIFICATIONS_PER_USER"},
     {"timer-sweep-ms", "PACTUM_TIMER_SWEEP_MS"},
     {"message-rate-per-s", "PACTUM_MESSAGE_RATE_PER_S"},
     {"message-burst", "PACTUM_MESSAGE_BURST"},
@@ -555,6 +559,7 @@ options parse(int argc, char** argv) {
     else if (name == "campaign-max-applications") o.campaign_max_applications = to_size(name, v);
     else if (name == "campaign-max-invitations") o.campaign_max_invitations = to_size(name, v);
     else if (name == "campaign-max-subscribers") o.campaign_max_subscribers = to_size(name, v);
+    else if (name == "notifications-per-user") o.notifications_per_user = std::max<size_t>(to_size(name, v), 1);
     else if (name == "timer-sweep-ms") o.timer_sweep_ms = to_size(name, v);
     else if (name == "contact-guard") o.contact_guard = v;
     else if (name == "message-rate-per-s") o.message_rate_per_s = static_cast<double>(to_size(name, v));
@@ -861,6 +866,7 @@ int main(int argc, char** argv) {
   rcfg.campaign_rules.max_applications = opt.campaign_max_applications;
   rcfg.campaign_rules.max_invitations = opt.campaign_max_invitations;
   rcfg.campaign_max_subscribers = opt.campaign_max_subscribers;
+  rcfg.notifications_per_user = opt.notifications_per_user;
   rcfg.message_rate_per_s = opt.message_rate_per_s;
   rcfg.message_burst = opt.message_burst;
   rcfg.timer_sweep_interval = std::chrono::milliseconds(std::max<size_t>(opt.timer_sweep_ms, 10));

@@ -32,6 +32,7 @@
 #include "pactum/common/overload.hpp"
 #include "pactum/persistence/campaign_store.hpp"
 #include "services.hpp"
+#include "notifications.hpp"
 
 namespace pactum::actors {
 
@@ -607,6 +608,7 @@ void on_appended(self_ptr self, append_done& done) {
   auto creator = concerned_creator(st.machine, e);
   if (!creator.is_nil() && creator != st.machine.brand)
     self->send(st.svc->registry, notify_atom_v, creator, pr::push_frame_ptr{frame});
+  notify_campaign_event(*st.svc, st.id, st.machine.brand, creator, flight.seq, *flight.payload);
   // Subscribers see what the /updates feed shows them (without the sender's key); the brand and
   // the creator concerned have it from the registry already.
   pr::push_frame_ptr public_frame;

@@ -37,6 +37,7 @@
 #include "pactum/actors/policy.hpp"
 #include "pactum/payments/provider.hpp"
 #include "services.hpp"
+#include "notifications.hpp"
 
 namespace pactum::actors {
 
@@ -211,6 +212,7 @@ void on_appended(self_ptr self, append_done& done) {
     st.events.emplace_back(seq, payload);
     publish(self, seq, payload);
   }
+  notify_contract_events(*st.svc, st.id, st.machine.brand, st.machine.creator, flight.fresh);
   if (flight.before.status != contract::contract_status::disputed
       && st.machine.status == contract::contract_status::disputed)
     tell_conversation(self, true);

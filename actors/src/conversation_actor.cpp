@@ -30,6 +30,7 @@
 #include "pactum/actors/policy.hpp"
 #include "pactum/persistence/profile_store.hpp"
 #include "services.hpp"
+#include "notifications.hpp"
 
 namespace pactum::actors {
 
@@ -73,6 +74,7 @@ struct conversation_state {
   int64_t committed = 0;
   std::deque<cached_event> tail;
   std::map<caf::actor_addr, caf::actor> subscribers;
+  std::map<caf::actor_addr, uuid> subscriber_users; ///< whose session each subscriber is (notifications)
   std::vector<pending_post> queued;
   std::vector<unacked> in_flight;
   std::vector<protocol::push_frame_ptr> in_flight_frames;
@@ -373,6 +375,15 @@ void start_batch(self_ptr self) {
   st.svc->store.append(std::move(req));
 }
 
+/// The users with a live session subscribed here (they see messages as they come).
+std::set<uuid> viewing_users(const conversation_state& st) {
+  std::set<uuid> out;
+  for (auto& [addr, sub] : st.subscribers)
+    if (auto u = st.subscriber_users.find(addr); u != st.subscriber_users.end())
+      out.insert(u->second);
+  return out;
+}
+
 void on_appended(self_ptr self, append_done& done) {
   auto& st = self->state;
   if (done.batch != st.batch || !st.appending)
@@ -404,6 +415,8 @@ void on_appended(self_ptr self, append_done& done) {
     for (const auto& user : {st.machine.brand, st.machine.creator})
       self->send(st.svc->registry, notify_atom_v, user, frame);
   st.in_flight_contract_frames.clear();
+  notify_conversation_events(*st.svc, st.id, st.machine.brand, st.machine.creator, st.in_flight_frames,
+                             viewing_users(st));
   for (auto& u : st.in_flight)
     answer(u.rp, protocol::message_ack_reply{st.id, u.seq, u.at, u.duplicate, u.contract});
   st.in_flight.clear();
@@ -463,6 +476,7 @@ caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
   if (!st.subscribers.count(q.subscriber.address())) {
     self->monitor(q.subscriber);
     st.subscribers.emplace(q.subscriber.address(), q.subscriber);
+    st.subscriber_users[q.subscriber.address()] = q.user;
   }
   subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, q.user, st.committed), {},
                           {st.machine.brand, st.machine.creator}};
@@ -584,6 +598,7 @@ caf::behavior running(self_ptr self) {
       return on_subscribe(self, q);
     },
     [=](caf::leave_atom, const caf::actor& subscriber) {
+      self->state.subscriber_users.erase(subscriber.address());
       if (self->state.subscribers.erase(subscriber.address()) > 0)
         self->demonitor(subscriber);
     },
@@ -717,7 +732,10 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
     st.rules.max_pending_offers = svc->cfg.max_pending_offers;
     st.rules.max_members = svc->cfg.max_members;
     st.rules.guard = svc->cfg.guard_policy;
-    self->set_down_handler([=](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
+    self->set_down_handler([=](caf::down_msg& dm) {
+      self->state.subscribers.erase(dm.source);
+      self->state.subscriber_users.erase(dm.source);
+    });
     self->set_default_handler(caf::skip); // hold commands until the journal is replayed
     auto handle = caf::actor_cast<caf::actor>(self);
     svc->store.load_snapshot(id, [handle](auto r) {

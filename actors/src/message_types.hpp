@@ -262,6 +262,23 @@ struct pledge_kyc_loaded {
   persistence::result<persistence::wallet_facts> facts;
 };
 
+/// A fact for one user's notifier (actors/src/notifications.cpp): stored unless muted or already
+/// stored (one row per user and `source`), then pushed to the user's sessions.
+struct notification_fact {
+  uuid user;
+  std::string type;
+  std::string source;
+  std::string coalesce_key; ///< non-empty: merged into the unread row of this key
+  std::string payload;      ///< a JSON object's text
+};
+
+/// A session's notifications request answered off the actor.
+struct notifications_done {
+  protocol::request_id id;
+  protocol::encoding enc;
+  expected<protocol::notifications_reply, std::pair<protocol::error_code, std::string>> result;
+};
+
 } // namespace pactum::actors
 
 CAF_ERROR_CODE_ENUM(pactum::protocol::error_code, "pactum")
@@ -363,3 +380,5 @@ std::string error_text(const caf::error& err);
 struct services;
 
 } // namespace pactum::actors
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::notification_fact)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::notifications_done)

@@ -277,6 +277,15 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::signing_key_rotate, "signing_key.rotate", "POST /api/v1/brands/signing-key", STAFF("nYnnn"), brands_only, none},
   {action::conversion_track, "conversion.track", "POST /api/v1/track/conversion (signed by the brand)", PUBLIC, none, none},
   {action::tracking_stats, "tracking.stats", "GET /api/v1/admin/tracking-stats", STAFF("nnnnY"), admins_only, none},
+  // Notifications (docs/protocol.md "Notifications"): each user reads and manages only their own.
+  {action::notification_list, "notification.list",
+   "GET /api/v1/notifications, /unread-count; ws notifications.list", OWN, none, none},
+  {action::notification_read, "notification.read", "PUT /api/v1/notifications/read; ws notifications.read",
+   OWN, none, none},
+  {action::notification_prefs_get, "notification.prefs_get",
+   "GET /api/v1/notifications/preferences; ws notifications.prefs.get", OWN, none, none},
+  {action::notification_prefs_set, "notification.prefs_set",
+   "PUT /api/v1/notifications/preferences; ws notifications.prefs.set", OWN, none, none},
 }};
 // clang-format on
 

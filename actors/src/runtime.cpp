@@ -27,6 +27,7 @@
 #include "pactum/actors/policy.hpp"
 #include "pactum/common/executor.hpp"
 #include "privacy.hpp"
+#include "notifications.hpp"
 #include "services.hpp"
 
 namespace pactum::actors {
@@ -277,6 +278,7 @@ struct runtime::impl {
       rate_limiter::config{svc.cfg.message_rate_per_s, svc.cfg.message_burst, 100'000});
     svc.directory = spawn_directory(sys, &svc);
     svc.registry = spawn_registry(sys, &svc);
+    svc.notifier = spawn_notifier_hub(sys, &svc);
     if (svc.cfg.timer_sweep_interval.count() > 0)
       sweeper = spawn_timer_sweeper(sys, &svc);
     // A fixed hash to verify against when the email is unknown, so that the answer takes as long
@@ -308,6 +310,7 @@ struct runtime::impl {
       caf::anon_send_exit(sweeper, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.registry, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(svc.notifier, caf::exit_reason::user_shutdown);
     cpu.stop();
   }
 

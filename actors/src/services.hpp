@@ -26,6 +26,7 @@ struct services {
   entity_store& store;       ///< journals and snapshots of entities
   caf::actor directory; ///< conversation id -> live conversation actor
   caf::actor registry;  ///< user id -> live session actors
+  caf::actor notifier;  ///< user id -> that user's notifier (actors/src/notifications.cpp)
   std::atomic<size_t> in_flight{0};
   std::atomic<uint64_t> activations{0};  ///< entity actors started (including re-activations)
   std::atomic<uint64_t> passivations{0}; ///< entity actors stopped for being idle

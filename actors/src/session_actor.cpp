@@ -22,6 +22,7 @@
 #include "pactum/actors/policy.hpp"
 #include "server_metrics.hpp"
 #include "services.hpp"
+#include "notifications.hpp"
 
 namespace pactum::actors {
 
@@ -570,6 +571,14 @@ void handle_command(self_ptr self, client_command& c) {
         self->request(st.svc->analytics, st.svc->cfg.request_timeout, analytics_atom_v, std::move(sub))
           .then([=](std::string& view) { reply_ok(self, id, enc, protocol::analytics_reply{std::move(view)}); },
                 on_caf_error);
+      } else if constexpr (std::is_same_v<T, protocol::notifications_req>) {
+        auto me = caf::actor_cast<caf::actor>(self);
+        notifications_request(*st.svc, st.who, body, [me, id, enc](expected<std::string, api_error> r) {
+          if (r)
+            caf::anon_send(me, notifications_done{id, enc, protocol::notifications_reply{std::move(r.value())}});
+          else
+            caf::anon_send(me, notifications_done{id, enc, std::make_pair(r.error().code, r.error().message)});
+        });
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
           self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user, st.who.role}),
@@ -621,6 +630,7 @@ caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
     protocol::hello h{st.who.user,   st.who.role,         st.who.display_name,
                       now_millis(),  svc->cfg.max_frame_bytes, svc->cfg.limits.max_text_chars};
     st.sink->send(protocol::encode_hello(h, protocol::encoding::json), protocol::encoding::json);
+    push_missed_notifications(*svc, caf::actor_cast<caf::actor>(self), st.who.user);
     return {
       [=](client_command& c) { handle_command(self, c); },
       [=](push_atom, const uuid& conv, const protocol::push_frame_ptr& frame) {
@@ -649,6 +659,7 @@ caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
         on_done(self, d);
       },
       [=](list_done& d) { on_done(self, d); },
+      [=](notifications_done& d) { on_done(self, d); },
     };
   };
   return sys.spawn(init, svc, std::move(who), std::move(sink));

@@ -20,6 +20,7 @@
 #include "message_types.hpp"
 #include "pactum/payments/provider.hpp"
 #include "services.hpp"
+#include "notifications.hpp"
 
 namespace pactum::actors {
 
@@ -137,6 +138,8 @@ void on_appended(self_ptr self, append_done& done) {
     return;
   }
   wallet::apply(st.machine, st.machine.head + 1, ev);
+  if (auto* paid = std::get_if<protocol::withdrawal_paid>(&ev))
+    notify_payout(*st.svc, st.machine.user, st.machine.head, info_of(st.machine, paid->payout, false));
   if (auto* req = std::get_if<protocol::withdrawal_requested>(&ev)) {
     answer(rp, info_of(st.machine, req->payout, false));
     pay(self, req->payout);

@@ -15,6 +15,7 @@
 #include "rest_parse.hpp"
 #include "rest_privacy.hpp"
 #include "rest_search.hpp"
+#include "rest_notifications.hpp"
 #include "rest_campaigns.hpp"
 #include "rest_matching.hpp"
 #include "rest_pledges.hpp"
@@ -564,6 +565,8 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
   if (handle_analytics_rest(req, path, client_address, gw, send))
     return;
   if (handle_promotions_rest(req, path, client_address, gw, send))
+    return;
+  if (handle_notifications_rest(req, path, client_address, gw, send))
     return;
   if (gw.site)
     if (auto res = serve_static(req, path, *gw.site))

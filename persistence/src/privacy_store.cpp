@@ -63,6 +63,11 @@ const erasure_step erasure_steps[] = {
     tx.exec_params0("delete from social_snapshots where user_id = $1", p.user.str());
     tx.exec_params0("delete from social_flags where user_id = $1", p.user.str());
   },
+  // Notifications (0025): the user's own (they never hold sealed fields such as message text).
+  [](pqxx::work& tx, const erasure_plan& p) {
+    tx.exec_params0("delete from notifications where user_id = $1", p.user.str());
+    tx.exec_params0("delete from notification_prefs where user_id = $1", p.user.str());
+  },
   // The account row stays (conversations, contracts and the ledger refer to it), pseudonymous:
   // the email becomes a unique placeholder, the password can never match, the name is the
   // pseudonym.

@@ -311,6 +311,54 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
     PACTUM_TRY_FIELD(campaign, f.uuid_field("campaign"));
     return request_body{analytics_subscribe_req{campaign, type == "analytics.unsubscribe"}};
   }
+  if (type.rfind("notifications.", 0) == 0) {
+    notifications_req r;
+    if (type == "notifications.list") {
+      PACTUM_TRY_FIELD(before, f.int_field("before", 0, max_seq, 0));
+      PACTUM_TRY_FIELD(limit, f.int_field("limit", 1, 100, 50));
+      auto unread = f.find("unread_only");
+      if (unread && !unread->is_null() && !unread->is_boolean())
+        return decode_error{error_code::bad_request, "field 'unread_only' must be a boolean", id};
+      r.what = notifications_req::op::list;
+      r.before = before;
+      r.limit = static_cast<uint32_t>(limit);
+      r.unread_only = unread && unread->is_boolean() && unread->get<bool>();
+      return request_body{std::move(r)};
+    }
+    if (type == "notifications.read") {
+      PACTUM_TRY_FIELD(up_to, f.int_field("up_to", 0, max_seq, 0));
+      r.what = notifications_req::op::read;
+      r.up_to = up_to;
+      if (auto ids = f.find("ids"); ids && !ids->is_null()) {
+        if (!ids->is_array() || ids->size() > 1000)
+          return decode_error{error_code::bad_request, "field 'ids' must be an array of at most 1000 ids", id};
+        for (auto& x : *ids) {
+          if (!x.is_number_integer() || x.get<int64_t>() <= 0)
+            return decode_error{error_code::bad_request, "field 'ids' must hold positive integers", id};
+          r.ids.push_back(x.get<int64_t>());
+        }
+      }
+      if (r.ids.empty() && r.up_to == 0)
+        return decode_error{error_code::bad_request, "give 'ids' or 'up_to'", id};
+      return request_body{std::move(r)};
+    }
+    if (type == "notifications.prefs.get") {
+      r.what = notifications_req::op::prefs_get;
+      return request_body{std::move(r)};
+    }
+    if (type == "notifications.prefs.set") {
+      r.what = notifications_req::op::prefs_set;
+      auto muted = f.find("muted");
+      if (!muted || !muted->is_array() || muted->size() > 64)
+        return decode_error{error_code::bad_request, "field 'muted' must be an array of notification types", id};
+      for (auto& x : *muted) {
+        if (!x.is_string() || x.get_ref<const std::string&>().empty() || x.get_ref<const std::string&>().size() > 64)
+          return decode_error{error_code::bad_request, "field 'muted' must hold notification type strings", id};
+        r.muted.push_back(x.get<std::string>());
+      }
+      return request_body{std::move(r)};
+    }
+  }
   if (type.rfind("contract.", 0) == 0) {
     auto name = type.substr(9);
     if (name == "get") {
@@ -564,6 +612,12 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                [&](const analytics_reply& x) {
                  auto v = json::parse(x.view_json, nullptr, false);
                  obj["analytics"] = v.is_discarded() ? json::object() : std::move(v);
+               },
+               [&](const notifications_reply& x) {
+                 auto v = json::parse(x.json, nullptr, false);
+                 if (v.is_object())
+                   for (auto& [k, item] : v.items())
+                     obj[k] = item;
                },
                [&](const contract_reply& x) {
                  obj["contract"] = event_json(x.view);

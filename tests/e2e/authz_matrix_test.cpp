@@ -707,6 +707,14 @@ protected:
       case action::conversion_track:
       case action::tracking_stats:
         return affiliate_cell(what, r, rel);
+      case action::notification_list:
+        return from_http(rest(me, "GET", "/api/v1/notifications"));
+      case action::notification_read:
+        return from_http(rest(me, "PUT", "/api/v1/notifications/read", json{{"up_to", 1}}));
+      case action::notification_prefs_get:
+        return from_http(rest(me, "GET", "/api/v1/notifications/preferences"));
+      case action::notification_prefs_set:
+        return from_http(rest(me, "PUT", "/api/v1/notifications/preferences", json{{"muted", json::array()}}));
     }
     return std::nullopt;
   }

@@ -158,6 +158,11 @@ enum class action : uint8_t {
   signing_key_rotate,
   conversion_track,
   tracking_stats,
+  // notifications (REST and WebSocket; docs/protocol.md "Notifications")
+  notification_list,
+  notification_read,
+  notification_prefs_get,
+  notification_prefs_set,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

@@ -158,6 +158,10 @@ struct runtime_config {
   std::string promo_signing_seed;
   /// Products, affiliate links, the redirect's click queue and conversions.
   affiliate_settings affiliate;
+  /// Notifications (docs/protocol.md "Notifications"): rows kept per user (the oldest read ones
+  /// are dropped first), and the most unread ones pushed on connect (`notifications.missed`).
+  size_t notifications_per_user = 1'000;
+  size_t notifications_missed_max = 50;
 };
 
 /// Who a session or REST call acts as.
@@ -643,6 +647,11 @@ public:
   /// "conversion"), newest first, ids below `before` (0: newest), at most `limit`. JSON text.
   void campaign_invalid_traffic(principal who, uuid campaign, std::string kind, int64_t before, size_t limit,
                                 std::function<void(expected<std::string, api_error>)> done);
+  // -- notifications (actors/src/notifications.cpp; docs/protocol.md "Notifications") --
+  /// `who`'s own notifications: list, mark read, mute preferences; answers a JSON object's text
+  /// (the members of the WebSocket reply).
+  void notifications(principal who, protocol::notifications_req req,
+                     std::function<void(expected<std::string, api_error>)> done);
 
 private:
   struct impl;

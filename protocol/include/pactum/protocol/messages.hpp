@@ -186,6 +186,20 @@ struct analytics_subscribe_req {
   bool unsubscribe = false;
 };
 
+/// The notification requests (docs/protocol.md "Notifications"): `notifications.list` (`before`,
+/// `unread_only`, `limit`), `notifications.read` (`ids` and/or `up_to`),
+/// `notifications.prefs.get` and `notifications.prefs.set` (`muted`).
+struct notifications_req {
+  enum class op : uint8_t { list, read, prefs_get, prefs_set };
+  op what = op::list;
+  int64_t before = 0;
+  bool unread_only = false;
+  uint32_t limit = 50;
+  std::vector<int64_t> ids = {};
+  int64_t up_to = 0;
+  std::vector<std::string> muted = {};
+};
+
 using request_body =
   std::variant<ping_req, conversation_open_req, conversation_list_req, message_send_req,
                subscribe_req, unsubscribe_req, history_req, message_edit_req, message_delete_req,
@@ -193,7 +207,8 @@ using request_body =
                contract_command_req, contract_get_req, conversation_join_req,
                pledge_subscribe_req, campaign_subscribe_req,
                leaderboard_subscribe_req,
-               analytics_subscribe_req>;
+               analytics_subscribe_req,
+               notifications_req>;
 
 struct request {
   request_id id;
@@ -299,12 +314,18 @@ struct analytics_reply {
   std::string view_json;
 };
 
+/// The answer to a notifications request: a JSON object's text whose members are the reply's.
+struct notifications_reply {
+  std::string json;
+};
+
 using reply_body = std::variant<pong_reply, conversation_open_reply, conversation_list_reply,
                                 message_ack_reply, subscribe_reply, unsubscribe_reply,
                                 history_reply, typing_reply, delivered_reply, contract_ack_reply,
                                 contract_reply, pledge_reply, campaign_reply,
                                 leaderboard_reply,
-                                analytics_reply>;
+                                analytics_reply,
+                                notifications_reply>;
 
 // -- server-initiated ---------------------------------------------------------------------------
 
