@@ -20,11 +20,31 @@ int http_status_of(protocol::error_code code);
 /// The api_error an entity's CAF error stands for.
 api_error api_error_of(const caf::error& err);
 
+/// Spawning in CAF 0.17 makes the calling thread hold the actor system's logger (a thread-local
+/// strong reference), and ~actor_system waits until the logger is destroyed. A thread outside CAF
+/// that spawned and outlives the runtime (a persistence pool thread answering a REST request)
+/// would hang the shutdown for ever. Put one of these around a spawn made from any thread: a
+/// thread that held no logger before holds none after; CAF's own threads are left as they were.
+class foreign_spawn_guard {
+public:
+  foreign_spawn_guard() : foreign_(caf::logger::current_logger() == nullptr) {}
+  ~foreign_spawn_guard() {
+    if (foreign_)
+      caf::logger::set_current_actor_system(nullptr);
+  }
+  foreign_spawn_guard(const foreign_spawn_guard&) = delete;
+  foreign_spawn_guard& operator=(const foreign_spawn_guard&) = delete;
+
+private:
+  bool foreign_;
+};
+
 /// Asks entity `id` of `kind` with `msg`; `done` gets its `Reply` or the refusal.
 template <class Reply>
 void ask_entity(caf::actor_system& sys, services& svc, uuid id, entity_kind kind, caf::message msg,
                 std::function<void(expected<Reply, api_error>)> done) {
   auto timeout = svc.cfg.request_timeout;
+  foreign_spawn_guard guard;
   sys.spawn([=, directory = svc.directory](caf::event_based_actor* self) {
     self->request(directory, timeout, lookup_atom_v, id, kind)
       .then(

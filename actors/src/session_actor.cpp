@@ -17,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ask_entity.hpp"
 #include "audit.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
@@ -662,6 +663,7 @@ caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
       [=](notifications_done& d) { on_done(self, d); },
     };
   };
+  foreign_spawn_guard guard; // called on gateway threads (ask_entity.hpp)
   return sys.spawn(init, svc, std::move(who), std::move(sink));
 }
 

@@ -201,4 +201,17 @@ TEST_F(CampaignEscrowE2E, ASettleReportLostToACrashIsMadeAgainAfterRestart) {
   EXPECT_EQ(view["remaining"], 30'000);
 }
 
+TEST_F(CampaignEscrowE2E, SigtermAfterRestRequestsThatAskEntitiesExitsCleanly) {
+  // REST requests ask entity actors from persistence threads; CAF 0.17 made such a thread hold
+  // the actor system's logger, and ~actor_system waited for it for ever (a hang on Ctrl-C).
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  auto id = campaign(brand, 50'000);
+  auto contract = deal(brand, cleo, id, 20'000);
+  EXPECT_EQ(call(brand, "GET", "/api/v1/contracts/" + contract).status, 200);
+  EXPECT_EQ(call(cleo, "GET", "/api/v1/users/me/withdrawals").status, 200);
+  EXPECT_EQ(call(brand, "GET", "/api/v1/campaigns/" + id).status, 200);
+  EXPECT_EQ(server_->stop(std::chrono::seconds(20)), 0) << "SIGTERM must end pactumd cleanly";
+}
+
 } // namespace
