@@ -361,6 +361,10 @@ struct promotion_service::impl : std::enable_shared_from_this<impl> {
   caf::actor hub;
 
   std::mutex keys_mtx;
+  /// Held while a storage callback reads the runtime's services; `stopped` (set by the service's
+  /// destructor under it) makes a callback that arrives after the runtime is gone do nothing.
+  std::mutex life_mtx;
+  bool stopped = false;
   std::optional<promo::key_pair> signer;            ///< signs new codes
   std::map<uint32_t, promo::public_key> verifiers; ///< every known public key, by id
 
@@ -383,6 +387,9 @@ struct promotion_service::impl : std::enable_shared_from_this<impl> {
       return next(std::nullopt); // outside the lock: `next` takes it again
     auto self = shared_from_this();
     ps::load_promo_keys(db(), [self, next](ps::result<std::vector<ps::promo_key_row>> rows) {
+      std::lock_guard<std::mutex> life{self->life_mtx};
+      if (self->stopped)
+        return; // the runtime (and its services) is gone: a load at start-up outlived it
       if (!rows)
         return next(storage_error(rows.error()));
       std::optional<promo::key_pair> chosen;
@@ -458,6 +465,10 @@ promotion_service::promotion_service(services& svc, caf::actor_system& sys, runt
 }
 
 promotion_service::~promotion_service() {
+  {
+    std::lock_guard<std::mutex> life{impl_->life_mtx};
+    impl_->stopped = true;
+  }
   impl_->hub.home_system().registry().erase(hub_name);
   caf::anon_send_exit(impl_->hub, caf::exit_reason::user_shutdown);
 }
