@@ -44,6 +44,24 @@ http_response json_text(const http::request<http::string_body>& req, http::statu
   return res;
 }
 
+void wrong_method(const http::request<http::string_body>& req,
+                  const std::function<void(http_response)>& send, const char* allowed) {
+  auto res = error_response(req, actors::api_error{405, protocol::error_code::bad_request,
+                                                   std::string{"use "} + allowed, {}});
+  res.set(http::field::allow, allowed);
+  send(std::move(res));
+}
+
+std::function<void(expected<std::string, actors::api_error>)>
+answer_json(std::shared_ptr<http::request<http::string_body>> head,
+            std::function<void(http_response)> send, http::status ok) {
+  return [head, send, ok](expected<std::string, actors::api_error> r) {
+    if (!r)
+      return send(error_response(*head, r.error()));
+    send(json_text(*head, ok, std::move(r.value())));
+  };
+}
+
 http_response json_response(const http::request<http::string_body>& req, http::status status,
                             const json& body) {
   return json_text(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace));

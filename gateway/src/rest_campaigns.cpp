@@ -26,15 +26,6 @@ http_response fail(const request& head, int status, protocol::error_code code, s
   return error_response(head, actors::api_error{status, code, std::move(msg), std::move(fields)});
 }
 
-actors::json_answer answer_json(std::shared_ptr<request> head, std::function<void(http_response)> send,
-                                http::status ok = http::status::ok) {
-  return [head, send, ok](expected<std::string, actors::api_error> r) {
-    if (!r)
-      return send(error_response(*head, r.error()));
-    send(json_text(*head, ok, std::move(r.value())));
-  };
-}
-
 std::vector<std::string_view> split(std::string_view path) {
   std::vector<std::string_view> out;
   size_t start = 0;

@@ -19,13 +19,6 @@ namespace {
 
 using request = http::request<http::string_body>;
 
-void wrong_method(const request& req, const std::function<void(http_response)>& send, const char* allowed) {
-  auto res = error_response(req, actors::api_error{405, protocol::error_code::bad_request,
-                                                   std::string{"use "} + allowed, {}});
-  res.set(http::field::allow, allowed);
-  send(std::move(res));
-}
-
 void bad_request(const request& req, const std::function<void(http_response)>& send, std::string field,
                  std::string msg) {
   actors::api_error e{400, protocol::error_code::bad_request, "invalid request", {}};

@@ -16,27 +16,11 @@ namespace {
 
 using request = http::request<http::string_body>;
 
-void wrong_method(const request& req, const std::function<void(http_response)>& send, const char* allowed) {
-  auto res = error_response(req, actors::api_error{405, protocol::error_code::bad_request,
-                                                   std::string{"use "} + allowed, {}});
-  res.set(http::field::allow, allowed);
-  send(std::move(res));
-}
-
 void bad_request(const request& req, const std::function<void(http_response)>& send, std::string field,
                  std::string msg) {
   actors::api_error e{400, protocol::error_code::bad_request, "invalid request", {}};
   e.fields.emplace_back(std::move(field), std::move(msg));
   send(error_response(req, e));
-}
-
-std::function<void(expected<std::string, actors::api_error>)>
-answer(std::shared_ptr<request> head, std::function<void(http_response)> send, http::status ok) {
-  return [head, send, ok](expected<std::string, actors::api_error> r) {
-    if (!r)
-      return send(error_response(*head, r.error()));
-    send(json_text(*head, ok, std::move(r.value())));
-  };
 }
 
 /// An integer member (absent: `fallback`); nullopt when present but not an integer.
@@ -83,7 +67,7 @@ bool handle_pledges_rest(const request& req, std::string_view path, const std::s
         }
       }
       with_principal(req, client_address, gw, head, send, [&gw, head, send, after, limit](actors::principal who) {
-        gw.rt.pledge_list(std::move(who), after, limit, answer(head, send, http::status::ok));
+        gw.rt.pledge_list(std::move(who), after, limit, answer_json(head, send, http::status::ok));
       });
       return true;
     }
@@ -131,7 +115,7 @@ bool handle_pledges_rest(const request& req, std::string_view path, const std::s
       c.tiers.push_back(protocol::pledge_tier{string_field(t, "title"), *price, *quantity, *delivery});
     }
     with_principal(req, client_address, gw, head, send, [&gw, head, send, c = std::move(c)](actors::principal who) mutable {
-      gw.rt.pledge_create(std::move(who), std::move(c), answer(head, send, http::status::created));
+      gw.rt.pledge_create(std::move(who), std::move(c), answer_json(head, send, http::status::created));
     });
     return true;
   }
@@ -154,7 +138,7 @@ bool handle_pledges_rest(const request& req, std::string_view path, const std::s
       return true;
     }
     with_principal(req, client_address, gw, head, send, [&gw, head, send, campaign](actors::principal who) {
-      gw.rt.pledge_get(std::move(who), campaign, answer(head, send, http::status::ok));
+      gw.rt.pledge_get(std::move(who), campaign, answer_json(head, send, http::status::ok));
     });
     return true;
   }
@@ -164,7 +148,7 @@ bool handle_pledges_rest(const request& req, std::string_view path, const std::s
       return true;
     }
     with_principal(req, client_address, gw, head, send, [&gw, head, send, campaign](actors::principal who) {
-      gw.rt.pledge_backers(std::move(who), campaign, answer(head, send, http::status::ok));
+      gw.rt.pledge_backers(std::move(who), campaign, answer_json(head, send, http::status::ok));
     });
     return true;
   }
@@ -178,7 +162,7 @@ bool handle_pledges_rest(const request& req, std::string_view path, const std::s
       return true;
     with_principal(req, client_address, gw, head, send,
                    [&gw, head, send, campaign, key = string_field(*body, "key")](actors::principal who) {
-                     gw.rt.pledge_launch(std::move(who), campaign, key, answer(head, send, http::status::ok));
+                     gw.rt.pledge_launch(std::move(who), campaign, key, answer_json(head, send, http::status::ok));
                    });
     return true;
   }
@@ -193,7 +177,7 @@ bool handle_pledges_rest(const request& req, std::string_view path, const std::s
       key = string_field(*body, "key");
     }
     with_principal(req, client_address, gw, head, send, [&gw, head, send, campaign, key](actors::principal who) {
-      gw.rt.pledge_cancel(std::move(who), campaign, key, answer(head, send, http::status::ok));
+      gw.rt.pledge_cancel(std::move(who), campaign, key, answer_json(head, send, http::status::ok));
     });
     return true;
   }
@@ -216,7 +200,7 @@ bool handle_pledges_rest(const request& req, std::string_view path, const std::s
   }
   actors::pledge_back_request b{string_field(*body, "key"), *tier, *amount, string_field(*body, "payment_method")};
   with_principal(req, client_address, gw, head, send, [&gw, head, send, campaign, b = std::move(b)](actors::principal who) mutable {
-    gw.rt.pledge_back(std::move(who), campaign, std::move(b), answer(head, send, http::status::ok));
+    gw.rt.pledge_back(std::move(who), campaign, std::move(b), answer_json(head, send, http::status::ok));
   });
   return true;
 }

@@ -21,14 +21,6 @@ json consents_json(const std::vector<actors::consent_change>& changes) {
   return json{{"consents", std::move(current)}, {"history", std::move(history)}};
 }
 
-void wrong_method(const http::request<http::string_body>& req,
-                  const std::function<void(http_response)>& send, const char* allowed) {
-  auto res = error_response(req, actors::api_error{405, protocol::error_code::bad_request,
-                                                   std::string{"use "} + allowed, {}});
-  res.set(http::field::allow, allowed);
-  send(std::move(res));
-}
-
 } // namespace
 
 std::optional<std::string> parse_consents(const json& value,

@@ -20,15 +20,6 @@ http_response fail(const request& head, int status, protocol::error_code code, s
   return error_response(head, actors::api_error{status, code, std::move(msg), {}});
 }
 
-std::function<void(expected<std::string, actors::api_error>)>
-answer_json(std::shared_ptr<request> head, std::function<void(http_response)> send) {
-  return [head, send](expected<std::string, actors::api_error> r) {
-    if (!r)
-      return send(error_response(*head, r.error()));
-    send(json_text(*head, http::status::ok, std::move(r.value())));
-  };
-}
-
 /// `/api/v1/<kind>/profile` (own) and `/api/v1/<kind>/{id}` (anyone's) for one kind of profile.
 bool route_profiles(std::string_view path, const request& req, const std::string& client_address,
                     gateway_state& gw,

@@ -20,27 +20,11 @@ namespace {
 
 using request = http::request<http::string_body>;
 
-void wrong_method(const request& req, const std::function<void(http_response)>& send, const char* allowed) {
-  auto res = error_response(req, actors::api_error{405, protocol::error_code::bad_request,
-                                                   std::string{"use "} + allowed, {}});
-  res.set(http::field::allow, allowed);
-  send(std::move(res));
-}
-
 void bad_field(const request& req, const std::function<void(http_response)>& send, std::string field,
                std::string msg) {
   actors::api_error e{400, protocol::error_code::bad_request, "some fields are invalid", {}};
   e.fields.emplace_back(std::move(field), std::move(msg));
   send(error_response(req, e));
-}
-
-std::function<void(expected<std::string, actors::api_error>)>
-answer(std::shared_ptr<request> head, std::function<void(http_response)> send, http::status ok) {
-  return [head, send, ok](expected<std::string, actors::api_error> r) {
-    if (!r)
-      return send(error_response(*head, r.error()));
-    send(json_text(*head, ok, std::move(r.value())));
-  };
 }
 
 /// A whole-number query parameter in [lo, hi] (absent: `fallback`); nullopt when malformed.
@@ -89,7 +73,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
       with_principal(req, client_address, gw, head, send,
                      [&gw, head, send, loc = query_param(target, "locality"), limit = *limit](actors::principal who) {
                        gw.rt.promotions().list(std::move(who), loc, static_cast<size_t>(limit),
-                                               answer(head, send, http::status::ok));
+                                               answer_json(head, send, http::status::ok));
                      });
       return true;
     }
@@ -101,7 +85,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
     if (!body)
       return true;
     with_principal(req, client_address, gw, head, send, [&gw, head, send, text = body->dump()](actors::principal who) {
-      gw.rt.promotions().create(std::move(who), text, answer(head, send, http::status::created));
+      gw.rt.promotions().create(std::move(who), text, answer_json(head, send, http::status::created));
     });
     return true;
   }
@@ -115,7 +99,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
     if (!body)
       return true;
     with_principal(req, client_address, gw, head, send, [&gw, head, send, token = string_field(*body, "token")](actors::principal who) {
-      gw.rt.promotions().redeem(std::move(who), token, answer(head, send, http::status::ok));
+      gw.rt.promotions().redeem(std::move(who), token, answer_json(head, send, http::status::ok));
     });
     return true;
   }
@@ -132,7 +116,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
     with_principal(req, client_address, gw, head, send,
                    [&gw, head, send, loc = query_param(target, "locality"), limit = *limit](actors::principal who) {
                      gw.rt.promotions().leaderboard(std::move(who), loc, static_cast<size_t>(limit),
-                                                    answer(head, send, http::status::ok));
+                                                    answer_json(head, send, http::status::ok));
                    });
     return true;
   }
@@ -152,7 +136,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
       return true;
     }
     with_principal(req, client_address, gw, head, send, [&gw, head, send, promotion](actors::principal who) {
-      gw.rt.promotions().get(std::move(who), promotion, answer(head, send, http::status::ok));
+      gw.rt.promotions().get(std::move(who), promotion, answer_json(head, send, http::status::ok));
     });
     return true;
   }
@@ -202,7 +186,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
   }
   if (sub == "join") {
     with_principal(req, client_address, gw, head, send, [&gw, head, send, promotion](actors::principal who) {
-      gw.rt.promotions().join(std::move(who), promotion, answer(head, send, http::status::ok));
+      gw.rt.promotions().join(std::move(who), promotion, answer_json(head, send, http::status::ok));
     });
     return true;
   }
@@ -212,7 +196,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
   if (sub == "status") {
     with_principal(req, client_address, gw, head, send,
                    [&gw, head, send, promotion, to = string_field(*body, "to")](actors::principal who) {
-                     gw.rt.promotions().set_status(std::move(who), promotion, to, answer(head, send, http::status::ok));
+                     gw.rt.promotions().set_status(std::move(who), promotion, to, answer_json(head, send, http::status::ok));
                    });
     return true;
   }
@@ -227,7 +211,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
       n = count->is_number_unsigned() && count->get<uint64_t>() > 1'000'000 ? 1'000'000 : count->get<int64_t>();
     }
     with_principal(req, client_address, gw, head, send, [&gw, head, send, promotion, n](actors::principal who) {
-      gw.rt.promotions().issue_codes(std::move(who), promotion, n, answer(head, send, http::status::created));
+      gw.rt.promotions().issue_codes(std::move(who), promotion, n, answer_json(head, send, http::status::created));
     });
     return true;
   }
@@ -236,7 +220,7 @@ bool handle_promotions_rest(const request& req, std::string_view path, const std
                  [&gw, head, send, promotion, platform = string_field(*body, "platform"),
                   url = string_field(*body, "url")](actors::principal who) {
                    gw.rt.promotions().repost(std::move(who), promotion, platform, url,
-                                             answer(head, send, http::status::created));
+                                             answer_json(head, send, http::status::created));
                  });
   return true;
 }

@@ -125,6 +125,14 @@ http_response json_text(const http::request<http::string_body>& req, http::statu
 http_response json_response(const http::request<http::string_body>& req, http::status status,
                             const nlohmann::json& body);
 
+/// Sends `405` ("use <allowed>") with the `Allow` header.
+void wrong_method(const http::request<http::string_body>& req,
+                  const std::function<void(http_response)>& send, const char* allowed);
+/// The callback that sends a service's JSON answer with status `ok`, or its api_error.
+std::function<void(expected<std::string, actors::api_error>)>
+answer_json(std::shared_ptr<http::request<http::string_body>> head,
+            std::function<void(http_response)> send, http::status ok = http::status::ok);
+
 /// The body as a JSON object; nullopt (415 or 400 already sent) when it is not one.
 std::optional<nlohmann::json> object_body(const http::request<http::string_body>& req,
                                           const std::function<void(http_response)>& send);
