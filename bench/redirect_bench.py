@@ -3,6 +3,7 @@
 docs/benchmarks.md). Needs PACTUMD_BIN and PACTUM_ADMIN_URL (a PostgreSQL superuser URL)."""
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -11,7 +12,10 @@ import secrets
 import statistics
 import subprocess
 import sys
+import socket
+import struct
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -93,6 +97,93 @@ def account(role, name):
     s, b = call("POST", "/api/v1/users/login", {"email": email, "password": "a long bench passphrase"})
     assert s == 200, (s, b)
     return {"id": b["user"]["id"], "token": b["token"], "email": email}
+
+
+class LiveAnalytics(threading.Thread):
+    """A brand's WebSocket session subscribed to the campaign's live figures (`analytics.subscribe`,
+    docs/protocol.md), as the dashboard is while a campaign runs: it counts the `analytics.updated`
+    pushes and keeps the last totals. A small RFC 6455 client on the standard library (text frames;
+    client frames masked, as the protocol requires); the bench needs nothing from pip."""
+
+    def __init__(self, port, token, campaign):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                           f"Authorization: Bearer {token}\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            assert chunk, "the server closed the WebSocket upgrade"
+            head += chunk
+        head, self.buf = head.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        hello = self.read()
+        assert hello["type"] == "hello", hello
+        self.send({"type": "analytics.subscribe", "id": 1, "campaign": campaign})
+        reply = self.read()
+        while reply.get("re") != 1:  # pushed notices (e.g. notifications.missed) may come first
+            reply = self.read()
+        assert reply.get("type") == "ok", reply
+        self.totals = reply["analytics"]["totals"]
+        self.times = []
+        self.lock = threading.Lock()
+        self.start()
+
+    def send(self, obj):
+        data = json.dumps(obj).encode()
+        mask = secrets.token_bytes(4)
+        n = len(data)
+        header = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack("!H", n))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def need(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read(self):
+        """Returns the next text message as JSON (pings are answered, other control frames skipped)."""
+        while True:
+            b0, b1 = self.need(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", self.need(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self.need(8))[0]
+            payload = self.need(n)
+            op = b0 & 0x0F
+            if op == 0x9:  # ping: answer with a masked pong
+                mask = secrets.token_bytes(4)
+                self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask
+                                  + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+                continue
+            if op == 0x8:
+                raise ConnectionError("closed by the server")
+            if op == 0x1:
+                return json.loads(payload)
+
+    def run(self):
+        try:
+            while True:
+                msg = self.read()
+                for item in msg["items"] if msg.get("type") == "batch" else [msg]:
+                    ev = item.get("event") or {}
+                    if item.get("type") == "event" and ev.get("type") == "analytics.updated":
+                        with self.lock:
+                            self.times.append(time.time())
+                            self.totals = ev["totals"]
+        except (ConnectionError, OSError):
+            pass
+
+    def pushes_between(self, t0, t1):
+        with self.lock:
+            return sum(1 for t in self.times if t0 <= t < t1)
 
 
 try:
@@ -179,17 +270,22 @@ try:
         r = conn.getresponse()
         r.read()
         assert r.status == 302, r.status
+    live = LiveAnalytics(port, brand["token"], campaign)
     results = {"healthz": [], "redirect": []}
     for rep in range(args.repeats):
         load = open("/proc/loadavg").read().split()[:3]
         cc = subprocess.run(["pgrep", "-c", "-x", "cc1plus"], capture_output=True, text=True).stdout.strip() or "0"
         h = run_wrk("/healthz")
+        r_start = time.time()
         r = run_wrk("/r/x", lua)
+        r["pushes"] = live.pushes_between(r_start, time.time())
+        r["seconds"] = time.time() - r_start
         results["healthz"].append(h)
         results["redirect"].append(r)
         print(f"repeat {rep + 1}:   load {' '.join(load)}, {cc} compilers | /healthz {h['rps']:.0f}/s "
               f"p50 {h['p50']:.2f} ms p99 {h['p99']:.2f} ms | /r/{{code}} {r['rps']:.0f}/s p50 {r['p50']:.2f} ms "
-              f"p99 {r['p99']:.2f} ms ({r['total']} requests, {r['errors']} errors)")
+              f"p99 {r['p99']:.2f} ms ({r['total']} requests, {r['errors']} errors; {r['pushes']} analytics.updated "
+              f"pushes to the subscribed brand in {r['seconds']:.1f} s)")
     print(f"wrk:        {results['redirect'][0]['cmd']}")
 
     # Every click that was not dropped must reach link_clicks.
@@ -212,6 +308,28 @@ try:
           f"{st['clicks_failed']} failed, {st['clicks_written']} written; link_clicks holds {rows} rows")
     ok = rows == st["redirects"] - st["clicks_dropped"] - st["clicks_failed"] and st["clicks_failed"] == 0
     print(f"every non-dropped click stored: {'yes' if ok else 'NO'}")
+    # The live figures must catch up with every classified click: the last push's clicks + invalid
+    # clicks equal the rows the pipeline has classified (all of them, once it is idle).
+    catch_up_start = time.time()
+    deadline = catch_up_start + 900
+    classified = -1
+    while time.time() < deadline:
+        classified = int(psql(db_url, "select count(*) from link_clicks where verdict <> 'pending'"))
+        with live.lock:
+            seen = live.totals["clicks"] + live.totals["invalid_clicks"]
+        if classified == rows and seen == rows:
+            break
+        time.sleep(0.5)
+    with live.lock:
+        pushes = len(live.times)
+        seen = live.totals["clicks"] + live.totals["invalid_clicks"]
+        span = (live.times[-1] - live.times[0]) if len(live.times) > 1 else 0
+    live_ok = classified == rows and seen == rows and pushes > 0 and pushes <= span + 2
+    print(f"live analytics:     {pushes} analytics.updated pushes over {span:.0f} s; last push counts {seen} clicks "
+          f"({live.totals['clicks']} valid, {live.totals['invalid_clicks']} invalid) of {rows} stored, "
+          f"{classified} classified: {'caught up' if live_ok else 'NOT caught up'} "
+          f"{time.time() - catch_up_start:.1f} s after the last redirect's click was stored")
+    ok = ok and live_ok
     sys.exit(0 if ok else 1)
 finally:
     server.terminate()
