@@ -23,6 +23,7 @@
 
 #include "audit.hpp"
 #include "pactum/actors/policy.hpp"
+#include "pactum/actors/sealer.hpp"
 #include "pactum/payments/webhook.hpp"
 #include "pactum/persistence/affiliate_store.hpp"
 #include "pactum/protocol/tracking.hpp"
@@ -31,6 +32,23 @@
 namespace pactum::actors {
 
 namespace {
+
+/// What a brand's conversion signing key is bound to when sealed.
+std::string signing_key_purpose(const uuid& brand) {
+  return "brand-signing-key:" + brand.str();
+}
+
+/// The brand's key (the hex text it signs with) from its stored form: sealed under the master key,
+/// or 64 bytes stored in the clear before migration 0034 (used as they are until the next rotation).
+std::optional<std::string> open_signing_key(const std::string& master_bytes, const uuid& brand,
+                                            const std::string& stored) {
+  if (stored.size() == 64)
+    return stored;
+  auto master = privacy::master_key::from_bytes(master_bytes);
+  if (!master)
+    return std::nullopt;
+  return master->open_secret(signing_key_purpose(brand), stored);
+}
 
 using json = nlohmann::json;
 using protocol::error_code;
@@ -618,7 +636,12 @@ void affiliate_service::rotate_signing_key(principal who, json_answer done) {
   auto secret = to_hex(raw);
   sodium_memzero(key.data(), key.size());
   auto self = impl_;
-  persistence::set_signing_key(self->db(), who.user, secret, [self, who, secret, done](persistence::result<millis> r) {
+  auto master = privacy::master_key::from_bytes(self->svc.cfg.master_key);
+  if (!master)
+    return done(make_error(500, error_code::internal, "no master key"));
+  // Stored sealed under the master key, bound to the brand (docs/security.md, "Secrets at rest").
+  auto sealed = master->seal_secret(signing_key_purpose(who.user), secret);
+  persistence::set_signing_key(self->db(), who.user, sealed, [self, who, secret, done](persistence::result<millis> r) {
     audit(self->svc, audit_actor::of(who), "signing_key.rotate", who.user.str(), r ? "ok" : "internal");
     if (!r)
       return done(storage_error(r.error()));
@@ -649,10 +672,15 @@ void affiliate_service::conversion(conversion_post post, json_answer done) {
     if (!key && key.error().code != persistence::errc::not_found)
       return done(storage_error(key.error()));
     // An unknown brand is checked against a fixed key, so it costs the same as a bad signature.
-    std::string secret = key ? *key : std::string(64, '0');
+    std::optional<std::string> opened;
+    if (key)
+      opened = open_signing_key(self->svc.cfg.master_key, brand, *key);
+    if (key && !opened)
+      spdlog::error("conversions: the signing key of brand {} does not open with this master key", brand.str());
+    std::string secret = opened ? *opened : std::string(64, '0');
     auto check = payments::verify_webhook(secret, "t=" + post.timestamp + ",v1=" + post.signature, post.body,
                                           now_millis() / 1000, self->cfg.conversion_tolerance_s);
-    if (!key || check != payments::webhook_check::ok) {
+    if (!opened || check != payments::webhook_check::ok) {
       if (check == payments::webhook_check::expired)
         return done(make_error(401, error_code::unauthorized, "the timestamp is outside the accepted window"));
       return done(unauthorized());

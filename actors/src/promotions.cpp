@@ -18,6 +18,7 @@
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "audit.hpp"
@@ -25,6 +26,7 @@
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/actors/promo_token.hpp"
+#include "pactum/actors/sealer.hpp"
 #include "pactum/persistence/promo_store.hpp"
 #include "pactum/social/adapter.hpp"
 #include "services.hpp"
@@ -393,6 +395,7 @@ struct promotion_service::impl : std::enable_shared_from_this<impl> {
       if (!rows)
         return next(storage_error(rows.error()));
       std::optional<promo::key_pair> chosen;
+      bool reseal = false;
       std::map<uint32_t, promo::public_key> pks;
       for (auto& r : *rows) {
         promo::public_key key{};
@@ -401,16 +404,26 @@ struct promotion_service::impl : std::enable_shared_from_this<impl> {
         for (size_t i = 0; i < 32; ++i)
           key[i] = static_cast<uint8_t>(std::stoi(r.public_hex.substr(2 * i, 2), nullptr, 16));
         pks[static_cast<uint32_t>(r.key_id)] = key;
-        if (!chosen && r.active && r.secret_hex.size() == 128 && self->svc.cfg.promo_signing_seed.empty()) {
-          promo::key_pair kp;
-          kp.key_id = static_cast<uint32_t>(r.key_id);
-          kp.pk = key;
-          for (size_t i = 0; i < 64; ++i)
-            kp.sk[i] = static_cast<uint8_t>(std::stoi(r.secret_hex.substr(2 * i, 2), nullptr, 16));
-          chosen = kp;
+        if (!chosen && r.active && !r.secret_hex.empty() && self->svc.cfg.promo_signing_seed.empty()) {
+          // Stored sealed under the master key; a row written before migration 0034 holds the
+          // 64 bytes in the clear: it is used once more and stored sealed below.
+          auto secret = self->open_secret(r.key_id, from_hex(r.secret_hex));
+          if (secret && secret->size() == 64) {
+            promo::key_pair kp;
+            kp.key_id = static_cast<uint32_t>(r.key_id);
+            kp.pk = key;
+            std::copy_n(secret->begin(), 64, kp.sk.begin());
+            sodium_memzero(secret->data(), secret->size());
+            chosen = kp;
+            reseal = r.secret_hex.size() == 128;
+          } else {
+            spdlog::warn("promotions: signing key {} does not open with this master key; a new key signs from "
+                         "now on (codes of key {} still verify with its public key)",
+                         r.key_id, r.key_id);
+          }
         }
       }
-      bool store = false;
+      bool store = reseal;
       if (!self->svc.cfg.promo_signing_seed.empty()) {
         std::array<uint8_t, 32> seed{};
         std::copy_n(self->svc.cfg.promo_signing_seed.begin(), 32, seed.begin());
@@ -435,14 +448,46 @@ struct promotion_service::impl : std::enable_shared_from_this<impl> {
       ps::promo_key_row row;
       row.key_id = chosen->key_id;
       row.public_hex = hex(chosen->pk.data(), chosen->pk.size());
-      if (self->svc.cfg.promo_signing_seed.empty())
-        row.secret_hex = hex(chosen->sk.data(), chosen->sk.size());
+      if (self->svc.cfg.promo_signing_seed.empty()) {
+        auto sealed = self->seal_secret(chosen->key_id,
+                                        std::string_view{reinterpret_cast<const char*>(chosen->sk.data()),
+                                                         chosen->sk.size()});
+        row.secret_hex = hex(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size());
+      }
       ps::save_promo_key(self->db(), row, [publish, next](ps::result<ps::unit> saved) {
         if (!saved)
           return next(storage_error(saved.error()));
         publish();
       });
     });
+  }
+
+  /// The signing key's secret as stored: sealed under the server's master key, bound to its key id
+  /// (docs/security.md, "Secrets at rest").
+  std::string seal_secret(int64_t key_id, std::string_view secret) const {
+    auto master = privacy::master_key::from_bytes(svc.cfg.master_key);
+    if (!master)
+      throw std::logic_error("promotions: no master key");
+    return master->seal_secret("promo-signing-key:" + std::to_string(key_id), secret);
+  }
+
+  /// The stored secret in the clear: a sealed one opened (nullopt: another master key or altered);
+  /// 64 bytes stored before sealing existed, as they are.
+  std::optional<std::string> open_secret(int64_t key_id, const std::string& stored) const {
+    if (stored.size() == 64)
+      return stored;
+    auto master = privacy::master_key::from_bytes(svc.cfg.master_key);
+    if (!master)
+      return std::nullopt;
+    return master->open_secret("promo-signing-key:" + std::to_string(key_id), stored);
+  }
+
+  static std::string from_hex(const std::string& h) {
+    std::string out;
+    out.reserve(h.size() / 2);
+    for (size_t i = 0; i + 1 < h.size(); i += 2)
+      out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
+    return out;
   }
 
   static std::string hex(const uint8_t* p, size_t n) {

@@ -175,6 +175,28 @@ std::optional<data_key> master_key::unwrap(const uuid& user, std::string_view wr
   return k;
 }
 
+namespace {
+std::string secret_ad(std::string_view purpose) {
+  return "pactum.server-secret.v1:" + std::string{purpose};
+}
+} // namespace
+
+std::string master_key::seal_secret(std::string_view purpose, std::string_view secret) const {
+  return seal(key_, secret, secret_ad(purpose));
+}
+
+std::optional<std::string> master_key::open_secret(std::string_view purpose, std::string_view sealed) const {
+  return open(key_, sealed, secret_ad(purpose));
+}
+
+std::optional<master_key> master_key::from_bytes(std::string_view raw) {
+  data_key k{};
+  if (raw.size() != k.size())
+    return std::nullopt;
+  std::memcpy(k.data(), raw.data(), k.size());
+  return master_key{k};
+}
+
 // -- keyring ----------------------------------------------------------------------------------
 
 std::optional<std::optional<data_key>> keyring::find(const uuid& user) {

@@ -95,7 +95,8 @@ void save_promo_key(database& db, promo_key_row key, std::function<void(result<u
     tx.exec_params0("insert into promo_signing_keys (key_id, public_key, secret_key, active)"
                     " values ($1, decode($2, 'hex'), nullif(decode($3, 'hex'), ''::bytea), true)"
                     " on conflict (key_id) do update set active = true,"
-                    " secret_key = coalesce(promo_signing_keys.secret_key, excluded.secret_key)",
+                    " secret_key = case when length(promo_signing_keys.secret_key) = 64 and excluded.secret_key is not null"
+                    " then excluded.secret_key else coalesce(promo_signing_keys.secret_key, excluded.secret_key) end",
                     key.key_id, key.public_hex, key.secret_hex);
     tx.commit();
     return unit{};

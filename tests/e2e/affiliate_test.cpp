@@ -265,6 +265,12 @@ TEST_F(AffiliateE2E, SignedConversionsAreIdempotent) {
   auto secret = key.json_body()["secret"].get<std::string>();
   EXPECT_EQ(secret.size(), 64u);
   auto other_secret = call(other, "POST", "/api/v1/brands/signing-key").json_body()["secret"].get<std::string>();
+  // At rest the key is sealed under the master key: the row holds neither the key nor its bytes.
+  auto stored = query("select length(secret), position(convert_to('" + secret + "', 'UTF8') in secret)"
+                      " from brand_signing_keys where brand_id = '" + brand.id + "'");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0][0].as<int>(), 104) << "24 bytes of nonce + the 64-character key + 16 of tag";
+  EXPECT_EQ(stored[0][1].as<int>(), 0) << "the key is not stored in the clear";
 
   json order{{"order_id", "ORD-1"}, {"code", code}, {"amount", 4'990}, {"currency", "EUR"}, {"client_ip", "203.0.113.9"}};
   auto ok = convert(brand.id, secret, order);

@@ -435,3 +435,56 @@ TEST_F(Promotion, LivePushesAreCoalescedAndSubscribersPerLocalityAreLimited) {
   EXPECT_EQ(left["type"], "ok") << left.dump();
   EXPECT_EQ(second.request(json{{"type", "leaderboard.subscribe"}, {"locality", "DE:Munich"}})["type"], "ok");
 }
+
+
+TEST_F(Promotion, AGeneratedSigningKeyIsStoredSealedAndKeepsSigningAfterARestart) {
+  restart_with({"--promo-push-ms", "300"}); // no seed file: the server generates and stores its key
+  auto shop = make_account(ep(), "brand", "SealCafe");
+  auto ana = make_account(ep(), "creator", "Ana");
+  auto pid = create(shop, promotion_body(100, 10'000, 3'600'000, "Lyon"));
+  ASSERT_EQ(rest(ana, "POST", "/api/v1/promotions/" + pid + "/join").status, 200);
+  auto before = codes(ana, pid, 1)[0]["token"].get<std::string>();
+  auto signer = promo::peek(before);
+  ASSERT_TRUE(signer);
+
+  auto keys = [&] {
+    pqxx::connection conn{url()};
+    pqxx::read_transaction tx{conn};
+    return tx.exec("select key_id, length(secret_key), active from promo_signing_keys order by created_at");
+  };
+  auto rows = keys();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0].as<int64_t>(), static_cast<int64_t>(signer->key_id));
+  EXPECT_EQ(rows[0][1].as<int>(), 104) << "the 64-byte Ed25519 secret is stored sealed (24 nonce + 16 tag)";
+
+  // After a restart the sealed key opens with the same master key and keeps signing: no new key.
+  restart_with({"--promo-push-ms", "300"});
+  auto after = codes(ana, pid, 1)[0]["token"].get<std::string>();
+  EXPECT_EQ(promo::peek(after)->key_id, signer->key_id);
+  EXPECT_EQ(keys().size(), 1u);
+  EXPECT_EQ(redeem(shop, before).status, 200);
+  EXPECT_EQ(redeem(shop, after).status, 200);
+
+  // A key stored in the clear (before sealing existed) is used and then stored sealed.
+  auto legacy = promo::key_from_seed(test_seed());
+  {
+    pqxx::connection conn{url()};
+    pqxx::work tx{conn};
+    tx.exec0("update promo_signing_keys set active = false");
+    tx.exec_params0("insert into promo_signing_keys (key_id, public_key, secret_key, active, created_at)"
+                    " values ($1, $2, $3, true, now() + interval '1 second')",
+                    static_cast<int64_t>(legacy.key_id),
+                    pqxx::binarystring(legacy.pk.data(), legacy.pk.size()),
+                    pqxx::binarystring(legacy.sk.data(), legacy.sk.size()));
+    tx.commit();
+  }
+  restart_with({"--promo-push-ms", "300"});
+  auto resealed = codes(ana, pid, 1)[0]["token"].get<std::string>();
+  EXPECT_EQ(promo::peek(resealed)->key_id, legacy.key_id);
+  EXPECT_TRUE(promo::verify(resealed, legacy.pk));
+  rows = keys();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1][0].as<int64_t>(), static_cast<int64_t>(legacy.key_id));
+  EXPECT_EQ(rows[1][1].as<int>(), 104) << "the clear secret was replaced by its sealed form";
+  EXPECT_EQ(redeem(shop, resealed).status, 200);
+}

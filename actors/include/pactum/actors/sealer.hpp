@@ -70,6 +70,21 @@ public:
   /// The key stored by `wrap` for `user`; nullopt when it does not open (wrong master key).
   std::optional<data_key> unwrap(const uuid& user, std::string_view wrapped) const;
 
+  /// A server secret (a signing key) encrypted for storage, bound to `purpose` (e.g.
+  /// "promo-signing-key:7"), so that a sealed secret cannot be moved to another row or use.
+  std::string seal_secret(std::string_view purpose, std::string_view secret) const;
+
+  /// The secret stored by `seal_secret` for `purpose`; nullopt when it does not open (another
+  /// master key, another purpose, or altered).
+  std::optional<std::string> open_secret(std::string_view purpose, std::string_view sealed) const;
+
+  /// What `seal_secret` adds to a secret's length (nonce and tag): 40 bytes.
+  static constexpr size_t sealed_overhead = 40;
+
+  /// Reads the 32-byte master key from a runtime configuration's raw bytes; nullopt when it does
+  /// not hold exactly 32.
+  static std::optional<master_key> from_bytes(std::string_view raw);
+
 private:
   data_key key_;
 };
