@@ -52,13 +52,15 @@ enum op : int {
   op_released,
   op_refunded,
   op_deal,
+  op_notify,
   op_count
 };
 
 const char* const op_names[op_count] = {"campaign_create", "campaign_publish", "apply",   "approve_application",
                                         "subscribe",       "offer",            "counter", "accept",
                                         "fund",            "funded",           "deliver", "approve",
-                                        "released",        "refunded",         "deal"};
+                                        "released",        "refunded",         "deal",
+                                        "notification"};
 
 /// What one session saw of one stream (seq-ordered, after dropping seqs already processed).
 struct stream_view {
@@ -77,6 +79,11 @@ struct side {
   std::shared_ptr<ws_session> ws;
   std::unordered_map<std::string, stream_view> streams;
   int64_t duplicates = 0;
+  /// Notifications received (pushed live, or in notifications.missed): id -> type, and how many
+  /// arrived again with an `updated_at` already seen (a duplicate delivery).
+  std::map<int64_t, std::string> notifications;
+  std::map<int64_t, int64_t> notification_updated;
+  int64_t notification_duplicates = 0;
   int64_t conversation_head = -1; ///< from the end check's subscribe
 };
 
@@ -100,6 +107,7 @@ struct deal {
   int64_t last_offer = 0;
   bool last_by_brand = false;
   int counters_done = 0;
+  int offers_by_brand = 0, offers_by_creator = 0;
   // Replies and events can arrive in either order: a step that needs both waits for both.
   int64_t fund_sent = 0, approve_sent = 0, funded_at = 0;
   bool fund_ok = false, funded_seen = false, approve_ok = false, released_seen = false;
@@ -170,6 +178,11 @@ private:
   void finish(deal& d);
   void fail(deal& d, const std::string& why);
   void on_event(deal& d, side& s, const nlohmann::json& f);
+  void on_notification(deal& d, side& s, const nlohmann::json& n);
+  /// The notifications `s` must have received for `d` (docs/protocol.md, "Notifications"), by type.
+  std::map<std::string, int64_t> expected_notifications(const deal& d, const side& s) const;
+  /// Types of `expected` that `s` has not received as often (empty: complete).
+  static std::string missing_notifications(const side& s, const std::map<std::string, int64_t>& expected);
   void fill_gap(deal& d, side& s, const std::string& stream);
   void drain_held(deal& d, side& s, const std::string& stream);
   void process(deal& d, side& s, const std::string& stream, int64_t seq, const nlohmann::json& ev);
@@ -373,6 +386,7 @@ void engine::offer(deal& d) {
         op_offer, [this, &d](const nlohmann::json& r) {
           d.last_offer = r.at("seq").get<int64_t>();
           d.last_by_brand = true;
+          ++d.offers_by_brand;
           counter_or_accept(d);
         });
 }
@@ -391,6 +405,7 @@ void engine::counter_or_accept(deal& d) {
           op_counter, [this, &d](const nlohmann::json& r) {
             d.last_offer = r.at("seq").get<int64_t>();
             d.last_by_brand = !d.last_by_brand;
+            ++(d.last_by_brand ? d.offers_by_brand : d.offers_by_creator);
             counter_or_accept(d);
           });
     return;
@@ -455,7 +470,38 @@ void engine::maybe_released(deal& d) {
     finish(d);
 }
 
+void engine::on_notification(deal& d, side& s, const nlohmann::json& n) {
+  if (!n.is_object() || !n.contains("id") || !n.at("id").is_number_integer())
+    return;
+  auto id = n.at("id").get<int64_t>();
+  auto updated = n.value("updated_at", int64_t{0});
+  auto [it, fresh] = s.notification_updated.emplace(id, updated);
+  if (!fresh && it->second >= updated) {
+    ++s.notification_duplicates; // the same version of a notification came twice
+    return;
+  }
+  it->second = updated;
+  s.notifications[id] = n.value("type", "");
+  // Latency from the moment the server created it (one machine, one clock) to its arrival here.
+  if (fresh) {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+    auto created = n.value("created_at", now_ms);
+    d.home->hist[op_notify].record(std::max<int64_t>(0, now_ms - created) * 1'000'000);
+  }
+}
+
 void engine::on_event(deal& d, side& s, const nlohmann::json& f) {
+  if (f.value("type", "") == "event" && f.value("stream", "").rfind("user:", 0) == 0) {
+    auto ev = f.value("event", nlohmann::json::object());
+    auto type = ev.value("type", "");
+    if (type == "notification")
+      on_notification(d, s, ev.value("notification", ev));
+    else if (type == "notifications.missed")
+      for (auto& n : ev.value("notifications", nlohmann::json::array()))
+        on_notification(d, s, n);
+    return;
+  }
   if (f.value("type", "") != "event" || !f.contains("seq") || !f.at("seq").is_number_integer())
     return;
   auto stream = f.value("stream", "");
@@ -484,6 +530,33 @@ void engine::on_event(deal& d, side& s, const nlohmann::json& f) {
   }
   v.held.emplace(seq, std::move(ev));
   fill_gap(d, s, stream);
+}
+
+std::map<std::string, int64_t> engine::expected_notifications(const deal& d, const side& s) const {
+  bool brand = &s == &d.brand;
+  std::map<std::string, int64_t> e;
+  e[brand ? "application.received" : "application.decided"] = 1;
+  auto offers_to_me = brand ? d.offers_by_creator : d.offers_by_brand;
+  if (offers_to_me > 0)
+    e["offer.made"] = offers_to_me;
+  if (!d.contract.empty() && d.last_by_brand == brand)
+    e["offer.accepted"] = 1; // the accepted offer was mine
+  if (d.expected == "released" || d.expected == "refunded") {
+    e["contract.funded"] = 1;
+    e["contract." + d.expected] = 1;
+  }
+  return e;
+}
+
+std::string engine::missing_notifications(const side& s, const std::map<std::string, int64_t>& expected) {
+  std::map<std::string, int64_t> got;
+  for (auto& [id, type] : s.notifications)
+    ++got[type];
+  std::string out;
+  for (auto& [type, n] : expected)
+    if (got[type] != n)
+      out += (out.empty() ? "" : ", ") + type + " " + std::to_string(got[type]) + "/" + std::to_string(n);
+  return out;
 }
 
 void engine::fill_gap(deal& d, side& s, const std::string& stream) {
@@ -776,6 +849,8 @@ nlohmann::json engine::run() {
               ++b;
             if (!d->contract.empty() && s->streams["contract:" + d->contract].last < 1)
               fill_gap(*d, *s, "contract:" + d->contract); // nothing was pushed at all
+            if (!missing_notifications(*s, expected_notifications(*d, *s)).empty())
+              ++b;
           }
         }
         behind += b;
@@ -822,12 +897,15 @@ nlohmann::json engine::run() {
       violations.push_back(v);
   };
   int64_t completed = 0, failed = 0, released = 0, refunded = 0, accepted = 0, wrong_state = 0, behind = 0,
-          gaps = 0, duplicates = 0, streams_checked = 0, fetched = 0;
+          gaps = 0, duplicates = 0, streams_checked = 0, fetched = 0, notifications = 0,
+          notifications_missing = 0, notification_duplicates = 0;
   int64_t first_start = deals_.front()->scheduled, last_finish = first_start;
   for (auto& dp : deals_) {
     auto& d = *dp;
     for (side* s : {&d.brand, &d.creator}) {
       duplicates += s->duplicates;
+      notification_duplicates += s->notification_duplicates;
+      notifications += static_cast<int64_t>(s->notifications.size());
       for (auto& [name, v] : s->streams)
         gaps += v.gaps;
     }
@@ -854,6 +932,10 @@ nlohmann::json engine::run() {
         ++behind;
         note("deal " + std::to_string(d.index) + ", " + who + ": conversation seen " + std::to_string(cv.first) + ".."
              + std::to_string(cv.last) + ", head " + std::to_string(s->conversation_head));
+      }
+      if (auto missing = missing_notifications(*s, expected_notifications(d, *s)); !missing.empty()) {
+        ++notifications_missing;
+        note("deal " + std::to_string(d.index) + ", " + who + ": notifications received/expected: " + missing);
       }
       if (d.contract.empty())
         continue;
@@ -905,6 +987,9 @@ nlohmann::json engine::run() {
     {"gaps", gaps},
     {"duplicates_dropped", duplicates},
     {"contract_events_fetched", fetched},
+    {"notifications", notifications},
+    {"notifications_incomplete", notifications_missing},
+    {"notification_duplicates", notification_duplicates},
     {"contract_events_fetched_by_type", fetched_types},
     {"retries", retries},
     {"non_retryable_errors", refused},
@@ -934,7 +1019,8 @@ bool deal_load_passed(const nlohmann::json& r) {
                    || (!r.value("ledger_check_required", true) && r.value("ledger_check", "") == "not run");
   return r.value("violations", nlohmann::json::array()).empty() && r.value("failed", 1) == 0
          && r.value("completed", -1) == r.value("deals", -2) && r.value("wrong_state", 1) == 0
-         && r.value("streams_incomplete", 1) == 0 && r.value("gaps", 1) == 0 && ledger_ok;
+         && r.value("streams_incomplete", 1) == 0 && r.value("gaps", 1) == 0
+         && r.value("notifications_incomplete", 1) == 0 && r.value("notification_duplicates", 1) == 0 && ledger_ok;
 }
 
 void print_deal_load_summary(const nlohmann::json& r, std::ostream& out) {
@@ -959,6 +1045,8 @@ void print_deal_load_summary(const nlohmann::json& r, std::ostream& out) {
   out << "  streams checked " << r["streams_checked"] << ", incomplete " << r["streams_incomplete"] << ", gaps "
       << r["gaps"] << ", duplicates dropped " << r["duplicates_dropped"] << ", contract events read with contract.get "
       << r["contract_events_fetched"] << ", retries " << r["retries"] << "\n";
+  out << "  notifications received " << r["notifications"] << ", sides missing some " << r["notifications_incomplete"]
+      << ", delivered twice " << r["notification_duplicates"] << "\n";
   out << "  ledger check: " << r["ledger_check"].get<std::string>();
   if (r.value("ledger_check", "") == "not run" && r.value("ledger_check_required", false))
     out << " (a whole-deal run needs one: --ledger-check-cmd or PACTUM_LEDGER_CHECK_CMD, or --no-ledger-check)";

@@ -79,7 +79,13 @@ TEST_F(SimScenarios, WholeDealsReleaseOrRefundAndTheLedgerStaysClean) {
   EXPECT_EQ(r["streams_incomplete"], 0);
   EXPECT_EQ(r["gaps"], 0);
   EXPECT_TRUE(r["violations"].empty()) << r["violations"].dump(2);
+  // Each side got its notifications once: application, the offers the other side made, the
+  // accept of its own offer, funding and the ending (5 per side here), plus any reminders.
+  EXPECT_EQ(r["notifications_incomplete"], 0);
+  EXPECT_EQ(r["notification_duplicates"], 0);
+  EXPECT_GE(r["notifications"].get<int64_t>(), 40);
   auto& ops = r["operations"];
+  EXPECT_GE(ops["notification"]["count"].get<int64_t>(), 40);
   EXPECT_EQ(ops["campaign_create"]["count"], 4);
   EXPECT_EQ(ops["counter"]["count"], 8) << "two counter-offers per deal";
   EXPECT_EQ(ops["accept"]["count"], 4);
