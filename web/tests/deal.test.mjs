@@ -772,6 +772,8 @@ async function main() {
   });
 
   await step("analytics: the brand adds a product and a creator's link; shoppers' clicks update the dashboard live", async () => {
+    const sent = []; // the brand's WebSocket requests, to see the subscription end on leaving
+    brand.on("websocket", (ws) => ws.on("framesent", (f) => { if (typeof f.payload === "string") sent.push(f.payload); }));
     await brand.goto(campaignUrl);
     await brand.getByRole("link", { name: "Analytics and affiliate links" }).click();
     await brand.waitForURL(campaignUrl + "/analytics", { timeout: T });
@@ -808,25 +810,38 @@ async function main() {
     await seeText(brand.getByTestId("invalid-table"), "bot_agent");
     await seeText(brand.getByTestId("invalid-table"), "repeat_click");
     await seeText(brand.getByTestId("invalid-table"), "curl/8.4.0");
+    // a click while the brand is offline: after the reconnect the dashboard subscribes again and catches up
+    await brandCtx.setOffline(true);
+    await seeText(brand.getByTestId("connection"), "Offline");
+    assert((await shopperClick(h.port, code, "127.0.0.5", CHROME_UA)).status === 302, "third shopper redirected");
+    await new Promise((r) => setTimeout(r, 600));
+    await brandCtx.setOffline(false);
+    await seeText(brand.getByTestId("connection"), "Live");
+    await seeText(brand.getByTestId("kpi-clicks"), "3");
+    await chartTotal(brand, "clicks", "3");
     assert(await brand.evaluate(() => window.__sameDocument === true), "no reload");
     // the table equivalent of the chart, and another bucket size
     await brand.getByText("Show the figures as a table").click();
     const tableClicks = () => brand.getByTestId("series-table").evaluate((t) =>
       [...t.querySelectorAll("tbody tr")].reduce((a, tr) => a + Number(tr.querySelectorAll("td")[0].textContent), 0));
-    assert((await tableClicks()) === 2, "the table lists the 2 clicks");
+    assert((await tableClicks()) === 3, "the table lists the 3 clicks");
     await brand.getByLabel("Bucket").selectOption("hour");
     for (const deadline = Date.now() + T; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100)))
       if (((await brand.getByTestId("chart-clicks").getAttribute("aria-label").catch(() => "")) ?? "").startsWith("Clicks per hour")) break;
     assert(((await brand.getByTestId("chart-clicks").getAttribute("aria-label")) ?? "").startsWith("Clicks per hour"), "the chart shows hours");
-    assert((await tableClicks()) === 2, "the hourly table lists the 2 clicks");
-    assert((await brand.getByTestId("chart-clicks").getAttribute("data-total")) === "2", "2 clicks per hour too");
+    assert((await tableClicks()) === 3, "the hourly table lists the 3 clicks");
+    await chartTotal(brand, "clicks", "3");
     await brand.evaluate(() => window.scrollTo(0, 0));
     await brand.screenshot({ path: join(h.screenshotDir(), "analytics-dashboard.png"), fullPage: true });
     await fitsPhone(brand, "the analytics dashboard", "analytics-phone");
     await keyboardStart(brand, "the analytics dashboard");
     // leaving unsubscribes: back on the campaign, no error
+    const subs = (type) => sent.filter((f) => f.includes(`"type":"${type}"`)).length;
+    assert(subs("analytics.subscribe") >= 1 && subs("analytics.unsubscribe") === 0, "subscribed while open");
     await brand.getByRole("link", { name: `← ${campaignTitle}` }).click();
     await seeText(brand.getByTestId("campaign-status"), "Published");
+    for (const deadline = Date.now() + T; Date.now() < deadline && subs("analytics.unsubscribe") === 0;) await new Promise((r) => setTimeout(r, 100));
+    assert(subs("analytics.unsubscribe") === 1, "leaving the dashboard unsubscribes");
   });
 }
 

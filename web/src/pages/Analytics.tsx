@@ -16,6 +16,8 @@ import { money, time } from "../format";
 import { useStore } from "../store";
 import { errorText, Field, Link, Notice } from "../ui";
 
+const PAGE = 50; // invalid events per page (analytics.ts asks for 50)
+
 type Live = { totals: Figures; creators: CreatorFigures[] };
 
 export function AnalyticsPage({ id }: { id: string }) {
@@ -277,12 +279,12 @@ function InvalidTraffic({ id, tick, creators }: { id: string; tick: number; crea
   const [next, setNext] = useState<number | null>(null);
   const [failure, setFailure] = useState("");
   useEffect(() => {
-    invalidTraffic(id, kind).then((r) => { setEvents(r.events); setNext(r.next_before); setFailure(""); }, (e) => setFailure(errorText(e)));
+    invalidTraffic(id, kind).then((r) => { setEvents(r.events); setNext(r.events.length < PAGE ? null : r.next_before); setFailure(""); }, (e) => setFailure(errorText(e)));
   }, [id, kind, tick]);
   const names = new Map(creators.map((c) => [c.creator.id, c.creator.display_name]));
   const older = () => {
     if (next === null) return;
-    invalidTraffic(id, kind, next).then((r) => { setEvents((e) => [...e, ...r.events.filter((x) => !e.some((y) => y.id === x.id))]); setNext(r.next_before); }, (e) => setFailure(errorText(e)));
+    invalidTraffic(id, kind, next).then((r) => { setEvents((e) => [...e, ...r.events.filter((x) => !e.some((y) => y.id === x.id))]); setNext(r.events.length < PAGE ? null : r.next_before); }, (e) => setFailure(errorText(e)));
   };
   return (
     <section className="card" aria-labelledby="invalid-h">
