@@ -807,6 +807,7 @@ async function main() {
     await chartTotal(brand, "clicks", "2");
     assert(((await brand.getByTestId("chart-clicks").getAttribute("aria-label")) ?? "").includes("total 2"), "the chart's text says so");
     await seeText(brand.getByTestId("creator-row"), creatorUser.name);
+    assert(((await brand.getByTestId("creator-chart-clicks").getAttribute("aria-label")) ?? "").includes(`${creatorUser.name} 2`), "the per-creator chart shows 2 clicks");
     await seeText(brand.getByTestId("invalid-table"), "bot_agent");
     await seeText(brand.getByTestId("invalid-table"), "repeat_click");
     await seeText(brand.getByTestId("invalid-table"), "curl/8.4.0");

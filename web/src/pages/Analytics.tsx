@@ -246,30 +246,67 @@ function BarChart(props: { values: number[]; buckets: number[]; bucket: Bucket; 
 
 function Creators({ rows, currency }: { rows: CreatorFigures[]; currency: string }) {
   if (rows.length === 0) return <p className="muted">No clicks or conversions yet.</p>;
-  const peak = Math.max(1, ...rows.map((r) => r.clicks));
-  const sorted = [...rows].sort((a, b) => b.clicks - a.clicks);
+  const sorted = [...rows].sort((a, b) => b.clicks - a.clicks || a.creator.display_name.localeCompare(b.creator.display_name));
+  const fmt = (k: string, v: number) => (k === "spend" ? money(v, currency) : String(v));
   return (
-    <div className="table-wrap">
-      <table className="table" data-testid="creator-table">
-        <thead>
-          <tr>
-            <th scope="col">Creator</th><th scope="col">Clicks</th><th scope="col" style={{ width: "25%" }}><span className="sr-only">Clicks as a bar</span></th>
-            <th scope="col">Unique</th><th scope="col">Views</th><th scope="col">Conversions</th><th scope="col">Revenue</th><th scope="col">Spend</th><th scope="col">Invalid clicks</th>
-          </tr>
-        </thead>
-        <tbody>
-          {sorted.map((r) => (
-            <tr key={r.creator.id} data-testid="creator-row">
-              <th scope="row">{r.creator.display_name}</th>
-              <td>{r.clicks}</td>
-              <td aria-hidden="true"><div className="hbar" style={{ width: `${(100 * r.clicks) / peak}%` }} /></td>
-              <td>{r.unique_clicks}</td><td>{r.views}</td><td>{r.conversions}</td>
-              <td>{money(r.revenue, currency)}</td><td>{money(r.spend, currency)}</td><td>{r.invalid_clicks}</td>
+    <>
+      <div className="charts" data-testid="creator-charts">
+        {SERIES.map((s) => {
+          const total = sorted.reduce((a, r) => a + r[s.key], 0);
+          return (
+            <figure key={s.key} className="chart-fig">
+              <figcaption><span className="swatch" style={{ background: s.color }} aria-hidden="true" /> {s.label} by creator</figcaption>
+              <HBarChart color={s.color} testid={`creator-chart-${s.key}`}
+                rows={sorted.map((r) => ({ label: r.creator.display_name, value: r[s.key] }))} fmt={(v) => fmt(s.key, v)}
+                label={`${s.label} by creator: ${sorted.map((r) => `${r.creator.display_name} ${fmt(s.key, r[s.key])}`).join(", ")}; total ${fmt(s.key, total)}`} />
+            </figure>
+          );
+        })}
+      </div>
+      <div className="table-wrap">
+        <table className="table" data-testid="creator-table">
+          <caption className="sr-only">Figures per creator, all time</caption>
+          <thead>
+            <tr>
+              <th scope="col">Creator</th><th scope="col">Clicks</th><th scope="col">Unique</th><th scope="col">Views</th><th scope="col">Conversions</th>
+              <th scope="col">Revenue</th><th scope="col">Spend</th><th scope="col">Invalid clicks</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+          </thead>
+          <tbody>
+            {sorted.map((r) => (
+              <tr key={r.creator.id} data-testid="creator-row">
+                <th scope="row">{r.creator.display_name}</th>
+                <td>{r.clicks}</td><td>{r.unique_clicks}</td><td>{r.views}</td><td>{r.conversions}</td>
+                <td>{money(r.revenue, currency)}</td><td>{money(r.spend, currency)}</td><td>{r.invalid_clicks}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+/** One horizontal bar per creator, scaled to the largest; the value is written next to each bar. */
+function HBarChart(props: { rows: { label: string; value: number }[]; color: string; label: string; testid: string; fmt: (v: number) => string }) {
+  const W = 480, row = 26, left = 130, right = 70;
+  const H = props.rows.length * row + 4;
+  const peak = Math.max(1, ...props.rows.map((r) => r.value));
+  const short = (t: string) => (t.length > 18 ? t.slice(0, 17) + "…" : t);
+  return (
+    <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={props.label} data-testid={props.testid}>
+      {props.rows.map((r, i) => {
+        const w = ((W - left - right) * r.value) / peak;
+        const y = 2 + i * row;
+        return (
+          <g key={i}>
+            <text x={left - 6} y={y + row / 2 + 4} textAnchor="end" className="hbar-label">{short(r.label)}</text>
+            <rect x={left} y={y + 5} width={Math.max(r.value > 0 ? 2 : 0, w)} height={row - 10} rx={3} fill={props.color} />
+            <text x={left + w + 6} y={y + row / 2 + 4}>{props.fmt(r.value)}</text>
+          </g>
+        );
+      })}
+    </svg>
   );
 }
 
