@@ -12,6 +12,9 @@ import { ContractPage } from "./pages/Contract";
 import { BalancePage } from "./pages/Balance";
 import { CampaignPage, Campaigns, CampaignWizard } from "./pages/Campaigns";
 import { Discover } from "./pages/Discover";
+import { Bell } from "./pages/Notifications";
+import { Notifications } from "./notifications";
+import { AnalyticsPage } from "./pages/Analytics";
 
 function useSession(): Tokens | null {
   const [s, set] = useState(currentSession());
@@ -39,13 +42,14 @@ const STATE_LABEL: Record<ConnState, string> = {
 };
 
 function Shell({ session, path }: { session: Tokens; path: string }) {
-  const [ctx, setCtx] = useState<{ conn: LiveConnection; store: Store } | null>(null);
+  const [ctx, setCtx] = useState<{ conn: LiveConnection; store: Store; notes: Notifications } | null>(null);
   const [state, setState] = useState<ConnState>("connecting");
   useEffect(() => {
     const conn = new LiveConnection();
     const store = new Store(conn);
+    const notes = new Notifications(conn);
     setStore(store);
-    setCtx({ conn, store });
+    setCtx({ conn, store, notes });
     const off = conn.onState((s) => {
       setState(s);
       if (s === "signed-out") {
@@ -55,6 +59,7 @@ function Shell({ session, path }: { session: Tokens; path: string }) {
     });
     return () => {
       off();
+      notes.close();
       conn.close();
       setStore(null);
     };
@@ -86,6 +91,7 @@ function Shell({ session, path }: { session: Tokens; path: string }) {
   else if (path === "/discover" && role === "brand") page = <Discover key={location.search} />;
   else if (path === "/campaigns/new" && role === "brand") page = <CampaignWizard key="new" />;
   else if ((m = match("/campaigns/:id/edit", path)) && role === "brand") page = <CampaignWizard key={m.id} id={m.id} />;
+  else if ((m = match("/campaigns/:id/analytics", path)) && role === "brand") page = <AnalyticsPage key={m.id} id={m.id} />;
   else if ((m = match("/campaigns/:id", path))) page = <CampaignPage key={m.id} id={m.id} />;
   else page = <div className="page"><h1>Not found</h1><p>There is nothing at this address. <Link to="/chats">Go to your conversations</Link>.</p></div>;
 
@@ -108,6 +114,7 @@ function Shell({ session, path }: { session: Tokens; path: string }) {
             <span className="dot" aria-hidden="true" />
             {STATE_LABEL[state]}
           </span>
+          <Bell model={ctx.notes} />
           <span className="whoami" title={session.user.role}>
             {session.user.display_name} <span className="role-tag">{session.user.role}</span>
           </span>

@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
+import { request as httpRequest } from "node:http";
 import { Harness } from "./harness.mjs";
 
 const T = 15_000;
@@ -99,6 +100,56 @@ function rawGet(port, target) {
     s.on("error", fail);
   });
 }
+
+
+/** The unread count the bell announces (its live region), or null before it is known. */
+async function unreadCount(page) {
+  const t = (await page.getByTestId("unread-status").textContent({ timeout: 1000 }).catch(() => "")) ?? "";
+  const m = t.match(/(\d+) unread/);
+  return m ? Number(m[1]) : null;
+}
+
+/** Waits until the bell's count satisfies `ok`; returns it. */
+async function waitCount(page, ok, what, timeout = T) {
+  const deadline = Date.now() + timeout;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await unreadCount(page);
+    if (last !== null && ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`unread count: expected ${what}, saw ${last}`);
+}
+
+/** Waits until the chart of `series` totals `want` (its data-total, what its bars add up to). */
+async function chartTotal(page, series, want) {
+  const chart = page.getByTestId(`chart-${series}`);
+  const deadline = Date.now() + T;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await chart.getAttribute("data-total", { timeout: 1000 }).catch(() => null);
+    if (last === want) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the ${series} chart: expected a total of ${want}, saw ${last}`);
+}
+
+const tokenOf = (page) => page.evaluate(() => JSON.parse(sessionStorage.getItem("pactum.session")).token);
+
+/** What a shopper's browser does with an affiliate link: GET /r/{code} from `from` (a loopback address). */
+function shopperClick(port, code, from, userAgent) {
+  return new Promise((ok, fail) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path: `/r/${code}`, localAddress: from,
+      headers: { "User-Agent": userAgent, Accept: "text/html" } }, (res) => {
+      res.resume();
+      res.on("end", () => ok({ status: res.statusCode, location: res.headers.location ?? "" }));
+    });
+    req.on("error", fail);
+    req.end();
+  });
+}
+const CHROME_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const FIREFOX_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 const run = Date.now().toString(36);
 const brandUser = { email: `ana-${run}@acme.example`, password: "correct horse battery", name: "Acme Bikes" };
@@ -629,6 +680,169 @@ async function main() {
     await shot(creator, "content-approved");
     await fitsPhone(creator, "the campaign with its content", "content-creator-phone", cc);
     assert(h.ledgerCheck(), "pactumd --ledger-check finds the ledger consistent after the release");
+  });
+
+  await step("notifications: a brand's actions raise the creator's unread count live, missed ones arrive after a reconnect, mark read lowers it", async () => {
+    await brand.goto(convUrl);
+    await seeText(brand.getByTestId("connection"), "Live");
+    await creator.goto(secondUrl); // no conversation open: messages notify
+    await seeText(creator.getByTestId("connection"), "Live");
+    const n0 = await waitCount(creator, () => true, "a count");
+    const creatorAuth = { Authorization: `Bearer ${await tokenOf(creator)}` };
+    const rest = await (await fetch(h.url + "/api/v1/notifications/unread-count", { headers: creatorAuth })).json();
+    assert(rest.unread === n0, `the bell shows the server's count (${rest.unread}), got ${n0}`);
+    await creator.evaluate(() => { window.__sameDocument = true; });
+    // start from nothing unread (a conversation has one unread message notification at most)
+    await creator.getByTestId("bell").click();
+    const panel = creator.getByTestId("notifications-panel");
+    await panel.waitFor({ timeout: T });
+    if (n0 > 0) {
+      await panel.getByRole("button", { name: "Mark all read" }).click();
+      await waitCount(creator, (n) => n === 0, "0 after marking all read");
+    }
+    assert((await creator.getByTestId("unread-badge").count()) === 0, "no badge when nothing is unread");
+    await creator.keyboard.press("Escape");
+    await panel.waitFor({ state: "detached", timeout: T });
+    assert(await creator.evaluate(() => document.activeElement?.dataset.testid === "bell"), "Escape gives focus back to the bell");
+    await brand.getByLabel("Message", { exact: true }).fill("Got a minute for the winter campaign?");
+    await brand.getByLabel("Message", { exact: true }).press("Enter");
+    await waitCount(creator, (n) => n === 1, "1 after the brand's message");
+    await seeText(creator.getByTestId("unread-badge"), "1");
+    assert((await creator.getByTestId("bell").getAttribute("aria-label")).includes("1 unread"), "the bell's label carries the count");
+    // offline while the brand makes an offer: the notification is missed, and arrives on reconnect
+    await creatorCtx.setOffline(true);
+    await seeText(creator.getByTestId("connection"), "Offline");
+    await brandOffers.getByRole("button", { name: "Make another offer" }).click();
+    await brandOffers.getByLabel("Price").fill("450");
+    await brandOffers.getByLabel("Deliverable").selectOption("instagram_story");
+    await brandOffers.getByRole("button", { name: "Send offer" }).click();
+    await seeText(brandOffers, "$450.00");
+    await new Promise((r) => setTimeout(r, 300));
+    assert((await unreadCount(creator)) === 1, "nothing arrives while offline");
+    await creatorCtx.setOffline(false);
+    await seeText(creator.getByTestId("connection"), "Live");
+    await waitCount(creator, (n) => n === 2, "2 after the reconnect");
+    await seeText(creator.getByTestId("unread-badge"), "2");
+    assert(await creator.evaluate(() => window.__sameDocument === true), "no reload");
+    // the panel by keyboard (the bell still has the focus)
+    await creator.keyboard.press("Enter");
+    await panel.waitFor({ timeout: T });
+    await seeText(panel.getByTestId("notification").first(), "New offer");
+    await seeText(panel.getByTestId("notification").nth(1), "New message");
+    await allLabelled(creator, "the notifications panel");
+    await shot(creator, "notifications-panel");
+    await fitsPhone(creator, "the notifications panel", "notifications-phone");
+    await panel.getByRole("button", { name: "Mark read: New message" }).click();
+    await waitCount(creator, (n) => n === 1, "1 after marking one read");
+    assert(!((await panel.getByTestId("notification").nth(1).textContent()) ?? "").includes("unread"), "the message notification shows read");
+    await panel.getByRole("button", { name: "Mark all read" }).click();
+    await waitCount(creator, (n) => n === 0, "0 after marking all read");
+    assert((await creator.getByTestId("unread-badge").count()) === 0, "no badge when nothing is unread");
+    const after = await (await fetch(h.url + "/api/v1/notifications/unread-count", { headers: creatorAuth })).json();
+    assert(after.unread === 0, `the server agrees: ${after.unread}`);
+    // mute messages: the next message raises nothing
+    await panel.getByRole("button", { name: "Settings" }).click();
+    await panel.getByLabel("Messages in conversations I am not viewing").uncheck();
+    await panel.getByRole("button", { name: "Save preferences" }).click();
+    await see(creator, "Preferences saved.");
+    const prefs = await (await fetch(h.url + "/api/v1/notifications/preferences", { headers: creatorAuth })).json();
+    assert(prefs.muted.includes("message.received"), `muted: ${JSON.stringify(prefs.muted)}`);
+    await brand.getByLabel("Message", { exact: true }).fill("Muted on your side, I hear.");
+    await brand.getByLabel("Message", { exact: true }).press("Enter");
+    await see(brand, "Muted on your side, I hear.");
+    await new Promise((r) => setTimeout(r, 1500));
+    assert((await unreadCount(creator)) === 0, "a muted type raises nothing");
+    await creator.keyboard.press("Escape");
+  });
+
+  await step("notifications the other way: the creator declines; the brand's count rises live and opening it leads to the chat", async () => {
+    const b0 = await waitCount(brand, () => true, "a count");
+    await creator.goto(convUrl);
+    await creatorOffers.getByRole("button", { name: "Decline" }).click();
+    await creatorOffers.getByRole("button", { name: "Decline offer" }).click();
+    await waitCount(brand, (n) => n === b0 + 1, `${b0 + 1} after the decline`);
+    await brand.getByTestId("bell").click();
+    const panel = brand.getByTestId("notifications-panel");
+    await seeText(panel.getByTestId("notification").first(), "Your offer was declined");
+    await shot(brand, "notifications-brand");
+    await panel.getByRole("link", { name: "Your offer was declined" }).click();
+    await panel.waitFor({ state: "detached", timeout: T });
+    await brand.waitForURL(convUrl, { timeout: T });
+    await waitCount(brand, (n) => n === b0, `${b0} after opening it`);
+  });
+
+  await step("analytics: the brand adds a product and a creator's link; shoppers' clicks update the dashboard live", async () => {
+    const sent = []; // the brand's WebSocket requests, to see the subscription end on leaving
+    brand.on("websocket", (ws) => ws.on("framesent", (f) => { if (typeof f.payload === "string") sent.push(f.payload); }));
+    await brand.goto(campaignUrl);
+    await brand.getByRole("link", { name: "Analytics and affiliate links" }).click();
+    await brand.waitForURL(campaignUrl + "/analytics", { timeout: T });
+    await seeText(brand.getByTestId("analytics-live"), "Live");
+    await seeText(brand.getByTestId("kpi-clicks"), "0");
+    await brand.getByLabel("SKU").fill("FOLD-1");
+    await brand.getByLabel("Product name").fill("Folding e-bike");
+    await brand.getByLabel("Category").fill("bikes");
+    await brand.getByLabel("Product URL").fill("https://shop.example/fold?color=red");
+    await brand.getByLabel("Price").fill("1299");
+    await brand.getByRole("button", { name: "Add product" }).click();
+    await see(brand, "Product “Folding e-bike” added.");
+    await brand.getByLabel("Creator", { exact: true }).selectOption({ label: creatorUser.name });
+    await brand.getByRole("button", { name: "Create link" }).click();
+    await see(brand, "Link created.");
+    const code = await brand.getByTestId("affiliate-link").locator("code").first().getAttribute("data-code", { timeout: T });
+    assert(/^[0-9A-Za-z]{12}$/.test(code ?? ""), `a link code, got ${code}`);
+    await allLabelled(brand, "the analytics page");
+    await brand.evaluate(() => { window.__sameDocument = true; });
+    // two shoppers (two addresses) click; a bot and a repeat click are excluded with their reasons
+    const a = await shopperClick(h.port, code, "127.0.0.2", CHROME_UA);
+    assert(a.status === 302 && a.location.startsWith("https://shop.example/fold?color=red&utm_source=pactum"), `redirected: ${a.status} ${a.location}`);
+    await seeText(brand.getByTestId("kpi-clicks"), "1");
+    await chartTotal(brand, "clicks", "1");
+    assert((await shopperClick(h.port, code, "127.0.0.3", FIREFOX_UA)).status === 302, "second shopper redirected");
+    assert((await shopperClick(h.port, code, "127.0.0.4", "curl/8.4.0")).status === 302, "bot redirected");
+    assert((await shopperClick(h.port, code, "127.0.0.2", CHROME_UA)).status === 302, "repeat redirected");
+    await seeText(brand.getByTestId("kpi-invalid_clicks"), "2");
+    await seeText(brand.getByTestId("kpi-clicks"), "2");
+    await seeText(brand.getByTestId("kpi-unique_clicks"), "2");
+    await chartTotal(brand, "clicks", "2");
+    assert(((await brand.getByTestId("chart-clicks").getAttribute("aria-label")) ?? "").includes("total 2"), "the chart's text says so");
+    await seeText(brand.getByTestId("creator-row"), creatorUser.name);
+    assert(((await brand.getByTestId("creator-chart-clicks").getAttribute("aria-label")) ?? "").includes(`${creatorUser.name} 2`), "the per-creator chart shows 2 clicks");
+    await seeText(brand.getByTestId("invalid-table"), "bot_agent");
+    await seeText(brand.getByTestId("invalid-table"), "repeat_click");
+    await seeText(brand.getByTestId("invalid-table"), "curl/8.4.0");
+    // a click while the brand is offline: after the reconnect the dashboard subscribes again and catches up
+    await brandCtx.setOffline(true);
+    await seeText(brand.getByTestId("connection"), "Offline");
+    assert((await shopperClick(h.port, code, "127.0.0.5", CHROME_UA)).status === 302, "third shopper redirected");
+    await new Promise((r) => setTimeout(r, 600));
+    await brandCtx.setOffline(false);
+    await seeText(brand.getByTestId("connection"), "Live");
+    await seeText(brand.getByTestId("kpi-clicks"), "3");
+    await chartTotal(brand, "clicks", "3");
+    assert(await brand.evaluate(() => window.__sameDocument === true), "no reload");
+    // the table equivalent of the chart, and another bucket size
+    await brand.getByText("Show the figures as a table").click();
+    const tableClicks = () => brand.getByTestId("series-table").evaluate((t) =>
+      [...t.querySelectorAll("tbody tr")].reduce((a, tr) => a + Number(tr.querySelectorAll("td")[0].textContent), 0));
+    assert((await tableClicks()) === 3, "the table lists the 3 clicks");
+    await brand.getByLabel("Bucket").selectOption("hour");
+    for (const deadline = Date.now() + T; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100)))
+      if (((await brand.getByTestId("chart-clicks").getAttribute("aria-label").catch(() => "")) ?? "").startsWith("Clicks per hour")) break;
+    assert(((await brand.getByTestId("chart-clicks").getAttribute("aria-label")) ?? "").startsWith("Clicks per hour"), "the chart shows hours");
+    assert((await tableClicks()) === 3, "the hourly table lists the 3 clicks");
+    await chartTotal(brand, "clicks", "3");
+    await brand.evaluate(() => window.scrollTo(0, 0));
+    await brand.screenshot({ path: join(h.screenshotDir(), "analytics-dashboard.png"), fullPage: true });
+    await fitsPhone(brand, "the analytics dashboard", "analytics-phone");
+    await keyboardStart(brand, "the analytics dashboard");
+    // leaving unsubscribes: back on the campaign, no error
+    const subs = (type) => sent.filter((f) => f.includes(`"type":"${type}"`)).length;
+    assert(subs("analytics.subscribe") >= 1 && subs("analytics.unsubscribe") === 0, "subscribed while open");
+    await brand.getByRole("link", { name: `← ${campaignTitle}` }).click();
+    await seeText(brand.getByTestId("campaign-status"), "Published");
+    for (const deadline = Date.now() + T; Date.now() < deadline && subs("analytics.unsubscribe") === 0;) await new Promise((r) => setTimeout(r, 100));
+    assert(subs("analytics.unsubscribe") === 1, "leaving the dashboard unsubscribes");
   });
 }
 

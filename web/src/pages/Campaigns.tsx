@@ -674,6 +674,7 @@ export function CampaignPage({ id }: { id: string }) {
             <>
               <StatusActions c={c} onChange={setC} />
               <p><Link to={`/discover?campaign=${c.id}`} className="btn btn-secondary">Find matching creators</Link></p>
+              <p><Link to={`/campaigns/${c.id}/analytics`} className="btn btn-secondary">Analytics and affiliate links</Link></p>
               <ApplicationsInbox c={c} tick={tick} />
               <InviteCreator c={c} />
             </>
