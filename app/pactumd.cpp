@@ -124,7 +124,7 @@ struct options {
   size_t pledge_kyc_recheck_ms = 30'000;
   size_t pledge_max_pledges = 100'000;
   size_t analytics_interval_ms = 250;
-  size_t analytics_batch = 1'000;
+  size_t analytics_batch = 5'000;
   size_t analytics_rebuild_s = 2 * 60 * 60;
   size_t fraud_repeat_window_s = 30 * 60;
   size_t fraud_velocity_window_s = 60;
@@ -296,7 +296,7 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --pledge-max-pledges N    pledges one campaign accepts [PACTUM_PLEDGE_MAX_PLEDGES] (100000)
   --analytics-interval-ms N pending clicks and conversions are classified every N ms
                             [PACTUM_ANALYTICS_INTERVAL_MS] (250)
-  --analytics-batch N       events per pipeline transaction [PACTUM_ANALYTICS_BATCH] (1000)
+  --analytics-batch N       events per pipeline transaction [PACTUM_ANALYTICS_BATCH] (5000)
   --analytics-rebuild-s N   at start-up the fraud detector replays the clicks of the last N s
                             [PACTUM_ANALYTICS_REBUILD_S] (7200)
   --fraud-repeat-window-s N the same client on the same link within N s is a repeat click
