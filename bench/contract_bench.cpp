@@ -21,7 +21,11 @@
 // The clients run on the same machine as the server (and PostgreSQL): their CPU counts against the
 // figure, as it would for any single-machine load test. Figures: commands/s (acknowledged
 // durable commands in the window), deals/s, ack latency p50/p99 (request sent -> ok received),
-// and the funding round trip (fund sent -> contract.funded pushed).
+// and the funding round trip (fund sent -> contract.funded pushed); over the same window,
+// pactumd's CPU seconds and the seconds its threads waited on a run queue (ready, no core free),
+// the CPU seconds of its PostgreSQL backends, and per acknowledged command PostgreSQL's commits
+// (this database), WAL fsyncs (the cluster) and statements (when the cluster preloads
+// pg_stat_statements). `--server-cpu N` pins pactumd to CPU N.
 
 #include <algorithm>
 #include <atomic>

@@ -616,8 +616,9 @@ private:
           ++queued;
         }
     }
-    if (queued > 0)
-      work_cv_.notify_all();
+    // One poster per row: waking all of them for one row only costs context switches.
+    for (size_t i = 0; i < queued; ++i)
+      work_cv_.notify_one();
     if (stopping())
       return now;
     // Lapses enqueue webhooks due now, and a full batch may have left rows behind: look again at
