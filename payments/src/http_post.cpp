@@ -157,14 +157,21 @@ struct http_poster::impl {
     ioc.run();
     if (out.status == 0 && out.error.empty())
       out.error = "aborted";
-    if (!keep || !out.error.empty())
-      drop();
-    else
-      stream->expires_never();
-    // Handlers of operations cut short by stop() still hold references into this frame: run them
-    // (they only record an error) before the frame goes away.
+    bool reuse = keep && out.error.empty();
+    beast::error_code ignored;
+    if (!reuse) { // closed, not destroyed yet: a handler still queued may start an operation on it
+      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream->socket().close(ignored);
+    }
+    // Handlers of operations cut short by stop() still hold references into this frame (and to
+    // the stream): run them before the frame goes away. On the closed socket any operation they
+    // start fails at once, and poll() runs that handler too.
     ioc.restart();
     ioc.poll();
+    if (reuse)
+      stream->expires_never();
+    else
+      drop();
     return out;
   }
 };
