@@ -48,11 +48,11 @@ void store_notification(database& db, notification_insert n,
       //
       // Why no fsync wait: a notification is derived from an event that is already committed in
       // the journal, and it is stored after that commit, so a crash between the two loses it
-      // whatever this commit does; an asynchronous commit only widens that window by the WAL
-      // writer's delay (wal_writer_delay, 200 ms by default; any later synchronous commit on the
-      // cluster, such as the next journal batch, flushes it sooner because WAL is flushed in
-      // order). Waiting for the disk here held a pool connection for a WAL flush per fact, and
-      // the pool also serves the payment webhooks that a deal waits for.
+      // whatever this commit does; an asynchronous commit only widens that window by at most three
+      // times the WAL writer's delay (wal_writer_delay, 200 ms by default; any later synchronous
+      // commit on the cluster, such as the next journal batch, flushes it sooner because WAL is
+      // flushed in order). Waiting for the disk here held a pool connection for a WAL flush per
+      // fact, and the pool also serves the payment webhooks that a deal waits for.
       auto check = tx.exec_params1(
         "select set_config('synchronous_commit', 'off', true),"
         " exists (select 1 from notification_prefs where user_id = $1 and $2 = any(muted)),"
