@@ -221,6 +221,10 @@ struct sandbox_store::impl {
     auto n = std::max<size_t>(cfg.lanes, 1);
     for (size_t i = 0; i < n; ++i)
       lanes.push_back(std::make_unique<store_lane>(cfg, "pactum-sandbox"));
+    // Connect every lane now rather than on its first call, so that no call (a funding charge, an
+    // authorization whose validity starts with it) waits for a connection and its statements.
+    for (auto& l : lanes)
+      l->submit<unit>("connect", [](result<unit>) {}, [](pqxx::connection&) -> result<unit> { return unit{}; });
   }
 
   ~impl() { stop(); }
