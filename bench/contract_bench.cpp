@@ -14,12 +14,18 @@
 // Configurations (`--configs`), interleaved, `--repeats` times each, medians reported:
 //   group — pactumd as shipped (group commit: appends queued during a transaction share the next)
 //   naive — the same server with `--journal-batch-max 1`: one transaction per append
+//   old   — "group" with another pactumd binary (`--old-bin`, e.g. a build of main), so that an
+//           old and a new server are compared in the same run, alternating
 // and the funding mode (`--mode escrow|authorize_capture`).
 //
 // The clients run on the same machine as the server (and PostgreSQL): their CPU counts against the
 // figure, as it would for any single-machine load test. Figures: commands/s (acknowledged
 // durable commands in the window), deals/s, ack latency p50/p99 (request sent -> ok received),
-// and the funding round trip (fund sent -> contract.funded pushed).
+// and the funding round trip (fund sent -> contract.funded pushed); over the same window,
+// pactumd's CPU seconds and the seconds its threads waited on a run queue (ready, no core free),
+// the CPU seconds of its PostgreSQL backends, and per acknowledged command PostgreSQL's commits
+// (this database), WAL fsyncs (the cluster) and statements (when the cluster preloads
+// pg_stat_statements). `--server-cpu N` pins pactumd to CPU N.
 
 #include <algorithm>
 #include <atomic>
@@ -36,8 +42,13 @@
 #include <thread>
 #include <vector>
 
+#include <filesystem>
+#include <sstream>
+
 #include <nlohmann/json.hpp>
+#include <sched.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "pactum/sim/client.hpp"
 #include "pactumd_process.hpp"
@@ -57,6 +68,8 @@ struct options {
   std::vector<std::string> configs{"group", "naive"};
   std::string mode = "escrow";
   std::string json_out;
+  std::string old_bin;  ///< the binary of config "old"
+  int server_cpu = -1;  ///< pin pactumd (all its threads) to this CPU (-1: no pinning)
 };
 
 struct run_result {
@@ -73,6 +86,12 @@ struct run_result {
   int cc1plus_max = 0;
   int64_t ledger_seq_scans = 0;     ///< sequential scans of ledger_accounts during the run
   int64_t ledger_seq_rows = 0;      ///< rows they read
+  double server_cpu_s = 0;          ///< pactumd's user + system CPU over the window
+  double server_wait_s = 0;         ///< time pactumd's threads were ready but not running
+  double pg_cpu_s = 0;              ///< CPU of the server's PostgreSQL backends over the window
+  double commits_per_cmd = 0;       ///< PostgreSQL commits (this database) per acknowledged command
+  double wal_syncs_per_cmd = 0;     ///< WAL fsyncs (whole cluster) per acknowledged command
+  double statements_per_cmd = -1;   ///< statements (pg_stat_statements, if loaded) per command
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -81,6 +100,75 @@ double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   auto i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
+}
+
+/// CPU seconds (user + system) process `pid` has used so far, 0 if unreadable.
+double process_cpu_s(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(f, line);
+  auto close = line.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) { // fields 14 and 15 (1-based) are utime, stime
+    if (i == 14)
+      utime = std::stoull(field);
+    else if (i == 15)
+      stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// Seconds all threads of `pid` have waited on a run queue (ready but not running) so far, from
+/// /proc/PID/task/*/schedstat (threads that ended are not counted).
+double process_runqueue_wait_s(pid_t pid) {
+  double total = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream f(task.path() / "schedstat");
+    unsigned long long run = 0, wait = 0;
+    if (f >> run >> wait)
+      total += static_cast<double>(wait) / 1e9;
+  }
+  return total;
+}
+
+/// Pins every thread of `pid` to `cpu` (threads started later inherit it from their creator).
+void pin_process(pid_t pid, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task"))
+    ::sched_setaffinity(static_cast<pid_t>(std::stoi(task.path().filename().string())), sizeof set, &set);
+}
+
+/// Cluster-wide and per-database PostgreSQL counters, read over a superuser connection.
+struct pg_counters {
+  double backend_cpu_s = 0; ///< CPU of this database's server processes (backends) so far
+  double commits = 0;
+  double wal_syncs = 0;
+  double statements = -1; ///< -1: pg_stat_statements not loaded
+};
+
+pg_counters read_pg_counters(const std::string& url) {
+  pg_counters c;
+  pqxx::connection conn{url};
+  pqxx::nontransaction tx{conn};
+  tx.exec("select pg_stat_clear_snapshot()");
+  c.commits = tx.exec1("select xact_commit from pg_stat_database where datname = current_database()")[0].as<double>();
+  c.wal_syncs = tx.exec1("select wal_sync from pg_stat_wal")[0].as<double>();
+  // The server's connections (journal writer, pool, sandbox, audit) live through the run; the
+  // cluster's shared processes (WAL writer, checkpointer) are not counted.
+  for (const auto& row : tx.exec("select pid from pg_stat_activity where datname = current_database()"
+                                 " and pid <> pg_backend_pid()"))
+    c.backend_cpu_s += process_cpu_s(row[0].as<pid_t>());
+  if (tx.exec1("select count(*) from pg_extension where extname = 'pg_stat_statements'")[0].as<int>() > 0)
+    c.statements = tx.exec1("select coalesce(sum(calls), 0) from pg_stat_statements s join pg_database d"
+                            " on d.oid = s.dbid where d.datname = current_database()")[0].as<double>();
+  return c;
 }
 
 int count_compilers() {
@@ -246,10 +334,24 @@ run_result run_once(const options& opt, const std::string& config) {
                                 "--max-pending-offers", "100"};
   if (config == "naive")
     args.insert(args.end(), {"--journal-batch-max", "1"});
-  else if (config != "group")
+  else if (config != "group" && config != "old")
     throw std::runtime_error("unknown config " + config);
+  // pg_stat_statements, when the cluster preloads it, counts the statements of this database.
+  {
+    pqxx::connection conn{db.url()};
+    pqxx::nontransaction tx{conn};
+    if (tx.exec1("select count(*) from pg_available_extensions where name = 'pg_stat_statements'"
+                 " and current_setting('shared_preload_libraries') like '%pg_stat_statements%'")[0]
+          .as<int>()
+        > 0)
+      tx.exec0("create extension if not exists pg_stat_statements");
+  }
+  static const std::string new_bin = std::getenv("PACTUMD_BIN") ? std::getenv("PACTUMD_BIN") : "";
+  ::setenv("PACTUMD_BIN", config == "old" ? opt.old_bin.c_str() : new_bin.c_str(), 1);
   std::optional<pactum::test_support::pactumd_process> srv;
   srv.emplace(db.url(), args);
+  if (opt.server_cpu >= 0)
+    pin_process(srv->pid(), opt.server_cpu);
   endpoint ep{"127.0.0.1", srv->port()};
   std::vector<std::pair<account, std::vector<account>>> parties;
   for (size_t i = 0; i < opt.drivers; ++i) {
@@ -268,10 +370,17 @@ run_result run_once(const options& opt, const std::string& config) {
       drive(ep, parties[i].first, parties[i].second, "4242424242424242", s, i);
     });
   int compilers = 0;
+  std::this_thread::sleep_until(s.window_begin);
+  auto cpu_begin = process_cpu_s(srv->pid());
+  auto wait_begin = process_runqueue_wait_s(srv->pid());
+  auto pg_begin = read_pg_counters(db.url());
   while (clock_type::now() < s.window_end) {
     compilers = std::max(compilers, count_compilers());
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  auto cpu_end = process_cpu_s(srv->pid());
+  auto wait_end = process_runqueue_wait_s(srv->pid());
+  auto pg_end = read_pg_counters(db.url());
   s.stop = true;
   for (auto& t : threads)
     t.join();
@@ -289,6 +398,16 @@ run_result run_once(const options& opt, const std::string& config) {
   r.fund_p99_ms = percentile(s.funds_ms, 0.99);
   r.errors = s.errors.load();
   r.cc1plus_max = compilers;
+  r.server_cpu_s = cpu_end - cpu_begin;
+  r.server_wait_s = wait_end - wait_begin;
+  r.pg_cpu_s = pg_end.backend_cpu_s - pg_begin.backend_cpu_s;
+  if (s.commands > 0) {
+    auto n = static_cast<double>(s.commands);
+    r.commits_per_cmd = (pg_end.commits - pg_begin.commits) / n;
+    r.wal_syncs_per_cmd = (pg_end.wal_syncs - pg_begin.wal_syncs) / n;
+    if (pg_begin.statements >= 0)
+      r.statements_per_cmd = (pg_end.statements - pg_begin.statements) / n;
+  }
   if (!s.first_error.empty())
     std::cerr << "  first error (" << config << "): " << s.first_error << "\n";
   {
@@ -343,15 +462,22 @@ int main(int argc, char** argv) {
     else if (a == "--configs") opt.configs = split(next());
     else if (a == "--mode") opt.mode = next();
     else if (a == "--json-out") opt.json_out = next();
+    else if (a == "--old-bin") opt.old_bin = next();
+    else if (a == "--server-cpu") opt.server_cpu = std::stoi(next());
     else {
       std::cerr << "usage: pactum_contract_bench [--drivers N] [--inflight K] [--duration S] [--warmup S]"
-                   " [--repeats N] [--configs group,naive] [--mode escrow|authorize_capture] [--json-out F]\n"
+                   " [--repeats N] [--configs group,naive,old] [--mode escrow|authorize_capture] [--json-out F]"
+                   " [--old-bin PACTUMD] [--server-cpu N]\n"
                    "needs PACTUMD_BIN and PACTUM_TEST_DATABASE_URL (a superuser URL)\n";
       return 2;
     }
   }
   if (opt.drivers == 0 || opt.inflight == 0 || opt.inflight > 50 || opt.duration_s <= 0) {
     std::cerr << "--drivers >= 1, --inflight 1..50, --duration > 0\n";
+    return 2;
+  }
+  if (std::find(opt.configs.begin(), opt.configs.end(), "old") != opt.configs.end() && opt.old_bin.empty()) {
+    std::cerr << "config old needs --old-bin\n";
     return 2;
   }
   std::cout << "contract bench: " << opt.drivers << " drivers x " << opt.inflight
@@ -365,11 +491,14 @@ int main(int argc, char** argv) {
       auto r = run_once(opt, config);
       std::printf("  run %zu %-6s %9.0f cmd/s %7.0f deals/s  ack p50 %6.1f ms p99 %6.1f ms  "
                   "fund p50 %6.1f ms p99 %6.1f ms  errors %zu  ledger-check %s  cc1plus<=%d  "
-                  "ledger_accounts seq scans %lld (%lld rows)\n",
+                  "ledger_accounts seq scans %lld (%lld rows)  server cpu %.2f s (%.0f%%) run-queue wait %.2f s  postgres backends cpu %.2f s  per command: "
+                  "%.2f commits %.2f wal syncs %.1f statements\n",
                   rep + 1, config.c_str(), r.commands_per_s, r.deals_per_s, r.ack_p50_ms,
                   r.ack_p99_ms, r.fund_p50_ms, r.fund_p99_ms, r.errors,
                   r.ledger_check == 0 ? "clean" : "BROKEN", r.cc1plus_max,
-                  static_cast<long long>(r.ledger_seq_scans), static_cast<long long>(r.ledger_seq_rows));
+                  static_cast<long long>(r.ledger_seq_scans), static_cast<long long>(r.ledger_seq_rows),
+                  r.server_cpu_s, 100 * r.server_cpu_s / opt.duration_s, r.server_wait_s, r.pg_cpu_s, r.commits_per_cmd,
+                  r.wal_syncs_per_cmd, r.statements_per_cmd);
       std::fflush(stdout);
       clean = clean && r.ledger_check == 0 && r.errors == 0;
       all.push_back({{"repeat", rep + 1}, {"config", r.config}, {"commands_per_s", r.commands_per_s},
@@ -377,7 +506,10 @@ int main(int argc, char** argv) {
                      {"ack_p99_ms", r.ack_p99_ms}, {"fund_p50_ms", r.fund_p50_ms},
                      {"fund_p99_ms", r.fund_p99_ms}, {"errors", r.errors},
                      {"ledger_check", r.ledger_check}, {"cc1plus_max", r.cc1plus_max},
-                     {"ledger_seq_scans", r.ledger_seq_scans}, {"ledger_seq_rows", r.ledger_seq_rows}});
+                     {"ledger_seq_scans", r.ledger_seq_scans}, {"ledger_seq_rows", r.ledger_seq_rows},
+                     {"server_cpu_s", r.server_cpu_s}, {"server_wait_s", r.server_wait_s}, {"pg_cpu_s", r.pg_cpu_s},
+                     {"commits_per_cmd", r.commits_per_cmd},
+                     {"wal_syncs_per_cmd", r.wal_syncs_per_cmd}, {"statements_per_cmd", r.statements_per_cmd}});
       runs[config].push_back(r);
     }
   nlohmann::json medians = nlohmann::json::object();
@@ -390,17 +522,25 @@ int main(int argc, char** argv) {
       return percentile(v, 0.5);
     };
     double cps = med(&run_result::commands_per_s);
-    std::printf("  %-6s %9.0f cmd/s %7.0f deals/s  ack p50 %6.1f ms p99 %6.1f ms  fund p50 %6.1f ms p99 %6.1f ms\n",
+    std::printf("  %-6s %9.0f cmd/s %7.0f deals/s  ack p50 %6.1f ms p99 %6.1f ms  fund p50 %6.1f ms p99 %6.1f ms"
+                "  server cpu %.2f s, run-queue wait %.2f s, postgres backends cpu %.2f s\n",
                 config.c_str(), cps, med(&run_result::deals_per_s), med(&run_result::ack_p50_ms),
-                med(&run_result::ack_p99_ms), med(&run_result::fund_p50_ms), med(&run_result::fund_p99_ms));
+                med(&run_result::ack_p99_ms), med(&run_result::fund_p50_ms), med(&run_result::fund_p99_ms),
+                med(&run_result::server_cpu_s), med(&run_result::server_wait_s), med(&run_result::pg_cpu_s));
     medians[config] = {{"commands_per_s", cps}, {"deals_per_s", med(&run_result::deals_per_s)},
                        {"ack_p50_ms", med(&run_result::ack_p50_ms)}, {"ack_p99_ms", med(&run_result::ack_p99_ms)},
-                       {"fund_p50_ms", med(&run_result::fund_p50_ms)}, {"fund_p99_ms", med(&run_result::fund_p99_ms)}};
+                       {"fund_p50_ms", med(&run_result::fund_p50_ms)}, {"fund_p99_ms", med(&run_result::fund_p99_ms)},
+                       {"server_cpu_s", med(&run_result::server_cpu_s)}, {"server_wait_s", med(&run_result::server_wait_s)},
+                       {"pg_cpu_s", med(&run_result::pg_cpu_s)}};
   }
   if (medians.contains("group") && medians.contains("naive")
       && medians["naive"]["commands_per_s"].get<double>() > 0)
     std::printf("ratio group / naive: %.2fx\n", medians["group"]["commands_per_s"].get<double>()
                                                    / medians["naive"]["commands_per_s"].get<double>());
+  if (medians.contains("group") && medians.contains("old")
+      && medians["old"]["commands_per_s"].get<double>() > 0)
+    std::printf("ratio group (new) / old: %.2fx\n", medians["group"]["commands_per_s"].get<double>()
+                                                         / medians["old"]["commands_per_s"].get<double>());
   if (!opt.json_out.empty()) {
     std::ofstream out(opt.json_out);
     out << nlohmann::json{{"drivers", opt.drivers}, {"inflight", opt.inflight}, {"mode", opt.mode},

@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "pactum/common/time.hpp"
 #include "pactum/persistence/database.hpp"
 #include "test_database.hpp"
 
@@ -62,6 +63,7 @@ struct options {
   std::optional<size_t> head_cache; ///< default: config's
   bool run_group = true;
   bool run_naive = true;
+  bool deal = false; ///< group: appends shaped like escrow contract commands (ledger legs, timers)
   std::string json_out;
 };
 
@@ -85,6 +87,11 @@ one transaction per event over a connection pool. Creates and drops its own data
   --head-cache N          group commit: entities whose head the writer remembers (config default;
                           0 probes every entity of every batch)
   --only group|naive      run one side only
+  --deal                  group commit: every append is shaped like an escrow contract command:
+                          odd appends fund (one ledger leg clearing -> escrow, a timer set), even
+                          ones release (two legs escrow -> creator and escrow -> revenue, the timer
+                          cleared), as contract actors append them (the writer + ledger ceiling
+                          for durable escrow commands, no actors, no WebSocket)
   --json-out FILE         also write the results as JSON
   --help
 )";
@@ -115,6 +122,10 @@ options parse(int argc, char** argv) {
     if (a == "--help" || a == "-h") {
       std::cout << usage;
       std::exit(0);
+    }
+    if (a == "--deal") { // a flag without a value
+      o.deal = true;
+      continue;
     }
     if (i + 1 >= argc)
       die("unknown option or missing value: " + a + " (see --help)");
@@ -154,6 +165,7 @@ options parse(int argc, char** argv) {
       o.run_naive = v == "naive";
     } else if (a == "--json-out") {
       o.json_out = v;
+
     } else {
       die("unknown option " + a + " (see --help)");
     }
@@ -285,6 +297,7 @@ public:
   void reset() {
     pqxx::nontransaction tx{*admin_};
     tx.exec0("truncate journal");
+    tx.exec0("truncate ledger_transfers, ledger_accounts, due_timers cascade"); // used by --deal
     tx.exec0("checkpoint");
   }
 
@@ -370,6 +383,22 @@ run_result run_group(const options& o, bench_database& bdb, std::vector<entity>&
     req.entity_type = "bench";
     req.expected_seq = e.head;
     req.events.push_back({e.head + 1, "bench.appended", 1, e.payload, 0});
+    if (o.deal) {
+      // The accounts and transfer ids a contract uses (contract_machine.cpp): the shared
+      // clearing and revenue accounts are touched by every deal.
+      auto seq = e.head + 1;
+      auto escrow = "escrow:" + e.id_text;
+      auto leg = [&](int n) { return e.id_text + ":" + std::to_string(seq) + ":" + std::to_string(n); };
+      using k = persistence::ledger_op::kind;
+      if (seq % 2 == 1) {
+        req.ledger.push_back({k::post, leg(0), "clearing:USD", escrow, 10'000, "USD"});
+        req.timers.push_back({"delivery_deadline", pactum::now_millis() + 7 * 24 * 3600 * 1000LL, false});
+      } else {
+        req.ledger.push_back({k::post, leg(0), escrow, "user:" + e.id_text + ":USD", 9'000, "USD"});
+        req.ledger.push_back({k::post, leg(1), escrow, "revenue:USD", 1'000, "USD"});
+        req.timers.push_back({"delivery_deadline", 0, true});
+      }
+    }
     req.done = [&, i](persistence::result<int64_t> r) {
       auto now = steady::now();
       {

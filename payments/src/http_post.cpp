@@ -1,6 +1,7 @@
 #include "http_post.hpp"
 
 #include <charconv>
+#include <optional>
 #include <stdexcept>
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +20,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+/// The most of a response body read to keep a connection; a longer one closes it.
+constexpr uint64_t max_response_body = 64 * 1024;
 
 [[noreturn]] void reject(std::string_view url, std::string_view why) {
   throw std::invalid_argument("webhook URL '" + std::string{url} + "': " + std::string{why});
@@ -79,16 +83,104 @@ loopback_url parse_loopback_url(std::string_view url) {
   return out;
 }
 
-/// Threading: `ioc` runs only inside `post`, on the owner's thread; `abort` only stops it, which
-/// io_context allows from any thread.
+/// Threading: `ioc` and `stream` are used only inside `post`, on the owner's thread; `abort`
+/// only stops the context, which io_context allows from any thread.
 struct http_poster::impl {
   asio::io_context ioc;
   std::atomic<bool> aborted{false};
+  /// The connection kept open after a response that allowed it (nullopt: none).
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+
+  void drop() {
+    if (!stream)
+      return;
+    beast::error_code ignored;
+    stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream->socket().close(ignored);
+    stream.reset();
+    buffer.clear();
+  }
+
+  /// One exchange on `stream` (connecting first when there is none). `reused` tells whether the
+  /// connection was open before this call.
+  post_outcome exchange(const loopback_url& url, const http::request<http::string_body>& req,
+                        std::chrono::milliseconds timeout, bool& reused) {
+    post_outcome out;
+    ioc.restart();
+    // Checked after restart(): an abort() racing with it has either stopped the context (run()
+    // returns at once) or set the flag before this check.
+    if (aborted.load()) {
+      out.error = "aborted";
+      return out;
+    }
+    reused = stream.has_value();
+    if (!stream)
+      stream.emplace(ioc);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_response_body);
+    bool keep = false;
+    // One deadline for the whole exchange: tcp_stream applies it to every operation started
+    // before it is changed.
+    stream->expires_after(timeout);
+    auto send = [&] {
+      http::async_write(*stream, req, [&](beast::error_code ec, size_t) {
+        if (ec) {
+          out.error = "write: " + ec.message();
+          return;
+        }
+        http::async_read(*stream, buffer, parser, [&](beast::error_code ec, size_t) {
+          if (ec) {
+            out.error = "read: " + ec.message();
+            // A response whose head arrived still tells the outcome (a body over the limit).
+            if (parser.is_header_done())
+              out.status = static_cast<int>(parser.get().result_int());
+            return;
+          }
+          out.status = static_cast<int>(parser.get().result_int());
+          keep = parser.get().keep_alive();
+        });
+      });
+    };
+    if (reused) {
+      send();
+    } else {
+      tcp::endpoint endpoint{asio::ip::make_address(url.address), url.port};
+      stream->async_connect(endpoint, [&](beast::error_code ec) {
+        if (ec) {
+          out.error = "connect: " + ec.message();
+          return;
+        }
+        send();
+      });
+    }
+    ioc.run();
+    if (out.status == 0 && out.error.empty())
+      out.error = "aborted";
+    bool reuse = keep && out.error.empty();
+    beast::error_code ignored;
+    if (!reuse) { // closed, not destroyed yet: a handler still queued may start an operation on it
+      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream->socket().close(ignored);
+    }
+    // Handlers of operations cut short by stop() still hold references into this frame (and to
+    // the stream): run them before the frame goes away. On the closed socket any operation they
+    // start fails at once, and poll() runs that handler too.
+    ioc.restart();
+    ioc.poll();
+    if (reuse)
+      stream->expires_never();
+    else
+      drop();
+    return out;
+  }
 };
 
 http_poster::http_poster() : impl_(std::make_unique<impl>()) {}
 
-http_poster::~http_poster() = default;
+http_poster::~http_poster() {
+  impl_->drop();
+}
 
 void http_poster::abort() {
   impl_->aborted.store(true);
@@ -97,62 +189,21 @@ void http_poster::abort() {
 
 post_outcome http_poster::post(const loopback_url& url, const std::string& body,
                                std::string_view signature, std::chrono::milliseconds timeout) {
-  post_outcome out;
-  impl_->ioc.restart();
-  // Checked after restart(): an abort() racing with it has either stopped the context (run()
-  // returns at once) or set the flag before this check.
-  if (impl_->aborted.load()) {
-    out.error = "aborted";
-    return out;
-  }
-  beast::tcp_stream stream{impl_->ioc};
   http::request<http::string_body> req{http::verb::post, url.target, 11};
   req.set(http::field::host, url.host_header);
   req.set(http::field::user_agent, "pactum-sandbox/1");
   req.set(http::field::content_type, "application/json");
   req.set(signature_header, signature);
-  req.keep_alive(false);
+  req.keep_alive(true);
   req.body() = body;
   req.prepare_payload();
-  beast::flat_buffer buffer;
-  http::response_parser<http::empty_body> parser;
-
-  // One deadline for the whole exchange: tcp_stream applies it to every operation started
-  // before it is changed.
-  stream.expires_after(timeout);
-  tcp::endpoint endpoint{asio::ip::make_address(url.address), url.port};
-  // Each step starts the next; run() returns when the chain ends (or the context is stopped).
-  stream.async_connect(endpoint, [&](beast::error_code ec) {
-    if (ec) {
-      out.error = "connect: " + ec.message();
-      return;
-    }
-    http::async_write(stream, req, [&](beast::error_code ec, size_t) {
-      if (ec) {
-        out.error = "write: " + ec.message();
-        return;
-      }
-      // Only the status matters, and the connection is closed afterwards: the body (however
-      // large) is never read.
-      http::async_read_header(stream, buffer, parser, [&](beast::error_code ec, size_t) {
-        if (ec) {
-          out.error = "read: " + ec.message();
-          return;
-        }
-        out.status = static_cast<int>(parser.get().result_int());
-      });
-    });
-  });
-  impl_->ioc.run();
-  if (out.status == 0 && out.error.empty())
-    out.error = "aborted";
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream.socket().close(ignored);
-  // Handlers of operations cut short by stop() still hold references into this frame: run them
-  // (they only record an error) before the frame goes away.
-  impl_->ioc.restart();
-  impl_->ioc.poll();
+  bool reused = false;
+  auto out = impl_->exchange(url, req, timeout, reused);
+  // A kept connection the receiver closed while idle fails at once: send again on a new one. If
+  // the first request did arrive, the receiver sees it twice, which webhooks allow (at least
+  // once, deduplicated by event id).
+  if (reused && out.status == 0 && !impl_->aborted.load())
+    out = impl_->exchange(url, req, timeout, reused);
   return out;
 }
 

@@ -31,8 +31,8 @@ struct post_outcome {
   std::string error;
 };
 
-/// Sends one request per connection (`Connection: close`), with one deadline for connect, send and
-/// receive. Lifecycle: owned by one thread that calls `post`; `abort()` may be called from any
+/// Sends requests on one kept-alive connection (opened on first use, opened again after the
+/// receiver closes it or an error), with one deadline per request for connect, send and receive. Lifecycle: owned by one thread that calls `post`; `abort()` may be called from any
 /// other thread and makes the current and every later `post` return at once.
 class http_poster {
 public:

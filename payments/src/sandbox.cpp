@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -34,8 +36,8 @@ using persistence::sandbox_decision;
 using persistence::sandbox_event;
 using persistence::sandbox_object;
 
-/// Outbox rows (and lapsed authorizations) handled per poll.
-constexpr size_t delivery_batch = 50;
+/// Outbox rows (and lapsed authorizations) handled per poll, beyond the rows already being sent.
+constexpr size_t delivery_batch = 200;
 
 /// The longest the deliverer sleeps without being told about new work. Everything the sandbox
 /// itself schedules wakes it in time; this only bounds how long a row written by another process
@@ -215,9 +217,13 @@ const sandbox_object* find_payment(const sandbox_call_state& s, sandbox_decision
 /// Lifecycle: constructed running; `stop()` (also from the destructor) joins the deliverer, then
 /// drains the store, then the answer thread. Threading: calls from any thread; decisions and
 /// call callbacks run on the store's thread; refusals decided before the store (bad arguments, a
-/// full queue) are answered on `answers_`; webhooks are sent by `deliverer_`, which hands a round's
-/// deliveries (each the oldest undelivered row of its object, so order per object holds) to up to
-/// `delivery_concurrency` short-lived helper threads, one `posters_` entry each, and waits for them.
+/// full queue) are answered on `answers_`. Webhooks: `deliverer_` polls the outbox for due rows
+/// (each the oldest undelivered row of its object) and queues those not already being sent
+/// (`sending_`); `delivery_concurrency` poster threads (one kept-alive connection each, in
+/// `posters_`) take them from the queue and POST them, and record the outcome without waiting for
+/// it. A row stays in `sending_` until its outcome is recorded, so the next row of its object can
+/// only be polled after that: order per object holds, and the posters never wait for one another
+/// (the old design waited for a whole round of deliveries before polling again).
 class sandbox final : public provider {
 public:
   explicit sandbox(sandbox_config cfg)
@@ -227,6 +233,11 @@ public:
       answers_("pactum-sbx-ans", 1, 10'000) {
     for (size_t i = 0; i < std::max<size_t>(cfg_.delivery_concurrency, 1); ++i)
       posters_.push_back(std::make_unique<detail::http_poster>());
+    for (auto& poster : posters_)
+      poster_threads_.emplace_back([this, p = poster.get()] {
+        pthread_setname_np(pthread_self(), "pactum-sbx-post");
+        post_loop(*p);
+      });
     deliverer_ = std::thread{[this] {
       pthread_setname_np(pthread_self(), "pactum-sbx-dlv");
       deliver_loop();
@@ -432,10 +443,14 @@ public:
       stopping_ = true;
     }
     cv_.notify_all();
+    work_cv_.notify_all();
     for (auto& poster : posters_)
       poster->abort();
     if (deliverer_.joinable())
       deliverer_.join();
+    for (auto& t : poster_threads_)
+      if (t.joinable())
+        t.join();
     store_.stop();
     answers_.stop();
   }
@@ -575,8 +590,13 @@ private:
   /// nothing scheduled; now: at once).
   millis run_round() {
     auto now = now_millis();
+    size_t limit = delivery_batch;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      limit += sending_.size();
+    }
     auto polled = wait_for_store<persistence::sandbox_poll>(
-      "poll", [&](auto cb) { return store_.poll(now, delivery_batch, std::move(cb)); });
+      "poll", [&](auto cb) { return store_.poll(now, limit, std::move(cb)); });
     if (!polled)
       return now + store_retry_ms;
     for (const auto& key : polled->expired) {
@@ -585,37 +605,54 @@ private:
       });
     }
     // The batch holds one row per object (the oldest undelivered), so its rows may go out at
-    // once: a slow receiver then costs one timeout per round, not one per row.
-    const auto& batch = polled->deliveries;
-    const size_t lanes = std::min(posters_.size(), batch.size());
-    auto lane = [&](size_t first) {
-      for (size_t i = first; i < batch.size(); i += lanes) {
-        if (stopping())
-          return;
-        deliver(batch[i], *posters_[first]);
-      }
-    };
-    if (lanes <= 1) {
-      lane(0);
-    } else {
-      std::vector<std::thread> helpers;
-      for (size_t l = 1; l < lanes; ++l)
-        helpers.emplace_back([&, l] {
-          pthread_setname_np(pthread_self(), "pactum-sbx-post");
-          lane(l);
-        });
-      lane(0);
-      for (auto& t : helpers)
-        t.join();
+    // once; a row still being sent (or its outcome still being recorded) is polled again and
+    // skipped.
+    size_t queued = 0;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      for (auto& d : polled->deliveries)
+        if (sending_.insert(d.seq).second) {
+          work_.push_back(std::move(d));
+          ++queued;
+        }
     }
+    // One poster per row: waking all of them for one row only costs context switches.
+    for (size_t i = 0; i < queued; ++i)
+      work_cv_.notify_one();
     if (stopping())
       return now;
-    // Lapses enqueue webhooks due now, a delivery may uncover the next row of its object, a
-    // failed one has a new due time, and a full batch may have left rows behind: look again at
-    // once (the next poll finds the right time to sleep until).
-    if (!polled->expired.empty() || !polled->deliveries.empty())
+    // Lapses enqueue webhooks due now, and a full batch may have left rows behind: look again at
+    // once. Otherwise the next due time; a recorded outcome (which may uncover the next row of
+    // its object) wakes the deliverer earlier.
+    if (!polled->expired.empty() || (queued > 0 && polled->deliveries.size() >= limit))
       return now;
     return polled->next_wake;
+  }
+
+  /// A poster thread: takes queued rows and POSTs them on its own connection until stopped.
+  void post_loop(detail::http_poster& poster) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    while (true) {
+      work_cv_.wait(guard, [this] { return stopping_ || !work_.empty(); });
+      if (stopping_)
+        return;
+      auto d = std::move(work_.front());
+      work_.pop_front();
+      guard.unlock();
+      deliver(d, poster);
+      guard.lock();
+    }
+  }
+
+  /// Forgets that row `seq` is being sent (its outcome is recorded, or could not be) and wakes
+  /// the deliverer, which may now send the next row of its object.
+  void sent(int64_t seq) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      sending_.erase(seq);
+      wake_ = true;
+    }
+    cv_.notify_all();
   }
 
   sandbox_decider expire_decider() const {
@@ -628,24 +665,31 @@ private:
     };
   }
 
-  /// POSTs one webhook and records the outcome.
+  /// POSTs one webhook and has its outcome recorded (without waiting: `sent` runs when it is).
   void deliver(const persistence::sandbox_delivery& d, detail::http_poster& poster) {
     auto signature = sign_webhook(cfg_.webhook_secret, now_millis() / 1000, d.body);
     auto out = poster.post(url_, d.body, signature, cfg_.delivery_timeout);
     if (stopping())
       return; // cut short by stop(): the row stays due and is sent again after a restart
+    auto seq = d.seq;
+    auto recorded = [this, seq, id = d.id](const char* what) {
+      return [this, seq, id, what](persistence::result<persistence::unit> r) {
+        if (!r)
+          spdlog::warn("sandbox: {} of webhook {}: {}", what, id, r.error().message);
+        sent(seq); // unrecorded, the row is still due: it is sent again (at least once)
+      };
+    };
     if (out.status >= 200 && out.status < 300) {
-      wait_for_store<persistence::unit>(
-        "mark_delivered", [&](auto cb) { return store_.mark_delivered(d.seq, std::move(cb)); });
+      if (!store_.mark_delivered(seq, recorded("mark_delivered")))
+        sent(seq);
       return;
     }
     auto error = out.status != 0 ? "HTTP " + std::to_string(out.status) : out.error;
     auto delay = backoff(d.attempts + 1);
     spdlog::info("sandbox: webhook {} not delivered (attempt {}: {}), retrying in {} ms", d.id,
                  d.attempts + 1, error, delay);
-    wait_for_store<persistence::unit>("mark_failed", [&](auto cb) {
-      return store_.mark_failed(d.seq, now_millis() + delay, error, std::move(cb));
-    });
+    if (!store_.mark_failed(seq, now_millis() + delay, error, recorded("mark_failed")))
+      sent(seq);
   }
 
   /// The delay after the `attempt`-th failed delivery: start, doubling, at most max.
@@ -659,10 +703,14 @@ private:
 
   sandbox_config cfg_;
   detail::loopback_url url_;
-  std::vector<std::unique_ptr<detail::http_poster>> posters_; ///< one per delivery lane
+  std::vector<std::unique_ptr<detail::http_poster>> posters_; ///< one per poster thread
+  std::vector<std::thread> poster_threads_;
   std::mutex lifecycle_mtx_;
-  std::mutex mtx_; // guards stopping_ and wake_
-  std::condition_variable cv_;
+  std::mutex mtx_; // guards stopping_, wake_, work_ and sending_
+  std::condition_variable cv_;      ///< wakes the deliverer
+  std::condition_variable work_cv_; ///< wakes the posters
+  std::deque<persistence::sandbox_delivery> work_; ///< rows to POST, oldest due first
+  std::set<int64_t> sending_; ///< rows queued or being sent, until their outcome is recorded
   bool stopping_ = false;
   bool wake_ = false;
   persistence::sandbox_store store_;

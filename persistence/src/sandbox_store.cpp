@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <mutex>
+#include <vector>
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -123,16 +125,16 @@ void apply_decision(pqxx::work& tx, const sandbox_decision& d) {
 
 // -- impl -----------------------------------------------------------------------------------------
 
+/// One connection and the thread that uses it.
+///
 /// Lifecycle: the executor (one thread) starts in the constructor; `stop()` drains and joins it,
 /// then closes the connection. Threading: `conn` is touched only by the executor's thread (and by
 /// `stop()` after the join).
-struct sandbox_store::impl {
-  explicit impl(sandbox_store_config c)
-    : cfg(std::move(c)),
-      gate(cfg.reconnect_backoff_max),
-      jobs("pactum-sandbox", 1, std::max<size_t>(cfg.queue_limit, 1)) {}
+struct store_lane {
+  store_lane(const sandbox_store_config& c, const std::string& name)
+    : cfg(c), gate(cfg.reconnect_backoff_max), jobs(name, 1, std::max<size_t>(cfg.queue_limit, 1)) {}
 
-  ~impl() { stop(); }
+  ~store_lane() { stop(); }
 
   void stop() {
     std::lock_guard<std::mutex> guard{lifecycle_mtx};
@@ -140,7 +142,7 @@ struct sandbox_store::impl {
     conn.reset();
   }
 
-  /// Queues `fn(connection)`; its result goes to `done` on the store's thread.
+  /// Queues `fn(connection)`; its result goes to `done` on the lane's thread.
   template <class T, class Fn>
   bool submit(const char* what, std::function<void(result<T>)> done, Fn fn) {
     return jobs.post([this, what, done = std::move(done), fn = std::move(fn)]() mutable {
@@ -204,11 +206,45 @@ struct sandbox_store::impl {
     }
   }
 
-  sandbox_store_config cfg;
+  const sandbox_store_config& cfg;
   detail::reconnect_gate gate;
   std::unique_ptr<pqxx::connection> conn;
   std::mutex lifecycle_mtx;
   executor jobs;
+};
+
+/// Lane 0 also runs the deliverer's polls and marks; calls and updates go to the lane of their
+/// object (or key), so one object's operations keep the order they were submitted in, and
+/// different objects' run at the same time, their commits sharing WAL flushes.
+struct sandbox_store::impl {
+  explicit impl(sandbox_store_config c) : cfg(std::move(c)) {
+    auto n = std::max<size_t>(cfg.lanes, 1);
+    for (size_t i = 0; i < n; ++i)
+      lanes.push_back(std::make_unique<store_lane>(cfg, "pactum-sandbox"));
+    // Connect every lane now rather than on its first call, so that no call (a funding charge, an
+    // authorization whose validity starts with it) waits for a connection and its statements.
+    for (auto& l : lanes)
+      l->submit<unit>("connect", [](result<unit>) {}, [](pqxx::connection&) -> result<unit> { return unit{}; });
+  }
+
+  ~impl() { stop(); }
+
+  void stop() {
+    for (auto& l : lanes)
+      l->stop();
+  }
+
+  store_lane& lane_of(const std::string& object_key) {
+    return *lanes[std::hash<std::string>{}(object_key) % lanes.size()];
+  }
+
+  template <class T, class Fn>
+  bool submit(const char* what, std::function<void(result<T>)> done, Fn fn) {
+    return lanes.front()->submit<T>(what, std::move(done), std::move(fn));
+  }
+
+  sandbox_store_config cfg;
+  std::vector<std::unique_ptr<store_lane>> lanes;
 };
 
 // -- sandbox_store --------------------------------------------------------------------------------
@@ -225,7 +261,8 @@ void sandbox_store::stop() {
 bool sandbox_store::call(std::string key, std::string fingerprint, std::string object_key,
                          sandbox_decider decide,
                          std::function<void(result<sandbox_call_outcome>)> done) {
-  return impl_->submit<sandbox_call_outcome>(
+  auto& lane = impl_->lane_of(object_key.empty() ? key : object_key);
+  return lane.submit<sandbox_call_outcome>(
     "call", std::move(done),
     [key = std::move(key), fingerprint = std::move(fingerprint),
      object_key = std::move(object_key),
@@ -259,7 +296,8 @@ bool sandbox_store::call(std::string key, std::string fingerprint, std::string o
 
 bool sandbox_store::update(std::string object_key, sandbox_decider decide,
                            std::function<void(result<std::string>)> done) {
-  return impl_->submit<std::string>(
+  auto& lane = impl_->lane_of(object_key);
+  return lane.submit<std::string>(
     "update", std::move(done),
     [object_key = std::move(object_key),
      decide = std::move(decide)](pqxx::connection& conn) -> result<std::string> {

@@ -52,7 +52,7 @@ struct sandbox_config {
   std::chrono::milliseconds retry_backoff_max{30'000}; ///< the delay doubles up to this
   std::chrono::milliseconds delivery_timeout{5'000};   ///< connect + send + receive, per POST
   /// Webhooks of different objects POSTed at the same time (one object's stay in order).
-  size_t delivery_concurrency = 8;
+  size_t delivery_concurrency = 32;
 };
 
 /// Starts a sandbox provider. Throws std::invalid_argument for an empty secret or a webhook URL

@@ -8,10 +8,12 @@
 // the locked object, and returns what to write and what to answer. The store makes that atomic
 // and idempotent: a key's final answer is stored with the writes it caused, and replayed verbatim.
 //
-// Lifecycle: the constructor starts one thread with one connection (opened lazily, reopened after
-// a loss, throttled by a backoff gate); `stop()` (or the destructor) runs the queued jobs, then
-// joins. Threading: every operation may be called from any thread; it is queued and runs on the
-// store's thread, where `done` is called exactly once. An operation refused up front (queue full
+// Lifecycle: the constructor starts `lanes` threads, each with one connection (opened lazily,
+// reopened after a loss, throttled by a backoff gate); `stop()` (or the destructor) runs the
+// queued jobs, then joins. Threading: every operation may be called from any thread; it is queued
+// and runs on one lane's thread (calls and updates on the lane of their object, so one object's
+// operations run in the order submitted; polls and marks on the first lane), where `done` is
+// called exactly once. An operation refused up front (queue full
 // or stopped) returns false and never calls `done`: the caller answers for itself, on its own
 // thread. No libpqxx type appears here.
 
@@ -106,6 +108,8 @@ struct sandbox_poll {
 struct sandbox_store_config {
   std::string url;                                  ///< libpq connection string or URL
   size_t queue_limit = 10'000;                      ///< queued jobs before refusing
+  /// Connections (each with its own thread): one object's calls always use the same one.
+  size_t lanes = 4;
   std::chrono::milliseconds reconnect_backoff_max{2'000};
 };
 
