@@ -118,6 +118,8 @@ struct runtime::views_state {
       spdlog::warn("views: tracked posts could not be read: {}", due.error().message);
       return;
     }
+    if (!due->empty())
+      spdlog::debug("views: polling {} post(s)", due->size());
     std::set<std::string> exhausted;
     for (auto& p : *due) {
       if (stopped())
@@ -130,6 +132,7 @@ struct runtime::views_state {
       if (!r) {
         auto& e = r.error();
         if (e.code == social::errc::rate_limited) {
+          spdlog::debug("views: {} quota kept for user requests; polled again next round", p.platform);
           exhausted.insert(p.platform);
           ++skipped;
           continue;
@@ -187,6 +190,8 @@ void runtime::start_view_polling(social::client* client, view_poll_settings sett
   views_ = std::make_shared<views_state>(database_(), *client, services_().analytics, settings);
   auto* st = views_.get();
   st->poller = std::thread{[st] { st->run(); }};
+  spdlog::info("views: approved posts are polled every {} ms, at most {} per round, {} tokens per platform kept",
+               settings.interval.count(), settings.batch, settings.quota_reserve);
 }
 
 } // namespace pactum::actors

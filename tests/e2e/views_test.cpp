@@ -162,7 +162,10 @@ TEST_F(ViewsE2E, ApprovedPostsViewsReachTheReportLiveAndSurviveARestart) {
   }
   int64_t views = 0, spend = 0;
   std::tie(views, spend) = creator_views(report, cleo.id);
-  ASSERT_GT(views, 0) << report.dump();
+  ASSERT_GT(views, 0) << report.dump() << "\ntracked posts: "
+                      << sql1("select count(*)::text || ' ' || coalesce(string_agg(status || '/' || coalesce(first_total::text, '-')"
+                              " || '/' || coalesce(last_total::text, '-') || '/' || coalesce(last_error, ''), ', '), '')"
+                              " from tracked_posts")[0].as<std::string>();
   EXPECT_EQ(spend, rate * views / 1000) << report.dump();
   EXPECT_EQ(report["totals"]["views"], views);
   EXPECT_EQ(report["totals"]["spend"], spend);
