@@ -134,7 +134,6 @@ struct runtime::views_state {
         if (e.code == social::errc::rate_limited) {
           spdlog::debug("views: {} quota kept for user requests; polled again next round", p.platform);
           exhausted.insert(p.platform);
-          ++skipped;
           continue;
         }
         if (stopped())
@@ -176,7 +175,6 @@ struct runtime::views_state {
   std::mutex mtx;
   std::condition_variable cv;
   bool stopping = false;
-  uint64_t skipped = 0; ///< polls left for a later round for the quota (poller thread only)
   std::thread poller;
 };
 
