@@ -236,3 +236,15 @@ TEST_F(ViewsE2E, ApprovedPostsViewsReachTheReportLiveAndSurviveARestart) {
   EXPECT_EQ(sums[1].as<int64_t>(), post[1].as<int64_t>());
   EXPECT_EQ(rollup[1].as<int64_t>(), rate * rollup[0].as<int64_t>() / 1000);
 }
+
+TEST_F(ViewsE2E, AReserveThatLeavesPollsNoTokenIsRefusedAtStartUp) {
+  auto run = [&](const std::string& args) {
+    std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                      + "' --log-level warn --migrate-only " + args + " 2>/dev/null";
+    int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  };
+  EXPECT_EQ(run("--social-burst 4 --views-quota-reserve 4"), 2) << "a refused flag exits 2";
+  EXPECT_EQ(run("--social-burst 4 --views-quota-reserve 3"), 0);
+  EXPECT_EQ(run("--social-burst 4 --views-quota-reserve 4 --views-poll-interval-ms 0"), 0) << "polling off";
+}
