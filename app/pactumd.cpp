@@ -151,6 +151,9 @@ struct options {
   size_t product_import_max_bytes = 1024 * 1024;
   size_t conversion_tolerance_s = 300;
   size_t analytics_max_subscriptions = 20;
+  size_t views_poll_interval_ms = 60'000;
+  size_t views_poll_batch = 100;
+  size_t views_quota_reserve = 2;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -338,6 +341,11 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_CONVERSION_TOLERANCE_S] (300)
   --analytics-max-subscriptions N  campaigns one connection may follow live (analytics.subscribe)
                             [PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS] (20)
+  --views-poll-interval-ms N  approved campaign posts' view counts are polled every N ms; 0 = never
+                            [PACTUM_VIEWS_POLL_INTERVAL_MS] (60000)
+  --views-poll-batch N      posts polled per round at most [PACTUM_VIEWS_POLL_BATCH] (100)
+  --views-quota-reserve N   tokens of each platform's bucket view polls leave to user requests;
+                            below --social-burst [PACTUM_VIEWS_QUOTA_RESERVE] (2)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -479,6 +487,9 @@ options parse(int argc, char** argv) {
     {"product-import-max-bytes", "PACTUM_PRODUCT_IMPORT_MAX_BYTES"},
     {"conversion-tolerance-s", "PACTUM_CONVERSION_TOLERANCE_S"},
     {"analytics-max-subscriptions", "PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS"},
+    {"views-poll-interval-ms", "PACTUM_VIEWS_POLL_INTERVAL_MS"},
+    {"views-poll-batch", "PACTUM_VIEWS_POLL_BATCH"},
+    {"views-quota-reserve", "PACTUM_VIEWS_QUOTA_RESERVE"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -654,6 +665,9 @@ options parse(int argc, char** argv) {
     else if (name == "promo-max-subscribers") o.promo_max_subscribers = std::max<size_t>(to_size(name, v), 1);
     else if (name == "promo-signing-key-file") o.promo_signing_key_file = v;
     else if (name == "analytics-max-subscriptions") o.analytics_max_subscriptions = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "views-poll-interval-ms") o.views_poll_interval_ms = to_size(name, v);
+    else if (name == "views-poll-batch") o.views_poll_batch = std::clamp<size_t>(to_size(name, v), 1, 10'000);
+    else if (name == "views-quota-reserve") o.views_quota_reserve = to_size(name, v);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -662,6 +676,8 @@ options parse(int argc, char** argv) {
       || o.social_concurrency > 64 || o.social_queue < 1)
     die("--social-quota-window-ms, --social-burst, --social-backoff-base-ms and --social-queue must be "
         ">= 1, --social-max-attempts 1 to 20, --social-concurrency 1 to 64");
+  if (o.views_poll_interval_ms > 0 && o.views_quota_reserve >= o.social_burst)
+    die("--views-quota-reserve must be below --social-burst (else no view poll ever runs)");
   if (o.social_max_wait_ms > 25'000)
     die("--social-max-wait-ms must be at most 25000 (a refresh answers within the HTTP session's 30 s)");
   if (o.payments != "sandbox" && o.payments != "none")
@@ -985,6 +1001,15 @@ int main(int argc, char** argv) {
     as.fraud.attribution_window = static_cast<int64_t>(opt.fraud_attribution_window_h) * 3'600'000;
     as.max_subscriptions = opt.analytics_max_subscriptions;
     rt->start_analytics(std::move(as));
+  }
+  // Views of approved campaign posts (docs/operations.md, "View polling"): after the analytics
+  // hub, which it tells about changed figures.
+  {
+    pactum::actors::view_poll_settings vs;
+    vs.interval = std::chrono::milliseconds(opt.views_poll_interval_ms);
+    vs.batch = opt.views_poll_batch;
+    vs.quota_reserve = static_cast<int64_t>(opt.views_quota_reserve);
+    rt->start_view_polling(social_client.get(), vs);
   }
 
   auto [host, port] = split_listen(opt.listen);

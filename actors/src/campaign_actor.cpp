@@ -33,6 +33,7 @@
 #include "pactum/persistence/campaign_store.hpp"
 #include "services.hpp"
 #include "notifications.hpp"
+#include "views.hpp"
 
 namespace pactum::actors {
 
@@ -472,6 +473,33 @@ void project(self_ptr self, const pr::campaign_event* ev, int64_t seq) {
   });
 }
 
+/// Approved content's posts become tracked for view polling (actors/src/views.cpp): `ev` the
+/// approval just committed, or null for every approved submission (on activation: heals a write
+/// lost to a crash; a post already tracked stays as it is).
+void track_views(self_ptr self, const pr::campaign_event* ev) {
+  auto& st = self->state;
+  if (!st.svc->db || !st.machine.exists())
+    return;
+  std::vector<approved_submission> approved;
+  auto add = [&](int64_t sub) {
+    auto c = st.contents.find(sub);
+    auto r = st.reviews.find(sub);
+    approved.push_back({sub, c == st.contents.end() ? nullptr : c->second,
+                        r == st.reviews.end() ? nullptr : r->second});
+  };
+  if (ev) {
+    auto* x = std::get_if<pr::content_reviewed>(ev);
+    if (!x || x->verdict != "approved")
+      return;
+    add(x->submission);
+  } else {
+    for (auto& [sub, s] : st.machine.submissions)
+      if (s.verdict == "approved")
+        add(sub);
+  }
+  track_approved_content(*st.svc, st.id, std::move(approved));
+}
+
 // -- commands -----------------------------------------------------------------------------------
 
 void start_next(self_ptr self);
@@ -601,6 +629,7 @@ void on_appended(self_ptr self, append_done& done) {
   st.committed = done.head.value();
   const pr::campaign_event& e = flight.event;
   project(self, &e, flight.seq);
+  track_views(self, &e);
   // Live: the brand's sessions get every event, the creator it concerns theirs (stream
   // `campaign:<id>`, the stored bytes, encoded once).
   auto frame = std::make_shared<pr::push_frame>(st.stream, flight.seq, flight.payload);
@@ -926,6 +955,7 @@ caf::behavior running(self_ptr self) {
   });
   schedule_idle_check(self);
   project(self, nullptr, 0); // heals a projection lost to a crash
+  track_views(self, nullptr);
   // Releases asked for but not yet reported settled by their contracts: ask again.
   for (auto& [contract_id, c] : self->state.machine.contracts)
     if (c.release_requested && !c.settled)

@@ -121,4 +121,9 @@ bool plausible_handle(std::string_view h) noexcept {
   return true;
 }
 
+expected<post_stats, error> adapter::fetch_post_stats(std::string_view platform, std::string_view) {
+  return error{errc::unavailable, "the " + std::string{name()} + " provider reports no post counts for "
+                                    + std::string{platform}, 0};
+}
+
 } // namespace pactum::social

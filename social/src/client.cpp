@@ -115,6 +115,39 @@ expected<bool, error> client::take_token(const std::string& platform, millis dea
   return true;
 }
 
+expected<bool, error> client::try_take_token(const std::string& platform, int64_t reserve) {
+  if (stopped_)
+    return stopped_error();
+  if (cfg_.calls_per_window <= 0)
+    return true;
+  // The same refill as take_token; the difference: no reservation ahead of time, no wait.
+  double capacity = static_cast<double>(cfg_.burst);
+  double per_ms = cfg_.calls_per_window > cfg_.burst
+                    ? static_cast<double>(cfg_.calls_per_window - cfg_.burst) / static_cast<double>(cfg_.window_ms)
+                    : 1.0 / static_cast<double>(cfg_.window_ms + 1);
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto now = clock_.now();
+  auto& b = buckets_[platform];
+  if (b.fresh) {
+    b.fresh = false;
+    b.tokens = capacity;
+    b.at = now;
+  }
+  if (now > b.at) {
+    b.tokens = std::min(capacity, b.tokens + static_cast<double>(now - b.at) * per_ms);
+    b.at = now;
+  }
+  auto need = static_cast<double>(std::max<int64_t>(reserve, 0) + 1);
+  if (b.at > now || b.tokens < need) {
+    millis wait = (b.at > now ? b.at - now : 0)
+                  + static_cast<millis>(std::ceil(std::max(need - std::max(b.tokens, 0.0), 0.0) / per_ms));
+    return error{errc::rate_limited, "the quota for " + platform + " is kept for interactive requests",
+                 std::max<millis>(wait, 1)};
+  }
+  b.tokens -= 1;
+  return true;
+}
+
 int64_t client::backoff_ms(int attempt) {
   // base * 2^(attempt - 1), capped at the maximum (doubling stops there: no overflow).
   auto delay = cfg_.backoff_base_ms;
@@ -181,6 +214,42 @@ expected<post_check, error> client::verify_post(std::string_view platform, std::
                                                 disclosure required, call_stats* stats) {
   std::string p{platform};
   return with_retries<post_check>(p, stats, [&] { return adapter_.verify_post(platform, post, required); });
+}
+
+expected<post_stats, error> client::fetch_post_stats_now(std::string_view platform, std::string_view post,
+                                                         int64_t reserve, call_stats* stats) {
+  call_stats st;
+  std::string p{platform};
+  auto finish = [&](expected<post_stats, error> r) {
+    if (stats)
+      *stats = st;
+    return r;
+  };
+  if (auto token = try_take_token(p, reserve); !token)
+    return finish(token.error());
+  ++st.attempts;
+  auto r = adapter_.fetch_post_stats(platform, post);
+  if (!r && r.error().code == errc::rate_limited) {
+    // The platform says the quota is gone: every request for it waits (as with_retries does).
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& b = buckets_[p];
+    b.fresh = false;
+    b.tokens = std::min(b.tokens, 0.0);
+    b.at = std::max(b.at, clock_.now() + r.error().retry_after_ms);
+  }
+  return finish(std::move(r));
+}
+
+void client::fetch_post_stats_async(std::string platform, std::string post, int64_t reserve,
+                                    std::function<void(expected<post_stats, error>)> done) {
+  auto shared = std::make_shared<std::function<void(expected<post_stats, error>)>>(std::move(done));
+  bool queued = !stopped_ && exec_->post([this, platform, post, reserve, shared] {
+    (*shared)(fetch_post_stats_now(platform, post, reserve));
+  });
+  if (!queued)
+    (*shared)(error{stopped_ ? errc::unavailable : errc::overloaded,
+                    stopped_ ? "the social client is shutting down" : "too many platform requests queued",
+                    0});
 }
 
 void client::fetch_profile_async(std::string platform, std::string handle,

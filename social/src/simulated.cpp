@@ -227,14 +227,13 @@ expected<profile_stats, error> simulated_provider::fetch_profile(std::string_vie
   return generate(platform, handle, cfg_.seed, cfg_.now());
 }
 
-expected<post_check, error> simulated_provider::verify_post(std::string_view platform,
-                                                            std::string_view post,
-                                                            disclosure required) {
-  if (auto q = take_quota(platform); !q)
-    return q.error();
+namespace {
+
+/// The post id a reference names: the last path segment of a URL (query and fragment dropped),
+/// or the text itself; an error when it cannot be one.
+expected<std::string_view, error> post_id_of(std::string_view platform, std::string_view post) {
   if (!protocol::profiles::is_platform(platform))
     return fail(errc::invalid_handle, "no such platform: " + std::string{platform});
-  // The id: the last path segment of a URL (query and fragment dropped), or the text itself.
   auto ref = post.substr(0, post.find_first_of("?#"));
   while (!ref.empty() && ref.back() == '/')
     ref.remove_suffix(1);
@@ -245,9 +244,66 @@ expected<post_check, error> simulated_provider::verify_post(std::string_view pla
                   });
   if (!valid)
     return fail(errc::invalid_handle, "not a post reference");
+  return id;
+}
+
+std::string lower_case(std::string_view id) {
   std::string lower{id};
   for (auto& c : lower)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+} // namespace
+
+post_stats simulated_provider::generate_post_stats(std::string_view platform, std::string_view post_id,
+                                                   uint64_t seed, millis now) {
+  auto lower = lower_case(post_id);
+  stream r{fnv1a(platform, lower, seed ^ 0x7155)};
+  post_stats s;
+  s.platform = std::string{platform};
+  s.post_id = std::string{post_id};
+  s.fetched_at = now;
+  // Posted in the first four weeks after the anchor; then a saturating reach (the burst of the
+  // first days) plus a steady trickle of views that never stops.
+  s.posted_at = anchor + static_cast<millis>(r.next() % static_cast<uint64_t>(4 * week_ms));
+  double reach = 1'000 * std::pow(10.0, r.between(0.7, 2.7)); // ~5,000 .. ~500,000
+  double tau_ms = r.between(6, 48) * 3'600'000.0;
+  double trickle_per_s = r.between(1, 3);
+  double like_rate = r.between(0.02, 0.08);
+  double comment_share = r.between(0.02, 0.06);
+  if (now <= s.posted_at)
+    return s;
+  auto age = static_cast<double>(now - s.posted_at);
+  double views = reach * (1 - std::exp(-age / tau_ms)) + trickle_per_s * age / 1000;
+  s.views = static_cast<int64_t>(std::floor(std::min(views, 9e15)));
+  s.likes = static_cast<int64_t>(std::floor(static_cast<double>(s.views) * like_rate));
+  s.comments = static_cast<int64_t>(std::floor(static_cast<double>(s.likes) * comment_share));
+  return s;
+}
+
+expected<post_stats, error> simulated_provider::fetch_post_stats(std::string_view platform,
+                                                                 std::string_view post) {
+  if (auto q = take_quota(platform); !q)
+    return q.error();
+  auto id = post_id_of(platform, post);
+  if (!id)
+    return id.error();
+  if (starts_with(lower_case(*id), "missing"))
+    return fail(errc::not_found, "no such post on " + std::string{platform});
+  return generate_post_stats(platform, *id, cfg_.seed, cfg_.now());
+}
+
+expected<post_check, error> simulated_provider::verify_post(std::string_view platform,
+                                                            std::string_view post,
+                                                            disclosure required) {
+  if (auto q = take_quota(platform); !q)
+    return q.error();
+  auto checked = post_id_of(platform, post);
+  if (!checked)
+    return checked.error();
+  auto id = *checked;
+  auto lower = lower_case(id);
   if (starts_with(lower, "missing"))
     return fail(errc::not_found, "no such post on " + std::string{platform});
   stream r{fnv1a(platform, lower, cfg_.seed ^ 0x5005)};

@@ -152,3 +152,103 @@ TEST(HashtagTest, WholeTagsOnly) {
   EXPECT_FALSE(has_hashtag("an ad", "#ad"));
   EXPECT_TRUE(has_hashtag("x #Sponsored", "#sponsored"));
 }
+
+TEST(SimulatedProviderTest, PostViewsGrowOnASaturatingCurveAndNeverFall) {
+  manual_clock c{t0};
+  simulated_provider a{at(c)}, b{at(c)};
+  auto first = a.fetch_post_stats("tiktok", "https://www.tiktok.com/@cleo/video/ad-4711?lang=en");
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->post_id, "ad-4711");
+  EXPECT_EQ(first->platform, "tiktok");
+  EXPECT_EQ(first->fetched_at, t0);
+  EXPECT_GT(first->views, 0);
+  EXPECT_LT(first->posted_at, t0);
+  EXPECT_GT(first->likes, 0);
+  EXPECT_LT(first->likes, first->views);
+  EXPECT_LE(first->comments, first->likes);
+  // The same seed and clock answer the same; the URL and the bare id name the same post.
+  EXPECT_EQ(*b.fetch_post_stats("tiktok", "ad-4711"), *first);
+  // Another post, platform or seed is another curve.
+  EXPECT_NE(a.fetch_post_stats("tiktok", "ad-4712")->views, first->views);
+  EXPECT_NE(a.fetch_post_stats("youtube", "ad-4711")->views, first->views);
+  EXPECT_NE(simulated_provider::generate_post_stats("tiktok", "ad-4711", 8, t0).views, first->views);
+
+  // Repeated polls see increases: at least one view per second, every second.
+  int64_t last = first->views;
+  for (int i = 0; i < 120; ++i) {
+    c.advance(1'000);
+    auto s = a.fetch_post_stats("tiktok", "ad-4711");
+    ASSERT_TRUE(s);
+    EXPECT_GE(s->views - last, 1) << "second " << i;
+    EXPECT_LE(s->views - last, 100) << "a saturated post gains only its trickle";
+    last = s->views;
+  }
+  // Saturating: right after posting the reach comes in fast, later only the trickle.
+  auto posted = first->posted_at;
+  auto v = [&](pactum::millis at) { return simulated_provider::generate_post_stats("tiktok", "ad-4711", 7, at).views; };
+  EXPECT_EQ(v(posted), 0);
+  EXPECT_EQ(v(posted - 1'000), 0);
+  constexpr pactum::millis hour = 3'600'000;
+  auto early = v(posted + 2 * hour) - v(posted + hour);
+  auto late = v(posted + 60 * 24 * hour) - v(posted + 60 * 24 * hour - hour);
+  EXPECT_GT(early, late);
+  EXPECT_GE(late, 3'600) << "the trickle: at least a view per second";
+  // Monotonic over a year of hourly samples.
+  for (pactum::millis t = posted; t < posted + 365 * 24 * hour; t += hour)
+    ASSERT_LE(v(t), v(t + hour)) << t;
+}
+
+TEST(SimulatedProviderTest, PostStatsErrorsAndQuota) {
+  manual_clock c{t0};
+  auto cfg = at(c);
+  cfg.calls_per_window = 3;
+  cfg.window_ms = 60'000;
+  simulated_provider p{cfg};
+  auto gone = p.fetch_post_stats("instagram", "https://www.instagram.com/p/missing-1/");
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, errc::not_found);
+  auto bad = p.fetch_post_stats("instagram", "https://www.instagram.com/p/no spaces/");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, errc::invalid_handle);
+  EXPECT_TRUE(p.fetch_post_stats("instagram", "ok-1"));
+  // Three calls (answered or not) used the window: the fourth is refused until it ends.
+  auto refused = p.fetch_post_stats("instagram", "ok-1");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, errc::rate_limited);
+  EXPECT_EQ(refused.error().retry_after_ms, 60'000);
+  EXPECT_TRUE(p.fetch_post_stats("tiktok", "ok-1")) << "another platform has its own quota";
+}
+
+TEST(SimulatedProviderTest, ClientPollsPostsOnlyAboveTheReserve) {
+  manual_clock c{t0};
+  simulated_provider p{at(c)};
+  client_config cc;
+  cc.calls_per_window = 60;
+  cc.window_ms = 60'000;
+  cc.burst = 6;
+  cc.concurrency = 1;
+  client cl{p, c, cc};
+  // Burst 6, reserve 2: four polls go through at once, the fifth is refused without a call.
+  for (int i = 0; i < 4; ++i) {
+    call_stats st;
+    auto r = cl.fetch_post_stats_now("tiktok", "ok-" + std::to_string(i), 2, &st);
+    ASSERT_TRUE(r) << i << ": " << r.error().message;
+    EXPECT_EQ(st.attempts, 1);
+  }
+  call_stats st;
+  auto refused = cl.fetch_post_stats_now("tiktok", "ok-9", 2, &st);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, errc::rate_limited);
+  EXPECT_EQ(st.attempts, 0);
+  EXPECT_GT(refused.error().retry_after_ms, 0);
+  EXPECT_EQ(c.slept(), 0) << "a poll never waits";
+  // The two reserved tokens still serve an interactive request at once.
+  call_stats fs;
+  EXPECT_TRUE(cl.fetch_profile("tiktok", "cleo", &fs));
+  EXPECT_TRUE(cl.fetch_profile("tiktok", "cleo", &fs));
+  EXPECT_EQ(c.slept(), 0);
+  // Refilled after a while: polls run again.
+  c.advance(10'000);
+  EXPECT_TRUE(cl.fetch_post_stats_now("tiktok", "ok-9", 2));
+  EXPECT_EQ(p.admitted_calls(), 7);
+}

@@ -354,6 +354,15 @@ struct analytics_settings {
   size_t max_subscriptions = 20;
 };
 
+/// Polling of approved campaign posts' view counts (actors/src/views.cpp; docs/operations.md,
+/// pactumd `--views-*` flags).
+struct view_poll_settings {
+  std::chrono::milliseconds interval{60'000}; ///< one round per interval; 0: no polling
+  size_t batch = 100;                         ///< posts per round at most
+  /// Tokens of each platform's bucket a poll never takes: kept for the requests users wait for.
+  int64_t quota_reserve = 2;
+};
+
 /// One ranked creator of `runtime::match_creators`.
 struct creator_match {
   uuid creator;
@@ -647,6 +656,10 @@ public:
   /// "conversion"), newest first, ids below `before` (0: newest), at most `limit`. JSON text.
   void campaign_invalid_traffic(principal who, uuid campaign, std::string kind, int64_t before, size_t limit,
                                 std::function<void(expected<std::string, api_error>)> done);
+  /// Starts polling the view counts of approved campaign posts through `client` (null, or a
+  /// zero interval: not at all) every `settings.interval`. Call once, after start_analytics (live
+  /// pushes of the changed figures); stopped when the runtime is destroyed.
+  void start_view_polling(social::client* client, view_poll_settings settings);
   // -- notifications (actors/src/notifications.cpp; docs/protocol.md "Notifications") --
   /// `who`'s own notifications: list, mark read, mute preferences; answers a JSON object's text
   /// (the members of the WebSocket reply).
@@ -680,6 +693,10 @@ private:
   // `impl_`, while the database still runs).
   struct analytics_state;
   std::shared_ptr<analytics_state> analytics_;
+
+  // For views.cpp: the view poller (its thread is joined when this is destroyed, first of all).
+  struct views_state;
+  std::shared_ptr<views_state> views_;
 };
 
 } // namespace pactum::actors

@@ -93,6 +93,19 @@ struct post_check {
   friend bool operator==(const post_check&, const post_check&) = default;
 };
 
+/// A post's audience figures as the platform counts them now (views only ever grow, except when a
+/// platform corrects its count downwards).
+struct post_stats {
+  std::string platform;
+  std::string post_id;  ///< the id the reference named
+  int64_t views = 0;
+  int64_t likes = 0;
+  int64_t comments = 0;
+  millis posted_at = 0;
+  millis fetched_at = 0;
+  friend bool operator==(const post_stats&, const post_stats&) = default;
+};
+
 /// True when `caption` contains `tag` ("#ad") as a whole hashtag, case-insensitively ("#ad" in
 /// "#adidas" does not count; "#AD," does).
 bool has_hashtag(std::string_view caption, std::string_view tag) noexcept;
@@ -116,6 +129,11 @@ public:
   /// (blocking). `disclosed` is judged against `required`.
   virtual expected<post_check, error> verify_post(std::string_view platform, std::string_view post,
                                                   disclosure required) = 0;
+
+  /// The post's view, like and comment counts now (blocking); `not_found` when there is no such
+  /// post. Counted against the platform's quota like every other call. The default answers
+  /// `unavailable` (an adapter whose platform offers no counts).
+  virtual expected<post_stats, error> fetch_post_stats(std::string_view platform, std::string_view post);
 };
 
 /// A handle as platforms compare them: leading '@' dropped, ASCII lower case.

@@ -123,6 +123,17 @@ public:
   void verify_post_async(std::string platform, std::string post, disclosure required,
                          std::function<void(expected<post_check, error>)> done);
 
+  /// A post's counts, OPPORTUNISTICALLY (background polling, e.g. views): one adapter call at
+  /// most, never a wait and never a retry. The call takes a token only when the platform's
+  /// bucket still holds at least `reserve` + 1 of them, so at least `reserve` stay for the
+  /// requests users wait for (profile refreshes, post checks); otherwise it is refused at once
+  /// with `rate_limited` (no adapter call). Synchronous (the adapter blocks) ...
+  expected<post_stats, error> fetch_post_stats_now(std::string_view platform, std::string_view post,
+                                                   int64_t reserve, call_stats* stats = nullptr);
+  /// ... and the same on the client's executor; `done` runs exactly once.
+  void fetch_post_stats_async(std::string platform, std::string post, int64_t reserve,
+                              std::function<void(expected<post_stats, error>)> done);
+
   /// Interrupts waits, finishes queued requests (they fail fast), joins the threads. Idempotent.
   void stop();
 
@@ -130,6 +141,8 @@ private:
   /// Takes one token of `platform`'s bucket, waiting for it unless that would pass `deadline`;
   /// an error (rate_limited, or unavailable when stopped) otherwise.
   expected<bool, error> take_token(const std::string& platform, millis deadline, call_stats& st);
+  /// Takes one token of `platform`'s bucket only when `reserve` + 1 are there now (no wait).
+  expected<bool, error> try_take_token(const std::string& platform, int64_t reserve);
   /// The backoff before attempt `attempt` + 1 (attempt >= 1), jittered.
   int64_t backoff_ms(int attempt);
 

@@ -23,6 +23,10 @@
 //   sponsored-*  exists, caption has #sponsored
 //   partner-*    exists, the platform's paid-partnership label is set (no hashtag)
 //   anything else exists without any disclosure
+// Post counts (fetch_post_stats): posted at a hash-chosen time in the four weeks after
+// 2026-01-01; views = reach * (1 - e^(-age / tau)) + trickle * age (reach 5k..500k, tau 6..48 h,
+// trickle 1..3 views per second, all from the hash), so every poll a second apart sees more;
+// likes and comments are fixed shares of them. missing* posts are not_found, as for verify.
 //
 // Quotas, the way real platform APIs enforce them: per platform, a fixed window of
 // `window` (aligned to the clock) allows `calls_per_window` calls (fetches and post checks
@@ -57,6 +61,7 @@ public:
                                                std::string_view handle) override;
   expected<post_check, error> verify_post(std::string_view platform, std::string_view post,
                                           disclosure required) override;
+  expected<post_stats, error> fetch_post_stats(std::string_view platform, std::string_view post) override;
 
   /// Calls refused for the quota since start (for tests and metrics).
   int64_t quota_refusals() const;
@@ -67,6 +72,12 @@ public:
   /// pure generator behind fetch_profile. `handle` must be normalised and plausible.
   static profile_stats generate(std::string_view platform, std::string_view handle, uint64_t seed,
                                 millis now);
+
+  /// The counts the provider reports for the post `post_id` (an id, not a URL) at time `now` (no
+  /// quota, no faults): the pure generator behind fetch_post_stats. Views never decrease as `now`
+  /// grows (docs/api.md, "The simulated provider").
+  static post_stats generate_post_stats(std::string_view platform, std::string_view post_id, uint64_t seed,
+                                        millis now);
 
 private:
   /// Counts a call against the platform's quota; an error when the window is used up.
