@@ -37,6 +37,21 @@
 
 namespace pactum::actors {
 
+/// A committed command's read-model rows (the campaign, an invitation, the campaign–conversation
+/// link of an approval or accepted invitation) are written: it may be answered now, so that a
+/// client acting on the answer (listing campaigns, creating an affiliate link for the campaign)
+/// finds what it just did.
+struct campaign_answer_ready {
+  caf::response_promise rp;
+  std::string ack;
+};
+
+} // namespace pactum::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::campaign_answer_ready)
+
+namespace pactum::actors {
+
 namespace {
 
 using json = nlohmann::json;
@@ -67,6 +82,9 @@ struct campaign_actor_state {
   static inline const char* name = "campaign";
 
   services* svc = nullptr;
+  /// Answers waiting for their command's read-model rows to be written (the actor does not
+  /// passivate before they are sent).
+  int answers_pending = 0;
   uuid id;
   std::string stream;
   campaign::state machine;
@@ -419,10 +437,14 @@ void take_snapshot(self_ptr self) {
 
 // -- read model ---------------------------------------------------------------------------------
 
-void project(self_ptr self, const pr::campaign_event* ev, int64_t seq) {
+/// Writes the campaign's read-model rows for `ev` (null: the whole campaign, as on activation) and
+/// the campaign–conversation link `conv` (nil: none), then calls `then` (from a pool thread, once,
+/// also when a write failed: the read model heals on the next activation).
+void project(self_ptr self, const pr::campaign_event* ev, int64_t seq, uuid conv = {},
+             std::function<void()> then = [] {}) {
   auto& st = self->state;
   if (!st.svc->db || !st.machine.exists())
-    return;
+    return then();
   const auto& m = st.machine;
   persistence::campaign_row row;
   row.id = st.id;
@@ -460,16 +482,27 @@ void project(self_ptr self, const pr::campaign_event* ev, int64_t seq) {
     }
   }
   auto* db = st.svc->db;
-  persistence::upsert_campaign(*db, std::move(row), [db, id, inv](persistence::result<persistence::unit> r) {
+  auto link = [db, id, conv, then]() {
+    if (conv.is_nil())
+      return then();
+    persistence::link_campaign_conversation(*db, id, conv, [id, then](persistence::result<persistence::unit> r) {
+      if (!r)
+        spdlog::warn("campaign {}: conversation link not stored: {}", id.str(), r.error().message);
+      then();
+    });
+  };
+  persistence::upsert_campaign(*db, std::move(row), [db, id, inv, link](persistence::result<persistence::unit> r) {
     if (!r) {
       spdlog::warn("campaign {}: read model not updated: {}", id.str(), r.error().message);
-      return;
+      return link();
     }
-    if (inv)
-      persistence::upsert_invitation(*db, *inv, [id](persistence::result<persistence::unit> r2) {
-        if (!r2)
-          spdlog::warn("campaign {}: invitation not projected: {}", id.str(), r2.error().message);
-      });
+    if (!inv)
+      return link();
+    persistence::upsert_invitation(*db, *inv, [id, link](persistence::result<persistence::unit> r2) {
+      if (!r2)
+        spdlog::warn("campaign {}: invitation not projected: {}", id.str(), r2.error().message);
+      link();
+    });
   });
 }
 
@@ -628,7 +661,6 @@ void on_appended(self_ptr self, append_done& done) {
   }
   st.committed = done.head.value();
   const pr::campaign_event& e = flight.event;
-  project(self, &e, flight.seq);
   track_views(self, &e);
   // Live: the brand's sessions get every event, the creator it concerns theirs (stream
   // `campaign:<id>`, the stored bytes, encoded once).
@@ -660,14 +692,13 @@ void on_appended(self_ptr self, append_done& done) {
     conv = x->conversation;
   else if (auto* x = std::get_if<pr::invitation_answered>(&e))
     conv = x->conversation;
-  if (!conv.is_nil() && st.svc->db) {
-    auto id = st.id;
-    persistence::link_campaign_conversation(*st.svc->db, id, conv, [id](persistence::result<persistence::unit> r) {
-      if (!r)
-        spdlog::warn("campaign {}: conversation link not stored: {}", id.str(), r.error().message);
-    });
-  }
-  answer(flight.command.rp, ack_json(st, flight.command.cmd, flight.seq, false));
+  // The answer waits for the read model: a client acting on it must find what it just did.
+  auto handle = caf::actor_cast<caf::actor>(self);
+  ++st.answers_pending;
+  project(self, &e, flight.seq, conv,
+          [handle, rp = flight.command.rp, ack = ack_json(st, flight.command.cmd, flight.seq, false)]() mutable {
+            caf::anon_send(handle, campaign_answer_ready{std::move(rp), std::move(ack)});
+          });
   if (auto* r = std::get_if<pr::content_reviewed>(&e); r && r->release)
     if (auto sub = st.machine.submissions.find(r->submission); sub != st.machine.submissions.end())
       request_release(self, sub->second.contract);
@@ -675,7 +706,7 @@ void on_appended(self_ptr self, append_done& done) {
   if (st.svc->cfg.snapshot_every > 0
       && static_cast<size_t>(st.committed - st.snapshot_seq) >= st.svc->cfg.snapshot_every)
     take_snapshot(self);
-  if (st.retiring && !st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()) {
+  if (st.retiring && !st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty() && st.answers_pending == 0) {
     take_snapshot(self);
     ++st.svc->passivations;
     self->quit();
@@ -917,7 +948,7 @@ void on_feed(self_ptr self, feed_loaded& f) {
   json body{{"events", list}, {"head", st.committed}};
   body["next_after"] = f.events.value().size() == q.limit ? json(last) : json(nullptr);
   rp.deliver(body.dump());
-  if (st.retiring && !st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()) {
+  if (st.retiring && !st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty() && st.answers_pending == 0) {
     ++st.svc->passivations;
     self->quit();
   }
@@ -994,13 +1025,24 @@ caf::behavior running(self_ptr self) {
     [=](append_done& d) { on_appended(self, d); },
     [=](conversation_opened_for& c) { on_conversation(self, c); },
     [=](feed_loaded& f) { on_feed(self, f); },
+    [=](campaign_answer_ready& l) {
+      auto& st = self->state;
+      --st.answers_pending;
+      answer(l.rp, std::move(l.ack));
+      if (st.retiring && !st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()
+          && st.answers_pending == 0) {
+        take_snapshot(self);
+        ++st.svc->passivations;
+        self->quit();
+      }
+    },
     [=](idle_check_atom) {
       auto& st = self->state;
       if (st.retiring)
         return;
       auto idle = st.machine.exists() ? caf::timespan{st.svc->cfg.passivate_after}
                                       : caf::timespan{std::chrono::seconds(4)};
-      if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty() && st.subscribers.empty()
+      if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty() && st.answers_pending == 0 && st.subscribers.empty()
           && self->clock().now() - st.last_active >= idle) {
         self->send(st.svc->directory, passivate_atom_v, st.id);
         return;
@@ -1010,7 +1052,7 @@ caf::behavior running(self_ptr self) {
     [=](passivate_atom) {
       auto& st = self->state;
       st.retiring = true;
-      if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty()) {
+      if (!st.in_flight && !st.opening && st.queued.empty() && st.feeds.empty() && st.answers_pending == 0) {
         take_snapshot(self);
         ++st.svc->passivations;
         self->quit();

@@ -317,4 +317,18 @@ TEST_F(AffiliateE2E, SignedConversionsAreIdempotent) {
   EXPECT_EQ(convert(brand.id, rotated, json{{"order_id", "ORD-5"}, {"amount", 1}, {"currency", "EUR"}}).status, 200);
 }
 
+TEST_F(AffiliateE2E, ACreatorCanMakeALinkAsSoonAsTheApprovalIsAnswered) {
+  // The approval's answer comes after the campaign–conversation link is stored, so the creator's
+  // very next request (a link for the campaign) never finds "no approved application".
+  auto brand = make_account(ep(), "brand", "Quick");
+  auto pid = call(brand, "POST", "/api/v1/brands/products", product("QUICK", "https://shop.example/quick"))
+               .json_body()["product"].value("id", "");
+  for (int i = 0; i < 12; ++i) {
+    auto creator = make_account(ep(), "creator", "Fast" + std::to_string(i));
+    auto campaign = campaign_with(brand, creator); // returns once the approval is answered
+    auto link = call(creator, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}});
+    EXPECT_EQ(link.status, 200) << "round " << i << ": " << link.body;
+  }
+}
+
 } // namespace
