@@ -151,6 +151,8 @@ struct options {
   size_t product_import_max_bytes = 1024 * 1024;
   size_t conversion_tolerance_s = 300;
   size_t analytics_max_subscriptions = 20;
+  size_t auth_cache_ttl_ms = 30'000;
+  size_t auth_cache_entries = 100'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -338,6 +340,10 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_CONVERSION_TOLERANCE_S] (300)
   --analytics-max-subscriptions N  campaigns one connection may follow live (analytics.subscribe)
                             [PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS] (20)
+  --auth-cache-ttl-ms N     a verified access token is served from memory for at most N ms
+                            (revocations through this server apply at once); 0 = off, at most
+                            60000 [PACTUM_AUTH_CACHE_TTL_MS] (30000)
+  --auth-cache-entries N    access tokens cached at most [PACTUM_AUTH_CACHE_ENTRIES] (100000)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -479,6 +485,8 @@ options parse(int argc, char** argv) {
     {"product-import-max-bytes", "PACTUM_PRODUCT_IMPORT_MAX_BYTES"},
     {"conversion-tolerance-s", "PACTUM_CONVERSION_TOLERANCE_S"},
     {"analytics-max-subscriptions", "PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS"},
+    {"auth-cache-ttl-ms", "PACTUM_AUTH_CACHE_TTL_MS"},
+    {"auth-cache-entries", "PACTUM_AUTH_CACHE_ENTRIES"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -654,6 +662,8 @@ options parse(int argc, char** argv) {
     else if (name == "promo-max-subscribers") o.promo_max_subscribers = std::max<size_t>(to_size(name, v), 1);
     else if (name == "promo-signing-key-file") o.promo_signing_key_file = v;
     else if (name == "analytics-max-subscriptions") o.analytics_max_subscriptions = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "auth-cache-ttl-ms") o.auth_cache_ttl_ms = to_size(name, v);
+    else if (name == "auth-cache-entries") o.auth_cache_entries = to_size(name, v);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -940,6 +950,10 @@ int main(int argc, char** argv) {
   rcfg.affiliate.referrer_max = opt.click_referrer_max;
   rcfg.affiliate.import_max_rows = opt.product_import_max_rows;
   rcfg.affiliate.conversion_tolerance_s = static_cast<int64_t>(opt.conversion_tolerance_s);
+  if (opt.auth_cache_ttl_ms > 60'000)
+    die("--auth-cache-ttl-ms must be at most 60000 (a revocation made elsewhere applies within it)");
+  rcfg.auth_cache_ttl = std::chrono::milliseconds(opt.auth_cache_ttl_ms);
+  rcfg.auth_cache_entries = opt.auth_cache_entries;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   // Social platforms: the embedded simulated provider behind the quota-respecting client, whose
