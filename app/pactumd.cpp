@@ -154,6 +154,8 @@ struct options {
   size_t views_poll_interval_ms = 60'000;
   size_t views_poll_batch = 100;
   size_t views_quota_reserve = 2;
+  size_t auth_cache_ttl_ms = 30'000;
+  size_t auth_cache_entries = 100'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -346,6 +348,10 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --views-poll-batch N      posts polled per round at most [PACTUM_VIEWS_POLL_BATCH] (100)
   --views-quota-reserve N   tokens of each platform's bucket view polls leave to user requests;
                             below --social-burst [PACTUM_VIEWS_QUOTA_RESERVE] (2)
+  --auth-cache-ttl-ms N     a verified access token is served from memory for at most N ms
+                            (revocations through this server apply at once); 0 = off, at most
+                            60000 [PACTUM_AUTH_CACHE_TTL_MS] (30000)
+  --auth-cache-entries N    access tokens cached at most [PACTUM_AUTH_CACHE_ENTRIES] (100000)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -490,6 +496,8 @@ options parse(int argc, char** argv) {
     {"views-poll-interval-ms", "PACTUM_VIEWS_POLL_INTERVAL_MS"},
     {"views-poll-batch", "PACTUM_VIEWS_POLL_BATCH"},
     {"views-quota-reserve", "PACTUM_VIEWS_QUOTA_RESERVE"},
+    {"auth-cache-ttl-ms", "PACTUM_AUTH_CACHE_TTL_MS"},
+    {"auth-cache-entries", "PACTUM_AUTH_CACHE_ENTRIES"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -668,6 +676,8 @@ options parse(int argc, char** argv) {
     else if (name == "views-poll-interval-ms") o.views_poll_interval_ms = to_size(name, v);
     else if (name == "views-poll-batch") o.views_poll_batch = std::clamp<size_t>(to_size(name, v), 1, 10'000);
     else if (name == "views-quota-reserve") o.views_quota_reserve = to_size(name, v);
+    else if (name == "auth-cache-ttl-ms") o.auth_cache_ttl_ms = to_size(name, v);
+    else if (name == "auth-cache-entries") o.auth_cache_entries = to_size(name, v);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -956,6 +966,10 @@ int main(int argc, char** argv) {
   rcfg.affiliate.referrer_max = opt.click_referrer_max;
   rcfg.affiliate.import_max_rows = opt.product_import_max_rows;
   rcfg.affiliate.conversion_tolerance_s = static_cast<int64_t>(opt.conversion_tolerance_s);
+  if (opt.auth_cache_ttl_ms > 60'000)
+    die("--auth-cache-ttl-ms must be at most 60000 (a revocation made elsewhere applies within it)");
+  rcfg.auth_cache_ttl = std::chrono::milliseconds(opt.auth_cache_ttl_ms);
+  rcfg.auth_cache_entries = opt.auth_cache_entries;
   auto rt = std::make_unique<pactum::actors::runtime>(rcfg, db);
 
   // Social platforms: the embedded simulated provider behind the quota-respecting client, whose

@@ -13,7 +13,10 @@
 // ephemeral `user:<id>` stream) rather than to an entity stream. It also keeps presence: a user is
 // online while they have a session; when their last one ends, their last-seen time is kept (and
 // stored, so it outlives a restart). Sessions watch the other members of the conversations they
-// subscribe to; watchers get a `presence` notice at once and on every change.
+// subscribe to; watchers get a `presence` notice at once and on every change. Last-seen times
+// are stored in batches (one transaction per `last_seen_flush_interval`, and at shutdown): when a
+// network path drops, thousands of users go offline at once, and one commit each would hold the
+// database pool while those same users log back in. Until stored, the registry's memory answers.
 
 #include <map>
 #include <set>
@@ -23,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "message_types.hpp"
+#include "pactum/persistence/presence_store.hpp"
 #include "server_metrics.hpp"
 #include "services.hpp"
 
@@ -68,11 +72,30 @@ struct registry_state {
   std::map<caf::actor_addr, std::set<uuid>> watching; ///< watcher session -> watched users
   std::unordered_map<uuid, millis> last_seen;         ///< offline users seen since start (or loaded)
   std::set<uuid> loading;                             ///< last-seen reads in flight
+  std::unordered_map<uuid, millis> unsaved_seen;      ///< last-seen times not yet stored
+  bool flush_armed = false;                           ///< a flush_atom is on its way
 };
 
 namespace {
 
 using registry_ptr = caf::stateful_actor<registry_state>*;
+
+constexpr std::chrono::milliseconds last_seen_flush_interval{250};
+
+/// Stores the last-seen times gathered since the last flush, in one transaction.
+void flush_last_seen(registry_ptr self, services* svc) {
+  auto& st = self->state;
+  st.flush_armed = false;
+  if (st.unsaved_seen.empty() || !svc->db)
+    return;
+  std::vector<std::pair<uuid, millis>> batch(st.unsaved_seen.begin(), st.unsaved_seen.end());
+  st.unsaved_seen.clear();
+  auto n = batch.size();
+  persistence::touch_last_seen_many(*svc->db, std::move(batch), [n](persistence::result<size_t> r) {
+    if (!r)
+      spdlog::warn("presence: last seen of {} users not stored: {}", n, r.error().message);
+  });
+}
 
 /// The `presence` notice about `user` for `watcher`'s user stream.
 protocol::push_frame_ptr presence_frame(registry_ptr self, const uuid& watcher_user, const uuid& user) {
@@ -203,6 +226,7 @@ caf::actor spawn_registry(caf::actor_system& sys, services* svc) {
       for (auto& [user, list] : self->state.sessions)
         for (auto& s : list)
           self->send_exit(s, msg.reason);
+      flush_last_seen(self, svc); // the database pool drains what is queued before it stops
       self->quit(msg.reason);
     });
     self->set_down_handler([=](caf::down_msg& dm) {
@@ -225,15 +249,18 @@ caf::actor spawn_registry(caf::actor_system& sys, services* svc) {
         st.sessions.erase(user);
         auto now = svc->now();
         st.last_seen[user] = now;
-        if (svc->db)
-          svc->db->touch_last_seen(user, now, [user](persistence::result<persistence::unit> r) {
-            if (!r)
-              spdlog::warn("presence: last seen of {} not stored: {}", user.str(), r.error().message);
-          });
+        if (svc->db) {
+          st.unsaved_seen[user] = now;
+          if (!st.flush_armed) {
+            st.flush_armed = true;
+            self->delayed_send(self, last_seen_flush_interval, caf::flush_atom_v);
+          }
+        }
         tell_watchers(self, user);
       }
     });
     return {
+      [=](caf::flush_atom) { flush_last_seen(self, svc); },
       [=](caf::join_atom, const uuid& user, const caf::actor& session) {
         self->monitor(session);
         auto& list = self->state.sessions[user];

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "audit.hpp"
+#include "auth_cache.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/common/executor.hpp"
@@ -393,6 +394,8 @@ void privacy_service::erase_checked(uuid user,
         // The key is gone from storage; now from memory, then from every live entity that may
         // hold decrypted data of this user, then the user's sockets.
         keys_.forget(user);
+        if (svc_.tokens)
+          svc_.tokens->drop_user(user);
         for (auto& e : entities)
           caf::anon_send(svc_.directory, forget_atom_v, e);
         caf::anon_send(svc_.registry, kick_atom_v, user, std::string{},

@@ -19,6 +19,7 @@
 
 #include "ask_entity.hpp"
 #include "audit.hpp"
+#include "auth_cache.hpp"
 #include "pledge_api.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/campaigns.hpp"
@@ -294,6 +295,7 @@ struct runtime::impl {
     campaigns = std::make_unique<campaign_service>(svc, sys);
     campaigns->heal_read_model();
     affiliate = std::make_unique<affiliate_service>(svc);
+    svc.tokens = std::make_shared<auth_cache>(svc.cfg.auth_cache_ttl, svc.cfg.auth_cache_entries);
   }
 
   static std::unique_ptr<key_service> make_keys(const runtime_config& c,
@@ -338,6 +340,7 @@ struct runtime::impl {
 
   /// Closes the WebSockets opened with this login (4003).
   void kick(const uuid& user, const std::string& login, std::string reason) {
+    svc.tokens->drop_login(user, login); // before the revocation is answered
     caf::anon_send(svc.registry, kick_atom_v, user, login, protocol::close_code::session_revoked,
                    std::move(reason));
   }
@@ -542,6 +545,28 @@ void runtime::authenticate(std::string token,
                                        return done(unauthorized("missing or invalid token"));
                                      done(from_persistence(owner.error()));
                                    });
+}
+
+void runtime::authenticate_upgrade(std::string token,
+                                   std::function<void(expected<principal, api_error>)> done) {
+  auto tokens = impl_->svc.tokens;
+  if (!plausible_token(token) || !tokens->enabled())
+    return authenticate(std::move(token), std::move(done));
+  auto hash = hash_token(token);
+  if (auto cached = tokens->find(hash, now_millis()))
+    return done(std::move(*cached)); // a reconnect: no database round trip
+  auto gen = tokens->generation();   // revocations from now on win over this read's answer
+  impl_->svc.db->find_access_token(
+    hash, [done, tokens, hash, gen](persistence::result<persistence::token_owner> owner) {
+      if (owner) {
+        auto who = to_principal(*owner);
+        tokens->put(hash, who, owner->expires_at, gen);
+        return done(std::move(who));
+      }
+      if (owner.error().code == persistence::errc::not_found)
+        return done(unauthorized("missing or invalid token"));
+      done(from_persistence(owner.error()));
+    });
 }
 
 void runtime::authenticate_ticket(std::string ticket,
@@ -960,6 +985,7 @@ std::unique_ptr<session> runtime::open_session(principal who, std::shared_ptr<se
 
 void runtime::close_user_sessions(const uuid& user, const std::string& session_id,
                                   protocol::close_code code, std::string reason) {
+  impl_->svc.tokens->drop_login(user, session_id); // e.g. a role change: re-read on next use
   caf::anon_send(impl_->svc.registry, kick_atom_v, user, session_id, code, std::move(reason));
 }
 

@@ -17,6 +17,7 @@ namespace pactum::actors {
 
 struct contract_command;
 struct campaign_command;
+class auth_cache;
 
 /// What every actor of the runtime may use. Owned by runtime::impl, which outlives all actors
 /// (the actor system is shut down before it is destroyed). Actors hold a plain pointer.
@@ -43,6 +44,9 @@ struct services {
   /// The live analytics hub (analytics.subscribe; actors/src/analytics.cpp): set by
   /// runtime::start_analytics before serving, null without the pipeline.
   caf::actor analytics = {};
+  /// Verified access tokens served from memory (actors/src/auth_cache.hpp); set by the runtime.
+  /// Whoever revokes a login or changes a user's role drops their entries before answering.
+  std::shared_ptr<auth_cache> tokens = nullptr;
 };
 
 /// Spawns the directory: conversation id -> live conversation actor, activated on demand.

@@ -170,7 +170,7 @@ private:
     if (up.kind == upgrade_request::credential::ticket)
       gw_->rt.authenticate_ticket(std::move(up.secret), std::move(on_auth));
     else
-      gw_->rt.authenticate(std::move(up.secret), std::move(on_auth)); // empty: 401
+      gw_->rt.authenticate_upgrade(std::move(up.secret), std::move(on_auth)); // empty: 401
   }
 
   void write(http_response res) {

@@ -99,6 +99,7 @@ const std::pair<const char*, std::string> pool_statements[] = {
    " values ($1, $2, 'epoch'::timestamptz + $3::bigint * interval '1 millisecond')"},
   {"find_user_by_token",
    std::string{"select "} + user_columns + ", t.session_id::text"
+     + ", floor(extract(epoch from t.expires_at) * 1000)::bigint"
      + " from auth_tokens t join users u on u.id = t.user_id"
        " left join auth_sessions s on s.id = t.session_id"
        " where t.token_hash = $1 and t.kind = 'access' and t.expires_at > now()"
@@ -584,7 +585,7 @@ void database::find_access_token(std::string token_hash,
       auto rows = tx.exec_prepared("find_user_by_token", pqxx::binarystring{hash});
       if (rows.empty())
         return make_failure(errc::not_found, "no valid token with this hash");
-      token_owner out{to_user(rows[0]), optional_uuid(rows[0][6])};
+      token_owner out{to_user(rows[0]), optional_uuid(rows[0][6]), rows[0][7].as<int64_t>()};
       if (out.login)
         tx.exec_prepared0("touch_login", out.login->str());
       tx.commit();

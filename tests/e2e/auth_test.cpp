@@ -7,6 +7,8 @@
 // code.
 
 #include <map>
+#include <optional>
+#include <sys/wait.h>
 #include <thread>
 #include <utility> // before Boost.Asio: its C++20 awaitable.hpp uses std::exchange
 
@@ -340,4 +342,49 @@ TEST_F(AuthEndToEnd, AUserHasAtMostTheConfiguredNumberOfWebSockets) {
     }
   }
   EXPECT_TRUE(reopened);
+}
+
+// -- the token cache of WebSocket upgrades (docs/security.md "Tokens and logins") -----------------
+
+TEST_F(AuthEndToEnd, AReconnectWithAVerifiedTokenStillEndsWithTheTokensLifetime) {
+  start({"--access-token-ttl-s", "1"});
+  auto a = make_account(ep(), "brand", "Ana");
+  auto tokens = login(a.email, a.password).json_body();
+  auto token = tokens["token"].get<std::string>();
+  {
+    ws_client first{ep(), token}; // verified in the database, then cached
+    ws_client reconnect{ep(), token};
+    EXPECT_EQ(reconnect.hello()["user"]["id"], a.id);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'500));
+  EXPECT_TRUE(refused_401(token)) << "the cache never outlives the token";
+}
+
+TEST_F(AuthEndToEnd, ARevokedLoginsCachedTokenIsRefusedAtTheNextUpgrade) {
+  for (const char* ttl : {"30000", "0"}) {
+    start({"--auth-cache-ttl-ms", ttl});
+    auto a = make_account(ep(), "creator", "Cleo");
+    auto other = login(a.email, a.password).json_body();
+    auto token = other["token"].get<std::string>();
+    std::optional<ws_client> before{std::in_place, ep(), token};
+    before->close();
+    before.reset();
+    ws_client kept{ep(), a.token};
+    auto path = "/api/v1/users/me/sessions/" + other["session_id"].get<std::string>();
+    ASSERT_EQ(http_call(ep(), "DELETE", path, "", a.token).status, 204) << "ttl " << ttl;
+    EXPECT_TRUE(refused_401(token)) << "ttl " << ttl << ": revoked, cached or not";
+    ws_client again{ep(), a.token};
+    EXPECT_EQ(again.hello()["user"]["id"], a.id) << "the user's other login is untouched";
+    server_.reset();
+  }
+}
+
+TEST_F(AuthEndToEnd, TheTokenCacheLifetimeIsBounded) {
+  // Refused at start-up with the usage exit status 2 (a server that started would be ended by
+  // `timeout`, 124).
+  std::string cmd = "timeout 30 " + std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                    + "' --listen 127.0.0.1:0 --log-level warn --auth-cache-ttl-ms 60001 >/dev/null 2>&1";
+  int rc = std::system(cmd.c_str());
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 2)
+    << "a revocation made elsewhere must apply within a minute; status " << rc;
 }

@@ -292,6 +292,8 @@ TEST_F(ProfileEndToEnd, AnAdminsRoleChangeClosesTheUsersSocketsWithin1sAndTheNew
     << "the same token now acts with the new role";
   ws_client again{ep(), user.token};
   EXPECT_EQ(again.request(json{{"type", "ping"}})["type"], "ok");
+  EXPECT_EQ(again.hello()["user"]["role"], "moderator")
+    << "a reconnect with a token the server verified before (its token cache) gets the new role";
 }
 
 // -- email-code logins ----------------------------------------------------------------------------

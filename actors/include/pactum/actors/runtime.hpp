@@ -162,6 +162,12 @@ struct runtime_config {
   /// are dropped first), and the most unread ones pushed on connect (`notifications.missed`).
   size_t notifications_per_user = 1'000;
   size_t notifications_missed_max = 50;
+  /// Access-token cache (docs/security.md "Token cache"): a verified access token is served from
+  /// memory for at most `auth_cache_ttl` (never past its expiry); revocations made through this
+  /// process drop its entries at once. 0 ms: every authentication reads the database. At most
+  /// `auth_cache_entries` tokens are kept.
+  std::chrono::milliseconds auth_cache_ttl{30'000};
+  size_t auth_cache_entries = 100'000;
 };
 
 /// Who a session or REST call acts as.
@@ -422,6 +428,11 @@ public:
   /// An access token's principal (401 when unknown, expired or revoked).
   void authenticate(std::string bearer_token,
                     std::function<void(expected<principal, api_error>)> done);
+  /// An access token's principal for a WebSocket upgrade, served from the access-token cache
+  /// when this server verified the token within `auth_cache_ttl` (a reconnect; docs/security.md
+  /// "Token cache"), else as `authenticate`. Revocations through this server apply at once.
+  void authenticate_upgrade(std::string bearer_token,
+                            std::function<void(expected<principal, api_error>)> done);
   /// A WebSocket ticket's principal; the ticket is consumed whatever the outcome.
   void authenticate_ticket(std::string ticket,
                            std::function<void(expected<principal, api_error>)> done);

@@ -256,6 +256,7 @@ struct token_grant {
 struct token_owner {
   user_row user;
   std::optional<uuid> login;
+  millis expires_at = 0; ///< the access token's expiry (find_access_token only; else 0)
 };
 
 /// What presenting a refresh token did.
