@@ -151,6 +151,7 @@ struct options {
   size_t product_import_max_bytes = 1024 * 1024;
   size_t conversion_tolerance_s = 300;
   size_t analytics_max_subscriptions = 20;
+  size_t billing_interval_ms = 60'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -338,6 +339,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             [PACTUM_CONVERSION_TOLERANCE_S] (300)
   --analytics-max-subscriptions N  campaigns one connection may follow live (analytics.subscribe)
                             [PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS] (20)
+  --billing-interval-ms N   cpc/cpv campaigns bill valid clicks and views every N ms; 0 never
+                            [PACTUM_BILLING_INTERVAL_MS] (60000)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -479,6 +482,7 @@ options parse(int argc, char** argv) {
     {"product-import-max-bytes", "PACTUM_PRODUCT_IMPORT_MAX_BYTES"},
     {"conversion-tolerance-s", "PACTUM_CONVERSION_TOLERANCE_S"},
     {"analytics-max-subscriptions", "PACTUM_ANALYTICS_MAX_SUBSCRIPTIONS"},
+    {"billing-interval-ms", "PACTUM_BILLING_INTERVAL_MS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -654,6 +658,7 @@ options parse(int argc, char** argv) {
     else if (name == "promo-max-subscribers") o.promo_max_subscribers = std::max<size_t>(to_size(name, v), 1);
     else if (name == "promo-signing-key-file") o.promo_signing_key_file = v;
     else if (name == "analytics-max-subscriptions") o.analytics_max_subscriptions = std::max<size_t>(to_size(name, v), 1);
+    else if (name == "billing-interval-ms") o.billing_interval_ms = to_size(name, v);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -870,6 +875,7 @@ int main(int argc, char** argv) {
   rcfg.message_rate_per_s = opt.message_rate_per_s;
   rcfg.message_burst = opt.message_burst;
   rcfg.timer_sweep_interval = std::chrono::milliseconds(std::max<size_t>(opt.timer_sweep_ms, 10));
+  rcfg.billing_interval = std::chrono::milliseconds(opt.billing_interval_ms == 0 ? 0 : std::max<size_t>(opt.billing_interval_ms, 10));
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
   rcfg.access_ttl = std::chrono::seconds(opt.access_token_ttl_s);
   rcfg.refresh_ttl = std::chrono::seconds(opt.refresh_token_ttl_s);

@@ -162,6 +162,11 @@ struct runtime_config {
   /// are dropped first), and the most unread ones pushed on connect (`notifications.missed`).
   size_t notifications_per_user = 1'000;
   size_t notifications_missed_max = 50;
+  /// Settlement of cpc/cpv campaigns (docs/contracts.md "Performance contracts"): how often the
+  /// job asks the performance contracts with unbilled units to bill (0: never), and the most
+  /// contracts it asks per round.
+  std::chrono::milliseconds billing_interval{60'000};
+  size_t billing_batch = 10'000;
 };
 
 /// Who a session or REST call acts as.
