@@ -21,11 +21,11 @@ protocol::offer_terms cap_terms(int64_t cap) {
   protocol::offer_terms t;
   t.amount = cap;
   t.currency = "USD";
-  t.deliverables = {{"tiktok", "tiktok_video", 1, "a video with the link"}};
+  t.deliverables = {{"tiktok", "tiktok_duet", 1, "a duet with the link"}};
   t.delivery_days = 7;
   t.revision_rounds = 1;
   t.usage_rights = "organic";
-  t.usage_days = 30;
+  t.usage_days = 90;
   return t;
 }
 
@@ -168,7 +168,9 @@ TEST_F(PerformanceContractTest, ViewsArePricedPerThousandCarryingTheRemainder) {
   EXPECT_EQ(s_.billed_units, 1100);
   EXPECT_EQ(s_.billed_gross, 7);
   EXPECT_EQ(performance_gross(perf_, 1100, 900), 7); // 2,000 views: 14 in all
-  EXPECT_EQ(performance_gross(perf_, 0, max_amount), max_amount) << "no overflow";
+  EXPECT_EQ(performance_gross(perf_, 0, max_amount), max_amount / 1000 * 7);
+  EXPECT_EQ(performance_gross(protocol::performance_terms{campaign_, "cpv", max_amount, 0}, 0, max_amount),
+            max_amount) << "no overflow";
   EXPECT_EQ(performance_gross(protocol::performance_terms{campaign_, "cpc", max_amount, 0}, 0, 3), max_amount);
 }
 

@@ -60,10 +60,21 @@ protected:
   int64_t balance(const account& who) {
     auto r = call(who, "GET", "/api/v1/users/me/balance");
     EXPECT_EQ(r.status, 200) << r.body;
-    for (auto& b : r.json_body()["balances"])
+    auto body = r.json_body(); // kept: the loop must not walk a destroyed temporary
+    for (auto& b : body["balances"])
       if (b["currency"] == "EUR")
         return b["available"].get<int64_t>();
     return 0;
+  }
+
+  /// The balance once it reaches `want` (or the last one read after a few seconds).
+  int64_t balance_eventually(const account& who, int64_t want) {
+    int64_t b = balance(who);
+    for (int i = 0; i < 100 && b != want; ++i) {
+      std::this_thread::sleep_for(50ms);
+      b = balance(who);
+    }
+    return b;
   }
 
   int ledger_check() {
@@ -176,7 +187,7 @@ TEST_F(SettlementE2E, CpcPaysValidClicksOnceUpToTheCap) {
   EXPECT_EQ(view["performance"]["billed_gross"], 100);
   EXPECT_EQ(view["escrow"], 900);
   EXPECT_EQ(view["status"], "funded");
-  EXPECT_EQ(balance(cleo), 90) << "20 x 5 less the 10% commission";
+  EXPECT_EQ(balance_eventually(cleo, 90), 90) << "20 x 5 less the 10% commission";
   auto marked = [&](const std::string& verdict) {
     return count("select count(*) from link_clicks where campaign_id = '" + campaign + "' and verdict = '" + verdict
                  + "' and billed_at is not null");
@@ -199,7 +210,7 @@ TEST_F(SettlementE2E, CpcPaysValidClicksOnceUpToTheCap) {
   std::this_thread::sleep_for(1s); // a few billing rounds
   view = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
   EXPECT_EQ(view["performance"]["billed_units"], 20);
-  EXPECT_EQ(balance(cleo), 90);
+  EXPECT_EQ(balance_eventually(cleo, 90), 90);
   EXPECT_EQ(count("select count(*) from journal where entity_id = '" + contract
                   + "' and event_type = 'contract.performance_billed'"), 1);
 
@@ -208,7 +219,7 @@ TEST_F(SettlementE2E, CpcPaysValidClicksOnceUpToTheCap) {
   view = poll(brand, "/api/v1/contracts/" + contract, [](const json& v) { return v.value("status", "") == "released"; });
   EXPECT_EQ(view["escrow"], 0);
   EXPECT_EQ(view["performance"]["billed_gross"], 1000);
-  EXPECT_EQ(balance(cleo), 900) << "the cap less the commission";
+  EXPECT_EQ(balance_eventually(cleo, 900), 900) << "the cap less the commission";
   poll(brand, "/api/v1/campaigns/" + campaign, [](const json& v) { return v.value("spent", 0) == 1000 && v.value("committed", 1) == 0; });
   EXPECT_EQ(ledger_check(), 0);
 }
@@ -229,7 +240,7 @@ TEST_F(SettlementE2E, CpvPaysViewsPerThousandFromViewDeltas) {
   EXPECT_EQ(view["performance"]["model"], "cpv");
   EXPECT_EQ(view["performance"]["billed_gross"], 105) << "1,500 views at 70 per 1,000";
   EXPECT_EQ(view["escrow"], 1000 - 105);
-  EXPECT_EQ(balance(cleo), 105 - 10);
+  EXPECT_EQ(balance_eventually(cleo, 105 - 10), 105 - 10);
   for (int i = 0; i < 100 && count("select count(*) from content_view_deltas where billed_at is null") > 0; ++i)
     std::this_thread::sleep_for(50ms);
   EXPECT_EQ(count("select count(*) from content_view_deltas where billed_at is not null"), 3);
