@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -96,6 +97,9 @@ struct contract_actor_state {
   bool retiring = false;
   /// A performance contract's count of unbilled units is in flight (one at a time).
   bool counting = false;
+  /// A performance contract's end is due: the count in flight is the last bill, then the timer
+  /// (which gives the rest back) is decided.
+  bool then_timer = false;
 
   /// Declared so CAF default-constructs the state (it would otherwise try the actor pointer).
   contract_actor_state() {}
@@ -139,6 +143,7 @@ void publish(self_ptr self, int64_t seq, const std::shared_ptr<const std::string
 
 void start_next(self_ptr self);
 void make_calls(self_ptr self);
+void enqueue(self_ptr self, contract_command cmd, caf::response_promise rp);
 
 /// Tells the deal's conversation that a dispute opened or closed, so moderators may join it
 /// while it is open. Idempotent there; repeated on activation while disputed, so a report lost
@@ -228,6 +233,23 @@ void count_units(self_ptr self) {
         b = contract::bill{after, r.value().through, r.value().units};
       caf::anon_send(handle, contract_atom_v, contract_command{b});
     });
+}
+
+/// The durable timer fired (or fell due while away). A performance contract whose end is due
+/// first bills what its creator earned up to now (a last count), then decides the timer, which
+/// gives the rest of the cap back: the units of the last billing interval are paid too.
+void on_timer(self_ptr self) {
+  auto& st = self->state;
+  const auto& m = st.machine;
+  const millis deadline = m.running_deadline();
+  if (m.performance && deadline != 0 && st.svc->now() >= deadline) {
+    st.then_timer = true;
+    count_units(self);
+    if (st.counting)
+      return; // the count's answer enqueues the bill, then the timer
+    st.then_timer = false;
+  }
+  enqueue(self, contract_command{contract::timer_fired{}}, {});
 }
 
 void on_appended(self_ptr self, append_done& done) {
@@ -591,7 +613,7 @@ caf::behavior running(self_ptr self) {
   else if (self->state.machine.funded_at > 0)
     report_settle(self, self->state.paid_gross); // idempotent there: a report lost to a crash is made again
   if (auto due = self->state.machine.next_timer(self->state.rules); due > 0 && due <= self->state.svc->now())
-    enqueue(self, contract_command{contract::timer_fired{}}, {}); // fell due while we were away
+    on_timer(self); // fell due while we were away
   return {
     [=](contract_atom, contract_command& c) -> caf::result<protocol::contract_ack_reply> {
       if (auto no = refused(self->state, c))
@@ -604,9 +626,18 @@ caf::behavior running(self_ptr self) {
       }
       if (auto* b = std::get_if<contract::bill>(&c.cmd); b && c.role.empty()) {
         st.counting = false; // the count's answer
-        if (b->units <= 0)
+        const bool last = std::exchange(st.then_timer, false);
+        if (b->units <= 0) {
+          if (last)
+            enqueue(self, contract_command{contract::timer_fired{}}, {});
           return protocol::contract_ack_reply{st.id, st.committed, st.svc->now(), true,
                                               std::string{to_string(st.machine.status)}};
+        }
+        auto rp = self->make_response_promise();
+        enqueue(self, std::move(c), rp);
+        if (last) // decided after the bill: the rest of the cap goes back
+          enqueue(self, contract_command{contract::timer_fired{}}, {});
+        return rp;
       }
       auto rp = self->make_response_promise();
       enqueue(self, std::move(c), rp);
@@ -624,9 +655,7 @@ caf::behavior running(self_ptr self) {
           reply.events.push_back({seq, *payload});
       return reply;
     },
-    [=](timer_atom, const std::string&, millis) {
-      enqueue(self, contract_command{contract::timer_fired{}}, {});
-    },
+    [=](timer_atom, const std::string&, millis) { on_timer(self); },
     [=](append_done& d) { on_appended(self, d); },
     [=](provider_answer& a) { on_provider_answer(self, a); },
     [=](retry_call_atom, const std::string& key) { call(self, key); },

@@ -17,6 +17,7 @@
 #include <pqxx/pqxx>
 
 #include "e2e_fixture.hpp"
+#include "pactum/common/time.hpp"
 #include "pactum/sim/client.hpp"
 
 using namespace pactum::sim;
@@ -100,7 +101,7 @@ protected:
   /// A published campaign priced `model` at `rate`; `creator` approved into it. Answers the
   /// campaign and the conversation.
   std::pair<std::string, std::string> make_campaign(const account& brand, const account& creator,
-                                               const std::string& model, int64_t rate) {
+                                               const std::string& model, int64_t rate, int64_t ends_at = 0) {
     json d{{"key", "c"},
            {"title", "Autumn rides"},
            {"description", "City bikes"},
@@ -112,6 +113,8 @@ protected:
            {"collaboration_types", {"tiktok_duet"}},
            {"pricing", {{"model", model}, {"rate", rate}}},
            {"brief", "Ride it"}};
+    if (ends_at > 0)
+      d["ends_at"] = ends_at;
     auto made = call(brand, "POST", "/api/v1/brands/campaigns", d);
     EXPECT_EQ(made.status, 201) << made.body;
     auto id = made.json_body()["campaign"]["id"].get<std::string>();
@@ -244,5 +247,47 @@ TEST_F(SettlementE2E, CpvPaysViewsPerThousandFromViewDeltas) {
   for (int i = 0; i < 100 && count("select count(*) from content_view_deltas where billed_at is null") > 0; ++i)
     std::this_thread::sleep_for(50ms);
   EXPECT_EQ(count("select count(*) from content_view_deltas where billed_at is not null"), 3);
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+class SettlementEndE2E : public SettlementE2E {
+protected:
+  std::vector<std::string> server_args() const override {
+    auto args = SettlementE2E::server_args();
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == "--billing-interval-ms")
+        args[i + 1] = "0"; // no job: only the contract's own last bill at the end pays
+    return args;
+  }
+};
+
+TEST_F(SettlementEndE2E, TheCampaignEndBillsTheLastClicksThenGivesTheRestBack) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  const int64_t ends_at = pactum::now_millis() + 8'000;
+  auto made = make_campaign(brand, cleo, "cpc", 5, ends_at);
+  const std::string campaign = made.first, conv = made.second;
+  auto contract = funded_deal(brand, cleo, conv, 1000);
+  auto view = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
+  ASSERT_EQ(view["performance"]["ends_at"], ends_at) << view.dump();
+  auto pid = call(brand, "POST", "/api/v1/brands/products",
+                  json{{"sku", "BIKE"}, {"name", "City bike"}, {"category", "bikes"},
+                       {"url", "https://shop.example/bike"}, {"price", 49'900}, {"currency", "EUR"}})
+               .json_body()["product"]["id"].get<std::string>();
+  auto code = call(cleo, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}})
+                .json_body()["link"]["code"].get<std::string>();
+  clicks(code, 10, browser);
+  clicks(code, 1, "curl/8.4.0");
+  ASSERT_LT(pactum::now_millis(), ends_at - 1'000) << "the machine is too slow for this test's timing";
+  view = poll(brand, "/api/v1/contracts/" + contract, [](const json& v) { return v.value("status", "") == "refunded"; }, 600);
+  EXPECT_EQ(view["performance"]["billed_units"], 10) << view.dump();
+  EXPECT_EQ(view["performance"]["billed_gross"], 50);
+  json refund;
+  for (auto& e : view["events"])
+    if (e["event"]["type"] == "contract.refunded")
+      refund = e["event"];
+  EXPECT_EQ(refund["reason"], "campaign_ended") << view.dump();
+  EXPECT_EQ(refund["amount"], 950);
+  EXPECT_EQ(balance_eventually(cleo, 45), 45);
   EXPECT_EQ(ledger_check(), 0);
 }
