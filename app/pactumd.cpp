@@ -156,6 +156,7 @@ struct options {
   size_t views_quota_reserve = 2;
   size_t auth_cache_ttl_ms = 30'000;
   size_t auth_cache_entries = 100'000;
+  size_t billing_interval_ms = 60'000;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -352,6 +353,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
                             (revocations through this server apply at once); 0 = off, at most
                             60000 [PACTUM_AUTH_CACHE_TTL_MS] (30000)
   --auth-cache-entries N    access tokens cached at most [PACTUM_AUTH_CACHE_ENTRIES] (100000)
+  --billing-interval-ms N   cpc/cpv campaigns bill valid clicks and views every N ms; 0 never
+                            [PACTUM_BILLING_INTERVAL_MS] (60000)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -498,6 +501,7 @@ options parse(int argc, char** argv) {
     {"views-quota-reserve", "PACTUM_VIEWS_QUOTA_RESERVE"},
     {"auth-cache-ttl-ms", "PACTUM_AUTH_CACHE_TTL_MS"},
     {"auth-cache-entries", "PACTUM_AUTH_CACHE_ENTRIES"},
+    {"billing-interval-ms", "PACTUM_BILLING_INTERVAL_MS"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -678,6 +682,7 @@ options parse(int argc, char** argv) {
     else if (name == "views-quota-reserve") o.views_quota_reserve = to_size(name, v);
     else if (name == "auth-cache-ttl-ms") o.auth_cache_ttl_ms = to_size(name, v);
     else if (name == "auth-cache-entries") o.auth_cache_entries = to_size(name, v);
+    else if (name == "billing-interval-ms") o.billing_interval_ms = to_size(name, v);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -896,6 +901,7 @@ int main(int argc, char** argv) {
   rcfg.message_rate_per_s = opt.message_rate_per_s;
   rcfg.message_burst = opt.message_burst;
   rcfg.timer_sweep_interval = std::chrono::milliseconds(std::max<size_t>(opt.timer_sweep_ms, 10));
+  rcfg.billing_interval = std::chrono::milliseconds(opt.billing_interval_ms == 0 ? 0 : std::max<size_t>(opt.billing_interval_ms, 10));
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
   rcfg.access_ttl = std::chrono::seconds(opt.access_token_ttl_s);
   rcfg.refresh_ttl = std::chrono::seconds(opt.refresh_token_ttl_s);

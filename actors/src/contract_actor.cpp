@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -36,6 +37,7 @@
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/payments/provider.hpp"
+#include "pactum/persistence/settlement_store.hpp"
 #include "services.hpp"
 #include "notifications.hpp"
 
@@ -61,6 +63,9 @@ struct in_flight_command {
 
 /// The longest wait between retries of a provider call.
 constexpr auto max_call_backoff = std::chrono::seconds(60);
+
+/// The most tracking rows one performance bill counts (a backlog is billed over several rounds).
+constexpr size_t max_bill_rows = 100'000;
 
 } // namespace
 
@@ -90,6 +95,11 @@ struct contract_actor_state {
   std::map<std::string, call_state> calls;
   caf::actor_clock::time_point last_active;
   bool retiring = false;
+  /// A performance contract's count of unbilled units is in flight (one at a time).
+  bool counting = false;
+  /// A performance contract's end is due: the count in flight is the last bill, then the timer
+  /// (which gives the rest back) is decided.
+  bool then_timer = false;
 
   /// Declared so CAF default-constructs the state (it would otherwise try the actor pointer).
   contract_actor_state() {}
@@ -133,6 +143,7 @@ void publish(self_ptr self, int64_t seq, const std::shared_ptr<const std::string
 
 void start_next(self_ptr self);
 void make_calls(self_ptr self);
+void enqueue(self_ptr self, contract_command cmd, caf::response_promise rp);
 
 /// Tells the deal's conversation that a dispute opened or closed, so moderators may join it
 /// while it is open. Idempotent there; repeated on activation while disputed, so a report lost
@@ -177,6 +188,68 @@ void report_settle(self_ptr self, int64_t spent) {
   auto& st = self->state;
   report_campaign_budget(self->system(), st.svc, st.machine.conversation,
                          campaign_command{campaign::settle_budget{st.id, spent, st.machine.terms.amount - spent}});
+}
+
+/// Sets billed_at on the tracking rows the committed bills counted (up to the watermark). Made
+/// after each bill's commit and again on every activation: a mark lost to a crash is made then,
+/// and the rows are never counted twice meanwhile (they are below the watermark).
+void mark_billed(self_ptr self) {
+  auto& st = self->state;
+  if (!st.svc->db || !st.machine.performance || st.machine.billed_through <= 0)
+    return;
+  auto id = st.id;
+  auto through = st.machine.billed_through;
+  persistence::mark_billed(*st.svc->db, st.machine.performance->campaign, st.machine.creator,
+                           st.machine.performance->model, st.machine.funded_at, through,
+                           [id, through](persistence::result<int64_t> r) {
+                             if (!r)
+                               spdlog::warn("contract {}: billed rows through {} not marked (again on activation): {}",
+                                            id.str(), through, r.error().message);
+                             else if (r.value() > 0)
+                               spdlog::debug("contract {}: {} rows marked billed through {}", id.str(),
+                                             r.value(), through);
+                           });
+}
+
+/// The settlement job's nudge: counts this performance contract's unbilled units above its
+/// watermark on the pool; the answer comes back as a `bill` system command (units 0: nothing).
+void count_units(self_ptr self) {
+  auto& st = self->state;
+  const auto& m = st.machine;
+  if (!st.svc->db || !m.performance || st.counting || m.funded_at == 0 || m.terminal()
+      || m.status == contract::contract_status::disputed)
+    return;
+  st.counting = true;
+  auto handle = caf::actor_cast<caf::actor>(self);
+  auto id = st.id;
+  auto after = m.billed_through;
+  persistence::count_unbilled(
+    *st.svc->db, m.performance->campaign, m.creator, m.performance->model, after, m.funded_at,
+    max_bill_rows, [handle, id, after](persistence::result<persistence::unbilled_units> r) {
+      contract::bill b{after, after, 0};
+      if (!r)
+        spdlog::warn("contract {}: unbilled units not counted: {}", id.str(), r.error().message);
+      else
+        b = contract::bill{after, r.value().through, r.value().units};
+      caf::anon_send(handle, contract_atom_v, contract_command{b});
+    });
+}
+
+/// The durable timer fired (or fell due while away). A performance contract whose end is due
+/// first bills what its creator earned up to now (a last count), then decides the timer, which
+/// gives the rest of the cap back: the units of the last billing interval are paid too.
+void on_timer(self_ptr self) {
+  auto& st = self->state;
+  const auto& m = st.machine;
+  const millis deadline = m.running_deadline();
+  if (m.performance && deadline != 0 && st.svc->now() >= deadline) {
+    st.then_timer = true;
+    count_units(self);
+    if (st.counting)
+      return; // the count's answer enqueues the bill, then the timer
+    st.then_timer = false;
+  }
+  enqueue(self, contract_command{contract::timer_fired{}}, {});
 }
 
 void on_appended(self_ptr self, append_done& done) {
@@ -227,6 +300,8 @@ void on_appended(self_ptr self, append_done& done) {
     st.paid_gross = flight.settled_spent.value_or(0);
     report_settle(self, st.paid_gross);
   }
+  if (st.machine.billed_through > flight.before.billed_through)
+    mark_billed(self); // the bill is committed: now its rows are marked
   answer(flight.command.rp,
          protocol::contract_ack_reply{st.id, flight.fresh.front().first, st.svc->now(), false,
                                       std::string{to_string(st.machine.status)}});
@@ -283,6 +358,8 @@ void start_next(self_ptr self) {
         spent = x->to_creator;
       contract::apply(st.machine, seq, ev, st.rules);
     }
+    if (st.machine.performance && st.machine.terminal())
+      spent = st.machine.billed_gross; // a performance contract paid out its bills
     std::vector<persistence::timer_change> timers;
     if (auto want = st.machine.next_timer(st.rules); want != st.timer_due) {
       timers.push_back({std::string{contract::timer_kind}, want, want == 0});
@@ -466,6 +543,17 @@ std::string view_of(const contract_actor_state& st) {
     v["paused_status"] = std::string{to_string(m.paused_status)};
   if (m.cancel_requested_by)
     v["cancel_requested_by"] = m.cancel_requested_by->str();
+  if (m.performance) {
+    v["performance"] = nlohmann::json{{"campaign", m.performance->campaign.str()},
+                                      {"model", m.performance->model},
+                                      {"rate", m.performance->rate},
+                                      {"ends_at", m.performance->ends_at > 0 ? nlohmann::json(m.performance->ends_at) : nlohmann::json(nullptr)},
+                                      {"billed_units", m.billed_units},
+                                      {"billed_gross", m.billed_gross},
+                                      {"billed_through", m.billed_through}};
+    if (m.status == contract::contract_status::delivered)
+      v["review_due"] = nullptr; // paid per unit: no review window runs
+  }
   auto bytes = nlohmann::json::to_msgpack(v);
   return std::string{bytes.begin(), bytes.end()};
 }
@@ -519,16 +607,38 @@ caf::behavior running(self_ptr self) {
   make_calls(self); // whatever the journal says is owed to or by the provider
   if (self->state.machine.status == contract::contract_status::disputed)
     tell_conversation(self, true);
+  mark_billed(self); // a performance contract's rows whose mark a crash may have lost
   if (self->state.machine.funded_at > 0 && !contract::is_terminal(self->state.machine.status))
     report_commit(self);
   else if (self->state.machine.funded_at > 0)
     report_settle(self, self->state.paid_gross); // idempotent there: a report lost to a crash is made again
   if (auto due = self->state.machine.next_timer(self->state.rules); due > 0 && due <= self->state.svc->now())
-    enqueue(self, contract_command{contract::timer_fired{}}, {}); // fell due while we were away
+    on_timer(self); // fell due while we were away
   return {
     [=](contract_atom, contract_command& c) -> caf::result<protocol::contract_ack_reply> {
       if (auto no = refused(self->state, c))
         return std::move(*no);
+      auto& st = self->state;
+      if (std::holds_alternative<contract::bill_due>(c.cmd)) {
+        count_units(self);
+        return protocol::contract_ack_reply{st.id, st.committed, st.svc->now(), true,
+                                            std::string{to_string(st.machine.status)}};
+      }
+      if (auto* b = std::get_if<contract::bill>(&c.cmd); b && c.role.empty()) {
+        st.counting = false; // the count's answer
+        const bool last = std::exchange(st.then_timer, false);
+        if (b->units <= 0) {
+          if (last)
+            enqueue(self, contract_command{contract::timer_fired{}}, {});
+          return protocol::contract_ack_reply{st.id, st.committed, st.svc->now(), true,
+                                              std::string{to_string(st.machine.status)}};
+        }
+        auto rp = self->make_response_promise();
+        enqueue(self, std::move(c), rp);
+        if (last) // decided after the bill: the rest of the cap goes back
+          enqueue(self, contract_command{contract::timer_fired{}}, {});
+        return rp;
+      }
       auto rp = self->make_response_promise();
       enqueue(self, std::move(c), rp);
       return rp;
@@ -545,9 +655,7 @@ caf::behavior running(self_ptr self) {
           reply.events.push_back({seq, *payload});
       return reply;
     },
-    [=](timer_atom, const std::string&, millis) {
-      enqueue(self, contract_command{contract::timer_fired{}}, {});
-    },
+    [=](timer_atom, const std::string&, millis) { on_timer(self); },
     [=](append_done& d) { on_appended(self, d); },
     [=](provider_answer& a) { on_provider_answer(self, a); },
     [=](retry_call_atom, const std::string& key) { call(self, key); },
@@ -664,7 +772,9 @@ caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id) {
             self->quit(refuse(protocol::error_code::internal, "corrupt journal"));
             return;
           }
-          if (auto* x = std::get_if<protocol::contract_released>(&ev.value()))
+          if (auto* x = std::get_if<protocol::contract_performance_billed>(&ev.value()))
+            st.paid_gross += x->gross;
+          else if (auto* x = std::get_if<protocol::contract_released>(&ev.value()))
             st.paid_gross = x->to_creator;
           else if (auto* x = std::get_if<protocol::contract_resolved>(&ev.value()))
             st.paid_gross = x->to_creator;

@@ -75,8 +75,14 @@ millis state::running_deadline() const noexcept {
   switch (status) {
     case contract_status::funded:
     case contract_status::revision_requested:
+      // A performance contract also ends when its campaign does, delivered or not.
+      if (performance && performance->ends_at > 0)
+        return std::min(delivery_due, performance->ends_at);
       return delivery_due;
     case contract_status::delivered:
+      // Paid per unit until the campaign ends (0: no end; exhausted or cancelled only).
+      if (performance)
+        return performance->ends_at;
       return review_due;
     default:
       return 0;
@@ -325,11 +331,14 @@ protocol::contract_event settle(const state& s, int64_t seq, millis now, bool ca
                                      now, st.by, st.key};
 }
 
-/// The delivery deadline passed: the brand gets back what the contract holds.
-protocol::contract_refunded refund_on_deadline(const state& s, millis now) {
+/// The delivery deadline passed (or a performance contract's campaign ended): the brand gets back
+/// what the contract holds (a performance contract: what its bills left of the cap).
+protocol::contract_refunded refund_on_deadline(const state& s, millis now,
+                                               std::string reason = "delivery_deadline") {
   const int64_t seq = s.head + 1;
   if (s.mode == funding_mode::escrow)
-    return {s.terms.amount, "delivery_deadline", provider_key(s, "refund", seq), now};
+    return {s.escrow, std::move(reason),
+            s.escrow > 0 || !s.performance ? provider_key(s, "refund", seq) : std::string{}, now};
   if (!s.authorization.empty()) // void the authorization: nothing was taken
     return {s.authorized, "delivery_deadline", {}, now, provider_key(s, "cancel", seq)};
   return {0, "delivery_deadline", {}, now}; // fallback: nothing held, nothing to call
@@ -349,7 +358,7 @@ decision decide(const state& s, const open& cmd, millis now, const rules&) {
     // The conversation re-sends open until it hears back: the same open is a retry.
     if (cmd.id == s.id && cmd.conversation == s.conversation && cmd.offer == s.offer
         && cmd.brand == s.brand && cmd.creator == s.creator && cmd.terms == s.terms
-        && cmd.mode == s.mode)
+        && cmd.mode == s.mode && cmd.performance == s.performance)
       return duplicate{1, s.opened_at};
     return refuse(protocol::error_code::conflict, "this contract already exists with other terms");
   }
@@ -365,8 +374,18 @@ decision decide(const state& s, const open& cmd, millis now, const rules&) {
     return refuse(protocol::error_code::bad_request, "terms.amount is too large");
   if (!protocol::funding_mode_from_string(protocol::to_string(cmd.mode)))
     return refuse(protocol::error_code::bad_request, "unknown funding mode");
+  if (cmd.performance) {
+    const auto& p = *cmd.performance;
+    if (cmd.mode != funding_mode::escrow)
+      return refuse(protocol::error_code::bad_request,
+                    "a performance contract holds its cap in escrow (escrow mode only)");
+    if ((p.model != "cpc" && p.model != "cpv") || p.rate <= 0 || p.rate > max_amount
+        || p.ends_at < 0 || p.campaign.is_nil())
+      return refuse(protocol::error_code::bad_request,
+                    "performance terms need a campaign, model cpc or cpv and a positive rate");
+  }
   return accepted{{protocol::contract_opened{cmd.conversation, cmd.offer, cmd.brand, cmd.creator,
-                                             cmd.terms, now, cmd.mode}}};
+                                             cmd.terms, now, cmd.mode, cmd.performance}}};
 }
 
 decision decide(const state& s, const fund& cmd, millis now, const rules& r) {
@@ -482,6 +501,10 @@ decision decide(const state& s, const approve& cmd, millis now, const rules& r) 
     return *no;
   if (cmd.by != s.brand)
     return refuse(protocol::error_code::forbidden, "only the brand approves a delivery");
+  if (s.performance)
+    return refuse(protocol::error_code::conflict,
+                  "a performance contract is paid per valid " + std::string{s.performance->model == "cpc" ? "click" : "view"}
+                    + " by the settlement, not released on approval");
   if (s.status != contract_status::delivered)
     return wrong_status(s, "approve", "delivered");
   if (s.reauthorizing())
@@ -530,6 +553,10 @@ decision decide(const state& s, const dispute& cmd, millis now, const rules& r) 
     return *no;
   if (cmd.reason.empty())
     return refuse(protocol::error_code::bad_request, "a dispute needs a reason");
+  if (s.performance)
+    return refuse(protocol::error_code::conflict,
+                  "a performance contract is paid per unit and cannot be disputed; cancel it "
+                  "together (the rest of the cap goes back to the brand)");
   if (cmd.reason.size() > max_reason_bytes)
     return refuse(protocol::error_code::too_large,
                   "reason is longer than " + std::to_string(max_reason_bytes) + " bytes");
@@ -595,6 +622,10 @@ decision decide(const state& s, const cancel& cmd, millis now, const rules& r) {
       if (auto no = check_capacity(s, 1, r))
         return *no;
       return accepted{{protocol::contract_cancelled{cmd.by, cmd.key, 0, {}, now}}};
+    case contract_status::delivered:
+      if (!s.performance)
+        return wrong_status(s, "cancel", "awaiting_funding, funded or revision_requested");
+      [[fallthrough]]; // a performance contract runs while delivered: it may be cancelled then
     case contract_status::funded:
     case contract_status::revision_requested:
       if (s.cancel_requested_by == cmd.by)
@@ -606,9 +637,11 @@ decision decide(const state& s, const cancel& cmd, millis now, const rules& r) {
         return accepted{{protocol::contract_cancel_requested{cmd.by, cmd.key, now}}};
       if (s.reauthorizing())
         return renewing();
-      if (s.mode == funding_mode::escrow)
-        return accepted{{protocol::contract_cancelled{cmd.by, cmd.key, s.terms.amount,
-                                                      provider_key(s, "refund", s.head + 1), now}}};
+      if (s.mode == funding_mode::escrow) // what the escrow holds: the amount, or a cap's rest
+        return accepted{{protocol::contract_cancelled{
+          cmd.by, cmd.key, s.escrow,
+          s.escrow > 0 || !s.performance ? provider_key(s, "refund", s.head + 1) : std::string{},
+          now}}};
       if (!s.authorization.empty()) // void the authorization: nothing was taken
         return accepted{{protocol::contract_cancelled{cmd.by, cmd.key, s.authorized, {}, now,
                                                       provider_key(s, "cancel", s.head + 1)}}};
@@ -624,6 +657,11 @@ decision decide(const state& s, const timer_fired&, millis now, const rules& r) 
   const millis deadline = s.running_deadline();
   const bool delivering = s.status != contract_status::delivered;
   if (deadline != 0 && now >= deadline) {
+    if (s.performance) // paid per unit: the rest of the cap goes back, delivered or not
+      return accepted{{refund_on_deadline(
+        s, now,
+        s.performance->ends_at != 0 && deadline == s.performance->ends_at ? "campaign_ended"
+                                                                           : "delivery_deadline")}};
     if (delivering)
       return accepted{{refund_on_deadline(s, now)}};
     if (s.mode == funding_mode::authorize_capture)
@@ -638,7 +676,8 @@ decision decide(const state& s, const timer_fired&, millis now, const rules& r) 
   if (deadline == 0)
     return ignored{"no clock is running"};
   if (s.reminded_for != deadline && now >= deadline - r.reminder_before)
-    return accepted{{protocol::contract_reminder{delivering ? "delivery" : "review", deadline, now}}};
+    return accepted{{protocol::contract_reminder{
+      !delivering && s.performance ? "campaign_end" : delivering ? "delivery" : "review", deadline, now}}};
   return ignored{"nothing due yet"};
 }
 
@@ -697,6 +736,52 @@ std::vector<provider_call> calls_due(const state& s) {
 
 // -- apply ----------------------------------------------------------------------------------------
 
+int64_t performance_gross(const protocol::performance_terms& p, int64_t billed_units,
+                          int64_t units) noexcept {
+  if (units <= 0 || p.rate <= 0)
+    return 0;
+  if (p.model == "cpc") {
+    if (units > max_amount / p.rate)
+      return max_amount;
+    return units * p.rate;
+  }
+  // floor(n * rate / 1000) without overflow: n = 1000 q + rem.
+  auto cost = [&](int64_t n) -> int64_t {
+    const int64_t q = n / 1000;
+    const int64_t rem = n % 1000;
+    if (q > max_amount / p.rate)
+      return max_amount;
+    return std::min(max_amount, q * p.rate + rem * std::min(p.rate, max_amount) / 1000);
+  };
+  if (units > max_amount - billed_units)
+    return max_amount;
+  return std::max<int64_t>(0, cost(billed_units + units) - cost(billed_units));
+}
+
+decision decide(const state& s, const bill& cmd, millis now, const rules& r) {
+  if (!s.exists() || !s.performance)
+    return refuse(protocol::error_code::conflict, "not a performance contract");
+  if (cmd.through <= s.billed_through)
+    return ignored{"already billed through " + std::to_string(s.billed_through)};
+  if (cmd.after != s.billed_through)
+    return ignored{"stale count (from " + std::to_string(cmd.after) + ", watermark "
+                   + std::to_string(s.billed_through) + ")"};
+  if (cmd.units <= 0 || cmd.after < 0)
+    return refuse(protocol::error_code::bad_request, "a bill needs units > 0");
+  if (s.mode != funding_mode::escrow)
+    return refuse(protocol::error_code::conflict, "a performance contract holds escrow");
+  if (s.status != contract_status::funded && s.status != contract_status::delivered
+      && s.status != contract_status::revision_requested)
+    return wrong_status(s, "bill", "funded, delivered or revision_requested");
+  const int64_t gross = std::min(performance_gross(*s.performance, s.billed_units, cmd.units), s.escrow);
+  return accepted{{protocol::contract_performance_billed{
+    cmd.units, gross, commission(gross, r), cmd.through, gross == s.escrow, now}}};
+}
+
+decision decide(const state&, const bill_due&, millis, const rules&) {
+  return ignored{"bill_due is counted by the contract actor"};
+}
+
 namespace {
 
 void remember(state& s, const uuid& by, const std::string& key, int64_t seq, millis at,
@@ -743,6 +828,7 @@ void apply(state& s, int64_t seq, const protocol::contract_event& ev, const rule
                  s.terms = x.terms;
                  s.opened_at = x.at;
                  s.mode = x.mode;
+                 s.performance = x.performance;
                  s.status = contract_status::awaiting_funding;
                },
                [&](const protocol::contract_funding_requested& x) {
@@ -890,6 +976,17 @@ void apply(state& s, int64_t seq, const protocol::contract_event& ev, const rule
                  clear_intent();
                  s.status = contract_status::payment_due;
                },
+               [&](const protocol::contract_performance_billed& x) {
+                 s.billed_through = x.through;
+                 s.billed_units += x.units;
+                 s.billed_gross += x.gross;
+                 s.escrow -= x.gross;
+                 if (x.ended) { // the cap is paid out: nothing is left to bill or give back
+                   s.status = contract_status::released;
+                   s.cancel_requested_by.reset();
+                   finish();
+                 }
+               },
              },
              ev);
   s.head = seq;
@@ -963,6 +1060,10 @@ std::vector<posting> postings(const state& before, int64_t seq, const protocol::
                  resolve_held(posting::kind::void_pending);
                },
                [&](const protocol::contract_charged& x) { leg(clearing, escrow, x.amount); },
+               [&](const protocol::contract_performance_billed& x) {
+                 leg(escrow, account::user(before.creator, cur), x.gross - x.commission);
+                 leg(escrow, account::revenue(cur), x.commission);
+               },
                [](const auto&) {},
              },
              ev);
@@ -1000,7 +1101,7 @@ std::string encode_snapshot(const state& s) {
            {"capture", s.capture}};
   if (s.exists()) { // the opening, in its journal encoding: one definition of valid terms
     protocol::contract_event opened = protocol::contract_opened{
-      s.conversation, s.offer, s.brand, s.creator, s.terms, s.opened_at, s.mode};
+      s.conversation, s.offer, s.brand, s.creator, s.terms, s.opened_at, s.mode, s.performance};
     auto bytes = protocol::encode_contract_event(opened);
     obj["opened"] = json::binary(std::vector<uint8_t>(bytes.begin(), bytes.end()));
     obj["opened_version"] = protocol::contract_event_version(opened);
@@ -1023,6 +1124,11 @@ std::string encode_snapshot(const state& s) {
   for (auto& [k, use] : s.keys)
     keys.push_back(json::array({k.first.str(), k.second, use.seq, use.at, use.fingerprint}));
   obj["keys"] = std::move(keys);
+  if (s.performance) { // the terms ride in "opened" (its version 3)
+    obj["billed_through"] = s.billed_through;
+    obj["billed_units"] = s.billed_units;
+    obj["billed_gross"] = s.billed_gross;
+  }
   auto bytes = json::to_msgpack(obj);
   return std::string{bytes.begin(), bytes.end()};
 }
@@ -1064,6 +1170,7 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
       s.terms = o.terms;
       s.opened_at = o.at;
       s.mode = o.mode;
+      s.performance = o.performance;
     } else if (s.head > 0) {
       return std::string{"snapshot of an open contract without its opening"};
     }
@@ -1123,6 +1230,11 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
     }
     for (auto& entry : obj.at("cancels"))
       s.cancels[entry.at(0).get<std::string>()] = entry.at(1).get<std::string>();
+    if (s.performance) {
+      s.billed_through = obj.value("billed_through", int64_t{0});
+      s.billed_units = obj.value("billed_units", int64_t{0});
+      s.billed_gross = obj.value("billed_gross", int64_t{0});
+    }
     return s;
   } catch (const json::exception& ex) {
     return std::string{"malformed snapshot: "} + ex.what();

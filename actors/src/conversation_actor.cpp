@@ -29,6 +29,7 @@
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/persistence/profile_store.hpp"
+#include "pactum/persistence/settlement_store.hpp"
 #include "services.hpp"
 #include "notifications.hpp"
 
@@ -87,6 +88,10 @@ struct conversation_state {
   /// The brand's country for the batch about to start, looked up fresh before every batch that
   /// accepts an offer (acceptances are rare; a country changed a minute ago must count).
   std::optional<std::string> brand_country;
+  /// Read with the country: the terms of the conversation's cpc/cpv campaign, if it serves one
+  /// (an accepted offer then opens a performance contract; docs/contracts.md).
+  std::optional<protocol::performance_terms> performance;
+  std::string performance_currency;
   bool country_ready = false;
   bool country_failed = false;
   uint64_t next_ticket = 0;
@@ -270,14 +275,28 @@ void look_up_brand_country(self_ptr self) {
   auto& st = self->state;
   st.appending = true;
   auto handle = caf::actor_cast<caf::actor>(self);
+  auto* db = st.svc->db;
+  auto conversation = st.id;
   persistence::load_brand_profile(
-    *st.svc->db, st.machine.brand, [handle](persistence::result<persistence::brand_profile_row> r) {
+    *db, st.machine.brand, [handle, db, conversation](persistence::result<persistence::brand_profile_row> r) {
       brand_country_loaded out;
       if (r)
         out.country = r.value().country;
       else if (r.error().code != persistence::errc::not_found)
         out.failed = true;
-      caf::anon_send(handle, std::move(out));
+      // Then the campaign's pricing: a cpc/cpv campaign makes the contract a performance one.
+      persistence::performance_pricing(
+        *db, conversation,
+        [handle, out = std::move(out)](persistence::result<std::optional<persistence::campaign_pricing>> p) mutable {
+          if (!p)
+            out.failed = true;
+          else if (p.value()) {
+            auto& c = *p.value();
+            out.performance = protocol::performance_terms{c.campaign, c.model, c.rate, c.ends_at};
+            out.performance_currency = c.currency;
+          }
+          caf::anon_send(handle, std::move(out));
+        });
     });
 }
 
@@ -332,9 +351,17 @@ void start_batch(self_ptr self) {
         std::optional<std::string_view> brand_country;
         if (st.brand_country)
           brand_country = *st.brand_country;
+        auto mode = choose_funding_mode(st.svc->cfg.funding, brand_country);
+        // A cpc/cpv campaign's deal is a performance contract: its amount is the creator's cap,
+        // paid per valid click or view (docs/contracts.md). Escrow mode and the campaign's
+        // currency only; otherwise it stays an ordinary contract.
+        std::optional<protocol::performance_terms> performance;
+        if (st.performance && mode == protocol::funding_mode::escrow
+            && st.performance_currency == offer.terms.value().currency)
+          performance = st.performance;
         protocol::contract_event opened = protocol::contract_opened{
           st.id, acc->offer, st.machine.brand, st.machine.creator, offer.terms.value(), now,
-          choose_funding_mode(st.svc->cfg.funding, brand_country)};
+          mode, std::move(performance)};
         auto opened_payload = protocol::encode_contract_event(opened);
         st.in_flight_contract_frames.push_back(
           make_frame(protocol::contract_stream(acc->contract), 1, opened_payload));
@@ -588,6 +615,8 @@ caf::behavior running(self_ptr self) {
       auto& st = self->state;
       st.appending = false;
       st.brand_country = std::move(c.country);
+      st.performance = std::move(c.performance);
+      st.performance_currency = std::move(c.performance_currency);
       st.country_failed = c.failed;
       st.country_ready = true;
       start_batch(self);

@@ -66,7 +66,7 @@ struct contract_command {
   std::variant<contract::fund, contract::payment_result, contract::deliver, contract::approve,
                contract::request_revision, contract::dispute, contract::resolve, contract::cancel,
                contract::timer_fired, contract::confirm_call, contract::capture_result,
-               contract::authorization_lapsed>
+               contract::authorization_lapsed, contract::bill, contract::bill_due>
     cmd;
   /// The sender's account role for the authorization policy; empty for the system's own commands
   /// (provider outcomes, timers), which the policy does not judge.
@@ -143,6 +143,9 @@ struct append_done {
 struct brand_country_loaded {
   std::optional<std::string> country;
   bool failed = false;
+  /// The conversation's campaign terms when it is a cpc/cpv campaign (a performance contract).
+  std::optional<protocol::performance_terms> performance = std::nullopt;
+  std::string performance_currency = {}; ///< that campaign's currency
 };
 
 struct history_loaded {
@@ -167,6 +170,11 @@ struct open_done {
 };
 
 /// A batch of due timers read by the sweeper.
+/// The settlement job's candidates (offer.accepted payloads), read on the pool.
+struct billing_candidates_loaded {
+  persistence::result<std::vector<std::string>> accepted;
+};
+
 struct timers_loaded {
   persistence::result<std::vector<persistence::due_timer>> timers;
 };
@@ -313,6 +321,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(pactum, caf::first_custom_type_id)
   CAF_ADD_ATOM(pactum, pactum::actors, apush_atom, "apush")
   CAF_ADD_ATOM(pactum, pactum::actors, aloaded_atom, "aloaded")
   CAF_ADD_ATOM(pactum, pactum::actors, afigures_atom, "afigures")
+  CAF_ADD_ATOM(pactum, pactum::actors, billing_atom, "billing")
 CAF_END_TYPE_ID_BLOCK(pactum)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::uuid)
@@ -382,3 +391,4 @@ struct services;
 } // namespace pactum::actors
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::notification_fact)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::notifications_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pactum::actors::billing_candidates_loaded)

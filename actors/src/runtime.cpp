@@ -296,6 +296,8 @@ struct runtime::impl {
     campaigns->heal_read_model();
     affiliate = std::make_unique<affiliate_service>(svc);
     svc.tokens = std::make_shared<auth_cache>(svc.cfg.auth_cache_ttl, svc.cfg.auth_cache_entries);
+    if (svc.cfg.billing_interval.count() > 0 && svc.db)
+      settlement = spawn_settlement(sys, &svc);
   }
 
   static std::unique_ptr<key_service> make_keys(const runtime_config& c,
@@ -310,6 +312,8 @@ struct runtime::impl {
   ~impl() {
     if (sweeper)
       caf::anon_send_exit(sweeper, caf::exit_reason::user_shutdown);
+    if (settlement)
+      caf::anon_send_exit(settlement, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.notifier, caf::exit_reason::user_shutdown);
@@ -337,6 +341,7 @@ struct runtime::impl {
   std::unique_ptr<promotion_service> promotions; ///< created by runtime's constructor (needs the runtime)
   std::unique_ptr<privacy_service> privacy;
   std::unique_ptr<affiliate_service> affiliate; ///< last: destroyed first (writes queued clicks)
+  caf::actor settlement; ///< cpc/cpv billing (none when the interval is 0)
 
   /// Closes the WebSockets opened with this login (4003).
   void kick(const uuid& user, const std::string& login, std::string reason) {

@@ -82,6 +82,7 @@ void report_campaign_budget(caf::actor_system& sys, services* svc, uuid conversa
 
 /// Spawns the durable-timer sweeper (reads `svc->store`).
 caf::actor spawn_timer_sweeper(caf::actor_system& sys, services* svc);
+caf::actor spawn_settlement(caf::actor_system& sys, services* svc);
 
 /// Spawns the session actor of one client connection.
 caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,

@@ -39,6 +39,7 @@ constexpr std::array<std::string_view, std::variant_size_v<contract_event>> type
   "contract.capture_failed",
   "contract.charged",
   "contract.charge_failed",
+  "contract.performance_billed",
 }};
 
 constexpr std::array<std::string_view, 2> mode_names{{"escrow", "authorize_capture"}};
@@ -85,6 +86,8 @@ bool is_contract_event_type(std::string_view type) noexcept {
 }
 
 int16_t contract_event_version(const contract_event& ev) noexcept {
+  if (auto* o = std::get_if<contract_opened>(&ev); o && o->performance)
+    return 3;
   const bool v2 = std::visit(
     overload{
       [](const contract_opened& x) { return x.mode != funding_mode::escrow; },
@@ -100,7 +103,7 @@ int16_t contract_event_version(const contract_event& ev) noexcept {
 }
 
 std::string encode_contract_event(const contract_event& ev) {
-  const bool v2 = contract_event_version(ev) == 2;
+  const bool v2 = contract_event_version(ev) >= 2;
   json obj = std::visit(
     overload{
       [v2](const contract_opened& x) {
@@ -112,6 +115,11 @@ std::string encode_contract_event(const contract_event& ev) {
                  {"at", x.at}};
         if (v2)
           obj["funding_mode"] = to_string(x.mode);
+        if (x.performance)
+          obj["performance"] = json{{"campaign", x.performance->campaign.str()},
+                                    {"model", x.performance->model},
+                                    {"rate", x.performance->rate},
+                                    {"ends_at", x.performance->ends_at}};
         return obj;
       },
       [v2](const contract_funding_requested& x) {
@@ -255,6 +263,10 @@ std::string encode_contract_event(const contract_event& ev) {
       [](const contract_charge_failed& x) {
         return json{{"intent", x.intent}, {"code", x.code}, {"at", x.at}};
       },
+      [](const contract_performance_billed& x) {
+        return json{{"units", x.units},     {"gross", x.gross},   {"commission", x.commission},
+                    {"through", x.through}, {"ended", x.ended},   {"at", x.at}};
+      },
     },
     ev);
   obj["type"] = contract_event_type(ev);
@@ -267,10 +279,11 @@ expected<contract_event, std::string> decode_contract_event(std::string_view typ
                                                             std::string_view msgpack) {
   if (!is_contract_event_type(type))
     return std::string{"unknown event type "} + std::string{type};
-  if (version != 1 && !(version == 2 && has_version_2(type)))
+  if (version != 1 && !(version == 2 && has_version_2(type))
+      && !(version == 3 && type == "contract.opened"))
     return std::string{"unsupported version "} + std::to_string(version) + " of "
            + std::string{type};
-  const bool v2 = version == 2;
+  const bool v2 = version >= 2;
   auto obj = json::from_msgpack(msgpack.begin(), msgpack.end(), true, false);
   if (obj.is_discarded() || !obj.is_object())
     return std::string{"payload is not a msgpack map"};
@@ -289,6 +302,21 @@ expected<contract_event, std::string> decode_contract_event(std::string_view typ
         f.fail("funding_mode");
       else
         x.mode = *mode;
+    }
+    if (version == 3) {
+      auto p = obj.find("performance");
+      if (p == obj.end() || !p->is_object()) {
+        f.fail("performance");
+      } else {
+        reader pf{*p};
+        performance_terms perf{pf.id("campaign"), pf.str("model"), pf.integer("rate"),
+                               pf.integer("ends_at")};
+        if (!pf.ok() || (perf.model != "cpc" && perf.model != "cpv") || perf.rate <= 0
+            || perf.ends_at < 0)
+          f.fail("performance");
+        else
+          x.performance = std::move(perf);
+      }
     }
     auto t = obj.find("terms");
     if (t == obj.end())
@@ -414,8 +442,12 @@ expected<contract_event, std::string> decode_contract_event(std::string_view typ
                                         f.str("charge"), f.integer("amount"), f.integer("at")});
   if (type == "contract.charged")
     return done(contract_charged{f.str("intent"), f.integer("amount"), f.integer("at")});
+  if (type == "contract.charge_failed")
+    return done(contract_charge_failed{f.str("intent"), f.str("code"), f.integer("at")});
   // is_contract_event_type leaves only this one
-  return done(contract_charge_failed{f.str("intent"), f.str("code"), f.integer("at")});
+  return done(contract_performance_billed{f.integer("units"), f.integer("gross"),
+                                          f.integer("commission"), f.integer("through"),
+                                          f.boolean("ended"), f.integer("at")});
 }
 
 std::optional<std::string> validate_contract_terms(const offer_terms& terms) {

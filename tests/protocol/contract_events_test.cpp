@@ -69,6 +69,7 @@ std::vector<contract_event> samples() {
                             150'000, 19'000},
     contract_charged{"c:charge:20", 150'000, 20'000},
     contract_charge_failed{"c:charge:20", "card_declined", 21'000},
+    contract_performance_billed{20, 100, 10, 4242, true, 22'000},
   };
 }
 
@@ -297,4 +298,24 @@ TEST(ContractEventsTest, ContractTermsMustBeValidAndCanonical) {
   auto why = validate_contract_terms(t);
   ASSERT_TRUE(why);
   EXPECT_NE(why->find("canonical"), std::string::npos) << *why;
+}
+
+TEST(ContractEventsTest, PerformanceContractsOpenWithVersion3) {
+  auto campaign = uuid::v7();
+  contract_event ev = contract_opened{uuid::v7(), 3, uuid::v7(), uuid::v7(), sample_terms(), 1,
+                                      funding_mode::escrow,
+                                      performance_terms{campaign, "cpv", 70, 5'000}};
+  EXPECT_EQ(contract_event_version(ev), 3);
+  auto bytes = encode_contract_event(ev);
+  auto j = as_json(bytes);
+  EXPECT_EQ(j.at("performance"), (json{{"campaign", campaign.str()}, {"model", "cpv"}, {"rate", 70}, {"ends_at", 5'000}}));
+  EXPECT_EQ(j.at("funding_mode"), "escrow");
+  auto back = decode_contract_event("contract.opened", 3, bytes);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_TRUE(back.value() == ev);
+  EXPECT_FALSE(decode_contract_event("contract.released", 3, bytes)) << "only contract.opened has a version 3";
+  j["performance"]["model"] = "cpa";
+  EXPECT_FALSE(decode_contract_event("contract.opened", 3, as_msgpack(j)));
+  j.erase("performance");
+  EXPECT_FALSE(decode_contract_event("contract.opened", 3, as_msgpack(j))) << "version 3 requires it";
 }

@@ -69,6 +69,16 @@
 // `authorized == amount` (escrow 0) while it has an authorization and 0/0 in the fallback, and
 // `escrow` only ever holds money between contract.charged and the release in the same append.
 //
+// Performance contracts (cpc/cpv campaigns; docs/contracts.md, "Performance contracts"): a
+// contract opened with `performance` terms holds its amount as the creator's CAP in escrow and is
+// paid per unit by the system command `bill` (event contract.performance_billed: escrow -> creator
+// net of commission, escrow -> revenue), never as a whole: approve and dispute are refused, a
+// lapsing review window releases nothing. Bills are idempotent by a watermark (`billed_through`,
+// the last billed row id); gross is capped at what the escrow holds, and a bill that empties it
+// ends the contract as released. The remainder goes back to the brand (contract.refunded) at the
+// delivery deadline without a delivery, at the campaign's end (reason "campaign_ended"), or on a
+// mutual cancel (also allowed while delivered). Escrow mode only.
+//
 // Provider calls: `calls_due` lists every call the journal says is owed, for the actor to make
 // after commit and again on activation; a call leaves the list when its outcome is journaled.
 
@@ -259,6 +269,12 @@ struct state {
   /// is not in it (see `authorized`).
   int64_t escrow = 0;
 
+  /// Performance contracts only (from contract.opened); nullopt for an ordinary contract.
+  std::optional<protocol::performance_terms> performance;
+  int64_t billed_through = 0; ///< the billing watermark: the last row id billed (0: none)
+  int64_t billed_units = 0;   ///< clicks or views billed so far (the cpv remainder carries over)
+  int64_t billed_gross = 0;   ///< gross paid out of the escrow by bills so far
+
   /// Provider calls (refund keys) decided but not yet confirmed, with their amounts.
   std::map<std::string, int64_t> outstanding;
 
@@ -315,6 +331,8 @@ struct open {
   uuid creator;
   protocol::offer_terms terms;
   funding_mode mode = funding_mode::escrow; ///< how the money will be held
+  /// A performance contract's terms (escrow mode only); nullopt: an ordinary contract.
+  std::optional<protocol::performance_terms> performance = std::nullopt;
 };
 
 /// The brand pays into escrow with a payment-method token (authorize_capture: authorizes it; in
@@ -405,6 +423,26 @@ struct authorization_lapsed {
   std::string intent;
 };
 
+/// System command (the settlement job, through the contract actor): pay `units` valid clicks or
+/// views counted on rows (`after`, `through`] (ids). `after` must equal `state::billed_through`
+/// (the count was made from the current watermark; otherwise it is stale and ignored); a
+/// `through` at or below the watermark is a repeat and ignored.
+struct bill {
+  int64_t after = 0;
+  int64_t through = 0;
+  int64_t units = 0;
+};
+
+/// The settlement job's nudge: the contract actor counts its unbilled units itself and then
+/// decides a `bill`. The machine ignores it (the actor handles it before deciding).
+struct bill_due {};
+
+/// Returns what `units` more units cost after `billed_units` were billed: cpc `units * rate`,
+/// cpv `floor((billed_units + units) * rate / 1000) - floor(billed_units * rate / 1000)` (the
+/// remainder below one minor unit carries to the next bill, never rounded away), capped at
+/// `max_amount` (no overflow).
+int64_t performance_gross(const protocol::performance_terms& p, int64_t billed_units, int64_t units) noexcept;
+
 /// The command was refused; nothing is journaled.
 struct refusal {
   protocol::error_code code;
@@ -446,6 +484,8 @@ decision decide(const state& s, const timer_fired& cmd, millis now, const rules&
 decision decide(const state& s, const confirm_call& cmd, millis now, const rules& r);
 decision decide(const state& s, const capture_result& cmd, millis now, const rules& r);
 decision decide(const state& s, const authorization_lapsed& cmd, millis now, const rules& r);
+decision decide(const state& s, const bill& cmd, millis now, const rules& r);
+decision decide(const state& s, const bill_due& cmd, millis now, const rules& r);
 
 /// Returns the provider calls the journal says are owed, in this order: the create_intent in
 /// flight (funding, re-authorization or a charge for a release), the capture in flight, the

@@ -168,6 +168,11 @@ struct runtime_config {
   /// `auth_cache_entries` tokens are kept.
   std::chrono::milliseconds auth_cache_ttl{30'000};
   size_t auth_cache_entries = 100'000;
+  /// Settlement of cpc/cpv campaigns (docs/contracts.md "Performance contracts"): how often the
+  /// job asks the performance contracts with unbilled units to bill (0: never), and the most
+  /// contracts it asks per round.
+  std::chrono::milliseconds billing_interval{60'000};
+  size_t billing_batch = 10'000;
 };
 
 /// Who a session or REST call acts as.

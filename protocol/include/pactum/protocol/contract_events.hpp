@@ -18,7 +18,8 @@
 // contract.resolved (cancel); an event that sets one of them is written as version 2, where they
 // are required, so that an older build refuses it instead of misreading it. Version 1 payloads
 // decode with those fields at their defaults (escrow). The event types added with that mode are
-// version 1.
+// version 1. Version 3 of contract.opened adds `performance` (a cpc/cpv performance contract,
+// docs/contracts.md "Performance contracts"); it implies the version-2 field funding_mode.
 
 #include <cstdint>
 #include <optional>
@@ -51,6 +52,18 @@ std::string_view to_string(funding_mode) noexcept;
 /// Parses a wire name; nullopt for anything else.
 std::optional<funding_mode> funding_mode_from_string(std::string_view) noexcept;
 
+/// What makes a contract a performance contract (docs/contracts.md, "Performance contracts"): the
+/// campaign it bills (the conversation's most recently linked campaign when the offer was
+/// accepted), its pricing model ("cpc": `rate` per valid click; "cpv": `rate` per 1,000 views) and
+/// the campaign's end as then (0: none). The contract's amount is the creator's cap.
+struct performance_terms {
+  uuid campaign;
+  std::string model; ///< "cpc" or "cpv"
+  int64_t rate = 0;  ///< minor units per click (cpc) or per 1,000 views (cpv), > 0
+  millis ends_at = 0;
+  friend bool operator==(const performance_terms&, const performance_terms&) = default;
+};
+
 /// Seq 1 of every contract journal: the accepted offer `offer` (its seq in `conversation`) with
 /// its terms. The contract's id is the journal's entity id (the `contract` of offer.accepted).
 struct contract_opened {
@@ -62,6 +75,8 @@ struct contract_opened {
   millis at = 0;
   /// Wire "funding_mode" (version 2 only); absent in version 1, which means escrow.
   funding_mode mode = funding_mode::escrow;
+  /// Wire "performance" (version 3 only); absent: an ordinary contract.
+  std::optional<performance_terms> performance = std::nullopt;
   friend bool operator==(const contract_opened&, const contract_opened&) = default;
 };
 
@@ -329,6 +344,22 @@ struct contract_charge_failed {
   friend bool operator==(const contract_charge_failed&, const contract_charge_failed&) = default;
 };
 
+/// A performance contract paid the creator for `units` valid clicks (cpc) or views (cpv) counted
+/// up to the row id `through` (link_clicks.id or content_view_deltas.id; the contract's billing
+/// watermark). `gross` (capped at what the escrow holds) leaves the escrow: `gross - commission`
+/// to the creator, `commission` to the platform. `ended`: the escrow is exhausted, the contract is
+/// released (terminal).
+struct contract_performance_billed {
+  int64_t units = 0;
+  int64_t gross = 0;
+  int64_t commission = 0;
+  int64_t through = 0;
+  bool ended = false;
+  millis at = 0;
+  friend bool operator==(const contract_performance_billed&,
+                         const contract_performance_billed&) = default;
+};
+
 /// Every contract event; new alternatives are only ever appended.
 using contract_event =
   std::variant<contract_opened, contract_funding_requested, contract_funding_failed,
@@ -337,7 +368,8 @@ using contract_event =
                contract_resolved, contract_reminder, contract_provider_confirmed,
                contract_reauthorization_requested, contract_reauthorized,
                contract_fallback_charge_on_approval, contract_capture_requested,
-               contract_capture_failed, contract_charged, contract_charge_failed>;
+               contract_capture_failed, contract_charged, contract_charge_failed,
+               contract_performance_billed>;
 
 /// Returns the journal/event type name, e.g. "contract.funded".
 std::string_view contract_event_type(const contract_event&) noexcept;
@@ -345,8 +377,8 @@ std::string_view contract_event_type(const contract_event&) noexcept;
 /// Returns true when `type` names a contract event (one `decode_contract_event` knows).
 bool is_contract_event_type(std::string_view type) noexcept;
 
-/// Returns the payload version this build writes for that event: 2 when it sets a field added in
-/// version 2 (see the top of this header), else 1.
+/// Returns the payload version this build writes for that event: 3 for a contract.opened with
+/// `performance`, 2 when it sets a field added in version 2 (see the top of this header), else 1.
 int16_t contract_event_version(const contract_event&) noexcept;
 
 /// Encodes as a msgpack map that includes `"type"`: the exact bytes stored in the journal and

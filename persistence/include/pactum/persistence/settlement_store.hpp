@@ -1,0 +1,65 @@
+#pragma once
+
+// Settlement of cpc/cpv campaigns (migration 0032; docs/contracts.md, "Performance contracts"):
+// what a performance contract needs of the tracking tables. Free functions over `database`, like
+// analytics_store.hpp: they run on its pool threads, callbacks on pool threads. No libpqxx type
+// appears here.
+//
+// The contract actor is the only caller that marks rows: it counts the units above its watermark
+// (`count_unbilled`), journals the bill (the money moves in that append), and only then marks the
+// rows it billed (`mark_billed`), again on every activation. A crash between the two leaves rows
+// unmarked but below the watermark: they are never counted again, and the next mark sets them.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pactum/persistence/database.hpp"
+
+namespace pactum::persistence {
+
+/// The pricing of a conversation's most recently linked campaign (the rule that charges a
+/// contract to a campaign's budget), when it is a cpc or cpv campaign.
+struct campaign_pricing {
+  uuid campaign;
+  std::string model; ///< "cpc" or "cpv"
+  int64_t rate = 0;
+  std::string currency;
+  millis ends_at = 0; ///< 0: no end date
+};
+
+/// Looks up the pricing of the conversation's most recently linked campaign; nullopt when the
+/// conversation serves no campaign, or its campaign is neither cpc nor cpv (or has no rate).
+void performance_pricing(database& db, uuid conversation,
+                         std::function<void(result<std::optional<campaign_pricing>>)> done);
+
+/// Units above a watermark: `units` clicks (cpc) or views (cpv) on rows (after, through].
+struct unbilled_units {
+  int64_t through = 0; ///< the highest row id counted (0: none)
+  int64_t units = 0;
+  int64_t rows = 0;
+};
+
+/// Counts the unbilled units of (campaign, creator) on rows with id > `after` and a time `at` no
+/// earlier than `since` (the contract's funding: traffic before it is not the contract's), at
+/// most `limit` rows in id order. cpc: valid clicks only, and only below the oldest click still awaiting its
+/// verdict (the pipeline classifies in id order, so no valid click can appear below `through`
+/// later). cpv: the view deltas (one poller writes them, in id order).
+void count_unbilled(database& db, uuid campaign, uuid creator, std::string model, int64_t after,
+                    millis since, size_t limit, std::function<void(result<unbilled_units>)> done);
+
+/// Sets `billed_at` (now) on the unbilled rows of (campaign, creator) with id <= `through` and
+/// `at` >= `since` (cpc: valid clicks only): exactly the rows the bills up to `through` counted.
+/// Idempotent; answers how many rows it marked.
+void mark_billed(database& db, uuid campaign, uuid creator, std::string model, millis since,
+                 int64_t through, std::function<void(result<int64_t>)> done);
+
+/// The settlement job's candidates: the contracts (ids from offer.accepted, oldest acceptance
+/// first, at most `limit`) of the conversations of (campaign, creator) pairs that have unbilled
+/// units, for campaigns those conversations serve last (the budget rule). The contracts decide
+/// themselves whether they bill (only performance contracts of that campaign do).
+void contracts_with_unbilled_units(database& db, size_t limit,
+                                   std::function<void(result<std::vector<std::string>>)> done);
+
+} // namespace pactum::persistence

@@ -1,0 +1,293 @@
+// End to end: cpc/cpv campaigns pay creators per valid click or view through the ledger (issue 8,
+// item 4; docs/contracts.md "Performance contracts"), against a real pactumd and PostgreSQL.
+//
+// CPC: a creator's deal in a cpc campaign is a performance contract (cap 1,000 at 5 per click).
+// Real `/r/{code}` redirects with a browser user agent, and some bot clicks: after billing the
+// creator holds 20 x 5 less the commission, billed_at is set on exactly the valid clicks, the
+// bots are never billed. A SIGKILL after the bill with its marks lost bills nothing twice and the
+// marks are made again. Clicks beyond the cap stop at the cap and end the contract; the campaign
+// then reports the cap spent; `pactumd --ledger-check` stays clean throughout.
+//
+// CPV: the view deltas are inserted with SQL, standing in for the social adapter's poller (the
+// other half of migration 0030, built on another branch), exactly as it records them.
+
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "e2e_fixture.hpp"
+#include "pactum/common/time.hpp"
+#include "pactum/sim/client.hpp"
+
+using namespace pactum::sim;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                      "Chrome/120.0.0.0 Safari/537.36";
+
+class SettlementE2E : public pactum::test_support::server_test {
+protected:
+  std::vector<std::string> server_args() const override {
+    // All test clicks come from 127.0.0.1: the repeat and velocity rules are set wide so that
+    // only the bot agents are invalid here (the fraud rules have their own tests).
+    return {"--webhook-secret", "settle-secret", "--timer-sweep-ms", "200",
+            "--analytics-interval-ms", "100", "--billing-interval-ms", "300",
+            "--fraud-repeat-window-s", "0", "--fraud-client-floor", "100000",
+            "--fraud-agent-floor", "100000", "--fraud-creator-floor", "100000"};
+  }
+
+  http_reply call(const account& who, const std::string& method, const std::string& target,
+                  const json& body = json()) {
+    return http_call(ep(), method, target, body.is_null() ? std::string{} : body.dump(), who.token);
+  }
+
+  json poll(const account& who, const std::string& target, const std::function<bool(const json&)>& pred,
+            int tries = 300) {
+    json last;
+    for (int i = 0; i < tries; ++i) {
+      auto r = call(who, "GET", target);
+      last = r.json_body();
+      if (r.status == 200 && pred(last))
+        return last;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << target << " never matched: " << last.dump();
+    return last;
+  }
+
+  int64_t balance(const account& who) {
+    auto r = call(who, "GET", "/api/v1/users/me/balance");
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto body = r.json_body(); // kept: the loop must not walk a destroyed temporary
+    for (auto& b : body["balances"])
+      if (b["currency"] == "EUR")
+        return b["available"].get<int64_t>();
+    return 0;
+  }
+
+  /// The balance once it reaches `want` (or the last one read after a few seconds).
+  int64_t balance_eventually(const account& who, int64_t want) {
+    int64_t b = balance(who);
+    for (int i = 0; i < 100 && b != want; ++i) {
+      std::this_thread::sleep_for(50ms);
+      b = balance(who);
+    }
+    return b;
+  }
+
+  int ledger_check() {
+    std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                      + "' --log-level warn --ledger-check";
+    int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+
+  int64_t count(const std::string& sql) {
+    pqxx::connection c{url()};
+    pqxx::read_transaction tx{c};
+    return tx.exec1(sql)[0].as<int64_t>();
+  }
+
+  void exec(const std::string& sql) {
+    pqxx::connection c{url()};
+    pqxx::work tx{c};
+    tx.exec0(sql);
+    tx.commit();
+  }
+
+  /// A published campaign priced `model` at `rate`; `creator` approved into it. Answers the
+  /// campaign and the conversation.
+  std::pair<std::string, std::string> make_campaign(const account& brand, const account& creator,
+                                               const std::string& model, int64_t rate, int64_t ends_at = 0) {
+    json d{{"key", "c"},
+           {"title", "Autumn rides"},
+           {"description", "City bikes"},
+           {"goals", {"sales"}},
+           {"budget", 100'000},
+           {"currency", "EUR"},
+           {"deliverables", {json{{"type", "tiktok_duet"}, {"count", 1}}}},
+           {"audience", {{"niches", {"travel"}}, {"countries", {"DE"}}}},
+           {"collaboration_types", {"tiktok_duet"}},
+           {"pricing", {{"model", model}, {"rate", rate}}},
+           {"brief", "Ride it"}};
+    if (ends_at > 0)
+      d["ends_at"] = ends_at;
+    auto made = call(brand, "POST", "/api/v1/brands/campaigns", d);
+    EXPECT_EQ(made.status, 201) << made.body;
+    auto id = made.json_body()["campaign"]["id"].get<std::string>();
+    EXPECT_EQ(call(brand, "POST", "/api/v1/brands/campaigns/" + id + "/status", json{{"to", "publish"}, {"key", "p"}}).status, 200);
+    auto app = call(creator, "POST", "/api/v1/influencers/campaigns/" + id + "/apply", json{{"key", "a"}});
+    EXPECT_EQ(app.status, 201) << app.body;
+    auto approved = call(brand, "PUT",
+                         "/api/v1/brands/campaigns/" + id + "/applications/"
+                           + std::to_string(app.json_body()["application"].get<int64_t>()),
+                         json{{"key", "d"}, {"outcome", "approved"}});
+    EXPECT_EQ(approved.status, 200) << approved.body;
+    return {id, approved.json_body()["conversation"].get<std::string>()};
+  }
+
+  /// The deal (cap `amount` EUR cents), accepted and funded: the contract's id.
+  std::string funded_deal(const account& brand, const account& creator, const std::string& conv, int64_t amount) {
+    ws_client b{ep(), brand.token}, c{ep(), creator.token};
+    auto offer = b.request(json{{"type", "offer.make"}, {"conversation", conv}, {"client_id", "o"},
+                                {"terms", json{{"amount", amount}, {"currency", "EUR"},
+                                               {"deliverables", json::array({json{{"platform", "tiktok"}, {"type", "tiktok_duet"}, {"count", 1}}})},
+                                               {"delivery_days", 7}, {"revision_rounds", 1}}}});
+    EXPECT_EQ(offer["type"], "ok") << offer.dump();
+    auto accepted = c.request(json{{"type", "offer.accept"}, {"conversation", conv}, {"offer", offer["seq"]}});
+    EXPECT_EQ(accepted["type"], "ok") << accepted.dump();
+    auto contract = accepted["contract"].get<std::string>();
+    auto fund = call(brand, "POST", "/api/v1/contracts/" + contract + "/fund",
+                     json{{"key", "f"}, {"payment_method", "4242424242424242"}});
+    EXPECT_EQ(fund.status, 200) << fund.body;
+    poll(brand, "/api/v1/contracts/" + contract, [](const json& v) { return v.value("status", "") == "funded"; });
+    return contract;
+  }
+
+  void clicks(const std::string& code, int n, const std::string& ua) {
+    for (int i = 0; i < n; ++i) {
+      auto r = http_call(ep(), "GET", "/r/" + code, "", "", "", {{"User-Agent", ua}});
+      ASSERT_EQ(r.status, 302) << r.body;
+    }
+  }
+};
+
+} // namespace
+
+TEST_F(SettlementE2E, CpcPaysValidClicksOnceUpToTheCap) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  auto made = make_campaign(brand, cleo, "cpc", 5);
+  const std::string campaign = made.first, conv = made.second;
+  auto contract = funded_deal(brand, cleo, conv, 1000);
+  auto view = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
+  ASSERT_TRUE(view.contains("performance")) << view.dump();
+  EXPECT_EQ(view["performance"]["model"], "cpc");
+  EXPECT_EQ(view["performance"]["rate"], 5);
+  EXPECT_EQ(view["performance"]["campaign"], campaign);
+  EXPECT_EQ(view["escrow"], 1000);
+  // Paid per click: the brand's approval does not release the cap.
+  auto approve = call(brand, "POST", "/api/v1/contracts/" + contract + "/approve", json{{"key", "ap"}});
+  EXPECT_EQ(approve.status, 409) << approve.body;
+
+  auto pid = call(brand, "POST", "/api/v1/brands/products",
+                  json{{"sku", "BIKE"}, {"name", "City bike"}, {"category", "bikes"},
+                       {"url", "https://shop.example/bike"}, {"price", 49'900}, {"currency", "EUR"}})
+               .json_body()["product"]["id"].get<std::string>();
+  auto link = call(cleo, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}});
+  ASSERT_EQ(link.status, 200) << link.body;
+  auto code = link.json_body()["link"]["code"].get<std::string>();
+
+  clicks(code, 20, browser);
+  clicks(code, 2, "curl/8.4.0");
+  clicks(code, 1, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)");
+
+  view = poll(brand, "/api/v1/contracts/" + contract,
+              [](const json& v) { return v.contains("performance") && v["performance"]["billed_units"] == 20; });
+  EXPECT_EQ(view["performance"]["billed_gross"], 100);
+  EXPECT_EQ(view["escrow"], 900);
+  EXPECT_EQ(view["status"], "funded");
+  EXPECT_EQ(balance_eventually(cleo, 90), 90) << "20 x 5 less the 10% commission";
+  auto marked = [&](const std::string& verdict) {
+    return count("select count(*) from link_clicks where campaign_id = '" + campaign + "' and verdict = '" + verdict
+                 + "' and billed_at is not null");
+  };
+  for (int i = 0; i < 100 && marked("valid") < 20; ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(marked("valid"), 20);
+  EXPECT_EQ(count("select count(*) from link_clicks where campaign_id = '" + campaign + "' and verdict = 'invalid'"), 3);
+  EXPECT_EQ(marked("invalid"), 0) << "bot clicks are never billed";
+  EXPECT_EQ(ledger_check(), 0);
+
+  // kill -9 after the bill, with its marks lost (as if it died between the journal and the
+  // marking): nothing is billed twice, and the rows are marked again.
+  server_.reset();
+  exec("update link_clicks set billed_at = null where campaign_id = '" + campaign + "'");
+  restart_with(server_args());
+  for (int i = 0; i < 200 && marked("valid") < 20; ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(marked("valid"), 20);
+  std::this_thread::sleep_for(1s); // a few billing rounds
+  view = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
+  EXPECT_EQ(view["performance"]["billed_units"], 20);
+  EXPECT_EQ(balance_eventually(cleo, 90), 90);
+  EXPECT_EQ(count("select count(*) from journal where entity_id = '" + contract
+                  + "' and event_type = 'contract.performance_billed'"), 1);
+
+  // Beyond the cap: 900 left pays 180 clicks; 200 more stop at the cap and end the contract.
+  clicks(code, 200, browser);
+  view = poll(brand, "/api/v1/contracts/" + contract, [](const json& v) { return v.value("status", "") == "released"; });
+  EXPECT_EQ(view["escrow"], 0);
+  EXPECT_EQ(view["performance"]["billed_gross"], 1000);
+  EXPECT_EQ(balance_eventually(cleo, 900), 900) << "the cap less the commission";
+  poll(brand, "/api/v1/campaigns/" + campaign, [](const json& v) { return v.value("spent", 0) == 1000 && v.value("committed", 1) == 0; });
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(SettlementE2E, CpvPaysViewsPerThousandFromViewDeltas) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  auto made = make_campaign(brand, cleo, "cpv", 70); // 70 per 1,000 views
+  const std::string campaign = made.first, conv = made.second;
+  auto contract = funded_deal(brand, cleo, conv, 1000);
+  // Standing in for the view poller (feat/views): one transaction of observed increases.
+  exec("insert into content_view_deltas (campaign_id, creator_id, submission, platform, post, at, views, total) values"
+       " ('" + campaign + "', '" + cleo.id + "', 3, 'tiktok', 'https://tiktok.com/@cleo/video/1', now(), 500, 500),"
+       " ('" + campaign + "', '" + cleo.id + "', 3, 'tiktok', 'https://tiktok.com/@cleo/video/1', now(), 750, 1250),"
+       " ('" + campaign + "', '" + cleo.id + "', 3, 'tiktok', 'https://tiktok.com/@cleo/video/1', now(), 250, 1500)");
+  auto view = poll(brand, "/api/v1/contracts/" + contract,
+                   [](const json& v) { return v.contains("performance") && v["performance"]["billed_units"] == 1500; });
+  EXPECT_EQ(view["performance"]["model"], "cpv");
+  EXPECT_EQ(view["performance"]["billed_gross"], 105) << "1,500 views at 70 per 1,000";
+  EXPECT_EQ(view["escrow"], 1000 - 105);
+  EXPECT_EQ(balance_eventually(cleo, 105 - 10), 105 - 10);
+  for (int i = 0; i < 100 && count("select count(*) from content_view_deltas where billed_at is null") > 0; ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(count("select count(*) from content_view_deltas where billed_at is not null"), 3);
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+class SettlementEndE2E : public SettlementE2E {
+protected:
+  std::vector<std::string> server_args() const override {
+    auto args = SettlementE2E::server_args();
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == "--billing-interval-ms")
+        args[i + 1] = "0"; // no job: only the contract's own last bill at the end pays
+    return args;
+  }
+};
+
+TEST_F(SettlementEndE2E, TheCampaignEndBillsTheLastClicksThenGivesTheRestBack) {
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  const int64_t ends_at = pactum::now_millis() + 8'000;
+  auto made = make_campaign(brand, cleo, "cpc", 5, ends_at);
+  const std::string campaign = made.first, conv = made.second;
+  auto contract = funded_deal(brand, cleo, conv, 1000);
+  auto view = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
+  ASSERT_EQ(view["performance"]["ends_at"], ends_at) << view.dump();
+  auto pid = call(brand, "POST", "/api/v1/brands/products",
+                  json{{"sku", "BIKE"}, {"name", "City bike"}, {"category", "bikes"},
+                       {"url", "https://shop.example/bike"}, {"price", 49'900}, {"currency", "EUR"}})
+               .json_body()["product"]["id"].get<std::string>();
+  auto code = call(cleo, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}})
+                .json_body()["link"]["code"].get<std::string>();
+  clicks(code, 10, browser);
+  clicks(code, 1, "curl/8.4.0");
+  ASSERT_LT(pactum::now_millis(), ends_at - 1'000) << "the machine is too slow for this test's timing";
+  view = poll(brand, "/api/v1/contracts/" + contract, [](const json& v) { return v.value("status", "") == "refunded"; }, 600);
+  EXPECT_EQ(view["performance"]["billed_units"], 10) << view.dump();
+  EXPECT_EQ(view["performance"]["billed_gross"], 50);
+  json refund;
+  for (auto& e : view["events"])
+    if (e["event"]["type"] == "contract.refunded")
+      refund = e["event"];
+  EXPECT_EQ(refund["reason"], "campaign_ended") << view.dump();
+  EXPECT_EQ(refund["amount"], 950);
+  EXPECT_EQ(balance_eventually(cleo, 45), 45);
+  EXPECT_EQ(ledger_check(), 0);
+}
