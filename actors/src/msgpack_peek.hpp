@@ -1,0 +1,18 @@
+#pragma once
+
+// Reads one top-level string field of a msgpack map without building a JSON DOM: the hot path
+// (every committed chat message) only needs an event's `type` and author to decide that nothing
+// more is to be done, and decoding the whole event into nlohmann::json costs dozens of
+// allocations per message. Anything unexpected (not a map, a truncated or malformed value, the
+// field absent or not a string) answers nullopt, and the caller falls back to the full decode.
+
+#include <optional>
+#include <string_view>
+
+namespace pactum::actors {
+
+/// The string value of `key` in the msgpack map `mp`, viewing into `mp`; nullopt when `mp` is
+/// not a well-formed map up to that field, or the field is absent or not a string.
+std::optional<std::string_view> msgpack_peek_str(std::string_view mp, std::string_view key) noexcept;
+
+} // namespace pactum::actors
