@@ -36,8 +36,19 @@ public:
     return true;
   }
 
+  bool at_end() const { return pos_ == s_.size(); }
+
   /// A string header followed by its bytes; false when the next value is no string.
   bool str(std::string_view& out) {
+    auto start = pos_;
+    if (str_at(out))
+      return true;
+    pos_ = start; // whatever it is, skip() reads it from its start
+    return false;
+  }
+
+private:
+  bool str_at(std::string_view& out) {
     uint8_t b = 0;
     if (!byte(b))
       return false;
@@ -48,7 +59,6 @@ public:
       if (!be(size_t{1} << (b - 0xd9), n))
         return false;
     } else {
-      --pos_; // not a string: leave it for skip()
       return false;
     }
     if (s_.size() - pos_ < n)
@@ -58,6 +68,7 @@ public:
     return true;
   }
 
+public:
   /// The entry count of a map header.
   bool map(uint64_t& n) {
     uint8_t b = 0;
@@ -129,24 +140,31 @@ private:
 } // namespace
 
 std::optional<std::string_view> msgpack_peek_str(std::string_view mp, std::string_view key) noexcept {
+  // The whole map is walked, as nlohmann::json::from_msgpack would: a malformed payload or one
+  // with trailing bytes gives nothing, and of a key given twice the last value counts.
   reader r{mp};
   uint64_t n = 0;
   if (!r.map(n))
     return std::nullopt;
+  std::optional<std::string_view> found;
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view k;
     if (!r.str(k))
       return std::nullopt; // a non-string key: not one of our events
     if (k == key) {
       std::string_view v;
-      if (r.str(v))
-        return v;
-      return std::nullopt;
+      if (r.str(v)) {
+        found = v;
+        continue;
+      }
+      found = std::nullopt; // present but not a string: skipped below
     }
     if (!r.skip())
       return std::nullopt;
   }
-  return std::nullopt;
+  if (!r.at_end())
+    return std::nullopt;
+  return found;
 }
 
 } // namespace pactum::actors

@@ -11,8 +11,9 @@
 
 namespace pactum::actors {
 
-/// The string value of `key` in the msgpack map `mp`, viewing into `mp`; nullopt when `mp` is
-/// not a well-formed map up to that field, or the field is absent or not a string.
+/// The string value of `key` in the msgpack map `mp`, viewing into `mp` (the last one if the key
+/// repeats, as a JSON DOM would keep); nullopt when `mp` is not one well-formed map with string
+/// keys (trailing bytes included), or the field is absent or not a string.
 std::optional<std::string_view> msgpack_peek_str(std::string_view mp, std::string_view key) noexcept;
 
 } // namespace pactum::actors

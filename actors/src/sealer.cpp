@@ -9,6 +9,8 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include "msgpack_peek.hpp"
+
 namespace pactum::actors::privacy {
 
 using json = nlohmann::json;
@@ -216,20 +218,17 @@ std::vector<uuid> payload_owners(std::string_view event_type, std::string_view p
   if (!rule)
     return {};
   std::vector<uuid> out;
-  json obj;
   for (auto field : rule->owners) {
     if (field.empty()) {
       out.push_back(entity);
       continue;
     }
-    if (obj.is_null())
-      obj = parse(payload);
-    if (!obj.is_object())
+    // Read from the msgpack directly (every chat message passes here twice): the same answer as
+    // the JSON DOM gave, nothing when the payload is not a well-formed map.
+    auto value = msgpack_peek_str(payload, field);
+    if (!value)
       return {};
-    auto i = obj.find(std::string{field});
-    if (i == obj.end() || !i->is_string())
-      return {};
-    auto id = uuid::parse(i->get_ref<const std::string&>());
+    auto id = uuid::parse(*value);
     if (!id)
       return {};
     out.push_back(*id);

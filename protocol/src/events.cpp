@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "msgpack_json.hpp"
 #include "msgpack_writer.hpp"
 #include "pactum/common/overload.hpp"
 #include "terms.hpp"
@@ -319,6 +320,10 @@ expected<offer_terms, std::string> decode_terms(std::string_view msgpack) {
 }
 
 std::string event_to_json(std::string_view msgpack) {
+  std::string fast;
+  fast.reserve(msgpack.size() + msgpack.size() / 4 + 16);
+  if (detail::msgpack_to_json(msgpack, fast)) // the same text as below, without the DOM
+    return fast;
   auto obj = json::from_msgpack(msgpack.begin(), msgpack.end(), true, false);
   if (obj.is_discarded())
     return "null";

@@ -66,3 +66,69 @@ TEST(EventEncoding, MessagePostedWithAttachmentsStillEncodesThem) {
 
 } // namespace
 } // namespace pactum::protocol
+
+namespace pactum::protocol {
+namespace {
+
+/// What event_to_json wrote before it had a fast path: the DOM, dumped.
+std::string dom_json(std::string_view mp) {
+  auto obj = json::from_msgpack(mp.begin(), mp.end(), true, false);
+  if (obj.is_discarded())
+    return "null";
+  return obj.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string to_mp(const json& j) {
+  auto v = json::to_msgpack(j);
+  return {v.begin(), v.end()};
+}
+
+TEST(EventToJson, WritesWhatTheDomWrites) {
+  std::string controls;
+  for (int c = 0; c < 0x20; ++c)
+    controls.push_back(static_cast<char>(c));
+  std::vector<json> values{
+    json::object(),
+    json::array(),
+    json{{"type", "message.posted"}, {"text", "quote \" backslash \\ slash / del \x7f"}},
+    json{{"text", controls}, {"é", "ünïcødé 😀 中文"}},
+    json{{"n", 0}, {"small", 127}, {"u8", 255}, {"u16", 65535}, {"u32", 4294967295u},
+         {"u64", 18446744073709551615u}, {"neg", -1}, {"neg32", -33}, {"i8", -128},
+         {"i16", -32768}, {"i32", -2147483648ll}, {"i64", INT64_MIN}},
+    json{{"nested", {{"a", json::array({1, "two", nullptr, true, false, json::object()})},
+                     {"b", {{"c", {{"d", json::array({json::array({json::array()})})}}}}}}}},
+    json{{"long", std::string(70000, 'x')}, {"mid", std::string(300, 'y')}, {"k", std::string(40, 'z')}},
+    json{{"float", 1.5}}, // declined by the fast path, the DOM writes it
+    json{{"a", json::binary({1, 2, 3})}},
+  };
+  for (auto& v : values) {
+    auto mp = to_mp(v);
+    EXPECT_EQ(event_to_json(mp), dom_json(mp)) << v.dump();
+  }
+  // Every conversation event as the journal holds it.
+  auto a = uuid::v7(), b = uuid::v7();
+  for (const conversation_event& ev :
+       {conversation_event{conversation_opened{a, b, 10}},
+        conversation_event{message_posted{a, "c1", "line\nbreak \"q\" é", 1764979200123, 3}},
+        conversation_event{message_posted{a, "c2", "see", 5, 0, {attachment{"https://x/y.png", "image/png", 10, 2, 3}}}}}) {
+    auto mp = encode_event(ev);
+    EXPECT_EQ(event_to_json(mp), dom_json(mp));
+  }
+}
+
+TEST(EventToJson, DeclinesWhereTheDomWouldDiffer) {
+  // Keys out of order and duplicated (the DOM sorts and keeps one), invalid UTF-8 (the DOM
+  // replaces it), trailing bytes and truncation (the DOM gives null): the same text either way.
+  std::string unsorted = "\x82\xa1" "b" "\x01\xa1" "a" "\x02";
+  std::string duplicate = "\x82\xa1" "a" "\x01\xa1" "a" "\x02";
+  std::string bad_utf8 = "\x81\xa1" "t" "\xa2\xff\xfe";
+  std::string trailing = "\x80\x01";
+  std::string truncated = "\x81\xa1" "t" "\xa5" "ab";
+  std::string non_string_key = "\x81\x01\x02";
+  for (const auto& mp : {unsorted, duplicate, bad_utf8, trailing, truncated, non_string_key, std::string{}})
+    EXPECT_EQ(event_to_json(mp), dom_json(mp)) << json(mp).dump();
+  EXPECT_EQ(event_to_json(unsorted), R"({"a":2,"b":1})");
+}
+
+} // namespace
+} // namespace pactum::protocol
