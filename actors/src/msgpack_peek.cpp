@@ -37,6 +37,7 @@ public:
   }
 
   bool at_end() const { return pos_ == s_.size(); }
+  size_t pos() const { return pos_; }
 
   /// A string header followed by its bytes; false when the next value is no string.
   bool str(std::string_view& out) {
@@ -165,6 +166,28 @@ std::optional<std::string_view> msgpack_peek_str(std::string_view mp, std::strin
   if (!r.at_end())
     return std::nullopt;
   return found;
+}
+
+std::optional<std::vector<msgpack_entry>> msgpack_map_entries(std::string_view mp) {
+  reader r{mp};
+  uint64_t n = 0;
+  if (!r.map(n) || n > mp.size())
+    return std::nullopt;
+  std::vector<msgpack_entry> out;
+  out.reserve(static_cast<size_t>(n));
+  for (uint64_t i = 0; i < n; ++i) {
+    msgpack_entry e;
+    if (!r.str(e.key))
+      return std::nullopt;
+    auto start = r.pos();
+    if (!r.skip())
+      return std::nullopt;
+    e.value = mp.substr(start, r.pos() - start);
+    out.push_back(e);
+  }
+  if (!r.at_end())
+    return std::nullopt;
+  return out;
 }
 
 } // namespace pactum::actors

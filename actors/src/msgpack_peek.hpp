@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace pactum::actors {
 
@@ -15,5 +16,15 @@ namespace pactum::actors {
 /// repeats, as a JSON DOM would keep); nullopt when `mp` is not one well-formed map with string
 /// keys (trailing bytes included), or the field is absent or not a string.
 std::optional<std::string_view> msgpack_peek_str(std::string_view mp, std::string_view key) noexcept;
+
+/// One entry of a msgpack map: its key, and the raw bytes of its value (header included).
+struct msgpack_entry {
+  std::string_view key;
+  std::string_view value;
+};
+
+/// The entries of the msgpack map `mp` in their order; nullopt unless `mp` is exactly one
+/// well-formed map with string keys.
+std::optional<std::vector<msgpack_entry>> msgpack_map_entries(std::string_view mp);
 
 } // namespace pactum::actors
