@@ -1077,6 +1077,28 @@ struct word {
   std::string text;
 };
 
+/// The keywords sorted by their first word (table order among equals): a word can only start the
+/// phrases filed under it, so find_keywords does one binary search per word instead of comparing
+/// every word with every keyword (built once, on first use; read-only after, so safe from any
+/// thread).
+struct keyword_entry {
+  sv first;
+  const keyword* k;
+};
+
+const std::vector<keyword_entry>& keywords_by_first_word() {
+  static const auto index = [] {
+    std::vector<keyword_entry> v;
+    v.reserve(keywords.size());
+    for (const auto& k : keywords)
+      v.push_back({k.phrase.substr(0, k.phrase.find(' ')), &k});
+    std::stable_sort(v.begin(), v.end(),
+                     [](const keyword_entry& a, const keyword_entry& b) { return a.first < b.first; });
+    return v;
+  }();
+  return index;
+}
+
 /// A keyword found in the word list: words `[w0, w1)`, normalised range `[b, e)`.
 struct occurrence {
   const keyword* k = nullptr;
@@ -1253,10 +1275,14 @@ private:
   // -- keywords ---------------------------------------------------------------------------------
 
   void find_keywords() {
+    const auto& index = keywords_by_first_word();
     for (size_t w = 0; w < words_.size(); ++w) {
-      for (const auto& k : keywords) {
-        if (size_t len = phrase_at(w, k.phrase))
-          occ_.push_back({&k, w, w + len, words_[w].b, words_[w + len - 1].e, false});
+      sv text = words_[w].text;
+      auto i = std::lower_bound(index.begin(), index.end(), text,
+                                [](const keyword_entry& e, sv t) { return e.first < t; });
+      for (; i != index.end() && i->first == text; ++i) {
+        if (size_t len = phrase_at(w, i->k->phrase))
+          occ_.push_back({i->k, w, w + len, words_[w].b, words_[w + len - 1].e, false});
       }
     }
     // Look-alike spellings inside one token: "p@ypal", "paypa1", "wh@tsapp", "v3nmo".

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "entity_support.hpp"
+#include "msgpack_peek.hpp"
 #include "message_types.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/persistence/notification_store.hpp"
@@ -224,6 +225,21 @@ std::vector<notification_fact> conversation_facts(const uuid& conv, const uuid& 
                                                   int64_t seq, const std::string& msgpack,
                                                   const std::set<uuid>& viewing) {
   std::vector<notification_fact> out;
+  // Fast path, without a JSON DOM (this runs for every committed event): most events notify no
+  // one (a message to a member who is watching, typing marks, read marks, edits). When the
+  // msgpack cannot be peeked the full decode below decides, with the same answers.
+  if (auto peeked = msgpack_peek_str(msgpack, "type")) {
+    if (*peeked == "message.posted") {
+      if (auto author = msgpack_peek_str(msgpack, "author")) {
+        auto by = uuid::parse(*author);
+        auto to = !by ? uuid{} : *by == brand ? creator : *by == creator ? brand : uuid{};
+        if (to.is_nil() || viewing.count(to))
+          return out;
+      }
+    } else if (*peeked != "offer.made" && *peeked != "offer.accepted" && *peeked != "offer.declined") {
+      return out;
+    }
+  }
   auto ev = decode(msgpack);
   auto type = ev.value("type", std::string{});
   auto source = "conversation:" + conv.str() + ":" + std::to_string(seq);

@@ -12,6 +12,8 @@
 // Threading: a CAF actor; it touches the connection only through session_sink, which hands frames
 // to the connection's I/O strand.
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -62,6 +64,18 @@ struct session_state {
     std::chrono::steady_clock::time_point received;
   };
   std::vector<timing> timings;
+  /// Deadlines of the requests this session has sent to conversation actors, in the order sent
+  /// (one timeout for all, so also in deadline order). They replace CAF's per-request timeouts:
+  /// each of those is two events through CAF's clock thread (set and cancel: a thread wake-up
+  /// and allocations per chat message); here one delayed `expire` per timeout period sweeps them.
+  struct deadline {
+    uint64_t token;
+    caf::actor_clock::time_point due;
+    std::function<void()> expire; ///< empty once answered
+  };
+  std::deque<deadline> deadlines;
+  uint64_t next_token = 0;
+  bool sweep_armed = false;
 };
 
 namespace {
@@ -147,15 +161,68 @@ void ask_contract(self_ptr self, const uuid& id, caf::message msg, OnOk on_ok, O
 /// Sends `msg` to conversation `id` and hands the typed reply to `on_ok`. If the actor it reached
 /// had just stopped (passivated, or failed an append), asks the directory again and retries once:
 /// every conversation command is safe to repeat (messages are deduplicated by client id).
+/// Starts the deadline of a request; `expire` runs if it is not settled within the request timeout.
+uint64_t watch_request(self_ptr self, std::function<void()> expire) {
+  auto& st = self->state;
+  auto token = ++st.next_token;
+  st.deadlines.push_back({token, self->clock().now() + st.svc->cfg.request_timeout, std::move(expire)});
+  if (!st.sweep_armed) {
+    st.sweep_armed = true;
+    self->delayed_send(self, st.svc->cfg.request_timeout, expire_atom_v);
+  }
+  return token;
+}
+
+/// Marks the request answered; false when its deadline already passed (its answer is dropped, as
+/// CAF drops a response after its timeout).
+bool settle(self_ptr self, uint64_t token) {
+  auto& d = self->state.deadlines;
+  auto i = std::lower_bound(d.begin(), d.end(), token,
+                            [](const session_state::deadline& x, uint64_t t) { return x.token < t; });
+  if (i == d.end() || i->token != token || !i->expire)
+    return false;
+  i->expire = nullptr;
+  while (!d.empty() && !d.front().expire)
+    d.pop_front();
+  return true;
+}
+
+/// The `expire` timer: fails the requests whose deadline passed, re-arms for the next one.
+void sweep_deadlines(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  while (!st.deadlines.empty()) {
+    auto& front = st.deadlines.front();
+    if (front.expire && front.due > now)
+      break;
+    auto expire = std::move(front.expire);
+    st.deadlines.pop_front();
+    if (expire)
+      expire();
+  }
+  st.sweep_armed = !st.deadlines.empty();
+  if (st.sweep_armed)
+    self->delayed_send(self, st.deadlines.front().due - now, expire_atom_v);
+}
+
 template <class Reply, class OnOk, class OnError>
 void ask(self_ptr self, const uuid& id, caf::message msg, OnOk on_ok, OnError on_error,
          bool retried = false) {
   with_conversation(
     self, id,
     [=](caf::actor conv) {
-      self->request(conv, self->state.svc->cfg.request_timeout, msg)
-        .then([=](Reply& r) { on_ok(r); },
+      auto token = watch_request(self, [on_error] {
+        caf::error err = caf::sec::request_timeout;
+        on_error(err);
+      });
+      self->request(conv, caf::infinite, msg)
+        .then([=](Reply& r) {
+                if (settle(self, token))
+                  on_ok(r);
+              },
               [=](caf::error& err) {
+                if (!settle(self, token))
+                  return;
                 if (err == caf::sec::request_receiver_down) {
                   forget_conversation(self, conv.address());
                   if (!retried)
@@ -641,6 +708,7 @@ caf::actor spawn_session(caf::actor_system& sys, services* svc, principal who,
       },
       [=](notify_atom, const protocol::push_frame_ptr& frame) { self->state.sink->push(frame); },
       [=](resub_atom, const uuid& conv) { resubscribe(self, conv); },
+      [=](expire_atom) { sweep_deadlines(self); },
       [=](kick_atom, const std::string& session_id, protocol::close_code code,
           const std::string& reason) {
         // Credentials were revoked (logout, revocation, role change): close now.

@@ -1,7 +1,11 @@
 #include "pactum/protocol/events.hpp"
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
+#include "msgpack_json.hpp"
+#include "msgpack_writer.hpp"
 #include "pactum/common/overload.hpp"
 #include "terms.hpp"
 #include "utf8.hpp"
@@ -59,7 +63,36 @@ int16_t event_version(const conversation_event& ev) noexcept {
   return std::holds_alternative<message_posted>(ev) ? 2 : 1;
 }
 
+/// message.posted without attachments, written straight to msgpack: the same bytes the JSON DOM
+/// below gives (nlohmann writes an object's keys sorted, integers and strings in their smallest
+/// form), without its dozens of allocations on the hot path (every chat message).
+static std::optional<std::string> encode_message_posted_fast(const message_posted& x) {
+  if (!x.attachments.empty() || x.at < 0 || x.reply_to < 0)
+    return std::nullopt;
+  std::string out;
+  out.reserve(x.text.size() + x.client_id.size() + 96);
+  detail::mp_map(out, x.reply_to > 0 ? 6 : 5);
+  detail::mp_str(out, "at");
+  detail::mp_uint(out, static_cast<uint64_t>(x.at));
+  detail::mp_str(out, "author");
+  detail::mp_str(out, x.author.str());
+  detail::mp_str(out, "client_id");
+  detail::mp_str(out, x.client_id);
+  if (x.reply_to > 0) {
+    detail::mp_str(out, "reply_to");
+    detail::mp_uint(out, static_cast<uint64_t>(x.reply_to));
+  }
+  detail::mp_str(out, "text");
+  detail::mp_str(out, x.text);
+  detail::mp_str(out, "type");
+  detail::mp_str(out, "message.posted");
+  return out;
+}
+
 std::string encode_event(const conversation_event& ev) {
+  if (auto* posted = std::get_if<message_posted>(&ev))
+    if (auto fast = encode_message_posted_fast(*posted))
+      return std::move(*fast);
   json obj = std::visit(overload{
                           [](const conversation_opened& x) {
                             return json{{"type", "conversation.opened"},
@@ -287,6 +320,10 @@ expected<offer_terms, std::string> decode_terms(std::string_view msgpack) {
 }
 
 std::string event_to_json(std::string_view msgpack) {
+  std::string fast;
+  fast.reserve(msgpack.size() + msgpack.size() / 4 + 16);
+  if (detail::msgpack_to_json(msgpack, fast)) // the same text as below, without the DOM
+    return fast;
   auto obj = json::from_msgpack(msgpack.begin(), msgpack.end(), true, false);
   if (obj.is_discarded())
     return "null";
