@@ -162,6 +162,8 @@ struct runtime_config {
   /// are dropped first), and the most unread ones pushed on connect (`notifications.missed`).
   size_t notifications_per_user = 1'000;
   size_t notifications_missed_max = 50;
+  /// Members of a campaign room at once: its brand and the creators who entered (campaign.room).
+  size_t max_room_members = 200;
 };
 
 /// Who a session or REST call acts as.
