@@ -886,7 +886,9 @@ nlohmann::json engine::run() {
   if (rooms) {
     auto t5 = clock_type::now();
     create_rooms();
-    say("setup: " + std::to_string(convs_.size()) + " campaigns with approved creators in " + std::to_string(since(t5)) + " s");
+    say("setup: " + std::to_string(convs_.size())
+        + (cfg_.room_rest_setup ? " campaigns with approved creators in " : " random campaign ids (no REST setup) in ")
+        + std::to_string(since(t5)) + " s");
   }
 
   max_acked_ = std::make_unique<std::atomic<int64_t>[]>(convs_.size());
