@@ -234,6 +234,12 @@ void run_pair(const options& o, int index, result& out) {
   --conversations-per-user K    conversations each user's ONE socket is a member of (1: a socket
                                 per member; K > 1: N/K brands x N/K creators, needs N % K == 0
                                 and K*K <= N) (1)
+  --room-size N --rooms R       the rooms layout instead: R campaign rooms (a campaign each, made
+                                over REST, every creator approved) of N members, the brand and
+                                N-1 creators, a socket per member; deliveries = acked x N (off)
+  --room-setup rest|none        rest: a campaign per room over REST, every creator approved;
+                                none: a random campaign id per room and no REST (servers without
+                                campaigns, e.g. bench/bare_broadcast.cpp) (rest)
   --rate R[,R2,...]             messages per second over all conversations, open loop; a list
                                 runs one step per rate on the same clients (100)
   --duration S                  seconds per step (10)
@@ -283,6 +289,16 @@ int chat_main(int argc, char** argv) {
         cfg.conversations = std::stoi(next());
       else if (a == "--conversations-per-user" || a == "--conversations-per-socket")
         cfg.conversations_per_user = std::stoi(next());
+      else if (a == "--rooms")
+        cfg.rooms = std::stoi(next());
+      else if (a == "--room-size")
+        cfg.room_size = std::stoi(next());
+      else if (a == "--room-setup") {
+        auto v = next();
+        if (v != "rest" && v != "none")
+          chat_usage(2);
+        cfg.room_rest_setup = v == "rest";
+      }
       else if (a == "--rate") {
         cfg.rates.clear();
         auto list = next();
@@ -332,6 +348,8 @@ int chat_main(int argc, char** argv) {
       chat_usage(2);
     }
   }
+  if ((cfg.room_size != 0 || cfg.rooms != 0) && (cfg.room_size < 2 || cfg.rooms < 1))
+    chat_usage(2);
   if (cfg.conversations < 1 || cfg.conversations_per_user < 1 || cfg.step_seconds <= 0 || cfg.threads < 1
       || cfg.max_inflight_per_socket < 1 || cfg.text_bytes < 1 || cfg.rates.empty()
       || std::any_of(cfg.rates.begin(), cfg.rates.end(), [](double r) { return r <= 0; }))

@@ -157,6 +157,7 @@ struct options {
   size_t auth_cache_ttl_ms = 30'000;
   size_t auth_cache_entries = 100'000;
   size_t billing_interval_ms = 60'000;
+  size_t max_room_members = 200;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -181,6 +182,8 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --max-pending-offers N    offers awaiting an answer per conversation [PACTUM_MAX_PENDING_OFFERS] (10)
   --max-members N           members per conversation: brand, creator and moderators who joined
                             (at least 2) [PACTUM_MAX_MEMBERS] (8)
+  --max-room-members N      members per campaign room: its brand and the creators who entered
+                            (at least 2) [PACTUM_MAX_ROOM_MEMBERS] (200)
   --campaign-max-applications N  applications ever made to one campaign [PACTUM_CAMPAIGN_MAX_APPLICATIONS] (10000)
   --campaign-max-invitations N   invitations ever sent by one campaign [PACTUM_CAMPAIGN_MAX_INVITATIONS] (10000)
   --campaign-max-subscribers N   live sessions watching one campaign [PACTUM_CAMPAIGN_MAX_SUBSCRIBERS] (10000)
@@ -398,6 +401,7 @@ options parse(int argc, char** argv) {
     {"offer-ttl-s", "PACTUM_OFFER_TTL_S"},
     {"max-pending-offers", "PACTUM_MAX_PENDING_OFFERS"},
     {"max-members", "PACTUM_MAX_MEMBERS"},
+    {"max-room-members", "PACTUM_MAX_ROOM_MEMBERS"},
     {"campaign-max-applications", "PACTUM_CAMPAIGN_MAX_APPLICATIONS"},
     {"campaign-max-invitations", "PACTUM_CAMPAIGN_MAX_INVITATIONS"},
     {"campaign-max-subscribers", "PACTUM_CAMPAIGN_MAX_SUBSCRIBERS"},
@@ -579,6 +583,7 @@ options parse(int argc, char** argv) {
     else if (name == "offer-ttl-s") o.offer_ttl_s = to_size(name, v);
     else if (name == "max-pending-offers") o.max_pending_offers = to_size(name, v);
     else if (name == "max-members") o.max_members = to_size(name, v);
+    else if (name == "max-room-members") o.max_room_members = to_size(name, v);
     else if (name == "campaign-max-applications") o.campaign_max_applications = to_size(name, v);
     else if (name == "campaign-max-invitations") o.campaign_max_invitations = to_size(name, v);
     else if (name == "campaign-max-subscribers") o.campaign_max_subscribers = to_size(name, v);
@@ -728,6 +733,8 @@ options parse(int argc, char** argv) {
     die("--workers, --io-threads and --db-pool must be at least 1");
   if (o.max_members < 2)
     die("--max-members must be at least 2 (the brand and the creator)");
+  if (o.max_room_members < 2)
+    die("--max-room-members must be at least 2 (the brand and a creator)");
   if (o.max_frame_bytes < 1024)
     die("--max-frame-bytes must be at least 1024");
   if (o.pwhash_opslimit < 1 || o.pwhash_memlimit_kib < 8)
@@ -894,6 +901,7 @@ int main(int argc, char** argv) {
   rcfg.offer_ttl = std::chrono::seconds(std::max<size_t>(opt.offer_ttl_s, 1));
   rcfg.max_pending_offers = opt.max_pending_offers;
   rcfg.max_members = opt.max_members;
+  rcfg.max_room_members = opt.max_room_members;
   rcfg.campaign_rules.max_applications = opt.campaign_max_applications;
   rcfg.campaign_rules.max_invitations = opt.campaign_max_invitations;
   rcfg.campaign_max_subscribers = opt.campaign_max_subscribers;

@@ -1,7 +1,8 @@
 // The delivery ceiling of the chat benchmark (docs/benchmarks.md, "Side by side"): a bare Beast
 // server that speaks the subset of the Pactum protocol `pactum-sim chat --encoding json` uses
-// (register/login over REST, /ws with a bearer token and hello, conversation.open, subscribe with
-// after and replay, message.send with client_id dedup, message.posted to every subscriber) with
+// (register/login over REST, /ws with a bearer token and hello, conversation.open, campaign.room
+// for rooms of N members, subscribe with after and replay, message.send with client_id dedup,
+// message.posted to every subscriber) with
 // everything in memory: no actors, no persistence, `ok` at once. One thread, one io_context.
 //
 //   pactum_bare_broadcast --listen 127.0.0.1:0 [--port-file F] [--write-mode per-frame|coalesced]
@@ -11,7 +12,9 @@
 // --write-mode coalesced: the frames queued for a socket while a write is in flight leave together
 //   as one protocol `batch` frame (docs/protocol.md, Envelope), i.e. one write for many frames,
 //   the same mechanism pactumd's gateway uses.
-// Not product code: no limits, no expiry, nothing survives a restart.
+// Not product code: no limits, no expiry, nothing survives a restart. It has no campaigns: a room
+// is keyed by the `campaign` id the client names and anyone may enter it (pactum-sim chat
+// --room-setup none), so rooms cost it what they cost the broadcast itself.
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -66,6 +69,7 @@ struct conversation {
   std::vector<frame_ptr> events; // events[i] has seq i + 1
   std::unordered_map<std::string, stored> by_client_id;
   std::unordered_set<ws_session*> subscribers;
+  std::unordered_set<std::string> members; // a room's members beside `brand` (campaign.room)
   int64_t head() const { return static_cast<int64_t>(events.size()); }
 };
 
@@ -78,6 +82,7 @@ struct state {
   std::unordered_map<std::string, std::string> tokens;   // token -> user id
   std::unordered_map<std::string, conversation> convs;
   std::map<std::pair<std::string, std::string>, std::string> by_pair; // (brand, creator) -> id
+  std::unordered_map<std::string, std::string> by_campaign;            // campaign -> room id
 
   std::string uuid() {
     auto a = rng(), b = rng();
@@ -206,7 +211,8 @@ private:
     if (it == f.end() || !it->is_string())
       return nullptr;
     auto c = st_.convs.find(it->get<std::string>());
-    if (c == st_.convs.end() || (c->second.brand != user_.id && c->second.creator != user_.id))
+    if (c == st_.convs.end()
+        || (c->second.brand != user_.id && c->second.creator != user_.id && !c->second.members.count(user_.id)))
       return nullptr;
     return &c->second;
   }
@@ -245,6 +251,39 @@ private:
         st_.convs.emplace(c.id, std::move(c));
       }
       return reply(id, {{"created", created}, {"conversation", conversation_view(st_.convs.at(existing->second))}});
+    }
+    if (type == "campaign.room") {
+      auto campaign = f.value("campaign", "");
+      if (campaign.empty())
+        return fail(id, "bad_request", "campaign is required");
+      auto existing = st_.by_campaign.find(campaign);
+      if (existing == st_.by_campaign.end()) {
+        conversation c;
+        c.id = st_.uuid();
+        c.brand = user_.id; // whoever comes first stands for the brand
+        c.stream = "conversation:" + c.id;
+        c.created_at = now_ms();
+        c.events.push_back(std::make_shared<const std::string>(
+          json{{"type", "event"},
+               {"stream", c.stream},
+               {"seq", 1},
+               {"event", {{"type", "room.opened"}, {"campaign", campaign}, {"brand", c.brand}, {"at", c.created_at}}}}
+            .dump()));
+        existing = st_.by_campaign.emplace(campaign, c.id).first;
+        auto room_id = c.id;
+        st_.convs.emplace(room_id, std::move(c));
+        return reply(id, {{"conversation", room_id}, {"campaign", campaign}, {"seq", 1}, {"joined", true}});
+      }
+      auto& c = st_.convs.at(existing->second);
+      bool joined = c.brand != user_.id && c.members.insert(user_.id).second;
+      if (joined)
+        c.events.push_back(std::make_shared<const std::string>(
+          json{{"type", "event"},
+               {"stream", c.stream},
+               {"seq", c.head() + 1},
+               {"event", {{"type", "member.joined"}, {"member", user_.id}, {"at", now_ms()}}}}
+            .dump()));
+      return reply(id, {{"conversation", c.id}, {"campaign", campaign}, {"seq", c.head()}, {"joined", joined}});
     }
     if (type == "subscribe") {
       auto* c = member(f);

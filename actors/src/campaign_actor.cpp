@@ -196,6 +196,22 @@ std::optional<caf::error> refused(const campaign::state& m, const campaign_comma
     c.cmd);
 }
 
+/// How `user` stands to the campaign's room: its brand the owner, a creator with an approved
+/// application or an accepted invitation a member, anyone else a stranger.
+policy::relation room_relation(const campaign::state& m, const uuid& user) {
+  if (!m.exists())
+    return policy::relation::stranger;
+  if (m.brand == user)
+    return policy::relation::owner;
+  for (auto& [id, a] : m.applications)
+    if (a.creator == user && a.outcome == "approved")
+      return policy::relation::member;
+  for (auto& [id, i] : m.invitations)
+    if (i.creator == user && i.outcome == "accepted")
+      return policy::relation::member;
+  return policy::relation::stranger;
+}
+
 /// Whether `user` (with `role`) may see the campaign at all: its brand and staff always, others
 /// once it was published (a draft or a campaign cancelled as a draft does not exist for them).
 bool visible_to(const campaign::state& m, const uuid& user, const std::string& role) {
@@ -846,6 +862,11 @@ caf::result<std::string> on_query(self_ptr self, campaign_query& q) {
     if (!visible_to(m, q.user, q.role))
       return hidden();
     return view_of(st, q.user, q.role);
+  }
+  if (q.what == "room") { // campaign.room: who may enter the room, and its brand (rooms.hpp)
+    if (auto no = policy_refusal(policy::action::campaign_room, q.role, room_relation(m, q.user)))
+      return std::move(*no);
+    return m.brand.str(); // not JSON: the session only needs the brand's id
   }
   if (q.what == "applications") {
     if (auto no = policy_refusal(policy::action::application_list, q.role, rel))

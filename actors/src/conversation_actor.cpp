@@ -179,6 +179,16 @@ protocol::push_frame_ptr make_frame(const std::string& stream, int64_t seq, std:
     stream, seq, std::make_shared<const std::string>(std::move(payload)));
 }
 
+/// Everyone who reads and writes as a member: the brand and the creator of a pair, or the brand
+/// and the creators who entered a campaign room.
+std::vector<uuid> members_of(const conversation::state& s) {
+  std::vector<uuid> out{s.brand};
+  if (!s.creator.is_nil())
+    out.push_back(s.creator);
+  out.insert(out.end(), s.room_members.begin(), s.room_members.end());
+  return out;
+}
+
 /// How `user` stands to the conversation as a whole.
 policy::relation relation_of(const conversation::state& s, const uuid& user) {
   if (s.is_member(user))
@@ -478,7 +488,7 @@ protocol::subscribe_reply reply_for(const conversation_state& st, const uuid& us
   protocol::subscribe_reply reply{st.id, head, {}, st.machine.unread(user)};
   for (auto& [member, mark] : st.machine.reads)
     reply.read_marks.emplace_back(member, mark.upto);
-  for (auto member : {st.machine.brand, st.machine.creator}) {
+  for (auto member : members_of(st.machine)) {
     int64_t mark = 0;
     if (auto i = st.machine.reads.find(member); i != st.machine.reads.end())
       mark = i->second.upto;
@@ -506,7 +516,7 @@ caf::result<subscribe_result> on_subscribe(self_ptr self, subscribe_query& q) {
     st.subscriber_users[q.subscriber.address()] = q.user;
   }
   subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, q.user, st.committed), {},
-                          {st.machine.brand, st.machine.creator}};
+                          members_of(st.machine)};
   if (auto cached = from_tail(st, after + 1, st.committed)) {
     for (auto* ev : *cached)
       result.gap.push_back(ev->frame);
@@ -535,7 +545,7 @@ void on_gap_loaded(self_ptr self, gap_loaded& g) {
     return;
   }
   subscribe_result result{caf::actor_cast<caf::actor>(self), reply_for(st, w.query.user, w.head), {},
-                          {st.machine.brand, st.machine.creator}};
+                          members_of(st.machine)};
   for (auto& rec : g.events.value())
     result.gap.push_back(make_frame(st.stream, rec.seq, std::move(rec.payload)));
   w.rp.deliver(std::move(result));
@@ -598,11 +608,29 @@ void schedule_idle_check(self_ptr self) {
                        idle_check_atom_v);
 }
 
+/// Queues an entry into a campaign room (vouched for by the campaign actor). Into a room not
+/// opened yet, the brand's entry goes first and opens it, in the same batch, so a creator who
+/// comes before the brand still finds a room.
+caf::result<protocol::message_ack_reply> enter_room(self_ptr self, post_command& c) {
+  auto& st = self->state;
+  touch(self);
+  auto e = std::get<conversation::enter_room>(c.cmd);
+  if (!st.machine.exists() && e.user != e.brand)
+    st.queued.push_back({post_command{conversation::enter_room{e.brand, e.campaign, e.brand}}, {}});
+  auto rp = self->make_response_promise();
+  st.queued.push_back({std::move(c), rp});
+  if (!st.appending)
+    start_batch(self);
+  return rp;
+}
+
 caf::behavior running(self_ptr self) {
   touch(self);
   schedule_idle_check(self);
   return {
     [=](post_atom, post_command& c) -> caf::result<protocol::message_ack_reply> {
+      if (std::holds_alternative<conversation::enter_room>(c.cmd))
+        return enter_room(self, c);
       touch(self);
       auto rp = self->make_response_promise();
       self->state.queued.push_back({std::move(c), rp});
@@ -711,6 +739,7 @@ caf::behavior running(self_ptr self) {
       self->state.retiring = true;
       try_retire(self);
     },
+    [=](expire_atom) {}, // the `absent` behaviour's timer, after a room opened
   };
 }
 
@@ -723,7 +752,12 @@ caf::behavior absent(self_ptr self) {
   };
   self->delayed_send(self, std::chrono::seconds(2), expire_atom_v);
   return {
-    [=](post_atom, post_command&) -> caf::result<protocol::message_ack_reply> { return no(); },
+    [=](post_atom, post_command& c) -> caf::result<protocol::message_ack_reply> {
+      if (!std::holds_alternative<conversation::enter_room>(c.cmd))
+        return no();
+      self->become(running(self)); // a campaign room's first entry opens it
+      return enter_room(self, c);
+    },
     [=](caf::subscribe_atom, subscribe_query&) -> caf::result<subscribe_result> { return no(); },
     [=](history_atom, history_query&) -> caf::result<protocol::history_reply> { return no(); },
     [=](typing_atom, const uuid&, const std::string&) -> caf::result<protocol::typing_reply> {
@@ -760,6 +794,7 @@ caf::actor spawn_conversation(caf::local_actor* parent, services* svc, uuid id) 
     st.rules.edit_window = std::chrono::duration_cast<std::chrono::milliseconds>(svc->cfg.edit_window).count();
     st.rules.max_pending_offers = svc->cfg.max_pending_offers;
     st.rules.max_members = svc->cfg.max_members;
+    st.rules.max_room_members = svc->cfg.max_room_members;
     st.rules.guard = svc->cfg.guard_policy;
     self->set_down_handler([=](caf::down_msg& dm) {
       self->state.subscribers.erase(dm.source);

@@ -214,6 +214,10 @@ refusal not_pending(int64_t seq, const state::offer_meta& o, millis now) {
 decision decide(const state& s, const make_offer& cmd, millis now, const rules& r) {
   if (!s.is_member(cmd.by))
     return refusal{protocol::error_code::forbidden, "not a member of this conversation"};
+  if (s.is_room())
+    return refusal{protocol::error_code::forbidden,
+                   "offers are not made in a campaign room: make them in the brand-creator "
+                   "conversation"};
   if (cmd.client_id.empty())
     return refusal{protocol::error_code::bad_request, "client_id must not be empty"};
   if (auto i = s.recent.find(dedup_key(cmd.by, cmd.client_id)); i != s.recent.end())
@@ -324,6 +328,23 @@ decision decide(const state& s, const join& cmd, millis now, const rules& r) {
   return accepted{protocol::moderator_joined{cmd.user, now}};
 }
 
+decision decide(const state& s, const enter_room& cmd, millis now, const rules& r) {
+  if (!s.exists()) {
+    if (cmd.user != cmd.brand || cmd.campaign.is_nil())
+      return refusal{protocol::error_code::forbidden, "the campaign's room is not open"};
+    return accepted{protocol::room_opened{cmd.campaign, cmd.brand, now}};
+  }
+  if (!s.is_room() || s.campaign != cmd.campaign)
+    return refusal{protocol::error_code::internal, "this conversation is not the campaign's room"};
+  if (s.is_member(cmd.user))
+    return duplicate{s.head, now};
+  if (1 + s.room_members.size() >= r.max_room_members)
+    return refusal{protocol::error_code::limit_reached,
+                   "the campaign room already has the maximum number of members ("
+                     + std::to_string(r.max_room_members) + ")"};
+  return accepted{protocol::member_joined{cmd.user, now}};
+}
+
 int64_t state::unread(const uuid& member) const {
   int64_t mark = 0;
   if (auto i = reads.find(member); i != reads.end())
@@ -431,6 +452,11 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
                    s.disputes.erase(x.contract);
                },
                [&](const protocol::moderator_joined& x) { s.moderators.insert(x.moderator); },
+               [&](const protocol::room_opened& x) {
+                 s.campaign = x.campaign;
+                 s.brand = x.brand;
+               },
+               [&](const protocol::member_joined& x) { s.room_members.insert(x.member); },
              },
              ev);
   s.head = seq;
@@ -510,13 +536,15 @@ std::string encode_snapshot(const state& s) {
   };
   obj["disputes"] = ids(s.disputes);     // version 5
   obj["moderators"] = ids(s.moderators); // version 5
+  obj["campaign"] = s.campaign.str();         // version 6
+  obj["room_members"] = ids(s.room_members); // version 6
   auto bytes = json::to_msgpack(obj);
   return std::string{bytes.begin(), bytes.end()};
 }
 
 expected<state, std::string> decode_snapshot(int16_t version, std::string_view bytes,
                                              const rules& r) {
-  if (version < 1 || version > 5)
+  if (version < 1 || version > 6)
     return std::string{"unknown conversation snapshot version "} + std::to_string(version);
   auto obj = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
   if (obj.is_discarded() || !obj.is_object())
@@ -606,6 +634,18 @@ expected<state, std::string> decode_snapshot(int16_t version, std::string_view b
             return std::string{"snapshot has a malformed "} + key + " entry";
           set->insert(*id);
         }
+    }
+    if (version >= 6) { // earlier versions predate campaign rooms
+      auto campaign = uuid::parse(obj.at("campaign").get<std::string>());
+      if (!campaign)
+        return std::string{"snapshot has a malformed campaign"};
+      s.campaign = *campaign;
+      for (auto& v : obj.at("room_members")) {
+        auto id = uuid::parse(v.get<std::string>());
+        if (!id)
+          return std::string{"snapshot has a malformed room_members entry"};
+        s.room_members.insert(*id);
+      }
     }
     while (s.recent_order.size() > r.dedup_window) {
       s.recent.erase(s.recent_order.front());

@@ -53,7 +53,7 @@ struct post_command {
   std::variant<conversation::post_message, conversation::edit_message,
                conversation::delete_message, conversation::mark_read, conversation::make_offer,
                conversation::answer_offer, conversation::expire_offer,
-               conversation::note_dispute, conversation::join>
+               conversation::note_dispute, conversation::join, conversation::enter_room>
     cmd;
   /// The sender's account role for the authorization policy; empty for the system's own commands
   /// (offer expiry, dispute notes), which the policy does not judge.

@@ -286,6 +286,11 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
    "GET /api/v1/notifications/preferences; ws notifications.prefs.get", OWN, none, none},
   {action::notification_prefs_set, "notification.prefs_set",
    "PUT /api/v1/notifications/preferences; ws notifications.prefs.set", OWN, none, none},
+  // A campaign's room: its brand (owner) opens and enters it, a creator with an approved
+  // application or accepted invitation (member) enters it; anyone else gets what a missing
+  // campaign gets. In the room itself the conversation rows apply (creators are members).
+  {action::campaign_room, "campaign.room", "ws campaign.room",
+   {".....", ".Y...", "..Y..", ".....", ".....", ".nnnn"}, none, no_campaign},
 }};
 // clang-format on
 

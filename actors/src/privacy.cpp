@@ -6,6 +6,7 @@
 // persistence thread to the next; each step only builds JSON and submits the next request.
 
 #include "privacy.hpp"
+#include "rooms.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -153,9 +154,20 @@ struct export_job : std::enable_shared_from_this<export_job> {
           j.doc["conversations"] = json::array();
           for (auto& c : rows)
             j.conversations.push_back(c.id);
-          j.next = 0;
-          j.read_conversation();
+          j.list_rooms();
         }));
+  }
+
+  /// The campaign rooms the user may be in (rooms.hpp), exported beside the conversations when
+  /// they exist (a room never opened has no journal and is left out).
+  void list_rooms() {
+    store.campaigns_of(who.user, 10'000,
+                       step<std::vector<uuid>>([](export_job& j, std::vector<uuid> campaigns) {
+                         for (auto& c : campaigns)
+                           j.conversations.push_back(room_id_for(c));
+                         j.next = 0;
+                         j.read_conversation();
+                       }));
   }
 
   /// Reads up to the remaining budget of `entity`'s journal; `then(job, events, truncated)`.
@@ -182,7 +194,8 @@ struct export_job : std::enable_shared_from_this<export_job> {
       return find_contracts();
     auto id = conversations[next++];
     read_journal(id, [id](export_job& j, std::vector<persistence::event_record> rows) {
-      j.doc["conversations"].push_back(json{{"id", id.str()}, {"events", events_json(rows)}});
+      if (!rows.empty()) // a campaign room that was never opened has no journal
+        j.doc["conversations"].push_back(json{{"id", id.str()}, {"events", events_json(rows)}});
       j.read_conversation();
     });
   }
@@ -372,12 +385,18 @@ void privacy_service::erase_checked(uuid user,
                                                    persistence::result<std::vector<persistence::conversation_row>> convs) {
       if (!convs)
         return done(failed(convs.error()));
+      store_.campaigns_of(user, 1'000'000, [this, user, contracts, convs, done](
+                                             persistence::result<std::vector<uuid>> campaigns) {
+      if (!campaigns)
+        return done(failed(campaigns.error()));
       persistence::erasure_plan plan;
       plan.user = user;
       auto id = user.str();
       plan.pseudonym = "Deleted user " + id.substr(id.size() - 4);
       for (auto& c : convs.value())
         plan.entities.push_back(c.id);
+      for (auto& c : campaigns.value()) // the campaign rooms the user may be in (rooms.hpp)
+        plan.entities.push_back(room_id_for(c));
       plan.entities.insert(plan.entities.end(), contracts.begin(), contracts.end());
       plan.entities.push_back(user); // the wallet
       plan.contracts = contracts;
@@ -403,6 +422,7 @@ void privacy_service::erase_checked(uuid user,
         spdlog::info("privacy: account {} erased ({} entities restarted)", user.str(),
                      entities.size());
         done(pseudonym);
+      });
       });
     });
   });

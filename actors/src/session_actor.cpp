@@ -26,6 +26,7 @@
 #include "server_metrics.hpp"
 #include "services.hpp"
 #include "notifications.hpp"
+#include "rooms.hpp"
 
 namespace pactum::actors {
 
@@ -647,6 +648,35 @@ void handle_command(self_ptr self, client_command& c) {
           else
             caf::anon_send(me, notifications_done{id, enc, std::make_pair(r.error().code, r.error().message)});
         });
+      } else if constexpr (std::is_same_v<T, protocol::campaign_room_req>) {
+        // The campaign vouches for the caller (its brand, or a creator it approved or who
+        // accepted its invitation), then the room records the entry (rooms.hpp).
+        auto campaign = body.campaign;
+        auto user = st.who.user;
+        auto role = st.who.role;
+        auto timeout = st.svc->cfg.request_timeout;
+        self->request(st.svc->directory, timeout, lookup_atom_v, campaign, entity_kind::campaign)
+          .then(
+            [=](caf::actor& entity) {
+              self->request(entity, timeout, campaign_atom_v, campaign_query{user, role, "room"})
+                .then(
+                  [=](std::string& brand_id) {
+                    auto brand = uuid::parse(brand_id);
+                    if (!brand)
+                      return reply_error(self, id, enc, error_code::internal, "the campaign has no brand");
+                    auto room = room_id_for(campaign);
+                    post_command cmd{conversation::enter_room{user, campaign, *brand}};
+                    ask<protocol::message_ack_reply>(
+                      self, room, caf::make_message(post_atom_v, std::move(cmd)),
+                      [=](protocol::message_ack_reply& ack) {
+                        reply_ok(self, id, enc,
+                                 protocol::campaign_room_reply{room, campaign, ack.seq, !ack.duplicate});
+                      },
+                      on_caf_error);
+                  },
+                  on_caf_error);
+            },
+            on_caf_error);
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
           self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user, st.who.role}),

@@ -225,6 +225,26 @@ void privacy_store::accepted_offers(uuid user, size_t limit,
     });
 }
 
+void privacy_store::campaigns_of(uuid user, size_t limit,
+                                 std::function<void(result<std::vector<uuid>>)> done) {
+  detail::submit_pool<std::vector<uuid>>(
+    db_, "campaigns_of", std::move(done),
+    [user, limit](pqxx::connection& conn) -> result<std::vector<uuid>> {
+      pqxx::read_transaction tx{conn};
+      auto rows = tx.exec_params(
+        "select id::text from campaigns where brand_id = $1"
+        " union select cc.campaign_id::text from campaign_conversations cc"
+        " join conversations c on c.id = cc.conversation_id where c.creator_id = $1"
+        " limit $2",
+        user.str(), static_cast<int64_t>(std::min<size_t>(limit, 1'000'000)));
+      std::vector<uuid> out;
+      for (const auto& row : rows)
+        if (auto id = uuid::parse(row[0].c_str()))
+          out.push_back(*id);
+      return out;
+    });
+}
+
 void privacy_store::erase_user(erasure_plan plan,
                                std::function<void(result<erasure_outcome>)> done) {
   detail::submit_pool<erasure_outcome>(

@@ -303,6 +303,10 @@ expected<request_body, decode_error> decode_body(std::string_view type, const fi
     PACTUM_TRY_FIELD(campaign, f.uuid_field("campaign"));
     return request_body{campaign_subscribe_req{campaign, type == "campaign.unsubscribe"}};
   }
+  if (type == "campaign.room") {
+    PACTUM_TRY_FIELD(campaign, f.uuid_field("campaign"));
+    return request_body{campaign_room_req{campaign}};
+  }
   if (type == "leaderboard.subscribe" || type == "leaderboard.unsubscribe") {
     PACTUM_TRY_FIELD(locality, f.string_field("locality", 200, true));
     return request_body{leaderboard_subscribe_req{std::move(locality), type == "leaderboard.unsubscribe"}};
@@ -618,6 +622,12 @@ std::string encode_ok(const request_id& re, const reply_body& body, encoding enc
                  if (v.is_object())
                    for (auto& [k, item] : v.items())
                      obj[k] = item;
+               },
+               [&](const campaign_room_reply& x) {
+                 obj["conversation"] = x.conversation.str();
+                 obj["campaign"] = x.campaign.str();
+                 obj["seq"] = x.seq;
+                 obj["joined"] = x.joined;
                },
                [&](const contract_reply& x) {
                  obj["contract"] = event_json(x.view);

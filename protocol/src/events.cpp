@@ -55,6 +55,8 @@ std::string_view event_type(const conversation_event& ev) noexcept {
                         return std::string_view{x.open ? "dispute.opened" : "dispute.closed"};
                       },
                       [](const moderator_joined&) { return std::string_view{"moderator.joined"}; },
+                      [](const room_opened&) { return std::string_view{"room.opened"}; },
+                      [](const member_joined&) { return std::string_view{"member.joined"}; },
                     },
                     ev);
 }
@@ -185,6 +187,15 @@ std::string encode_event(const conversation_event& ev) {
                           [](const moderator_joined& x) {
                             return json{{"type", "moderator.joined"}, {"moderator", x.moderator.str()}, {"at", x.at}};
                           },
+                          [](const room_opened& x) {
+                            return json{{"type", "room.opened"},
+                                        {"campaign", x.campaign.str()},
+                                        {"brand", x.brand.str()},
+                                        {"at", x.at}};
+                          },
+                          [](const member_joined& x) {
+                            return json{{"type", "member.joined"}, {"member", x.member.str()}, {"at", x.at}};
+                          },
                         },
                         ev);
   auto bytes = json::to_msgpack(obj);
@@ -283,6 +294,21 @@ expected<conversation_event, std::string> decode_event(std::string_view type, in
     if (!moderator || !at)
       return std::string{"moderator.joined: missing field"};
     return conversation_event{moderator_joined{*moderator, *at}};
+  }
+  if (type == "room.opened") {
+    auto campaign = get_uuid(obj, "campaign");
+    auto brand = get_uuid(obj, "brand");
+    auto at = get_int(obj, "at");
+    if (!campaign || !brand || !at)
+      return std::string{"room.opened: missing field"};
+    return conversation_event{room_opened{*campaign, *brand, *at}};
+  }
+  if (type == "member.joined") {
+    auto member = get_uuid(obj, "member");
+    auto at = get_int(obj, "at");
+    if (!member || !at)
+      return std::string{"member.joined: missing field"};
+    return conversation_event{member_joined{*member, *at}};
   }
   if (type == "offer.expired") {
     auto offer = get_int(obj, "offer");

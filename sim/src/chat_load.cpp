@@ -90,7 +90,9 @@ struct subscription {
 struct conversation_info {
   std::string id;
   int brand = 0;   ///< client index
-  int creator = 0; ///< client index
+  int creator = 0; ///< client index (pairs layout)
+  std::vector<int> members; ///< client indexes, the brand first (both layouts)
+  std::string campaign;     ///< rooms layout: the room's campaign
 };
 
 struct worker;
@@ -209,6 +211,7 @@ private:
   void post_all(const std::function<void(worker&)>& fn);
   void wait_for(const char* what, const std::function<bool()>& done, double seconds);
   void create_accounts();
+  void create_rooms();
   void build_layout();
   int64_t pending_deliveries();
 
@@ -253,6 +256,21 @@ void engine::wait_for(const char* what, const std::function<bool()>& done, doubl
 }
 
 void engine::build_layout() {
+  if (cfg_.room_size > 0) {
+    if (cfg_.room_size < 2 || cfg_.rooms < 1)
+      throw std::runtime_error("--room-size must be at least 2 and --rooms at least 1");
+    brands_ = cfg_.rooms;
+    creators_ = cfg_.rooms * (cfg_.room_size - 1);
+    convs_.resize(static_cast<size_t>(cfg_.rooms));
+    for (int j = 0; j < cfg_.rooms; ++j) {
+      auto& conv = convs_[static_cast<size_t>(j)];
+      conv.brand = j;
+      conv.members.push_back(j);
+      for (int i = 0; i < cfg_.room_size - 1; ++i)
+        conv.members.push_back(brands_ + j * (cfg_.room_size - 1) + i);
+    }
+    return;
+  }
   int n = cfg_.conversations;
   int k = cfg_.conversations_per_user;
   if (n < 1 || k < 1 || n % k != 0 || k * k > n)
@@ -267,7 +285,82 @@ void engine::build_layout() {
     int c = (b + j % k) % creators_;
     convs_[static_cast<size_t>(j)].brand = b;
     convs_[static_cast<size_t>(j)].creator = brands_ + c;
+    convs_[static_cast<size_t>(j)].members = {b, brands_ + c};
   }
+}
+
+void engine::create_rooms() {
+  // Per room: the brand creates and publishes a campaign, each creator applies and the brand
+  // approves (docs/api.md "Campaigns"); the rooms themselves are opened over the WebSocket.
+  std::atomic<int> next{0};
+  std::mutex mtx;
+  std::string failure;
+  auto call = [this](const account& who, const std::string& method, const std::string& target,
+                     const nlohmann::json& body) {
+    for (int attempt = 0;; ++attempt) {
+      auto r = http_call(cfg_.ep, method, target, body.dump(), who.token);
+      if (r.status >= 200 && r.status < 300)
+        return r.json_body();
+      if (attempt >= 5 || (r.status != 503 && r.status != 429))
+        throw std::runtime_error(method + " " + target + ": " + std::to_string(r.status) + " " + r.body);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+    }
+  };
+  if (!cfg_.room_rest_setup) {
+    std::mt19937_64 rng{std::random_device{}()};
+    for (auto& conv : convs_) {
+      char id[37];
+      auto a = rng(), b = rng();
+      std::snprintf(id, sizeof id, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                    static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                    static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                    static_cast<unsigned long long>(b & 0xffffffffffffULL));
+      conv.campaign = id;
+    }
+    return;
+  }
+  auto body = [&] {
+    for (int j = next++; j < static_cast<int>(convs_.size()); j = next++) {
+      try {
+        auto& conv = convs_[static_cast<size_t>(j)];
+        auto& brand = clients_[static_cast<size_t>(conv.brand)]->user;
+        auto i = std::to_string(j);
+        nlohmann::json details{{"title", "Sim room " + i},
+                               {"description", "A campaign of the pactum-sim rooms layout"},
+                               {"goals", {"awareness"}},
+                               {"budget", 1'000'000},
+                               {"currency", "USD"},
+                               {"deliverables", nlohmann::json::array({{{"type", "tiktok_duet"}, {"count", 1}}})},
+                               {"collaboration_types", {"tiktok_duet"}},
+                               {"pricing", {{"model", "flat"}, {"rate", 0}}},
+                               {"brief", "Show the product"},
+                               {"key", "sim-room-c-" + i}};
+        conv.campaign = call(brand, "POST", "/api/v1/brands/campaigns", details).at("campaign").at("id").get<std::string>();
+        auto base = "/api/v1/brands/campaigns/" + conv.campaign;
+        call(brand, "POST", base + "/status", {{"to", "publish"}, {"key", "sim-room-p-" + i}});
+        for (size_t m = 1; m < conv.members.size(); ++m) {
+          auto& creator = clients_[static_cast<size_t>(conv.members[m])]->user;
+          auto key = i + "-" + std::to_string(m);
+          auto app = call(creator, "POST", "/api/v1/influencers/campaigns/" + conv.campaign + "/apply",
+                          {{"proposal", "One duet"}, {"amount", 100}, {"key", "sim-room-a-" + key}})
+                       .at("application").get<int64_t>();
+          call(brand, "PUT", base + "/applications/" + std::to_string(app),
+               {{"outcome", "approved"}, {"key", "sim-room-d-" + key}});
+        }
+      } catch (const std::exception& ex) {
+        std::lock_guard<std::mutex> g{mtx};
+        failure = ex.what();
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < std::max(1, cfg_.setup_threads); ++t)
+    threads.emplace_back(body);
+  for (auto& t : threads)
+    t.join();
+  if (!failure.empty())
+    throw std::runtime_error("setup: campaign rooms: " + failure);
 }
 
 void engine::create_accounts() {
@@ -507,7 +600,10 @@ void engine::pump(client& c) {
     auto& conv = convs_[static_cast<size_t>(r.kind == req_kind::send ? c.msgs[static_cast<size_t>(r.index)].conv : r.index)];
     switch (r.kind) {
     case req_kind::open:
-      f = {{"type", "conversation.open"}, {"id", id}, {"with", clients_[static_cast<size_t>(conv.creator)]->user.id}};
+      if (cfg_.room_size > 0)
+        f = {{"type", "campaign.room"}, {"id", id}, {"campaign", conv.campaign}};
+      else
+        f = {{"type", "conversation.open"}, {"id", id}, {"with", clients_[static_cast<size_t>(conv.creator)]->user.id}};
       break;
     case req_kind::subscribe:
       f = {{"type", "subscribe"}, {"id", id}, {"conversation", conv.id},
@@ -582,7 +678,12 @@ void engine::on_reply(client& c, const nlohmann::json& f) {
   switch (r.kind) {
   case req_kind::open:
     if (ok) {
-      convs_[static_cast<size_t>(r.index)].id = f.at("conversation").at("id").get<std::string>();
+      // campaign.room answers the room's id alone; every member of a room gets the same one, and
+      // only the brand's worker writes it (members live on other threads).
+      auto& conv = f.at("conversation");
+      auto& info = convs_[static_cast<size_t>(r.index)];
+      if (c.index == info.brand)
+        info.id = conv.is_string() ? conv.get<std::string>() : conv.at("id").get<std::string>();
       ++opened_;
     } else if (retryable(code)) {
       requeue_later(c, r);
@@ -778,6 +879,17 @@ nlohmann::json engine::run() {
   create_accounts();
   auto accounts_s = since(t0);
   say("setup: accounts created in " + std::to_string(accounts_s) + " s");
+  bool rooms = cfg_.room_size > 0;
+  int64_t member_slots = 0; // (member, conversation) pairs: subscriptions and send lanes
+  for (auto& conv : convs_)
+    member_slots += static_cast<int64_t>(conv.members.size());
+  if (rooms) {
+    auto t5 = clock_type::now();
+    create_rooms();
+    say("setup: " + std::to_string(convs_.size())
+        + (cfg_.room_rest_setup ? " campaigns with approved creators in " : " random campaign ids (no REST setup) in ")
+        + std::to_string(since(t5)) + " s");
+  }
 
   max_acked_ = std::make_unique<std::atomic<int64_t>[]>(convs_.size());
   for (size_t i = 0; i < convs_.size(); ++i)
@@ -798,7 +910,7 @@ nlohmann::json engine::run() {
     c->home->clients.push_back(c.get());
   }
   for (size_t j = 0; j < convs_.size(); ++j) {
-    for (int who : {convs_[j].brand, convs_[j].creator}) {
+    for (int who : convs_[j].members) {
       auto& c = *clients_[static_cast<size_t>(who)];
       c.slot_of[static_cast<int>(j)] = c.subs.size();
       subscription s;
@@ -859,17 +971,18 @@ nlohmann::json engine::run() {
     say("setup: " + std::to_string(total) + " sockets connected in " + std::to_string(since(t1)) + " s");
 
     t1 = clock_type::now();
-    post_all([this](worker& w) {
+    post_all([this, rooms](worker& w) {
       for (auto* c : w.clients)
-        if (c->index < brands_) {
+        if (c->index < brands_ || rooms) { // in a room every member enters it
           for (auto& s : c->subs)
             c->backlog.push_back(request{req_kind::open, s.conv});
           pump(*c);
         }
     });
     auto n = static_cast<int64_t>(convs_.size());
-    wait_for("conversation.open", [&] { return opened_.load() == n || open_failures_.load() > 0; },
-             120 + static_cast<double>(n) / 50);
+    auto opens = rooms ? member_slots : n;
+    wait_for("conversation.open", [&] { return opened_.load() == opens || open_failures_.load() > 0; },
+             120 + static_cast<double>(opens) / 50);
     if (open_failures_.load() > 0)
       throw std::runtime_error("setup: conversation.open was refused (see violations)");
     for (size_t j = 0; j < convs_.size(); ++j)
@@ -884,8 +997,8 @@ nlohmann::json engine::run() {
         pump(*c);
       }
     });
-    wait_for("subscribe", [&] { return subscribed_.load() == 2 * n; }, 120 + static_cast<double>(n) / 50);
-    say("setup: " + std::to_string(2 * n) + " subscriptions in " + std::to_string(since(t1)) + " s");
+    wait_for("subscribe", [&] { return subscribed_.load() == member_slots; }, 120 + static_cast<double>(n) / 50);
+    say("setup: " + std::to_string(member_slots) + " subscriptions in " + std::to_string(since(t1)) + " s");
     setup_s = since(t0);
 
     // Lanes: every (client, conversation) of the worker, interleaved so that consecutive messages
@@ -899,7 +1012,7 @@ nlohmann::json engine::run() {
           if (slot < c->subs.size())
             w->lanes.emplace_back(c, c->subs[slot].conv);
     }
-    auto all_lanes = static_cast<double>(2 * n);
+    auto all_lanes = static_cast<double>(member_slots);
 
     load_cpu0 = cpu_seconds();
     if (!server.start())
@@ -1103,6 +1216,8 @@ nlohmann::json engine::run() {
     {"engine", "async"},
     {"conversations", convs_.size()},
     {"conversations_per_user", cfg_.conversations_per_user},
+    {"layout", cfg_.room_size > 0 ? "rooms" : "pairs"},
+    {"room_size", cfg_.room_size > 0 ? cfg_.room_size : 2},
     {"users", clients_.size()},
     {"sockets", clients_.size()},
     {"threads", workers_.size()},
@@ -1187,6 +1302,8 @@ void print_chat_load_summary(const nlohmann::json& r, std::ostream& out) {
   out << "pactum-sim " << r.value("scenario", "chat") << ": " << r["conversations"] << " conversations, " << r["sockets"] << " sockets ("
       << r["conversations_per_user"] << " conversations per user socket), " << r["threads"] << " thread(s), "
       << r["encoding"].get<std::string>() << "\n";
+  if (r.value("layout", "pairs") == "rooms")
+    out << "  layout: campaign rooms of " << r["room_size"] << " members (deliveries = acked x members)\n";
   out << "  setup " << r["setup_seconds"].get<double>() << " s\n";
   int i = 0;
   for (auto& s : r["steps"]) {

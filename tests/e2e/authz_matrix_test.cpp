@@ -314,6 +314,8 @@ protected:
         return from_http(rest(who, "GET", base));
       case action::campaign_subscribe:
         return from_ws(ask(*who, json{{"type", "campaign.subscribe"}, {"campaign", camp_}}));
+      case action::campaign_room: // K accepted B's invitation: a member of the campaign's room
+        return from_ws(ask(*who, json{{"type", "campaign.room"}, {"campaign", camp_}}));
       default:
         break;
     }
@@ -715,6 +717,8 @@ protected:
         return from_http(rest(me, "GET", "/api/v1/notifications/preferences"));
       case action::notification_prefs_set:
         return from_http(rest(me, "PUT", "/api/v1/notifications/preferences", json{{"muted", json::array()}}));
+      case action::campaign_room:
+        return content_cell(what, r, rel);
     }
     return std::nullopt;
   }

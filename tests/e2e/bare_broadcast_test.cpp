@@ -107,3 +107,27 @@ TEST(BareBroadcastEndToEnd, TheSimDrivesBothWriteModesWithNothingLost) {
     fs::remove(out);
   }
 }
+
+// The rooms layout against the bare server (no campaigns: --room-setup none): rooms of 5, every
+// acknowledged message at all 5 members' sockets.
+TEST(BareBroadcastEndToEnd, RoomsOfFiveGetEveryMessageAtEveryMember) {
+  ASSERT_FALSE(sim_bin().empty()) << "PACTUM_SIM_BIN is not set";
+  if (!fs::exists(bare_bin()))
+    GTEST_SKIP() << bare_bin() << " is not built (target pactum_bare_broadcast)";
+  bare_server srv(bare_bin(), "coalesced");
+  ASSERT_GT(srv.port(), 0) << "the bare server did not start";
+  auto out = (fs::temp_directory_path() / ("pactum-bare-rooms-" + std::to_string(::getpid()) + ".json")).string();
+  auto cmd = sim_bin() + " chat --url http://127.0.0.1:" + std::to_string(srv.port())
+             + " --rooms 4 --room-size 5 --room-setup none --rate 500 --duration 1 --json-out " + out
+             + " --quiet > /dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream in(out);
+  auto r = json::parse(in, nullptr, false);
+  ASSERT_TRUE(r.is_object()) << "no report from " << cmd;
+  EXPECT_EQ(r["passed"], true) << r.dump(2);
+  EXPECT_EQ(r["sockets"], 20);
+  EXPECT_EQ(r["acked"], r["sent"]);
+  EXPECT_EQ(r["lost"], 0);
+  EXPECT_EQ(r["delivered"].get<int64_t>(), 5 * r["acked"].get<int64_t>());
+  fs::remove(out);
+}

@@ -150,3 +150,20 @@ TEST(LogHistogram, PercentilesAreWithinTheBucketResolutionAndMergeAddsUp) {
   EXPECT_EQ(small.percentile(100), 7);
   EXPECT_EQ(pactum::sim::log_histogram{}.percentile(99), 0);
 }
+
+// The rooms layout: campaign rooms of 4 (a brand and 3 approved creators, set up over REST and
+// entered with campaign.room); every acknowledged message reaches all 4 members' sockets once.
+TEST_F(ChatLoadEndToEnd, TheRoomsLayoutDeliversEveryMessageToEveryMemberOnce) {
+  ASSERT_FALSE(sim_bin().empty()) << "PACTUM_SIM_BIN is not set";
+  auto out = json_path("rooms");
+  auto cmd = sim_bin() + " chat --url " + sim_url() + " --rooms 3 --room-size 4 --rate 100"
+             + " --duration 1 --encoding msgpack --json-out " + out + " --quiet > /dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto r = read_report(out);
+  expect_exactly_once(r, 4);
+  EXPECT_EQ(r["layout"], "rooms");
+  EXPECT_EQ(r["room_size"], 4);
+  EXPECT_EQ(r["sockets"], 12) << "3 brands and 9 creators, one socket each";
+  EXPECT_EQ(r["conversations"], 3);
+  EXPECT_NEAR(r["steps"][0]["sent"].get<double>(), 100, 5);
+}

@@ -47,6 +47,8 @@ struct rules {
   /// Members at once: the brand, the creator and the moderators who joined (at least 2).
   size_t max_members = 8;
   guard_policy guard = guard_policy::mask;
+  /// Members of a campaign room at once: its brand and the creators who entered (at least 2).
+  size_t max_room_members = 200;
 };
 
 enum class offer_status : uint8_t { pending, withdrawn, declined, accepted, expired, superseded };
@@ -104,6 +106,12 @@ struct state {
   std::set<uuid> disputes;
   std::set<uuid> moderators;
 
+  /// A campaign room (opened by `room.opened`): its campaign, and the creators who entered it
+  /// (the brand is `brand`; `creator` stays nil). Both empty for a brand–creator conversation.
+  uuid campaign;
+  std::set<uuid> room_members;
+  bool is_room() const noexcept { return !campaign.is_nil(); }
+
   size_t pending_offers() const;
   /// True once an offer has been accepted: a contract exists and the guard stands down.
   bool has_deal() const;
@@ -116,7 +124,7 @@ struct state {
 
   bool exists() const noexcept { return head > 0; }
   bool is_member(const uuid& user) const noexcept {
-    return exists() && (user == brand || user == creator);
+    return exists() && (user == brand || user == creator || room_members.count(user) > 0);
   }
   /// A member, or a moderator who joined: may read and write (only members make offers).
   bool is_participant(const uuid& user) const noexcept {
@@ -180,6 +188,15 @@ struct join {
   bool moderator = false;
 };
 
+/// Enter campaign `campaign`'s room as `user`, whom the campaign actor vouched for (the brand, or
+/// a creator with an approved application or accepted invitation). The brand's entry into a room
+/// that does not exist yet opens it; a member's entry is a duplicate (nothing changes).
+struct enter_room {
+  uuid user;
+  uuid campaign;
+  uuid brand;
+};
+
 /// The durable timer fired: lapse offer `offer` if it is still pending and due.
 struct expire_offer {
   int64_t offer = 0;
@@ -229,6 +246,7 @@ decision decide(const state& s, const answer_offer& cmd, millis now, const rules
 decision decide(const state& s, const expire_offer& cmd, millis now, const rules& r);
 decision decide(const state& s, const note_dispute& cmd, millis now, const rules& r);
 decision decide(const state& s, const join& cmd, millis now, const rules& r);
+decision decide(const state& s, const enter_room& cmd, millis now, const rules& r);
 
 /// Applies the event with sequence number `seq` (must be s.head + 1). Used both for fresh events
 /// and for replaying the journal.
@@ -238,7 +256,7 @@ void apply(state& s, int64_t seq, const protocol::conversation_event& ev, const 
 std::string dedup_key(const uuid& author, const std::string& client_id);
 
 /// The snapshot format this build writes. Older versions stay decodable (decode_snapshot).
-inline constexpr int16_t snapshot_version = 5;
+inline constexpr int16_t snapshot_version = 6;
 
 /// Encodes the whole state (msgpack) as of `s.head`.
 std::string encode_snapshot(const state& s);

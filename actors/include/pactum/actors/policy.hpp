@@ -163,6 +163,8 @@ enum class action : uint8_t {
   notification_read,
   notification_prefs_get,
   notification_prefs_set,
+  // campaign rooms (WebSocket; docs/protocol.md "Campaign rooms")
+  campaign_room,
   count, ///< not an action: how many there are (new actions go above this line)
 };
 

@@ -173,6 +173,8 @@ struct runtime_config {
   /// contracts it asks per round.
   std::chrono::milliseconds billing_interval{60'000};
   size_t billing_batch = 10'000;
+  /// Members of a campaign room at once: its brand and the creators who entered (campaign.room).
+  size_t max_room_members = 200;
 };
 
 /// Who a session or REST call acts as.

@@ -68,6 +68,11 @@ public:
   void accepted_offers(uuid user, size_t limit,
                        std::function<void(result<std::vector<std::string>>)> done);
 
+  /// The campaigns `user` has a part in, at most `limit`: those they own as a brand, and those
+  /// whose approval or accepted invitation opened a conversation with them as the creator. Their
+  /// campaign rooms are the rooms the user may be a member of.
+  void campaigns_of(uuid user, size_t limit, std::function<void(result<std::vector<uuid>>)> done);
+
   /// Erases the account in one transaction, unless money is in flight for it (a pending transfer
   /// of its own accounts, or one of `plan.contracts` holding or reserving money): records the
   /// erasure, replaces email, password hash and display name, deletes its logins and tokens, its

@@ -155,10 +155,27 @@ struct moderator_joined {
   millis at = 0;
 };
 
+/// Seq 1 of a campaign room's journal (instead of `conversation.opened`): the group chat of a
+/// campaign's brand and the creators working on it (docs/protocol.md, "Campaign rooms").
+struct room_opened {
+  uuid campaign;
+  uuid brand;
+  millis at = 0;
+};
+
+/// A creator of the room's campaign (approved application or accepted invitation) joined the
+/// room: from now on they read and write like the brand (rooms have no offers).
+struct member_joined {
+  uuid member;
+  millis at = 0;
+};
+
 using conversation_event =
   std::variant<conversation_opened, message_posted, message_edited, message_deleted, read_marked,
                offer_made, offer_withdrawn, offer_declined, offer_accepted, offer_expired,
-               dispute_changed, moderator_joined>;
+               dispute_changed, moderator_joined,
+               room_opened,
+               member_joined>;
 
 /// The journal/event type name, e.g. "message.posted".
 std::string_view event_type(const conversation_event&) noexcept;

@@ -171,6 +171,12 @@ struct campaign_subscribe_req {
   bool unsubscribe = false;
 };
 
+/// Open (the campaign's brand, on first use) or enter a campaign's room, the group chat of its
+/// brand and creators: `campaign.room` with `campaign` (docs/protocol.md, "Campaign rooms").
+struct campaign_room_req {
+  uuid campaign;
+};
+
 /// Subscribe to (or, `unsubscribe`, stop) a locality's live promoter leaderboard:
 /// `leaderboard.subscribe` / `leaderboard.unsubscribe` with `locality` ("CC:City";
 /// docs/protocol.md, "Promotion leaderboards").
@@ -208,7 +214,8 @@ using request_body =
                pledge_subscribe_req, campaign_subscribe_req,
                leaderboard_subscribe_req,
                analytics_subscribe_req,
-               notifications_req>;
+               notifications_req,
+               campaign_room_req>;
 
 struct request {
   request_id id;
@@ -319,13 +326,23 @@ struct notifications_reply {
   std::string json;
 };
 
+/// The answer to campaign.room: the room's conversation id, its head after the call, and whether
+/// this call opened the room or added the caller (false: already a member).
+struct campaign_room_reply {
+  uuid conversation;
+  uuid campaign;
+  int64_t seq = 0;
+  bool joined = false;
+};
+
 using reply_body = std::variant<pong_reply, conversation_open_reply, conversation_list_reply,
                                 message_ack_reply, subscribe_reply, unsubscribe_reply,
                                 history_reply, typing_reply, delivered_reply, contract_ack_reply,
                                 contract_reply, pledge_reply, campaign_reply,
                                 leaderboard_reply,
                                 analytics_reply,
-                                notifications_reply>;
+                                notifications_reply,
+                                campaign_room_reply>;
 
 // -- server-initiated ---------------------------------------------------------------------------
 

@@ -29,6 +29,16 @@ struct chat_load_config {
   /// per member; K > 1 uses conversations/K brands and as many creators, each brand talking to K
   /// creators (needs conversations % K == 0 and K * K <= conversations).
   int conversations_per_user = 1;
+  /// The rooms layout (room_size > 0, instead of the pairs above): `rooms` campaign rooms of
+  /// `room_size` members each, one brand and room_size - 1 creators, a socket per member. Setup
+  /// makes a campaign per room over REST (create, publish, each creator applies, the brand
+  /// approves), then every member sends `campaign.room`. Each acknowledged message is due at
+  /// every member: deliveries = acked x room_size.
+  int room_size = 0;
+  int rooms = 0;
+  /// false (`--room-setup none`): no REST setup, each room names a fresh random campaign id, for
+  /// servers without campaigns whose `campaign.room` lets anyone in (bench/bare_broadcast.cpp).
+  bool room_rest_setup = true;
   /// Target send rates (messages per second over all conversations), one step each, run one
   /// after the other on the same clients; `step_seconds` each.
   std::vector<double> rates = {100};
