@@ -201,6 +201,14 @@ TEST_F(SettlementE2E, CpcPaysValidClicksOnceUpToTheCap) {
   EXPECT_EQ(count("select count(*) from link_clicks where campaign_id = '" + campaign + "' and verdict = 'invalid'"), 3);
   EXPECT_EQ(marked("invalid"), 0) << "bot clicks are never billed";
   EXPECT_EQ(ledger_check(), 0);
+  // The 20 clicks may have been billed in more than one round (on a slow machine the pipeline
+  // classifies them in several batches); what counts is that a restart adds no bill.
+  auto bills = [&] {
+    return count("select count(*) from journal where entity_id = '" + contract
+                 + "' and event_type = 'contract.performance_billed'");
+  };
+  auto bills_before = bills();
+  EXPECT_GE(bills_before, 1);
 
   // kill -9 after the bill, with its marks lost (as if it died between the journal and the
   // marking): nothing is billed twice, and the rows are marked again.
@@ -214,15 +222,24 @@ TEST_F(SettlementE2E, CpcPaysValidClicksOnceUpToTheCap) {
   view = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
   EXPECT_EQ(view["performance"]["billed_units"], 20);
   EXPECT_EQ(balance_eventually(cleo, 90), 90);
-  EXPECT_EQ(count("select count(*) from journal where entity_id = '" + contract
-                  + "' and event_type = 'contract.performance_billed'"), 1);
+  EXPECT_EQ(bills(), bills_before) << "the restart billed nothing again";
 
   // Beyond the cap: 900 left pays 180 clicks; 200 more stop at the cap and end the contract.
   clicks(code, 200, browser);
   view = poll(brand, "/api/v1/contracts/" + contract, [](const json& v) { return v.value("status", "") == "released"; });
   EXPECT_EQ(view["escrow"], 0);
   EXPECT_EQ(view["performance"]["billed_gross"], 1000);
-  EXPECT_EQ(balance_eventually(cleo, 900), 900) << "the cap less the commission";
+  // The creator has the cap less the commission of each bill (rounded down per bill, so a run
+  // billed in more rounds leaves the creator a unit or two more).
+  int64_t commission = 0;
+  for (auto& e : view.value("events", json::array())) {
+    auto ev = e.value("event", json::object());
+    if (ev.value("type", "") == "contract.performance_billed")
+      commission += ev.value("commission", int64_t{0});
+  }
+  EXPECT_GE(commission, 95);
+  EXPECT_LE(commission, 100);
+  EXPECT_EQ(balance_eventually(cleo, 1000 - commission), 1000 - commission) << "the cap less the commission";
   poll(brand, "/api/v1/campaigns/" + campaign, [](const json& v) { return v.value("spent", 0) == 1000 && v.value("committed", 1) == 0; });
   EXPECT_EQ(ledger_check(), 0);
 }
