@@ -4,47 +4,22 @@
 
 #include <cstdint>
 
+#include "pactum/protocol/msgpack_cursor.hpp"
+
 namespace pactum::actors {
 
 namespace {
 
-class reader {
+class reader : public protocol::msgpack_cursor {
 public:
-  explicit reader(std::string_view s) : s_(s) {}
-
-  bool byte(uint8_t& out) {
-    if (pos_ >= s_.size())
-      return false;
-    out = static_cast<uint8_t>(s_[pos_++]);
-    return true;
-  }
-
-  bool be(size_t n, uint64_t& out) {
-    if (s_.size() - pos_ < n)
-      return false;
-    out = 0;
-    for (size_t i = 0; i < n; ++i)
-      out = (out << 8) | static_cast<uint8_t>(s_[pos_ + i]);
-    pos_ += n;
-    return true;
-  }
-
-  bool skip_bytes(uint64_t n) {
-    if (s_.size() - pos_ < n)
-      return false;
-    pos_ += static_cast<size_t>(n);
-    return true;
-  }
-
-  bool at_end() const { return pos_ == s_.size(); }
-  size_t pos() const { return pos_; }
+  explicit reader(std::string_view s) : msgpack_cursor(s) {}
 
   /// A string header followed by its bytes; false when the next value is no string.
   bool str(std::string_view& out) {
-    auto start = pos_;
+    auto start = pos();
     if (str_at(out))
       return true;
-    pos_ = start; // whatever it is, skip() reads it from its start
+    rewind(start); // whatever it is, skip() reads it from its start
     return false;
   }
 
@@ -62,11 +37,7 @@ private:
     } else {
       return false;
     }
-    if (s_.size() - pos_ < n)
-      return false;
-    out = s_.substr(pos_, static_cast<size_t>(n));
-    pos_ += static_cast<size_t>(n);
-    return true;
+    return bytes(n, out);
   }
 
 public:
@@ -134,8 +105,6 @@ private:
     return true;
   }
 
-  std::string_view s_;
-  size_t pos_ = 0;
 };
 
 } // namespace

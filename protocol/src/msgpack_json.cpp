@@ -5,44 +5,20 @@
 #include <charconv>
 #include <cstdint>
 
+#include "pactum/protocol/msgpack_cursor.hpp"
 #include "utf8.hpp"
 
 namespace pactum::protocol::detail {
 
 namespace {
 
-class transcoder {
+class transcoder : msgpack_cursor {
 public:
-  transcoder(std::string_view in, std::string& out) : in_(in), out_(out) {}
+  transcoder(std::string_view in, std::string& out) : msgpack_cursor(in), out_(out) {}
 
-  bool run() { return value(0) && pos_ == in_.size(); }
+  bool run() { return value(0) && at_end(); }
 
 private:
-  bool byte(uint8_t& b) {
-    if (pos_ >= in_.size())
-      return false;
-    b = static_cast<uint8_t>(in_[pos_++]);
-    return true;
-  }
-
-  bool be(size_t n, uint64_t& x) {
-    if (in_.size() - pos_ < n)
-      return false;
-    x = 0;
-    for (size_t i = 0; i < n; ++i)
-      x = (x << 8) | static_cast<uint8_t>(in_[pos_ + i]);
-    pos_ += n;
-    return true;
-  }
-
-  bool bytes(uint64_t n, std::string_view& s) {
-    if (in_.size() - pos_ < n)
-      return false;
-    s = in_.substr(pos_, static_cast<size_t>(n));
-    pos_ += static_cast<size_t>(n);
-    return true;
-  }
-
   template <class T>
   void number(T x) {
     char buf[24];
@@ -177,9 +153,7 @@ private:
     }
   }
 
-  std::string_view in_;
   std::string& out_;
-  size_t pos_ = 0;
 };
 
 } // namespace
