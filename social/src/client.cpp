@@ -72,31 +72,41 @@ void client::stop() {
   exec_->stop();
 }
 
+double client::refill_per_ms() const {
+  // Burst at once, then (quota - burst) per window, so that no window of the quota's length sees
+  // more than the quota.
+  return cfg_.calls_per_window > cfg_.burst
+           ? static_cast<double>(cfg_.calls_per_window - cfg_.burst) / static_cast<double>(cfg_.window_ms)
+           : 1.0 / static_cast<double>(cfg_.window_ms + 1);
+}
+
+client::bucket& client::refilled(const std::string& platform, millis now) {
+  auto capacity = static_cast<double>(cfg_.burst);
+  auto& b = buckets_[platform];
+  if (b.fresh) {
+    b.fresh = false;
+    b.tokens = capacity;
+    b.at = now;
+  }
+  if (now > b.at) {
+    b.tokens = std::min(capacity, b.tokens + static_cast<double>(now - b.at) * refill_per_ms());
+    b.at = now;
+  }
+  return b;
+}
+
 expected<bool, error> client::take_token(const std::string& platform, millis deadline,
                                          call_stats& st) {
   if (cfg_.calls_per_window <= 0)
     return true;
-  // Refill: burst at once, then (quota - burst) per window, so that no window of the quota's
-  // length sees more than the quota. A token is reserved before waiting for it (tokens may go
-  // negative), so concurrent callers queue up in order instead of racing.
-  double capacity = static_cast<double>(cfg_.burst);
-  double per_ms = cfg_.calls_per_window > cfg_.burst
-                    ? static_cast<double>(cfg_.calls_per_window - cfg_.burst) / static_cast<double>(cfg_.window_ms)
-                    : 1.0 / static_cast<double>(cfg_.window_ms + 1);
+  // A token is reserved before waiting for it (tokens may go negative), so concurrent callers
+  // queue up in order instead of racing.
+  double per_ms = refill_per_ms();
   millis ready = 0;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto now = clock_.now();
-    auto& b = buckets_[platform];
-    if (b.fresh) {
-      b.fresh = false;
-      b.tokens = capacity;
-      b.at = now;
-    }
-    if (now > b.at) {
-      b.tokens = std::min(capacity, b.tokens + static_cast<double>(now - b.at) * per_ms);
-      b.at = now;
-    }
+    auto& b = refilled(platform, now);
     // b.at may lie in the future (after a platform's retry-after): nothing refills before it.
     millis wait = b.at > now ? b.at - now : 0;
     if (b.tokens < 1)
@@ -121,22 +131,10 @@ expected<bool, error> client::try_take_token(const std::string& platform, int64_
   if (cfg_.calls_per_window <= 0)
     return true;
   // The same refill as take_token; the difference: no reservation ahead of time, no wait.
-  double capacity = static_cast<double>(cfg_.burst);
-  double per_ms = cfg_.calls_per_window > cfg_.burst
-                    ? static_cast<double>(cfg_.calls_per_window - cfg_.burst) / static_cast<double>(cfg_.window_ms)
-                    : 1.0 / static_cast<double>(cfg_.window_ms + 1);
+  double per_ms = refill_per_ms();
   std::lock_guard<std::mutex> guard{mtx_};
   auto now = clock_.now();
-  auto& b = buckets_[platform];
-  if (b.fresh) {
-    b.fresh = false;
-    b.tokens = capacity;
-    b.at = now;
-  }
-  if (now > b.at) {
-    b.tokens = std::min(capacity, b.tokens + static_cast<double>(now - b.at) * per_ms);
-    b.at = now;
-  }
+  auto& b = refilled(platform, now);
   auto need = static_cast<double>(std::max<int64_t>(reserve, 0) + 1);
   if (b.at > now || b.tokens < need) {
     millis wait = (b.at > now ? b.at - now : 0)

@@ -161,6 +161,10 @@ private:
   };
   std::mutex mtx_; ///< buckets_ and rng_
   std::unordered_map<std::string, bucket> buckets_;
+  /// Tokens a bucket gains per ms: burst at once, then (quota - burst) per window.
+  double refill_per_ms() const;
+  /// `platform`'s bucket, created full and refilled up to `now`; with mtx_ held.
+  bucket& refilled(const std::string& platform, millis now);
   std::mt19937_64 rng_;
 
   std::unique_ptr<executor> exec_;
