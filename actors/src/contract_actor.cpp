@@ -199,7 +199,7 @@ void mark_billed(self_ptr self) {
     return;
   auto id = st.id;
   auto through = st.machine.billed_through;
-  persistence::mark_billed(*st.svc->db, st.machine.performance->campaign, st.machine.creator,
+  persistence::mark_billed(*st.svc->db, st.id, st.machine.performance->campaign, st.machine.creator,
                            st.machine.performance->model, st.machine.funded_at, through,
                            [id, through](persistence::result<int64_t> r) {
                              if (!r)
@@ -211,8 +211,9 @@ void mark_billed(self_ptr self) {
                            });
 }
 
-/// The settlement job's nudge: counts this performance contract's unbilled units above its
-/// watermark on the pool; the answer comes back as a `bill` system command (units 0: nothing).
+/// The settlement job's nudge: claims and counts this performance contract's unbilled units above
+/// its watermark on the pool (rows another contract of the same creator and campaign claimed are
+/// not its own); the answer comes back as a `bill` system command (units 0: nothing).
 void count_units(self_ptr self) {
   auto& st = self->state;
   const auto& m = st.machine;
@@ -223,8 +224,8 @@ void count_units(self_ptr self) {
   auto handle = caf::actor_cast<caf::actor>(self);
   auto id = st.id;
   auto after = m.billed_through;
-  persistence::count_unbilled(
-    *st.svc->db, m.performance->campaign, m.creator, m.performance->model, after, m.funded_at,
+  persistence::claim_unbilled(
+    *st.svc->db, id, m.performance->campaign, m.creator, m.performance->model, after, m.funded_at,
     max_bill_rows, [handle, id, after](persistence::result<persistence::unbilled_units> r) {
       contract::bill b{after, after, 0};
       if (!r)

@@ -41,54 +41,71 @@ void performance_pricing(database& db, uuid conversation,
     });
 }
 
-void count_unbilled(database& db, uuid campaign, uuid creator, std::string model, int64_t after,
-                    millis since, size_t limit, std::function<void(result<unbilled_units>)> done) {
+void claim_unbilled(database& db, uuid contract, uuid campaign, uuid creator, std::string model,
+                    int64_t after, millis since, size_t limit,
+                    std::function<void(result<unbilled_units>)> done) {
   submit<unbilled_units>(
-    db, "count_unbilled", std::move(done),
-    [campaign, creator, model = std::move(model), after, since,
+    db, "claim_unbilled", std::move(done),
+    [contract, campaign, creator, model = std::move(model), after, since,
      limit](pqxx::connection& conn) -> result<unbilled_units> {
-      pqxx::read_transaction tx{conn};
+      pqxx::work tx{conn};
       const auto n = static_cast<int64_t>(std::clamp<size_t>(limit, 1, 1'000'000));
+      // The rows are locked in id order (every claimer orders the same way, so two claimers wait
+      // for each other instead of deadlocking); a row another contract claimed meanwhile is
+      // re-checked after its claimer's commit and left out.
       pqxx::result rows;
       if (model == "cpc")
         rows = tx.exec_params(
-          "select coalesce(max(id), 0), count(*), count(*) from ("
+          "with picked as ("
           " select id from link_clicks where campaign_id = $1 and creator_id = $2"
-          " and verdict = 'valid' and billed_at is null and id > $3 and at >= " PACTUM_TS("$4")
+          " and verdict = 'valid' and billed_at is null and (claimed_by is null or claimed_by = $6)"
+          " and id > $3 and at >= " PACTUM_TS("$4")
           " and id < coalesce((select min(id) from link_clicks where verdict = 'pending'),"
           "                   9223372036854775807)"
-          " order by id limit $5) x",
-          campaign.str(), creator.str(), after, since, n);
+          " order by id limit $5 for update),"
+          " claimed as (update link_clicks l set claimed_by = $6 from picked where l.id = picked.id"
+          "  returning l.id)"
+          " select coalesce(max(id), 0), count(*), count(*) from claimed",
+          campaign.str(), creator.str(), after, since, n, contract.str());
       else
         rows = tx.exec_params(
-          "select coalesce(max(id), 0), coalesce(sum(views), 0)::bigint, count(*) from ("
-          " select id, views from content_view_deltas where campaign_id = $1 and creator_id = $2"
-          " and billed_at is null and id > $3 and at >= " PACTUM_TS("$4")
-          " order by id limit $5) x",
-          campaign.str(), creator.str(), after, since, n);
+          "with picked as ("
+          " select id from content_view_deltas where campaign_id = $1 and creator_id = $2"
+          " and billed_at is null and (claimed_by is null or claimed_by = $6)"
+          " and id > $3 and at >= " PACTUM_TS("$4")
+          " order by id limit $5 for update),"
+          " claimed as (update content_view_deltas d set claimed_by = $6 from picked"
+          "  where d.id = picked.id returning d.id, d.views)"
+          " select coalesce(max(id), 0), coalesce(sum(views), 0)::bigint, count(*) from claimed",
+          campaign.str(), creator.str(), after, since, n, contract.str());
+      tx.commit();
       return unbilled_units{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(),
                             rows[0][2].as<int64_t>()};
     });
 }
 
-void mark_billed(database& db, uuid campaign, uuid creator, std::string model, millis since,
-                 int64_t through, std::function<void(result<int64_t>)> done) {
+void mark_billed(database& db, uuid contract, uuid campaign, uuid creator, std::string model,
+                 millis since, int64_t through, std::function<void(result<int64_t>)> done) {
   submit<int64_t>(
     db, "mark_billed", std::move(done),
-    [campaign, creator, model = std::move(model), since,
+    [contract, campaign, creator, model = std::move(model), since,
      through](pqxx::connection& conn) -> result<int64_t> {
       pqxx::work tx{conn};
+      // Unclaimed rows in range are rows billed before migration 0035 (a claim leaves none
+      // behind it: every valid row in a claimed range is claimed by someone).
       pqxx::result r;
       if (model == "cpc")
         r = tx.exec_params("update link_clicks set billed_at = now() where campaign_id = $1"
                            " and creator_id = $2 and verdict = 'valid' and billed_at is null"
+                           " and (claimed_by = $5 or claimed_by is null)"
                            " and id <= $3 and at >= " PACTUM_TS("$4"),
-                           campaign.str(), creator.str(), through, since);
+                           campaign.str(), creator.str(), through, since, contract.str());
       else
         r = tx.exec_params("update content_view_deltas set billed_at = now() where campaign_id = $1"
                            " and creator_id = $2 and billed_at is null"
+                           " and (claimed_by = $5 or claimed_by is null)"
                            " and id <= $3 and at >= " PACTUM_TS("$4"),
-                           campaign.str(), creator.str(), through, since);
+                           campaign.str(), creator.str(), through, since, contract.str());
       tx.commit();
       return static_cast<int64_t>(r.affected_rows());
     });

@@ -130,9 +130,10 @@ protected:
   }
 
   /// The deal (cap `amount` EUR cents), accepted and funded: the contract's id.
-  std::string funded_deal(const account& brand, const account& creator, const std::string& conv, int64_t amount) {
+  std::string funded_deal(const account& brand, const account& creator, const std::string& conv, int64_t amount,
+                          const std::string& tag = "o") {
     ws_client b{ep(), brand.token}, c{ep(), creator.token};
-    auto offer = b.request(json{{"type", "offer.make"}, {"conversation", conv}, {"client_id", "o"},
+    auto offer = b.request(json{{"type", "offer.make"}, {"conversation", conv}, {"client_id", tag},
                                 {"terms", json{{"amount", amount}, {"currency", "EUR"},
                                                {"deliverables", json::array({json{{"platform", "tiktok"}, {"type", "tiktok_duet"}, {"count", 1}}})},
                                                {"delivery_days", 7}, {"revision_rounds", 1}}}});
@@ -141,7 +142,7 @@ protected:
     EXPECT_EQ(accepted["type"], "ok") << accepted.dump();
     auto contract = accepted["contract"].get<std::string>();
     auto fund = call(brand, "POST", "/api/v1/contracts/" + contract + "/fund",
-                     json{{"key", "f"}, {"payment_method", "4242424242424242"}});
+                     json{{"key", "f" + tag}, {"payment_method", "4242424242424242"}});
     EXPECT_EQ(fund.status, 200) << fund.body;
     poll(brand, "/api/v1/contracts/" + contract, [](const json& v) { return v.value("status", "") == "funded"; });
     return contract;
@@ -264,6 +265,56 @@ TEST_F(SettlementE2E, CpvPaysViewsPerThousandFromViewDeltas) {
   for (int i = 0; i < 100 && count("select count(*) from content_view_deltas where billed_at is null") > 0; ++i)
     std::this_thread::sleep_for(50ms);
   EXPECT_EQ(count("select count(*) from content_view_deltas where billed_at is not null"), 3);
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(SettlementE2E, TwoContractsOfOneCreatorPayEachClickOnce) {
+  // A second deal in the same campaign conversation while the first runs: both are performance
+  // contracts of the same (campaign, creator), nudged every round; each click is paid by one.
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto cleo = make_account(ep(), "creator", "Cleo");
+  auto made = make_campaign(brand, cleo, "cpc", 5);
+  const std::string campaign = made.first, conv = made.second;
+  auto first = funded_deal(brand, cleo, conv, 1000, "o1");
+  auto second = funded_deal(brand, cleo, conv, 1000, "o2");
+  ASSERT_NE(first, second);
+  auto pid = call(brand, "POST", "/api/v1/brands/products",
+                  json{{"sku", "BIKE"}, {"name", "City bike"}, {"category", "bikes"},
+                       {"url", "https://shop.example/bike"}, {"price", 49'900}, {"currency", "EUR"}})
+               .json_body()["product"]["id"].get<std::string>();
+  auto code = call(cleo, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}})
+                .json_body()["link"]["code"].get<std::string>();
+  // Clicks in several waves, so that both contracts' counts run while bills are in flight.
+  for (int wave = 0; wave < 6; ++wave) {
+    clicks(code, 10, browser);
+    std::this_thread::sleep_for(150ms);
+  }
+  auto billed = [&](const std::string& contract, const char* field) {
+    auto v = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
+    return v.value("performance", json::object()).value(field, int64_t{0});
+  };
+  for (int i = 0; i < 300 && billed(first, "billed_units") + billed(second, "billed_units") < 60; ++i)
+    std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(1500ms); // a few more billing rounds: nothing may be billed again
+  const int64_t units = billed(first, "billed_units") + billed(second, "billed_units");
+  const int64_t gross = billed(first, "billed_gross") + billed(second, "billed_gross");
+  EXPECT_EQ(units, 60) << "each of the 60 valid clicks is paid once, by one of the two contracts";
+  EXPECT_EQ(gross, 300);
+  EXPECT_EQ(count("select count(*) from link_clicks where campaign_id = '" + campaign
+                  + "' and billed_at is not null and claimed_by in ('" + first + "', '" + second + "')"),
+            60);
+  int64_t commission = 0;
+  for (const auto& contract : {first, second}) {
+    auto view = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
+    EXPECT_EQ(view.value("status", ""), "funded");
+    EXPECT_EQ(view.value("escrow", int64_t{0}), 1000 - view["performance"].value("billed_gross", int64_t{0}));
+    for (auto& e : view.value("events", json::array())) {
+      auto ev = e.value("event", json::object());
+      if (ev.value("type", "") == "contract.performance_billed")
+        commission += ev.value("commission", int64_t{0});
+    }
+  }
+  EXPECT_EQ(balance_eventually(cleo, 300 - commission), 300 - commission) << "paid once, less the commission";
   EXPECT_EQ(ledger_check(), 0);
 }
 

@@ -5,10 +5,11 @@
 // analytics_store.hpp: they run on its pool threads, callbacks on pool threads. No libpqxx type
 // appears here.
 //
-// The contract actor is the only caller that marks rows: it counts the units above its watermark
-// (`count_unbilled`), journals the bill (the money moves in that append), and only then marks the
-// rows it billed (`mark_billed`), again on every activation. A crash between the two leaves rows
-// unmarked but below the watermark: they are never counted again, and the next mark sets them.
+// The contract actor is the only caller that claims and marks rows: it claims and counts the
+// units above its watermark (`claim_unbilled`), journals the bill (the money moves in that
+// append), and only then marks the rows it billed (`mark_billed`), again on every activation. A
+// crash between the two leaves rows unmarked but claimed and below the watermark: no contract
+// counts them again, and the next mark sets them.
 
 #include <functional>
 #include <optional>
@@ -41,19 +42,25 @@ struct unbilled_units {
   int64_t rows = 0;
 };
 
-/// Counts the unbilled units of (campaign, creator) on rows with id > `after` and a time `at` no
-/// earlier than `since` (the contract's funding: traffic before it is not the contract's), at
-/// most `limit` rows in id order. cpc: valid clicks only, and only below the oldest click still awaiting its
-/// verdict (the pipeline classifies in id order, so no valid click can appear below `through`
-/// later). cpv: the view deltas (one poller writes them, in id order).
-void count_unbilled(database& db, uuid campaign, uuid creator, std::string model, int64_t after,
-                    millis since, size_t limit, std::function<void(result<unbilled_units>)> done);
+/// Claims and counts the unbilled units of (campaign, creator) for `contract`: rows with id >
+/// `after` and a time `at` no earlier than `since` (the contract's funding: traffic before it is
+/// not the contract's), unclaimed or already claimed by this contract, at most `limit` rows in id
+/// order. In one transaction the rows get `claimed_by = contract` (migration 0035), so no other
+/// contract of the same creator and campaign counts them: a row is billed by at most one
+/// contract. A claim the contract did not bill (a crash, a refused bill) is counted again by its
+/// next claim. cpc: valid clicks only, and only below the oldest click still awaiting its verdict
+/// (the pipeline classifies in id order, so no valid click can appear below `through` later). cpv:
+/// the view deltas (one poller writes them, in id order).
+void claim_unbilled(database& db, uuid contract, uuid campaign, uuid creator, std::string model,
+                    int64_t after, millis since, size_t limit,
+                    std::function<void(result<unbilled_units>)> done);
 
-/// Sets `billed_at` (now) on the unbilled rows of (campaign, creator) with id <= `through` and
-/// `at` >= `since` (cpc: valid clicks only): exactly the rows the bills up to `through` counted.
-/// Idempotent; answers how many rows it marked.
-void mark_billed(database& db, uuid campaign, uuid creator, std::string model, millis since,
-                 int64_t through, std::function<void(result<int64_t>)> done);
+/// Sets `billed_at` (now) on the unbilled rows of (campaign, creator) claimed by `contract` (or
+/// unclaimed: billed before migration 0035) with id <= `through` and `at` >= `since` (cpc: valid
+/// clicks only): exactly the rows the contract's bills up to `through` counted. Idempotent;
+/// answers how many rows it marked.
+void mark_billed(database& db, uuid contract, uuid campaign, uuid creator, std::string model,
+                 millis since, int64_t through, std::function<void(result<int64_t>)> done);
 
 /// The settlement job's candidates: the contracts (ids from offer.accepted, oldest acceptance
 /// first, at most `limit`) of the conversations of (campaign, creator) pairs that have unbilled
