@@ -35,7 +35,7 @@ const std::vector<std::string>& notification_types() {
     "offer.made",           "offer.accepted",      "offer.declined",      "message.received",
     "content.submitted",    "content.reviewed",    "contract.funded",     "contract.released",
     "contract.refunded",    "contract.disputed",   "contract.resolved",   "deadline.reminder",
-    "payout.completed"};
+    "payout.completed",     "contract.performance_billed"};
   return types;
 }
 
@@ -279,11 +279,15 @@ std::vector<notification_fact> contract_facts(const uuid& contract, const uuid& 
   static const std::map<std::string, std::string> types{
     {"contract.funded", "contract.funded"},       {"contract.released", "contract.released"},
     {"contract.refunded", "contract.refunded"},   {"contract.disputed", "contract.disputed"},
-    {"contract.resolved", "contract.resolved"},   {"contract.reminder", "deadline.reminder"}};
+    {"contract.resolved", "contract.resolved"},   {"contract.reminder", "deadline.reminder"},
+    {"contract.performance_billed", "contract.performance_billed"}};
   std::vector<notification_fact> out;
   auto ev = decode(msgpack);
   auto t = types.find(ev.value("type", std::string{}));
   if (t == types.end())
+    return out;
+  // A bill of 0 only moves a cpv contract's watermark (a fraction of a minor unit): nothing paid.
+  if (t->first == "contract.performance_billed" && ev.value("gross", int64_t{0}) <= 0)
     return out;
   ev.erase("type");
   ev.erase("key");

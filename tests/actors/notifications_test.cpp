@@ -86,6 +86,26 @@ TEST_F(NotificationFactsTest, ContractMoneyEventsNotifyBothSidesWithOneSourceEac
   EXPECT_TRUE(contract_facts(contract, brand, creator, 6, mp(json{{"type", "contract.delivered"}})).empty());
 }
 
+TEST_F(NotificationFactsTest, APerformanceBillThatPaysNotifiesBothSides) {
+  auto contract = uuid::v7();
+  auto paid = contract_facts(contract, brand, creator, 7,
+                             mp(json{{"type", "contract.performance_billed"}, {"units", 20}, {"gross", 100},
+                                     {"commission", 10}, {"through", 42}, {"ended", false}}));
+  ASSERT_EQ(paid.size(), 2u);
+  EXPECT_EQ(paid[0].type, "contract.performance_billed");
+  EXPECT_EQ(paid[0].user, brand);
+  EXPECT_EQ(paid[1].user, creator);
+  auto data = json::parse(paid[1].payload);
+  EXPECT_EQ(data.value("gross", 0), 100);
+  EXPECT_EQ(data.value("units", 0), 20);
+  EXPECT_EQ(data.value("seq", 0), 7);
+  // A cpv bill below one minor unit moves the watermark and pays nothing: no notification.
+  EXPECT_TRUE(contract_facts(contract, brand, creator, 8,
+                             mp(json{{"type", "contract.performance_billed"}, {"units", 3}, {"gross", 0},
+                                     {"commission", 0}, {"through", 43}, {"ended", false}}))
+                .empty());
+}
+
 TEST_F(NotificationFactsTest, CampaignEventsGoToTheSideTheyConcern) {
   auto campaign = uuid::v7();
   auto applied = campaign_facts(campaign, brand, creator, 2,

@@ -192,6 +192,24 @@ TEST_F(SettlementE2E, CpcPaysValidClicksOnceUpToTheCap) {
   EXPECT_EQ(view["escrow"], 900);
   EXPECT_EQ(view["status"], "funded");
   EXPECT_EQ(balance_eventually(cleo, 90), 90) << "20 x 5 less the 10% commission";
+  // Each paying bill is a notification to both sides (stored; a REST client reads it).
+  auto billed_notes = [&](const account& who) {
+    int64_t units = 0;
+    for (int i = 0; i < 100; ++i) {
+      units = 0;
+      auto page = call(who, "GET", "/api/v1/notifications?limit=100").json_body();
+      for (auto& n : page.value("notifications", json::array()))
+        if (n.value("type", "") == "contract.performance_billed"
+            && n.value("data", json::object()).value("contract", "") == contract)
+          units += n["data"].value("units", int64_t{0});
+      if (units >= 20)
+        break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return units;
+  };
+  EXPECT_EQ(billed_notes(cleo), 20) << "the creator is told of every click paid";
+  EXPECT_EQ(billed_notes(brand), 20);
   auto marked = [&](const std::string& verdict) {
     return count("select count(*) from link_clicks where campaign_id = '" + campaign + "' and verdict = '" + verdict
                  + "' and billed_at is not null");

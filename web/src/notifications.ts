@@ -146,6 +146,7 @@ export const TYPE_LABELS: Record<string, string> = {
   "contract.resolved": "Disputes resolved",
   "deadline.reminder": "Deadline reminders",
   "payout.completed": "Withdrawals paid",
+  "contract.performance_billed": "Clicks and views paid",
 };
 
 /** One line of text and where it leads. */
@@ -175,6 +176,8 @@ export function describe(n: Notification): { text: string; to: string | null } {
     case "contract.resolved": return { text: "A dispute was resolved", to: contract };
     case "deadline.reminder": return { text: "A contract deadline is in 24 hours", to: contract };
     case "payout.completed": return { text: "Your withdrawal was paid", to: "/balance" };
+    case "contract.performance_billed":
+      return { text: `${d.units ?? ""} ${d.units === 1 ? "unit" : "units"} billed on a performance contract`.trim(), to: contract };
     default: return { text: n.type, to: camp ?? chat ?? contract };
   }
 }
