@@ -1177,6 +1177,44 @@ size_t iban_length(sv cc) {
   return 0;
 }
 
+/// A misspelling of WhatsApp or Telegram by consonant skeleton ("wtsapp", "whatsaap", "wasap",
+/// "telgram", "tlgrm"): the keyword, or nullptr. `x` is one word of 5 to 10 characters.
+const keyword* skeleton_keyword(sv x) {
+  std::string skeleton;
+  for (char c : x) {
+    if (sv("aeiouy").find(c) != sv::npos || !is_lower(c)) continue;
+    if (skeleton.empty() || skeleton.back() != c) skeleton.push_back(c);
+  }
+  const keyword* k = nullptr;
+  bool ends_ap = x.ends_with("ap") || x.ends_with("pp");
+  if (x.front() == 'w' && ends_ap && (skeleton == "whtsp" || skeleton == "wtsp" || skeleton == "wsp" || skeleton == "whsp"))
+    k = &keywords[0];
+  if (x.front() == 't' && skeleton == "tlgrm")
+    for (const auto& kk : keywords)
+      if (kk.phrase == "telegram") return &kk;
+  return k;
+}
+
+/// The words of the off-platform rules (find_off_platform; the pre-check reads them too).
+namespace off_platform_words {
+  constexpr auto outside = std::to_array<sv>({"outside", "off", "fora", "fuera", "hors", "ausserhalb",
+                                         "offplatform"});
+  constexpr auto platform = std::to_array<sv>({"platform", "plataforma", "plateforme", "plattform",
+                                          "pactum", "escrow", "app", "site", "website"});
+  constexpr auto avoid = std::to_array<sv>({"skip", "avoid", "bypass", "dodge", "save", "saving",
+                                        "circumvent", "evitar", "eviter", "sparen"});
+  constexpr auto fee = std::to_array<sv>({"fee", "fees", "commission", "comision", "comissao", "taxa",
+                                      "gebuhr", "gebuhren", "frais", "cut"});
+  constexpr auto platform_cost = std::to_array<sv>({"platform", "pactum", "service", "escrow", "app",
+                                               "plataforma"});
+  constexpr auto negation = std::to_array<sv>({"not", "without", "instead"});
+  constexpr auto the_platform = std::to_array<sv>({"pactum", "platform", "escrow", "plataforma"});
+  constexpr auto dealing = std::to_array<sv>({"do", "deal", "go", "pay", "paid", "paying", "settle",
+                                              "transfer", "wire", "invoice", "work", "trade"});
+  constexpr auto directly = std::to_array<sv>({"directly", "direct", "directamente", "direto",
+                                               "diretamente", "directement", "direkt"});
+} // namespace off_platform_words
+
 class detector {
 public:
   detector(sv src, units u) : src_(src), u_(std::move(u)) {
@@ -1337,27 +1375,12 @@ private:
     for (size_t w = 0; w < words_.size(); ++w) {
       sv x = words_[w].text;
       if (x.size() < 5 || x.size() > 10) continue;
-      std::string skeleton;
-      for (char c : x) {
-        if (sv("aeiouy").find(c) != sv::npos || !is_lower(c)) continue;
-        if (skeleton.empty() || skeleton.back() != c) skeleton.push_back(c);
-      }
-      const keyword* k = nullptr;
-      bool ends_ap = x.ends_with("ap") || x.ends_with("pp");
-      if (x.front() == 'w' && ends_ap && (skeleton == "whtsp" || skeleton == "wtsp" || skeleton == "wsp" || skeleton == "whsp"))
-        k = &keywords[0];
-      if (x.front() == 't' && skeleton == "tlgrm") k = find_keyword("telegram");
+      const keyword* k = skeleton_keyword(x);
       if (k == nullptr) continue;
       if (!matched[w]) occ_.push_back({k, w, w + 1, words_[w].b, words_[w].e, false});
     }
     std::stable_sort(occ_.begin(), occ_.end(),
                      [](const occurrence& a, const occurrence& b) { return a.w0 < b.w0; });
-  }
-
-  static const keyword* find_keyword(sv phrase) {
-    for (const auto& k : keywords)
-      if (k.phrase == phrase) return &k;
-    return nullptr;
   }
 
   bool channel_context(const occurrence& o, bool strict) const {
@@ -2009,23 +2032,7 @@ private:
   // -- off-platform phrases ---------------------------------------------------------------------
 
   void find_off_platform() {
-    constexpr auto outside = std::to_array<sv>({"outside", "off", "fora", "fuera", "hors", "ausserhalb",
-                                           "offplatform"});
-    constexpr auto platform = std::to_array<sv>({"platform", "plataforma", "plateforme", "plattform",
-                                            "pactum", "escrow", "app", "site", "website"});
-    constexpr auto avoid = std::to_array<sv>({"skip", "avoid", "bypass", "dodge", "save", "saving",
-                                          "circumvent", "evitar", "eviter", "sparen"});
-    constexpr auto fee = std::to_array<sv>({"fee", "fees", "commission", "comision", "comissao", "taxa",
-                                        "gebuhr", "gebuhren", "frais", "cut"});
-    constexpr auto platform_cost = std::to_array<sv>({"platform", "pactum", "service", "escrow", "app",
-                                                 "plataforma"});
-    constexpr auto negation = std::to_array<sv>({"not", "without", "instead"});
-    constexpr auto the_platform = std::to_array<sv>({"pactum", "platform", "escrow", "plataforma"});
-    constexpr auto dealing = std::to_array<sv>({"do", "deal", "go", "pay", "paid", "paying", "settle",
-                                                "transfer", "wire", "invoice", "work", "trade"});
-    constexpr auto directly = std::to_array<sv>({"directly", "direct", "directamente", "direto",
-                                                 "diretamente", "directement", "direkt"});
-
+    using namespace off_platform_words;
     const size_t n = words_.size();
     auto same = [&](size_t a, size_t b) { return same_sentence(a, b); };
     for (size_t w = 0; w < n; ++w) {
@@ -2112,6 +2119,212 @@ private:
 };
 
 // ------------------------------------------------------------------------------------------------
+// The pre-check: most chat texts cannot give a single hit, and proving that is far cheaper than
+// folding, rewriting and detecting. `provably_clean` answers true only when every step above is the
+// identity on the text and no detector can fire; any doubt answers false and the full scan runs.
+//
+// The argument, step by step, for a text of printable ASCII (any other byte: full scan):
+//  - fold maps every ASCII byte to one unit (upper case to lower case, '`' to '\'', controls to
+//    ' '); only bytes >= 0x80 can make anything else.
+//  - no digit, '@', '$', '.', ':', '/', '_', '*', '(', '[', '{', '<' (the "signal" bytes): every
+//    character-level detector needs one of them (e-mail and handles '@'/'$', URLs and domains '.'
+//    or ':', IBAN, crypto and phone numbers a digit, bracket operators an opening bracket, the
+//    look-alike keyword spellings a digit, '@' or '$').
+//  - spell_digits makes a digit only from a number word, or from "oh"/"o" after another "oh"/"o"
+//    or "double"/"triple"/"plus" (checked on the same letter runs); otherwise it copies the text.
+//  - join_singles joins only runs of four or more one-character tokens, or a lone letter followed
+//    by '-' (the other separators are signal bytes); otherwise it copies the text.
+//  - word_operators rewrite only "dot"/"punto"/.../"underscore"/"arroba" and "at" before a mail
+//    provider or a domain (which has a '.'); those words are triggers.
+//  - then the words are exactly the detector's words, and every word rule needs one trigger word:
+//    a word of a keyword phrase (one rare word per multi-word phrase is enough, since the phrase
+//    needs all of them), a consonant-skeleton misspelling, "bank"/"account", a mail provider, or
+//    a word that starts an off-platform rule.
+
+/// What a word means to the pre-check (bits).
+enum : uint8_t {
+  word_trigger = 1,  ///< can start a finding or a rewrite
+  word_oh = 2,       ///< "oh"/"o": a zero after another "oh"/"o" or a modifier
+  word_modifier = 4, ///< "double"/"doble"/"triple"/"plus": a digit maker before "oh"/"o"
+  word_digit = 8,    ///< a number word ("nine", "nueve", ...)
+  word_hundred = 16, ///< "hundred"
+};
+
+/// An open-addressing hash set of the pre-check's words with their bits. Built once (on first
+/// use); read-only after, so safe from any thread.
+class word_table {
+public:
+  static uint32_t hash(sv w) {
+    uint32_t h = 2166136261U;
+    for (char c : w)
+      h = (h ^ static_cast<unsigned char>(c)) * 16777619U;
+    return h;
+  }
+
+  void add(sv w, uint8_t bits) {
+    for (size_t i = hash(w) & mask;; i = (i + 1) & mask) {
+      if (slots_[i].empty() || slots_[i] == w) {
+        slots_[i] = w;
+        bits_[i] = static_cast<uint8_t>(bits_[i] | bits);
+        return;
+      }
+    }
+  }
+
+  uint8_t find(sv w) const {
+    for (size_t i = hash(w) & mask;; i = (i + 1) & mask) {
+      if (slots_[i].empty()) return 0;
+      if (slots_[i] == w) return bits_[i];
+    }
+  }
+
+private:
+  static constexpr size_t size = 2048; // about 360 words: a short probe
+  static constexpr size_t mask = size - 1;
+  std::array<sv, size> slots_{};
+  std::array<uint8_t, size> bits_{};
+};
+
+/// Words that can start a finding or a rewrite (see above).
+const word_table& precheck_words() {
+  static const auto table = [] {
+    word_table t;
+    // Words too common to be the trigger of a phrase that has a rarer word.
+    constexpr auto common = std::to_array<sv>({"the", "e", "pay", "app", "number", "numbers", "details",
+                                               "info", "code"});
+    for (const auto& k : keywords) {
+      std::vector<sv> parts;
+      sv rest = k.phrase;
+      while (!rest.empty()) {
+        auto sp = rest.find(' ');
+        parts.push_back(rest.substr(0, sp));
+        rest = sp == sv::npos ? sv{} : rest.substr(sp + 1);
+      }
+      bool rare = std::any_of(parts.begin(), parts.end(), [&](sv p) { return !in(common, p); });
+      for (sv p : parts)
+        if (!rare || !in(common, p)) t.add(p, word_trigger);
+    }
+    for (sv x : providers)
+      t.add(x, word_trigger);
+    for (const auto& nw : number_words)
+      t.add(nw.word, word_trigger | word_digit);
+    for (sv x : {"dot", "punto", "ponto", "point", "punkt", "underscore", "arroba"})
+      t.add(x, word_trigger);
+    for (sv x : {"bank", "account", "acct", "konto", "cuenta", "conta"})
+      t.add(x, word_trigger);
+    using namespace off_platform_words;
+    for (sv x : outside)
+      t.add(x, word_trigger);
+    for (sv x : avoid)
+      t.add(x, word_trigger);
+    for (sv x : negation)
+      t.add(x, word_trigger);
+    for (sv x : directly)
+      t.add(x, word_trigger);
+    for (sv x : {"need", "than", "no", "middleman", "middle", "privately", "table", "books", "cash",
+                 "efectivo", "dinheiro"})
+      t.add(x, word_trigger);
+    t.add("oh", word_oh);
+    t.add("o", word_oh);
+    for (sv x : {"double", "doble", "triple", "plus"})
+      t.add(x, word_modifier);
+    t.add("hundred", word_hundred);
+    return t;
+  }();
+  return table;
+}
+
+/// The bytes that make a text need the full scan (see above): a lookup table.
+constexpr std::array<bool, 256> signal_bytes = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x80; c < 0x100; ++c)
+    t[static_cast<size_t>(c)] = true;
+  for (char c = '0'; c <= '9'; ++c)
+    t[static_cast<unsigned char>(c)] = true;
+  for (char c : sv("@$.:/_*([{<"))
+    t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+} // namespace
+
+bool provably_clean(std::string_view utf8_text) {
+  const size_t n = utf8_text.size();
+  // ASCII folded as fold() does it: A-Z lower-cased, '`' to '\'', controls to ' '
+  auto lower_at = [&](size_t i) -> char {
+    auto c = static_cast<unsigned char>(utf8_text[i]);
+    if (c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
+    if (c == '`') return '\'';
+    if (c == '\n') return '\n';
+    if (c < 0x20 || c == 0x7F) return ' ';
+    return static_cast<char>(c);
+  };
+  for (size_t i = 0; i < n; ++i)
+    if (signal_bytes[static_cast<unsigned char>(utf8_text[i])]) return false;
+  // join_singles: four one-character tokens in a row, or a lone letter before '-'
+  size_t singles = 0;
+  for (size_t i = 0; i < n;) {
+    char c = lower_at(i);
+    if (c == ' ' || c == '\n') {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < n && lower_at(j) != ' ' && lower_at(j) != '\n')
+      ++j;
+    singles = j - i == 1 ? singles + 1 : 0;
+    if (singles >= 4) return false;
+    i = j;
+  }
+  for (size_t i = 0; i + 1 < n; ++i)
+    if (utf8_text[i + 1] == '-' && is_lower(lower_at(i)) && (i == 0 || !is_lower(lower_at(i - 1)))) return false;
+  // The detector's words (build_words: letters; an apostrophe between letters is dropped) and,
+  // within them, spell_digits' letter runs.
+  const word_table& table = precheck_words();
+  constexpr size_t longest = 24; // longer than any word in the table
+  std::array<char, longest> word{};
+  bool prev_makes_digit = false; // the last "oh"/"o"/modifier run: would an "oh" after it count?
+  for (size_t i = 0; i < n;) {
+    if (!is_lower(lower_at(i))) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    while (true) {
+      size_t run = i;
+      while (i < n && is_lower(lower_at(i))) {
+        if (len < longest) word[len] = lower_at(i);
+        ++len;
+        ++i;
+      }
+      if (i - run <= 7) { // the longest number or modifier word has 7 letters
+        std::array<char, 7> r{};
+        for (size_t k = run; k < i; ++k)
+          r[k - run] = lower_at(k);
+        uint8_t bits = table.find(sv(r.data(), i - run));
+        if ((bits & word_digit) != 0) return false;
+        if ((bits & word_oh) != 0 && prev_makes_digit) return false;
+        if ((bits & (word_oh | word_modifier)) != 0) prev_makes_digit = true;
+        if ((bits & word_hundred) != 0) prev_makes_digit = false;
+      }
+      if (i + 1 < n && lower_at(i) == '\'' && is_lower(lower_at(i + 1))) {
+        ++i;
+        continue;
+      }
+      break;
+    }
+    if (len > longest) continue;
+    sv w(word.data(), len);
+    if ((table.find(w) & word_trigger) != 0) return false;
+    if (len >= 5 && len <= 10 && (w.front() == 'w' || w.front() == 't') && skeleton_keyword(w) != nullptr)
+      return false;
+  }
+  return true;
+}
+
+namespace {
+
+// ------------------------------------------------------------------------------------------------
 // Step 4: back to the original text
 
 int priority(category c) {
@@ -2131,7 +2344,7 @@ int priority(category c) {
 
 } // namespace
 
-std::vector<hit> scan(std::string_view utf8_text) {
+std::vector<hit> scan_reference(std::string_view utf8_text) {
   units u = fold_text(utf8_text);
   u = spell_digits(u);
   u = join_singles(u);
@@ -2166,6 +2379,11 @@ std::vector<hit> scan(std::string_view utf8_text) {
     merged.push_back(h);
   }
   return merged;
+}
+
+std::vector<hit> scan(std::string_view utf8_text) {
+  if (provably_clean(utf8_text)) return {};
+  return scan_reference(utf8_text);
 }
 
 std::string mask(std::string_view utf8_text, const std::vector<hit>& hits) {

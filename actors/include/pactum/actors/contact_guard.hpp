@@ -49,6 +49,16 @@ struct hit {
 /// is read as one unknown character); time is linear in its length.
 std::vector<hit> scan(std::string_view utf8_text);
 
+/// True when `utf8_text` provably gives no hit: printable ASCII without digits, '@', '$', '.',
+/// ':', '/', '_', '*', opening brackets, spelled-out digits, spaced-out letters, and without any
+/// word that a detection rule or a rewrite starts from (most ordinary chat). `scan` returns at once
+/// for such a text; false only means the full scan has to decide.
+bool provably_clean(std::string_view utf8_text);
+
+/// `scan` without the `provably_clean` short cut: the whole pipeline for every text. Same results
+/// as `scan` for every input; kept for the equivalence test and bench/guard_bench.cpp.
+std::vector<hit> scan_reference(std::string_view utf8_text);
+
 /// What `mask` puts in place of each hit.
 inline constexpr std::string_view mask_replacement = "[hidden]";
 
