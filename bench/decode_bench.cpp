@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
                    {"conversation", uuid::v7().str()},
                    {"client_id", "s3-c1234-m000042"},
                    {"text", std::string{"a simulated chat message from the pactum load generator "}
-                              + "0123456"}};
+                              + "01234567"}};
   std::string text = f["text"];
   if (text.size() != 64)
     std::abort();
