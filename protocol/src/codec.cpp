@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pactum/common/overload.hpp"
+#include "chat_send_decode.hpp"
 #include "msgpack_writer.hpp"
 #include "terms.hpp"
 #include "pactum/protocol/events.hpp"
@@ -517,6 +518,13 @@ json event_json(const std::string& msgpack) {
 
 expected<request, decode_error> decode_request(std::string_view frame, encoding enc,
                                                const limits& lim) {
+  if (auto fast = detail::decode_chat_send_fast(frame, enc, lim))
+    return std::move(*fast);
+  return detail::decode_request_dom(frame, enc, lim);
+}
+
+expected<request, decode_error> detail::decode_request_dom(std::string_view frame, encoding enc,
+                                                           const limits& lim) {
   json root;
   guarded_sax sax{root, lim.max_depth, enc == encoding::msgpack};
   bool ok = false;

@@ -3,14 +3,18 @@
 // One fuzz input through every decoder of protocol/ that reads bytes a client or the database
 // controls: the client frame decoder in both encodings, the REST contract command decoder, and
 // the stored offer terms. Shared by the libFuzzer target and the regression replay test, so a
-// saved crash input is replayed through exactly the code that crashed.
+// saved crash input is replayed through exactly the code that crashed. decode_request is also
+// checked against the reference DOM decoder (decode_difference.hpp): a difference throws, which
+// the fuzzer reports as a crash and the replay test as a failure.
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string_view>
 
 #include "pactum/protocol/codec.hpp"
 #include "pactum/protocol/events.hpp"
+#include "decode_difference.hpp"
 
 namespace pactum::fuzz {
 
@@ -18,6 +22,9 @@ inline void protocol_decode_input(const uint8_t* data, size_t size) {
   std::string_view in{reinterpret_cast<const char*>(data), size};
   protocol::limits lim;
   for (auto enc : {protocol::encoding::json, protocol::encoding::msgpack}) {
+    // The message.send fast path must answer exactly what the DOM decoder answers.
+    if (auto diff = decode_difference(in, enc, lim); !diff.empty())
+      throw std::logic_error("decode_request differs from the DOM decoder: " + diff);
     auto req = protocol::decode_request(in, enc, lim);
     if (req) {
       // A decoded request's id must be usable in a reply.

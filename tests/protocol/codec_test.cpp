@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pactum/protocol/events.hpp"
+#include "decode_difference.hpp"
 
 using namespace pactum;
 using namespace pactum::protocol;
@@ -29,7 +30,11 @@ class CodecTest : public ::testing::TestWithParam<encoding> {
 protected:
   expected<request, decode_error> decode(const json& j) {
     auto enc = GetParam();
-    return decode_request(enc == encoding::json ? j.dump() : as_msgpack(j), enc, lim_);
+    auto frame = enc == encoding::json ? j.dump() : as_msgpack(j);
+    // Every frame here also checks the message.send fast path against the DOM decoder.
+    auto diff = fuzz::decode_difference(frame, enc, lim_);
+    EXPECT_TRUE(diff.empty()) << diff;
+    return decode_request(frame, enc, lim_);
   }
   limits lim_;
   uuid conv_ = uuid::v7();
