@@ -12,13 +12,13 @@
 // Threading: a CAF actor; it touches the connection only through session_sink, which hands frames
 // to the connection's I/O strand.
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
+#include "pactum/common/fifo.hpp"
 #include "ask_entity.hpp"
 #include "audit.hpp"
 #include "message_types.hpp"
@@ -74,7 +74,7 @@ struct session_state {
     caf::actor_clock::time_point due;
     std::function<void()> expire; ///< empty once answered
   };
-  std::deque<deadline> deadlines;
+  pactum::fifo<deadline> deadlines; // allocates nothing while no request is in flight
   uint64_t next_token = 0;
   bool sweep_armed = false;
 };

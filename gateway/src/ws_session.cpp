@@ -17,10 +17,10 @@
 // last seq on reconnect.
 
 #include <cmath>
-#include <deque>
 
 #include <spdlog/spdlog.h>
 
+#include "pactum/common/fifo.hpp"
 #include "pactum/protocol/codec.hpp"
 #include "rest_metrics.hpp"
 #include "tls.hpp"
@@ -135,7 +135,7 @@ private:
   std::shared_ptr<gateway_state> gw_;
   std::unique_ptr<actors::session> session_;
   beast::flat_buffer in_;
-  std::deque<item> queue_;
+  pactum::fifo<item> queue_; // allocates nothing until the first frame (an idle session)
   std::string batch_; // the bytes of the write in progress when it is a batch
   size_t writing_count_ = 0;
   bool writing_ = false;
@@ -216,7 +216,12 @@ void ws_session<Stream>::on_accept(beast::error_code ec) {
 
 template <class Stream>
 void ws_session<Stream>::read() {
-  ws_.async_read(in_, beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
+  // A message is read in pieces into `in_`. The first piece asks for one byte: Beast prepares a
+  // read's whole size hint (1.5 KiB) in the buffer before any data arrives, which an idle
+  // connection would hold for as long as it stays idle (docs/benchmarks.md, "Idle sessions");
+  // the rest of the message then comes from Beast's own buffer without another socket read.
+  const size_t limit = in_.size() == 0 ? 1 : std::max<size_t>(gw_->cfg.max_frame_bytes, 1);
+  ws_.async_read_some(in_, limit, beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
 }
 
 template <class Stream>
@@ -231,11 +236,14 @@ void ws_session<Stream>::on_read(beast::error_code ec, size_t) {
       spdlog::debug("conn={} read: {}", id_, ec.message());
     return finish();
   }
+  if (!ws_.is_message_done())
+    return read(); // the rest of the message (Beast enforces read_message_max over all of it)
   metrics_.frames_in.inc();
   auto enc = ws_.got_text() ? protocol::encoding::json : protocol::encoding::msgpack;
   auto data = in_.data();
   handle_frame(std::string_view{static_cast<const char*>(data.data()), data.size()}, enc);
   in_.consume(in_.size());
+  in_.shrink_to_fit(); // an idle connection holds no read buffer between messages
   if (!closed_)
     read();
 }
