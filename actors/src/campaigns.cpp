@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <limits>
 
-#include <sodium.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -21,6 +20,7 @@
 #include "audit.hpp"
 #include "campaign_matching.hpp"
 #include "message_types.hpp"
+#include "name_uuid.hpp"
 #include "pactum/actors/policy.hpp"
 #include "pactum/persistence/campaign_store.hpp"
 #include "pactum/protocol/campaign_events.hpp"
@@ -75,13 +75,7 @@ void command(caf::actor_system& sys, services& svc, const principal& who, uuid i
 /// (also one racing the first) names the same journal, so it cannot make a second campaign. A
 /// name-based (version 8) UUID rather than a v7: the id must not depend on when it is asked.
 uuid campaign_id_for(const uuid& brand, const std::string& key) {
-  std::string input = "pactum.campaign|" + brand.str() + "|" + key;
-  uuid out;
-  crypto_generichash(out.bytes.data(), out.bytes.size(),
-                     reinterpret_cast<const unsigned char*>(input.data()), input.size(), nullptr, 0);
-  out.bytes[6] = static_cast<uint8_t>((out.bytes[6] & 0x0f) | 0x80); // version 8
-  out.bytes[8] = static_cast<uint8_t>((out.bytes[8] & 0x3f) | 0x80); // RFC 9562 variant
-  return out;
+  return name_uuid("pactum.campaign|" + brand.str() + "|" + key);
 }
 
 std::optional<api_error> parse_details(const std::string& text, protocol::campaign_details& out) {
