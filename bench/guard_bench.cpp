@@ -14,6 +14,7 @@
 //   pactum_guard_bench [--data tests/data/contact_guard] [--rounds 5] [--ms 300]
 
 #include "pactum/actors/contact_guard.hpp"
+#include "guard_corpus.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -35,12 +36,8 @@ std::vector<std::string> lines(const std::string& path) {
     std::exit(2);
   }
   std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    out.push_back(line);
-  }
+  for (auto& sample : pactum::test_support::read_guard_corpus(in))
+    out.push_back(std::move(sample.text));
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include "pactum/actors/contact_guard.hpp"
+#include "guard_corpus.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,12 +30,8 @@ std::vector<std::string> corpus_lines(const std::string& name) {
   std::ifstream in(std::string(PACTUM_TEST_DATA_DIR) + "/contact_guard/" + name);
   EXPECT_TRUE(in.good()) << "cannot open " << name;
   std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    out.push_back(line);
-  }
+  for (auto& sample : pactum::test_support::read_guard_corpus(in))
+    out.push_back(std::move(sample.text));
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include "pactum/actors/contact_guard.hpp"
+#include "guard_corpus.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,32 +23,12 @@ using namespace pactum::actors;
 
 namespace {
 
-struct sample {
-  std::string label; ///< "# category: <label>" above it; empty in ordinary.txt
-  std::string text;
-  int line = 0;
-};
+using sample = pactum::test_support::guard_sample;
 
 std::vector<sample> load(const std::string& name) {
   std::ifstream in(std::string(PACTUM_TEST_DATA_DIR) + "/contact_guard/" + name);
   EXPECT_TRUE(in.good()) << "cannot open " << name << " under " << PACTUM_TEST_DATA_DIR;
-  std::vector<sample> out;
-  std::string line;
-  std::string label;
-  int n = 0;
-  const std::string tag = "# category:";
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.rfind(tag, 0) == 0) {
-      label = line.substr(tag.size());
-      label.erase(0, label.find_first_not_of(' '));
-      continue;
-    }
-    if (line.empty() || line[0] == '#') continue;
-    out.push_back({label, line, n});
-  }
-  return out;
+  return pactum::test_support::read_guard_corpus(in);
 }
 
 std::string describe(std::string_view text, const std::vector<guard::hit>& hits) {
