@@ -148,6 +148,18 @@ protected:
     return contract;
   }
 
+  /// A product of `brand` and `creator`'s affiliate link to it in `campaign`: the link's code.
+  std::string link_code(const account& brand, const account& creator, const std::string& campaign) {
+    auto product = call(brand, "POST", "/api/v1/brands/products",
+                        json{{"sku", "BIKE"}, {"name", "City bike"}, {"category", "bikes"},
+                             {"url", "https://shop.example/bike"}, {"price", 49'900}, {"currency", "EUR"}});
+    EXPECT_EQ(product.status, 201) << product.body;
+    auto pid = product.json_body()["product"].value("id", std::string{});
+    auto link = call(creator, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}});
+    EXPECT_EQ(link.status, 200) << link.body;
+    return link.json_body().value("link", json::object()).value("code", std::string{});
+  }
+
   void clicks(const std::string& code, int n, const std::string& ua) {
     for (int i = 0; i < n; ++i) {
       auto r = http_call(ep(), "GET", "/r/" + code, "", "", "", {{"User-Agent", ua}});
@@ -174,13 +186,8 @@ TEST_F(SettlementE2E, CpcPaysValidClicksOnceUpToTheCap) {
   auto approve = call(brand, "POST", "/api/v1/contracts/" + contract + "/approve", json{{"key", "ap"}});
   EXPECT_EQ(approve.status, 409) << approve.body;
 
-  auto pid = call(brand, "POST", "/api/v1/brands/products",
-                  json{{"sku", "BIKE"}, {"name", "City bike"}, {"category", "bikes"},
-                       {"url", "https://shop.example/bike"}, {"price", 49'900}, {"currency", "EUR"}})
-               .json_body()["product"]["id"].get<std::string>();
-  auto link = call(cleo, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}});
-  ASSERT_EQ(link.status, 200) << link.body;
-  auto code = link.json_body()["link"]["code"].get<std::string>();
+  auto code = link_code(brand, cleo, campaign);
+  ASSERT_FALSE(code.empty());
 
   clicks(code, 20, browser);
   clicks(code, 2, "curl/8.4.0");
@@ -296,12 +303,7 @@ TEST_F(SettlementE2E, TwoContractsOfOneCreatorPayEachClickOnce) {
   auto first = funded_deal(brand, cleo, conv, 1000, "o1");
   auto second = funded_deal(brand, cleo, conv, 1000, "o2");
   ASSERT_NE(first, second);
-  auto pid = call(brand, "POST", "/api/v1/brands/products",
-                  json{{"sku", "BIKE"}, {"name", "City bike"}, {"category", "bikes"},
-                       {"url", "https://shop.example/bike"}, {"price", 49'900}, {"currency", "EUR"}})
-               .json_body()["product"]["id"].get<std::string>();
-  auto code = call(cleo, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}})
-                .json_body()["link"]["code"].get<std::string>();
+  auto code = link_code(brand, cleo, campaign);
   // Clicks in several waves, so that both contracts' counts run while bills are in flight.
   for (int wave = 0; wave < 6; ++wave) {
     clicks(code, 10, browser);
@@ -356,12 +358,7 @@ TEST_F(SettlementEndE2E, TheCampaignEndBillsTheLastClicksThenGivesTheRestBack) {
   auto contract = funded_deal(brand, cleo, conv, 1000);
   auto view = call(brand, "GET", "/api/v1/contracts/" + contract).json_body();
   ASSERT_EQ(view["performance"]["ends_at"], ends_at) << view.dump();
-  auto pid = call(brand, "POST", "/api/v1/brands/products",
-                  json{{"sku", "BIKE"}, {"name", "City bike"}, {"category", "bikes"},
-                       {"url", "https://shop.example/bike"}, {"price", 49'900}, {"currency", "EUR"}})
-               .json_body()["product"]["id"].get<std::string>();
-  auto code = call(cleo, "POST", "/api/v1/campaigns/" + campaign + "/links", json{{"product_id", pid}})
-                .json_body()["link"]["code"].get<std::string>();
+  auto code = link_code(brand, cleo, campaign);
   clicks(code, 10, browser);
   clicks(code, 1, "curl/8.4.0");
   ASSERT_LT(pactum::now_millis(), ends_at - 1'000) << "the machine is too slow for this test's timing";
