@@ -138,21 +138,21 @@ void with_conversation(self_ptr self, const uuid& id, K k, E on_error) {
 
 void forget_conversation(self_ptr self, const caf::actor_addr& addr);
 
-/// Sends `msg` to contract `id` (activated through the directory) and hands the typed reply to
-/// `on_ok`; retries once if the actor it reached had just stopped (contract commands are safe to
-/// repeat: they carry idempotency keys).
+/// Sends `msg` to entity `id` of `kind` (activated through the directory) and hands the typed
+/// reply to `on_ok`. With `retry`, asks once more if the actor it reached had just stopped (for
+/// commands that are safe to repeat, e.g. contract commands: they carry idempotency keys).
 template <class Reply, class OnOk, class OnError>
-void ask_contract(self_ptr self, const uuid& id, caf::message msg, OnOk on_ok, OnError on_error,
-                  bool retried = false) {
+void ask_entity(self_ptr self, entity_kind kind, const uuid& id, caf::message msg, OnOk on_ok, OnError on_error,
+                bool retry) {
   auto timeout = self->state.svc->cfg.request_timeout;
-  self->request(self->state.svc->directory, timeout, lookup_atom_v, id, entity_kind::contract)
+  self->request(self->state.svc->directory, timeout, lookup_atom_v, id, kind)
     .then(
-      [=](caf::actor& contract) {
-        self->request(contract, timeout, msg)
+      [=](caf::actor& entity) {
+        self->request(entity, timeout, msg)
           .then([=](Reply& r) { on_ok(r); },
                 [=](caf::error& err) {
-                  if (err == caf::sec::request_receiver_down && !retried)
-                    return ask_contract<Reply>(self, id, msg, on_ok, on_error, true);
+                  if (err == caf::sec::request_receiver_down && retry)
+                    return ask_entity<Reply>(self, kind, id, msg, on_ok, on_error, false);
                   on_error(err);
                 });
       },
@@ -575,8 +575,8 @@ void handle_command(self_ptr self, client_command& c) {
         auto name = contract_action_name(body.action);
         auto by = audit_actor::of(st.who);
         auto* svc = st.svc;
-        ask_contract<protocol::contract_ack_reply>(
-          self, contract_id,
+        ask_entity<protocol::contract_ack_reply>(
+          self, entity_kind::contract, contract_id,
           caf::make_message(contract_atom_v, make_contract_command(st.who, std::move(body))),
           [=](protocol::contract_ack_reply& ack) {
             audit(*svc, by, name, contract_id.str(), "ok");
@@ -585,38 +585,27 @@ void handle_command(self_ptr self, client_command& c) {
           [=](caf::error& err) {
             audit(*svc, by, name, contract_id.str(), std::string{protocol::to_string(to_protocol_code(err))});
             reply_caf_error(self, id, enc, err);
-          });
+          },
+          true);
       } else if constexpr (std::is_same_v<T, protocol::contract_get_req>) {
-        ask_contract<protocol::contract_reply>(
-          self, body.contract,
+        ask_entity<protocol::contract_reply>(
+          self, entity_kind::contract, body.contract,
           caf::make_message(contract_atom_v, contract_query{st.who.user, st.who.role, body.after}),
-          [=](protocol::contract_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error);
+          [=](protocol::contract_reply& r) { reply_ok(self, id, enc, r); }, on_caf_error, true);
       } else if constexpr (std::is_same_v<T, protocol::pledge_subscribe_req>) {
         // Progress pushes come as `notify` (stream pledge:<id>); the campaign monitors us.
-        auto campaign = body.campaign;
-        auto timeout = st.svc->cfg.request_timeout;
         pledge_subscribe sub{st.who.user, st.who.role, caf::actor_cast<caf::actor>(self), body.unsubscribe};
-        self->request(st.svc->directory, timeout, lookup_atom_v, campaign, entity_kind::pledge)
-          .then(
-            [=](caf::actor& entity) {
-              self->request(entity, timeout, pledge_atom_v, sub)
-                .then([=](std::string& view) { reply_ok(self, id, enc, protocol::pledge_reply{std::move(view)}); },
-                      on_caf_error);
-            },
-            on_caf_error);
+        ask_entity<std::string>(
+          self, entity_kind::pledge, body.campaign, caf::make_message(pledge_atom_v, std::move(sub)),
+          [=](std::string& view) { reply_ok(self, id, enc, protocol::pledge_reply{std::move(view)}); }, on_caf_error,
+          false);
       } else if constexpr (std::is_same_v<T, protocol::campaign_subscribe_req>) {
         // Live events come as `notify` (stream campaign:<id>); the campaign monitors us.
-        auto campaign = body.campaign;
-        auto timeout = st.svc->cfg.request_timeout;
         campaign_subscribe sub{st.who.user, st.who.role, caf::actor_cast<caf::actor>(self), body.unsubscribe};
-        self->request(st.svc->directory, timeout, lookup_atom_v, campaign, entity_kind::campaign)
-          .then(
-            [=](caf::actor& entity) {
-              self->request(entity, timeout, campaign_atom_v, sub)
-                .then([=](std::string& view) { reply_ok(self, id, enc, protocol::campaign_reply{std::move(view)}); },
-                      on_caf_error);
-            },
-            on_caf_error);
+        ask_entity<std::string>(
+          self, entity_kind::campaign, body.campaign, caf::make_message(campaign_atom_v, std::move(sub)),
+          [=](std::string& view) { reply_ok(self, id, enc, protocol::campaign_reply{std::move(view)}); }, on_caf_error,
+          false);
       } else if constexpr (std::is_same_v<T, protocol::leaderboard_subscribe_req>) {
         // Pushes come as `notify` (stream leaderboard:<CC:city>); the hub (promotions.cpp)
         // monitors us and coalesces them to one per interval.
@@ -653,30 +642,22 @@ void handle_command(self_ptr self, client_command& c) {
         // accepted its invitation), then the room records the entry (rooms.hpp).
         auto campaign = body.campaign;
         auto user = st.who.user;
-        auto role = st.who.role;
-        auto timeout = st.svc->cfg.request_timeout;
-        self->request(st.svc->directory, timeout, lookup_atom_v, campaign, entity_kind::campaign)
-          .then(
-            [=](caf::actor& entity) {
-              self->request(entity, timeout, campaign_atom_v, campaign_query{user, role, "room"})
-                .then(
-                  [=](std::string& brand_id) {
-                    auto brand = uuid::parse(brand_id);
-                    if (!brand)
-                      return reply_error(self, id, enc, error_code::internal, "the campaign has no brand");
-                    auto room = room_id_for(campaign);
-                    post_command cmd{conversation::enter_room{user, campaign, *brand}};
-                    ask<protocol::message_ack_reply>(
-                      self, room, caf::make_message(post_atom_v, std::move(cmd)),
-                      [=](protocol::message_ack_reply& ack) {
-                        reply_ok(self, id, enc,
-                                 protocol::campaign_room_reply{room, campaign, ack.seq, !ack.duplicate});
-                      },
-                      on_caf_error);
-                  },
-                  on_caf_error);
-            },
-            on_caf_error);
+        ask_entity<std::string>(
+          self, entity_kind::campaign, campaign, caf::make_message(campaign_atom_v, campaign_query{user, st.who.role, "room"}),
+          [=](std::string& brand_id) {
+            auto brand = uuid::parse(brand_id);
+            if (!brand)
+              return reply_error(self, id, enc, error_code::internal, "the campaign has no brand");
+            auto room = room_id_for(campaign);
+            post_command cmd{conversation::enter_room{user, campaign, *brand}};
+            ask<protocol::message_ack_reply>(
+              self, room, caf::make_message(post_atom_v, std::move(cmd)),
+              [=](protocol::message_ack_reply& ack) {
+                reply_ok(self, id, enc, protocol::campaign_room_reply{room, campaign, ack.seq, !ack.duplicate});
+              },
+              on_caf_error);
+          },
+          on_caf_error, false);
       } else if constexpr (std::is_same_v<T, protocol::history_req>) {
         ask<protocol::history_reply>(
           self, body.conversation, caf::make_message(history_atom_v, history_query{body, st.who.user, st.who.role}),
