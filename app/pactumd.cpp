@@ -44,6 +44,8 @@ struct options {
   size_t snapshot_every = 100;
   size_t passivate_after_ms = 300'000;
   size_t edit_window_ms = 15 * 60 * 1000;
+  size_t tail_cache = 512;
+  size_t dedup_window = 4'096;
   size_t offer_ttl_s = 72 * 3600;
   size_t max_pending_offers = 10;
   size_t max_members = 8;
@@ -178,6 +180,9 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --snapshot-every N        events between snapshots of an entity; 0 = never [PACTUM_SNAPSHOT_EVERY] (100)
   --passivate-after-ms N    stop entities idle this long; 0 = never [PACTUM_PASSIVATE_AFTER_MS] (300000)
   --edit-window-ms N        how long authors may edit/delete a message [PACTUM_EDIT_WINDOW_MS] (900000)
+  --tail-cache N            recent events an active conversation keeps in memory [PACTUM_TAIL_CACHE] (512)
+  --dedup-window N          recent messages a conversation remembers for retries, edits and deletes;
+                            at least 1 [PACTUM_DEDUP_WINDOW] (4096)
   --offer-ttl-s N           lifetime of an offer that names none [PACTUM_OFFER_TTL_S] (259200)
   --max-pending-offers N    offers awaiting an answer per conversation [PACTUM_MAX_PENDING_OFFERS] (10)
   --max-members N           members per conversation: brand, creator and moderators who joined
@@ -398,6 +403,8 @@ options parse(int argc, char** argv) {
     {"snapshot-every", "PACTUM_SNAPSHOT_EVERY"},
     {"passivate-after-ms", "PACTUM_PASSIVATE_AFTER_MS"},
     {"edit-window-ms", "PACTUM_EDIT_WINDOW_MS"},
+    {"tail-cache", "PACTUM_TAIL_CACHE"},
+    {"dedup-window", "PACTUM_DEDUP_WINDOW"},
     {"offer-ttl-s", "PACTUM_OFFER_TTL_S"},
     {"max-pending-offers", "PACTUM_MAX_PENDING_OFFERS"},
     {"max-members", "PACTUM_MAX_MEMBERS"},
@@ -580,6 +587,8 @@ options parse(int argc, char** argv) {
     else if (name == "snapshot-every") o.snapshot_every = to_size(name, v);
     else if (name == "passivate-after-ms") o.passivate_after_ms = to_size(name, v);
     else if (name == "edit-window-ms") o.edit_window_ms = to_size(name, v);
+    else if (name == "tail-cache") o.tail_cache = to_size(name, v);
+    else if (name == "dedup-window") o.dedup_window = to_size(name, v);
     else if (name == "offer-ttl-s") o.offer_ttl_s = to_size(name, v);
     else if (name == "max-pending-offers") o.max_pending_offers = to_size(name, v);
     else if (name == "max-members") o.max_members = to_size(name, v);
@@ -723,6 +732,8 @@ options parse(int argc, char** argv) {
     die("--funding-modes: " + modes.error());
   if (o.authorization_validity_s < 2 || o.authorization_validity_s > 365 * 24 * 3600)
     die("--authorization-validity-s must be 2 to 31536000");
+  if (o.dedup_window < 1)
+    die("--dedup-window must be at least 1");
   if (o.journal_batch_max < 1)
     die("--journal-batch-max must be at least 1");
   if (o.sandbox_short_authorization_ms < 1)
@@ -898,6 +909,8 @@ int main(int argc, char** argv) {
   rcfg.snapshot_every = opt.snapshot_every;
   rcfg.passivate_after = std::chrono::milliseconds(opt.passivate_after_ms);
   rcfg.edit_window = std::chrono::milliseconds(opt.edit_window_ms);
+  rcfg.tail_cache = opt.tail_cache;
+  rcfg.dedup_window = opt.dedup_window;
   rcfg.offer_ttl = std::chrono::seconds(std::max<size_t>(opt.offer_ttl_s, 1));
   rcfg.max_pending_offers = opt.max_pending_offers;
   rcfg.max_members = opt.max_members;

@@ -549,3 +549,39 @@ TEST_F(ChatEndToEnd, DeliveredMarksArePushedWithoutASeqAndOnlyMoveForward) {
   auto sub = again.request(json{{"type", "subscribe"}, {"conversation", conv}});
   EXPECT_EQ(sub["delivered"][brand.id], seq) << sub.dump();
 }
+
+TEST_F(ChatEndToEnd, SmallerMemoryBoundsForgetOldRetriesAndEditsButLoseNothing) {
+  // --dedup-window 2: only the last two messages are remembered for retries and edits;
+  // --tail-cache 0: no event is kept in memory, so every replay is read from PostgreSQL.
+  restart_with({"--dedup-window", "2", "--tail-cache", "0"});
+  auto brand = make_account(ep(), "brand", "Acme");
+  auto creator = make_account(ep(), "creator", "Cleo");
+  ws_client b{ep(), brand.token};
+  auto conv = open_conversation(b, creator);
+  auto m1 = send_msg(b, conv, "m1", "one");
+  auto m2 = send_msg(b, conv, "m2", "two");
+  auto m3 = send_msg(b, conv, "m3", "three");
+  ASSERT_EQ(m3["type"], "ok") << m3.dump();
+
+  auto again3 = send_msg(b, conv, "m3", "three");
+  EXPECT_EQ(again3["seq"], m3["seq"]) << "a retry inside the window is the same message";
+  EXPECT_EQ(again3.value("duplicate", false), true);
+  auto again1 = send_msg(b, conv, "m1", "one");
+  ASSERT_EQ(again1["type"], "ok") << again1.dump();
+  EXPECT_GT(again1["seq"].get<int64_t>(), m3["seq"].get<int64_t>())
+    << "a retry older than the window is stored again (documented)";
+
+  auto old_edit = b.request(json{{"type", "message.edit"}, {"conversation", conv}, {"seq", m1["seq"]}, {"text", "uno"}});
+  EXPECT_EQ(old_edit.value("code", ""), "not_found") << old_edit.dump();
+  auto new_edit = b.request(json{{"type", "message.edit"}, {"conversation", conv}, {"seq", again1["seq"]}, {"text", "uno"}});
+  EXPECT_EQ(new_edit["type"], "ok") << new_edit.dump();
+
+  // Nothing acknowledged is lost: a subscriber from the start gets every event, in order.
+  ws_client c{ep(), creator.token};
+  ASSERT_EQ(c.request(json{{"type", "subscribe"}, {"conversation", conv}, {"after", 0}})["type"], "ok");
+  auto stream = "conversation:" + conv;
+  auto head = new_edit["seq"].get<int64_t>();
+  for (int64_t seq = 1; seq <= head; ++seq)
+    ASSERT_EQ(next_on(c, stream)["seq"], seq);
+  (void)m2;
+}
