@@ -21,8 +21,8 @@ KINDS = [
      lambda dso, k, s: k == "k" and re.search(
          r"tcp|skb|sock|ip_|__dev|net|loopback|copy_|csum|inet|epoll|ep_|poll", s)),
     ("kernel: other (system call entry, memory, ...)", lambda dso, k, s: k == "k"),
-    ("malloc, free, new, delete",
-     lambda dso, k, s: re.search(r"malloc|free\b|cfree|_int_|operator new|operator delete|"
+    ("malloc, free, new, delete (and all of jemalloc or tcmalloc)",
+     lambda dso, k, s: re.search(r"jemalloc|tcmalloc", dso) or re.search(r"malloc|free\b|cfree|_int_|operator new|operator delete|"
                                  r"consolidate|tcache|arena", s)),
     ("memcmp, memcpy, memmove, strlen",
      lambda dso, k, s: re.search(r"__mem|memcpy|memmove|memset|strlen|__strcmp", s)),
