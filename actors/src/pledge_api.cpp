@@ -172,12 +172,15 @@ void pledge_webhook(caf::actor_system&, services& svc, std::string event_id, std
     [s, event_id, campaign, cmd = std::move(*cmd), done](persistence::result<bool> fresh) {
       if (!fresh)
         return done(api_error{503, error_code::unavailable, fresh.error().message, {}});
-      if (!fresh.value())
-        return done(false);
+      // A replay goes to the pledge actor too, as for contracts (runtime::payment_webhook): an
+      // id recorded just before a crash may never have been applied; repeats are ignored there.
+      bool replay = !fresh.value();
       ask_pledge<std::string>(*s, campaign, caf::make_message(pledge_atom_v, cmd),
-                              [s, event_id, done](expected<std::string, api_error> r) {
+                              [s, event_id, replay, done](expected<std::string, api_error> r) {
                                 if (r)
-                                  return done(true);
+                                  return done(!replay);
+                                if (replay)
+                                  return done(r.error());
                                 s->db->forget_webhook(event_id, [done, e = r.error()](persistence::result<persistence::unit>) {
                                   done(e);
                                 });

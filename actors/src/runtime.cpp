@@ -826,12 +826,14 @@ void runtime::payment_webhook(std::string body, std::function<void(expected<bool
       [svc, sys, event_id, id = *reference, wc = std::move(wc), done](persistence::result<bool> fresh) {
         if (!fresh)
           return done(from_persistence(fresh.error()));
-        if (!fresh.value())
-          return done(false);
+        // A replay goes to the wallet too (see the contract case below).
+        bool replay = !fresh.value();
         ask_entity<bool>(*sys, *svc, id, entity_kind::wallet, caf::make_message(wallet_atom_v, wc),
-                         [svc, event_id, done](expected<bool, api_error> r) {
+                         [svc, event_id, replay, done](expected<bool, api_error> r) {
                            if (r)
-                             return done(true);
+                             return done(!replay);
+                           if (replay)
+                             return done(r.error());
                            svc->db->forget_webhook(event_id, [done, e = r.error()](auto) { done(e); });
                          });
       });
@@ -851,13 +853,18 @@ void runtime::payment_webhook(std::string body, std::function<void(expected<bool
     [svc, sys, event_id, id = *reference, cmd = std::move(*cmd), done](persistence::result<bool> fresh) {
       if (!fresh)
         return done(from_persistence(fresh.error()));
-      if (!fresh.value())
-        return done(false); // a replay: processed before
+      // A replay (the id was recorded before) still goes to the contract: the id is recorded in
+      // its own transaction, before the contract journals the outcome, so a crash between the two
+      // leaves an id recorded and an outcome never applied, and only the provider's retry can
+      // apply it. The contract ignores a result it already has, so applying again is harmless.
+      bool replay = !fresh.value();
       ask_entity<protocol::contract_ack_reply>(
         *sys, *svc, id, entity_kind::contract, caf::make_message(contract_atom_v, cmd),
-        [svc, event_id, done](expected<protocol::contract_ack_reply, api_error> r) {
+        [svc, event_id, replay, done](expected<protocol::contract_ack_reply, api_error> r) {
           if (r)
-            return done(true);
+            return done(!replay);
+          if (replay)
+            return done(r.error()); // still recorded: the provider's next retry comes back here
           // Not processed: forget the id so that the provider's retry is processed again.
           svc->db->forget_webhook(event_id, [done, e = r.error()](persistence::result<persistence::unit>) {
             done(e);

@@ -8,8 +8,10 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "pactum/common/time.hpp"
+#include "pactum/payments/sandbox.hpp"
 #include "pactum/payments/webhook.hpp"
 #include "pactum/sim/client.hpp"
 #include "e2e_fixture.hpp"
@@ -525,4 +527,45 @@ TEST_F(ContractEndToEnd, ADisputedConversationAdmitsModeratorsUpToTheMemberCap) 
   EXPECT_EQ(m4.request(json{{"type", "message.send"}, {"conversation", conv}, {"client_id", "m1-1"},
                             {"text", "I am on it."}})["type"],
             "ok");
+}
+
+TEST_F(ContractEndToEnd, AWebhookRecordedButNeverAppliedBeforeACrashIsAppliedOnTheProvidersRetry) {
+  // pactumd records a webhook's id in its own transaction, then the contract journals the
+  // outcome. A crash between the two leaves the id recorded and the outcome lost; the provider
+  // then retries (its delivery was never answered), and that retry must still fund the contract.
+  // The crash is simulated: the id is recorded by hand, and the webhook sent as the retry.
+  auto contract = deal(6'000);
+  ASSERT_EQ(act(brand_, contract, "fund",
+                {{"key", "f"}, {"payment_method", std::string{pactum::payments::test_cards::late_webhook}}})
+              .status,
+            200); // the sandbox's own webhook comes 30 s later: after this test
+  auto intent = get(brand_, contract)["events"][1]["event"]["intent"].get<std::string>();
+  {
+    pqxx::connection db{url()};
+    pqxx::work tx{db};
+    tx.exec_params("insert into payment_webhooks (event_id, event_type, reference) values ($1, $2, $3)",
+                   "evt_recorded_then_crashed", "payment_intent.succeeded", contract);
+    tx.commit();
+  }
+  EXPECT_EQ(get(brand_, contract)["status"], "awaiting_funding");
+  json ev{{"id", "evt_recorded_then_crashed"},
+          {"type", "payment_intent.succeeded"},
+          {"created", pactum::now_millis()},
+          {"data", json{{"intent", intent}, {"key", intent}, {"reference", contract}, {"amount", 6'000},
+                        {"currency", "USD"}}}};
+  auto body = ev.dump();
+  auto r = http_call(ep(), "POST", "/api/v1/webhooks/payments", body, "", "application/json",
+                     {{"Pactum-Signature", pactum::payments::sign_webhook(secret_, pactum::now_millis() / 1000, body)}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json_body()["replay"], true) << "its id was recorded before";
+  EXPECT_EQ(await_status(contract, "funded")["status"], "funded") << "the outcome is applied all the same";
+  auto again = http_call(ep(), "POST", "/api/v1/webhooks/payments", body, "", "application/json",
+                         {{"Pactum-Signature", pactum::payments::sign_webhook(secret_, pactum::now_millis() / 1000, body)}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  auto view = get(brand_, contract); // kept: iterating a member of the temporary would dangle
+  int funded_events = 0;
+  for (auto& e : view["events"])
+    funded_events += e["event"]["type"] == "contract.funded";
+  EXPECT_EQ(funded_events, 1) << "and only once: " << view.dump();
+  EXPECT_EQ(ledger_check(), 0);
 }
