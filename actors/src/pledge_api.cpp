@@ -15,6 +15,7 @@
 #include "pactum/actors/policy.hpp"
 #include "pactum/persistence/pledge_store.hpp"
 #include "services.hpp"
+#include "webhook_apply.hpp"
 
 namespace pactum::actors {
 
@@ -167,25 +168,16 @@ void pledge_webhook(caf::actor_system&, services& svc, std::string event_id, std
     return done(true);
   }
   auto* s = &svc;
-  svc.db->record_webhook(
-    event_id, type, campaign.str(),
-    [s, event_id, campaign, cmd = std::move(*cmd), done](persistence::result<bool> fresh) {
-      if (!fresh)
-        return done(api_error{503, error_code::unavailable, fresh.error().message, {}});
-      // A replay goes to the pledge actor too, as for contracts (runtime::payment_webhook): an
-      // id recorded just before a crash may never have been applied; repeats are ignored there.
-      bool replay = !fresh.value();
+  record_then_apply(
+    svc, event_id, type, campaign.str(),
+    [s, campaign, cmd = std::move(*cmd)](auto applied) {
       ask_pledge<std::string>(*s, campaign, caf::make_message(pledge_atom_v, cmd),
-                              [s, event_id, replay, done](expected<std::string, api_error> r) {
-                                if (r)
-                                  return done(!replay);
-                                if (replay)
-                                  return done(r.error());
-                                s->db->forget_webhook(event_id, [done, e = r.error()](persistence::result<persistence::unit>) {
-                                  done(e);
-                                });
+                              [applied](expected<std::string, api_error> r) {
+                                applied(r ? std::nullopt : std::optional<api_error>{r.error()});
                               });
-    });
+    },
+    [](const persistence::failure& f) { return api_error{503, error_code::unavailable, f.message, {}}; },
+    std::move(done));
 }
 
 } // namespace pactum::actors

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ask_entity.hpp"
+#include "webhook_apply.hpp"
 #include "audit.hpp"
 #include "auth_cache.hpp"
 #include "pledge_api.hpp"
@@ -821,22 +822,15 @@ void runtime::payment_webhook(std::string body, std::function<void(expected<bool
     auto* svc = &impl_->svc;
     auto* sys = &impl_->sys;
     wallet_command wc{wallet::payout_result{str("key"), type == "payout.paid", str("failure_code")}};
-    svc->db->record_webhook(
-      event_id, type, reference->str(),
-      [svc, sys, event_id, id = *reference, wc = std::move(wc), done](persistence::result<bool> fresh) {
-        if (!fresh)
-          return done(from_persistence(fresh.error()));
-        // A replay goes to the wallet too (see the contract case below).
-        bool replay = !fresh.value();
+    record_then_apply(
+      *svc, event_id, type, reference->str(),
+      [svc, sys, id = *reference, wc = std::move(wc)](auto applied) {
         ask_entity<bool>(*sys, *svc, id, entity_kind::wallet, caf::make_message(wallet_atom_v, wc),
-                         [svc, event_id, replay, done](expected<bool, api_error> r) {
-                           if (r)
-                             return done(!replay);
-                           if (replay)
-                             return done(r.error());
-                           svc->db->forget_webhook(event_id, [done, e = r.error()](auto) { done(e); });
+                         [applied](expected<bool, api_error> r) {
+                           applied(r ? std::nullopt : std::optional<api_error>{r.error()});
                          });
-      });
+      },
+      from_persistence, std::move(done));
     return;
   }
   if (reference && is_pledge_intent(str("intent"))) // a pledge campaign's authorization
@@ -848,29 +842,16 @@ void runtime::payment_webhook(std::string body, std::function<void(expected<bool
   }
   auto* svc = &impl_->svc;
   auto* sys = &impl_->sys;
-  svc->db->record_webhook(
-    event_id, type, reference->str(),
-    [svc, sys, event_id, id = *reference, cmd = std::move(*cmd), done](persistence::result<bool> fresh) {
-      if (!fresh)
-        return done(from_persistence(fresh.error()));
-      // A replay (the id was recorded before) still goes to the contract: the id is recorded in
-      // its own transaction, before the contract journals the outcome, so a crash between the two
-      // leaves an id recorded and an outcome never applied, and only the provider's retry can
-      // apply it. The contract ignores a result it already has, so applying again is harmless.
-      bool replay = !fresh.value();
+  record_then_apply(
+    *svc, event_id, type, reference->str(),
+    [svc, sys, id = *reference, cmd = std::move(*cmd)](auto applied) {
       ask_entity<protocol::contract_ack_reply>(
         *sys, *svc, id, entity_kind::contract, caf::make_message(contract_atom_v, cmd),
-        [svc, event_id, replay, done](expected<protocol::contract_ack_reply, api_error> r) {
-          if (r)
-            return done(!replay);
-          if (replay)
-            return done(r.error()); // still recorded: the provider's next retry comes back here
-          // Not processed: forget the id so that the provider's retry is processed again.
-          svc->db->forget_webhook(event_id, [done, e = r.error()](persistence::result<persistence::unit>) {
-            done(e);
-          });
+        [applied](expected<protocol::contract_ack_reply, api_error> r) {
+          applied(r ? std::nullopt : std::optional<api_error>{r.error()});
         });
-    });
+    },
+    from_persistence, std::move(done));
 }
 
 void runtime::open_disputes(
