@@ -54,6 +54,7 @@ struct options {
   size_t campaign_max_subscribers = 10'000;
   size_t notifications_per_user = 1'000;
   size_t timer_sweep_ms = 1'000;
+  size_t timer_retry_ms = 0; ///< 0: 10 x timer_sweep_ms
   double message_rate_per_s = 10;
   double message_burst = 30;
   size_t access_token_ttl_s = 15 * 60;
@@ -195,6 +196,9 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --notifications-per-user N     notifications kept per user, oldest read ones dropped first
                             (at least 1) [PACTUM_NOTIFICATIONS_PER_USER] (1000)
   --timer-sweep-ms N        how often due durable timers are looked for [PACTUM_TIMER_SWEEP_MS] (1000)
+  --timer-retry-ms N        a fired timer its entity neither cleared nor moved fires again after
+                            this; also how long a payment call may stay owed before its entity
+                            is woken to make it [PACTUM_TIMER_RETRY_MS] (10 x --timer-sweep-ms)
   --message-rate-per-s R    messages, edits and offers per second per user; 0 = no limit
                             [PACTUM_MESSAGE_RATE_PER_S] (10)
   --message-burst N         how many of those a user may send at once above the rate
@@ -414,6 +418,7 @@ options parse(int argc, char** argv) {
     {"campaign-max-subscribers", "PACTUM_CAMPAIGN_MAX_SUBSCRIBERS"},
     {"notifications-per-user", "PACTUM_NOTIFICATIONS_PER_USER"},
     {"timer-sweep-ms", "PACTUM_TIMER_SWEEP_MS"},
+    {"timer-retry-ms", "PACTUM_TIMER_RETRY_MS"},
     {"message-rate-per-s", "PACTUM_MESSAGE_RATE_PER_S"},
     {"message-burst", "PACTUM_MESSAGE_BURST"},
     {"access-token-ttl-s", "PACTUM_ACCESS_TOKEN_TTL_S"},
@@ -598,6 +603,7 @@ options parse(int argc, char** argv) {
     else if (name == "campaign-max-subscribers") o.campaign_max_subscribers = to_size(name, v);
     else if (name == "notifications-per-user") o.notifications_per_user = std::max<size_t>(to_size(name, v), 1);
     else if (name == "timer-sweep-ms") o.timer_sweep_ms = to_size(name, v);
+    else if (name == "timer-retry-ms") o.timer_retry_ms = to_size(name, v);
     else if (name == "contact-guard") o.contact_guard = v;
     else if (name == "message-rate-per-s") o.message_rate_per_s = static_cast<double>(to_size(name, v));
     else if (name == "message-burst") o.message_burst = static_cast<double>(to_size(name, v));
@@ -922,6 +928,8 @@ int main(int argc, char** argv) {
   rcfg.message_rate_per_s = opt.message_rate_per_s;
   rcfg.message_burst = opt.message_burst;
   rcfg.timer_sweep_interval = std::chrono::milliseconds(std::max<size_t>(opt.timer_sweep_ms, 10));
+  rcfg.timer_retry = std::chrono::milliseconds(
+    std::max<size_t>(opt.timer_retry_ms == 0 ? 10 * rcfg.timer_sweep_interval.count() : opt.timer_retry_ms, 10));
   rcfg.billing_interval = std::chrono::milliseconds(opt.billing_interval_ms == 0 ? 0 : std::max<size_t>(opt.billing_interval_ms, 10));
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
   rcfg.access_ttl = std::chrono::seconds(opt.access_token_ttl_s);

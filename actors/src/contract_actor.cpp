@@ -14,7 +14,8 @@
 // charges in their place, refunds) are recorded in the journal first (their keys are derived
 // from the event that starts them), then made, retried with capped exponential backoff while the provider answers
 // retryably, and made again on every activation until their outcome is journaled: the provider's
-// idempotency by key makes repeats harmless. Outcomes arrive as webhooks through
+// idempotency by key makes repeats harmless. While any is owed a `provider_calls` timer is stored
+// (entity_support.hpp), so a crash before a call was made is followed by an activation that makes it. Outcomes arrive as webhooks through
 // `runtime::payment_webhook`.
 //
 // Live events: after commit, each event is pushed on stream `contract:<id>` to every live session
@@ -83,6 +84,7 @@ struct contract_actor_state {
   std::optional<in_flight_command> in_flight; ///< set while an append is outstanding
   uint64_t batch = 0;
   millis timer_due = 0; ///< the durable timer as stored with the last append (0: none)
+  bool calls_timer = false; ///< the provider-calls wake-up timer is stored (entity_support.hpp)
   /// What the journal's terminal event gave the creator (gross; 0 for a refund or cancel): the
   /// settle report's figure when it is made again after a restart.
   int64_t paid_gross = 0;
@@ -366,6 +368,9 @@ void start_next(self_ptr self) {
       timers.push_back({std::string{contract::timer_kind}, want, want == 0});
       st.timer_due = want;
     }
+    if (auto wake = provider_calls_timer_change(!contract::calls_due(st.machine).empty(), st.calls_timer,
+                                                now, st.svc->cfg.timer_retry.count()))
+      timers.push_back(std::move(*wake));
     auto batch = ++st.batch;
     auto handle = caf::actor_cast<caf::actor>(self);
     st.in_flight = in_flight_command{std::move(current), std::move(fresh), std::move(before), batch, spent};
@@ -656,7 +661,12 @@ caf::behavior running(self_ptr self) {
           reply.events.push_back({seq, *payload});
       return reply;
     },
-    [=](timer_atom, const std::string&, millis) { on_timer(self); },
+    [=](timer_atom, const std::string& kind, millis) {
+      if (kind == provider_calls_timer)
+        make_calls(self); // woken (activated) for what is owed; calls already in flight stay so
+      else
+        on_timer(self);
+    },
     [=](append_done& d) { on_appended(self, d); },
     [=](provider_answer& a) { on_provider_answer(self, a); },
     [=](retry_call_atom, const std::string& key) { call(self, key); },
@@ -788,6 +798,7 @@ caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id) {
         }
         st.committed = st.machine.head;
         st.timer_due = st.machine.next_timer(st.rules); // what the last append stored
+        st.calls_timer = !contract::calls_due(st.machine).empty();
         self->set_default_handler(caf::print_and_drop);
         self->become(st.machine.exists() ? running(self) : absent(self));
       },

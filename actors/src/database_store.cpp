@@ -29,10 +29,10 @@ public:
     db_.load_snapshot(entity, std::move(done));
   }
 
-  void due_timers(millis now, size_t limit,
+  void due_timers(millis now, size_t limit, millis retry,
                   std::function<void(persistence::result<std::vector<persistence::due_timer>>)> done)
     override {
-    db_.due_timers(now, limit, std::move(done));
+    db_.due_timers(now, limit, retry, std::move(done));
   }
 
 private:

@@ -15,7 +15,8 @@
 // Money: each event's ledger transfers (pledge::postings) ride in the same append as the event.
 // Provider calls (pledge::calls_due: authorizations of new pledges, captures after success,
 // cancels of authorizations) are made after commit and again on every activation until their
-// outcome is journaled; their keys are derived from the pledge event, so repeats are harmless.
+// outcome is journaled (a `provider_calls` timer stored with them activates the campaign after a
+// crash, entity_support.hpp); their keys are derived from the pledge event, so repeats are harmless.
 // Outcomes arrive as webhooks (runtime::payment_webhook routes keys "pledge:..." here).
 //
 // The end date is the campaign's durable timer (`pledge_end`, stored with the events that set
@@ -90,6 +91,7 @@ struct pledge_actor_state {
   std::optional<pledge_in_flight> in_flight;
   uint64_t batch = 0;
   millis timer_due = 0;
+  bool calls_timer = false; ///< the provider-calls wake-up timer is stored (entity_support.hpp)
   struct call_state {
     int attempts = 0;
     bool accepted = false;
@@ -337,6 +339,9 @@ void start_next(self_ptr self) {
     timers.push_back({std::string{pledge::timer_kind}, want, want == 0});
     st.timer_due = want;
   }
+  if (auto wake = provider_calls_timer_change(!pledge::calls_due(st.machine).empty(), st.calls_timer, now,
+                                              st.svc->cfg.timer_retry.count()))
+    timers.push_back(std::move(*wake));
   auto batch = ++st.batch;
   auto handle = caf::actor_cast<caf::actor>(self);
   st.in_flight = pledge_in_flight{std::move(answers), std::move(before), batch, ended, released};
@@ -605,7 +610,11 @@ caf::behavior running(self_ptr self) {
       self->state.progress_scheduled = false;
       push_progress(self);
     },
-    [=](timer_atom, const std::string&, millis) {
+    [=](timer_atom, const std::string& kind, millis) {
+      if (kind == provider_calls_timer) {
+        make_calls(self); // woken (activated) for what is owed; calls already in flight stay so
+        return;
+      }
       if (self->state.machine.release_due()) {
         check_release(self);
         return;
@@ -683,6 +692,7 @@ caf::actor spawn_pledge(caf::local_actor* parent, services* svc, uuid id) {
         }
         st.committed = st.machine.head;
         st.timer_due = st.machine.next_timer();
+        st.calls_timer = !pledge::calls_due(st.machine).empty(); // as the last append stored it
         self->set_default_handler(caf::print_and_drop);
         self->become(running(self));
       },

@@ -5,8 +5,10 @@
 // sweeper reads the due rows (oldest first, at most `timer_sweep_batch`; `for update skip locked`
 // so several sweepers never read the same row at once), asks the directory for each entity
 // (activating it from storage if it is passive) and sends it `timer`. Delivery is at least once:
-// the row stays until the entity's own append clears or moves it, so a timer whose entity crashed,
-// or that was due while the server was down, fires at the next sweep. Entities decide idempotently
+// the row stays until the entity's own append clears or moves it, so a timer that was due while
+// the server was down fires at the first sweep. A row handed out is moved `timer_retry` ahead in
+// the same statement: one whose entity could not be reached, or did not act on it, fires again
+// then, behind the rows that fell due meanwhile (it cannot starve them). Entities decide idempotently
 // (an offer already answered or expired is not expired again), which makes each timer's event
 // exactly once in the journal.
 //
@@ -38,7 +40,7 @@ void sweep(sweeper_ptr self, services* svc) {
     return;
   self->state.reading = true;
   auto handle = caf::actor_cast<caf::actor>(self);
-  svc->store.due_timers(svc->now(), svc->cfg.timer_sweep_batch, [handle](auto r) {
+  svc->store.due_timers(svc->now(), svc->cfg.timer_sweep_batch, svc->cfg.timer_retry.count(), [handle](auto r) {
     caf::anon_send(handle, timers_loaded{std::move(r)});
   });
 }

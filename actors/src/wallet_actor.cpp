@@ -6,7 +6,8 @@
 // ledger allows (balance less reservations, less what is still settling) and the owner's KYC
 // status; the machine decides; the request is journaled with its ledger reservation in one
 // append; then the payout is made (and made again, idempotently, on every activation while it
-// is pending). The provider's webhook posts or voids the reservation. A ledger refusal (the
+// is pending: a `provider_calls` timer stored with the request activates the wallet after a
+// crash, entity_support.hpp). The provider's webhook posts or voids the reservation. A ledger refusal (the
 // balance moved meanwhile) answers `conflict` and changes nothing; any other failed append stops
 // the actor, which is re-activated from storage.
 
@@ -43,6 +44,8 @@ struct wallet_actor_state {
   bool busy = false;     ///< a command is being decided or appended
   uint64_t ticket = 0;   ///< the facts read / append in flight
   std::map<std::string, int> attempts; ///< payout calls made since activation
+  bool calls_timer = false; ///< the provider-calls wake-up timer is stored (entity_support.hpp)
+  bool calls_timer_after = false; ///< what the append in flight stores
   /// The command being decided: its requester, the withdrawal waiting for its facts, the event
   /// waiting for its append.
   caf::response_promise current_rp;
@@ -113,6 +116,13 @@ void append(self_ptr self, protocol::wallet_event ev) {
                                     caf::anon_send(handle, append_done{ticket, std::move(r)});
                                   }};
   req.ledger = std::move(ledger);
+  // A payout owed after this event keeps (or gets) the wake-up timer that survives a crash.
+  auto after = st.machine;
+  wallet::apply(after, seq, ev);
+  st.calls_timer_after = st.calls_timer;
+  if (auto wake = provider_calls_timer_change(!wallet::payouts_due(after).empty(), st.calls_timer_after,
+                                              st.svc->now(), st.svc->cfg.timer_retry.count()))
+    req.timers.push_back(std::move(*wake));
   st.appending = std::move(ev);
   st.svc->store.append(std::move(req));
 }
@@ -138,6 +148,7 @@ void on_appended(self_ptr self, append_done& done) {
     return;
   }
   wallet::apply(st.machine, st.machine.head + 1, ev);
+  st.calls_timer = st.calls_timer_after;
   if (auto* paid = std::get_if<protocol::withdrawal_paid>(&ev))
     notify_payout(*st.svc, st.machine.user, st.machine.head, info_of(st.machine, paid->payout, false));
   if (auto* req = std::get_if<protocol::withdrawal_requested>(&ev)) {
@@ -232,6 +243,10 @@ caf::behavior running(self_ptr self) {
       next(self);
     },
     [=](retry_call_atom, const std::string& payout) { pay(self, payout); },
+    [=](timer_atom, const std::string&, millis) {
+      // The provider-calls wake-up timer: activating this wallet made every payout owed (above);
+      // a live wallet has made them already and retries failed ones by itself.
+    },
     [=](append_done& d) { on_appended(self, d); },
     [=](wallet_facts_loaded& f) { on_facts(self, f); },
   };
@@ -266,6 +281,7 @@ caf::actor spawn_wallet(caf::local_actor* parent, services* svc, uuid id) {
           }
           wallet::apply(st.machine, rec.seq, ev.value());
         }
+        st.calls_timer = !wallet::payouts_due(st.machine).empty(); // as the last append stored it
         self->set_default_handler(caf::print_and_drop);
         self->become(running(self));
       },

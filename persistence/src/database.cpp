@@ -63,11 +63,19 @@ const std::pair<const char*, std::string> pool_statements[] = {
    " values ($1, $2, $3, $4, $5) on conflict (entity_id) do update"
    " set seq = excluded.seq, version = excluded.version, payload = excluded.payload,"
    " taken_at = now() where s.seq < excluded.seq"},
+  // Hands out due rows and, in the same statement, moves each to `now + retry` (unless retry is
+  // 0): an entity that clears or moves its timer overwrites that, one that does not (it could not
+  // be activated, or it is waiting for something else) is offered again after `retry` instead of
+  // at every sweep, behind the rows due meanwhile. The answer carries the due time as it was.
   {"due_timers",
-   "select entity_id::text, entity_type, kind,"
-   " floor(extract(epoch from due_at) * 1000)::bigint from due_timers"
+   "with picked as (select entity_id, entity_type, kind, due_at from due_timers"
    " where due_at <= 'epoch'::timestamptz + $1::bigint * interval '1 millisecond'"
-   " order by due_at limit $2 for update skip locked"},
+   " order by due_at limit $2 for update skip locked),"
+   " moved as (update due_timers d"
+   " set due_at = 'epoch'::timestamptz + ($1::bigint + $3::bigint) * interval '1 millisecond'"
+   " from picked p where $3::bigint > 0 and d.entity_id = p.entity_id and d.kind = p.kind)"
+   " select entity_id::text, entity_type, kind, floor(extract(epoch from due_at) * 1000)::bigint"
+   " from picked order by due_at"},
   {"load_snapshot", "select seq, version, payload from snapshots where entity_id = $1"},
   {"record_guard_hit",
    "insert into guard_hits (conversation_id, sender_id, seq, action, categories, original)"
@@ -460,13 +468,13 @@ void database::load_snapshot(uuid entity,
     });
 }
 
-void database::due_timers(millis now, size_t limit,
+void database::due_timers(millis now, size_t limit, millis retry,
                           std::function<void(result<std::vector<due_timer>>)> done) {
   impl_->submit<std::vector<due_timer>>(
     "due_timers", std::move(done),
-    [now, limit](pqxx::connection& conn) -> result<std::vector<due_timer>> {
+    [now, limit, retry](pqxx::connection& conn) -> result<std::vector<due_timer>> {
       pqxx::work tx{conn};
-      auto rows = tx.exec_prepared("due_timers", now, clamp_limit(limit));
+      auto rows = tx.exec_prepared("due_timers", now, clamp_limit(limit), std::max<millis>(retry, 0));
       std::vector<due_timer> out;
       out.reserve(rows.size());
       for (const auto& row : rows)

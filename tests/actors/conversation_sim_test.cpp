@@ -55,10 +55,13 @@ public:
       j.push_back(ev);
     }
     for (auto& tc : req.timers) { // atomically with the events, as the journal writer does
-      if (tc.clear)
+      if (tc.clear) {
         timers_.erase({req.entity, tc.kind});
-      else
+        written_.erase({req.entity, tc.kind});
+      } else {
         timers_[{req.entity, tc.kind}] = tc.due_at;
+        written_[{req.entity, tc.kind}] = tc.due_at;
+      }
     }
     ++appends;
     if (roll(f_.append_unknown)) {
@@ -111,7 +114,7 @@ public:
       done(std::optional<persistence::snapshot_record>{i->second});
   }
 
-  void due_timers(millis now, size_t limit,
+  void due_timers(millis now, size_t limit, millis retry,
                   std::function<void(persistence::result<std::vector<persistence::due_timer>>)> done)
     override {
     if (roll(f_.read_fails)) {
@@ -125,13 +128,22 @@ public:
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.due_at < b.due_at; });
     if (out.size() > limit)
       out.resize(limit);
+    if (retry > 0) // as the database does: what is handed out is offered again after `retry`
+      for (auto& t : out)
+        timers_[{t.entity, t.kind}] = now + retry;
     done(std::move(out));
   }
 
-  /// The stored timer of `entity` of this kind (0: none).
+  /// The timer of `entity` of this kind as its appends stored it (0: none). The row itself may
+  /// have been moved later since by a sweep that handed it out (checked here).
   millis timer(const uuid& entity, const std::string& kind) const {
-    auto i = timers_.find({entity, kind});
-    return i == timers_.end() ? 0 : i->second;
+    auto i = written_.find({entity, kind});
+    auto row = timers_.find({entity, kind});
+    EXPECT_EQ(i == written_.end(), row == timers_.end()) << "a timer row without its write, or back";
+    if (i == written_.end())
+      return 0;
+    EXPECT_GE(row->second, i->second) << "a sweep moved a timer earlier";
+    return i->second;
   }
 
   /// Runs some held answers (all of them with `all`), in random order.
@@ -166,7 +178,8 @@ private:
   faults f_;
   std::map<uuid, std::vector<persistence::event_record>> journals_;
   std::map<uuid, persistence::snapshot_record> snapshots_;
-  std::map<std::pair<uuid, std::string>, millis> timers_;
+  std::map<std::pair<uuid, std::string>, millis> timers_;  ///< the rows (moved by sweeps)
+  std::map<std::pair<uuid, std::string>, millis> written_; ///< what appends stored
   std::deque<std::function<void()>> held_;
 };
 

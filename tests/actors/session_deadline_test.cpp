@@ -57,7 +57,7 @@ public:
                              done) override {
     done(std::optional<persistence::snapshot_record>{});
   }
-  void due_timers(millis, size_t,
+  void due_timers(millis, size_t, millis,
                   std::function<void(persistence::result<std::vector<persistence::due_timer>>)> done)
     override {
     done(std::vector<persistence::due_timer>{});

@@ -137,6 +137,53 @@ protected:
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   }
 
+  /// A whole deal of `amount`: funded by card, delivered and approved, so the creator is paid.
+  void pay_creator(int64_t amount) {
+    auto contract = deal(amount);
+    ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+    await_status(contract, "funded");
+    ASSERT_EQ(act(creator_, contract, "deliver",
+                  {{"key", "d"}, {"items", json::array({json{{"url", "https://tiktok.example/v/5"}}})}})
+                .status,
+              200);
+    ASSERT_EQ(act(brand_, contract, "approve", {{"key", "a"}}).status, 200);
+  }
+
+  /// Identity verification of the creator: an operator action in the embedded default.
+  void verify_creator() {
+    std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
+                      + "' --log-level warn --set-kyc " + creator_.email + "=verified";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+
+  /// How many events of `type` the journal of `entity` holds, read from PostgreSQL directly: it
+  /// activates nothing, unlike a request to the server.
+  int journaled(const std::string& entity, const std::string& type) {
+    pqxx::connection db{url()};
+    pqxx::nontransaction q{db};
+    return q.exec_params("select count(*) from journal where entity_id = $1 and event_type = $2", entity, type)[0][0]
+      .as<int>();
+  }
+
+  /// Polls journaled() until it reaches `n` (or 20 s pass); the last count.
+  int await_journaled(const std::string& entity, const std::string& type, int n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    int count = journaled(entity, type);
+    while (count < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      count = journaled(entity, type);
+    }
+    return count;
+  }
+
+  /// Holds a lock on the sandbox provider's call table: no provider call can start (it waits)
+  /// until the returned transaction ends. A crash meanwhile leaves every such call unmade.
+  static std::unique_ptr<pqxx::work> hold_provider_calls(pqxx::connection& db) {
+    auto lock = std::make_unique<pqxx::work>(db);
+    lock->exec("lock table sandbox_calls in share mode");
+    return lock;
+  }
+
   void set_role(const std::string& email, const std::string& role) {
     std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
                       + "' --log-level warn --set-role " + email + "=" + role;
@@ -434,14 +481,7 @@ TEST_F(ContractEndToEnd, AKillDuringRefundsLeavesTheLedgerBalancedAndRefundsOnce
 }
 
 TEST_F(ContractEndToEnd, ACreatorWithdrawsSettledEarningsOnceVerified) {
-  auto contract = deal(50'000);
-  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
-  await_status(contract, "funded");
-  ASSERT_EQ(act(creator_, contract, "deliver",
-                {{"key", "d"}, {"items", json::array({json{{"url", "https://tiktok.example/v/5"}}})}})
-              .status,
-            200);
-  ASSERT_EQ(act(brand_, contract, "approve", {{"key", "a"}}).status, 200);
+  ASSERT_NO_FATAL_FAILURE(pay_creator(50'000));
   ASSERT_EQ(balance(creator_), 45'000);
   auto withdraw = [&](const std::string& key, int64_t amount, const std::string& destination) {
     return http_call(ep(), "POST", "/api/v1/users/me/withdrawals",
@@ -450,10 +490,7 @@ TEST_F(ContractEndToEnd, ACreatorWithdrawsSettledEarningsOnceVerified) {
   };
   auto unverified = withdraw("w1", 10'000, "acct_cleo");
   EXPECT_EQ(unverified.status, 403) << unverified.body;
-  // Identity verification is an operator action in the embedded default.
-  std::string cmd = std::string{std::getenv("PACTUMD_BIN")} + " --database-url '" + url()
-                    + "' --log-level warn --set-kyc " + creator_.email + "=verified";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_NO_FATAL_FAILURE(verify_creator());
   auto settling = withdraw("w2", 10'000, "acct_cleo");
   EXPECT_EQ(settling.status, 409) << "paid minutes ago: still in the settlement window; " << settling.body;
 
@@ -569,5 +606,70 @@ TEST_F(ContractEndToEnd, AWebhookRecordedButNeverAppliedBeforeACrashIsAppliedOnT
   for (auto& e : view["events"])
     funded_events += e["event"]["type"] == "contract.funded";
   EXPECT_EQ(funded_events, 1) << "and only once: " << view.dump();
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(ContractEndToEnd, ARefundJournaledButNeverSentBeforeACrashIsSentAfterTheRestartUnasked) {
+  // The delivery deadline refunds: the refund is journaled, then the provider is asked to pay
+  // the brand back. A crash between the two used to leave the money at the provider until
+  // somebody happened to read the contract: the deadline's timer was cleared by the refund
+  // itself. Now a wake-up timer stored with the refund activates the contract after the restart.
+  // The crash is real: the provider's call table is locked so the call cannot start, pactumd is
+  // killed, and after the restart nobody reads or touches the contract (the test watches the
+  // journal in PostgreSQL, which activates nothing).
+  start({"--contract-day-ms", "2000", "--timer-retry-ms", "500"});
+  auto contract = deal(7'000, 1, 1);
+  ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
+  await_status(contract, "funded");
+
+  pqxx::connection locker{url()};
+  auto lock = hold_provider_calls(locker);
+  ASSERT_EQ(await_journaled(contract, "contract.refunded", 1), 1) << "the deadline refunds";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the call is waiting for the lock
+  server_->kill_now();
+  lock->abort();
+  EXPECT_EQ(journaled(contract, "contract.provider_confirmed"), 0) << "the refund never reached the provider";
+  EXPECT_EQ(ledger_check(), 0);
+
+  restart_with(args_);
+  EXPECT_EQ(await_journaled(contract, "contract.provider_confirmed", 1), 1)
+    << "the refund is sent and confirmed unasked";
+  EXPECT_EQ(journaled(contract, "contract.refunded"), 1);
+  {
+    pqxx::connection db{url()};
+    pqxx::nontransaction q{db};
+    EXPECT_EQ(q.exec_params("select count(*) from due_timers where entity_id = $1", contract)[0][0].as<int>(), 0)
+      << "nothing is owed any more: no timer is left";
+  }
+  auto view = get(brand_, contract);
+  EXPECT_EQ(view["status"], "refunded");
+  EXPECT_EQ(view["escrow"], 0);
+  EXPECT_EQ(ledger_check(), 0);
+}
+
+TEST_F(ContractEndToEnd, APayoutJournaledButNeverSentBeforeACrashIsPaidAfterTheRestartUnasked) {
+  // The same for a creator's withdrawal: the request (with its reservation) is journaled, the
+  // payout call cannot start, pactumd is killed. After the restart nobody touches the wallet.
+  ASSERT_NO_FATAL_FAILURE(pay_creator(20'000));
+  ASSERT_EQ(balance(creator_), 18'000);
+  ASSERT_NO_FATAL_FAILURE(verify_creator());
+  start({"--settlement-window-s", "0", "--timer-retry-ms", "500"});
+
+  pqxx::connection locker{url()};
+  auto lock = hold_provider_calls(locker);
+  auto w = http_call(ep(), "POST", "/api/v1/users/me/withdrawals",
+                     json{{"key", "w"}, {"amount", 15'000}, {"currency", "USD"}, {"destination", "acct_cleo"}}.dump(),
+                     creator_.token);
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.json_body()["status"], "pending");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the payout is waiting for the lock
+  server_->kill_now();
+  lock->abort();
+  EXPECT_EQ(journaled(creator_.id, "wallet.withdrawal_requested"), 1);
+  EXPECT_EQ(journaled(creator_.id, "wallet.withdrawal_paid"), 0) << "the payout never reached the provider";
+
+  restart_with(args_);
+  EXPECT_EQ(await_journaled(creator_.id, "wallet.withdrawal_paid", 1), 1) << "the payout is made unasked";
+  EXPECT_EQ(balance(creator_), 3'000);
   EXPECT_EQ(ledger_check(), 0);
 }

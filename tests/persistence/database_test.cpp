@@ -1098,7 +1098,7 @@ TEST_F(DatabaseTest, TimersAreWrittenAndClearedAtomicallyWithTheirEvents) {
   ASSERT_EQ(*append(*db, with_timers(make_append(entity, 0, {"funded"}),
                                      {{"delivery_deadline", due, false}, {"reminder", due + 5, false}})),
             1);
-  auto found = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, cb); });
+  auto found = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, 0, cb); });
   ASSERT_TRUE(found) << found.error().message;
   ASSERT_EQ(found->size(), 2u);
   EXPECT_EQ((*found)[0].entity, entity);
@@ -1116,7 +1116,7 @@ TEST_F(DatabaseTest, TimersAreWrittenAndClearedAtomicallyWithTheirEvents) {
   ASSERT_EQ(*append(*db, with_timers(make_append(entity, 1, {"refunded"}),
                                      {{"delivery_deadline", 0, true}})),
             2);
-  auto left = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, cb); });
+  auto left = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, 0, cb); });
   ASSERT_EQ(left->size(), 1u);
   EXPECT_EQ((*left)[0].kind, "reminder");
 }
@@ -1140,13 +1140,45 @@ TEST_F(DatabaseTest, TimersInOneBatchFollowQueueOrderAndOnlyDueOnesAreListed) {
   submit(with_timers(make_append(b, 1, {"y"}), {{"t", now_millis() - 10, false}}));
   for (auto& f : acks)
     ASSERT_TRUE(f.get());
-  auto due = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, cb); });
+  auto due = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis(), 10, 0, cb); });
   ASSERT_TRUE(due);
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].entity, b);
   EXPECT_EQ(query("select count(*) from due_timers where entity_id = '" + a.str() + "'")[0][0].as<int>(), 0);
-  auto none = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis() - 60'000, 10, cb); });
+  auto none = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(now_millis() - 60'000, 10, 0, cb); });
   EXPECT_TRUE(none->empty()) << "nothing is due a minute ago";
+}
+
+TEST_F(DatabaseTest, ATimerHandedOutIsOfferedAgainOnlyAfterTheRetryAndBehindNewerOnes) {
+  // A sweeper hands out a due timer whose entity never acts on it (it cannot be activated, or it
+  // waits for something else): the row must come back, but not at every sweep, and not ahead of
+  // timers that fell due meanwhile, which it would otherwise starve.
+  auto db = open();
+  auto stuck = uuid::v7(), fresh = uuid::v7();
+  const millis now = now_millis();
+  ASSERT_EQ(*append(*db, with_timers(make_append(stuck, 0, {"x"}), {{"provider_calls", now - 5'000, false}})), 1);
+  auto sweep = [&](millis at) {
+    auto r = await<std::vector<due_timer>>([&](auto cb) { db->due_timers(at, 1, 10'000, cb); });
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : std::vector<due_timer>{};
+  };
+  auto first = sweep(now);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].entity, stuck);
+  EXPECT_EQ(first[0].due_at, now - 5'000) << "the answer carries the due time as it was";
+  EXPECT_TRUE(sweep(now + 1'000).empty()) << "not offered again at the next sweep";
+  // Another entity's timer falls due; a batch of one takes it first when both are due.
+  ASSERT_EQ(*append(*db, with_timers(make_append(fresh, 0, {"x"}), {{"deadline", now + 2'000, false}})), 1);
+  auto later = sweep(now + 20'000);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].entity, fresh);
+  auto again = sweep(now + 20'000);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].entity, stuck) << "offered again after the retry";
+  EXPECT_EQ(again[0].due_at, now + 10'000);
+  // An entity's own append still moves or clears its row as before.
+  ASSERT_EQ(*append(*db, with_timers(make_append(stuck, 1, {"y"}), {{"provider_calls", 0, true}})), 2);
+  EXPECT_EQ(query("select count(*) from due_timers where entity_id = '" + stuck.str() + "'")[0][0].as<int>(), 0);
 }
 
 TEST_F(DatabaseTest, SnapshotsKeepOnlyTheNewest) {

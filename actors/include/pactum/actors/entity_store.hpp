@@ -36,9 +36,10 @@ public:
     uuid entity,
     std::function<void(persistence::result<std::optional<persistence::snapshot_record>>)> done) = 0;
 
-  /// Durable timers due at or before `now` (stored by appends, see append_request::timers).
+  /// Durable timers due at or before `now` (stored by appends, see append_request::timers); each
+  /// one handed out is moved to `now + retry` (persistence::database::due_timers).
   virtual void due_timers(
-    millis now, size_t limit,
+    millis now, size_t limit, millis retry,
     std::function<void(persistence::result<std::vector<persistence::due_timer>>)> done) = 0;
 };
 

@@ -96,6 +96,11 @@ struct runtime_config {
   /// it takes per look. 0: no sweeper (tests that drive timers themselves).
   std::chrono::milliseconds timer_sweep_interval{1'000};
   size_t timer_sweep_batch = 500;
+  /// A timer handed to its entity is offered again after this unless the entity cleared or moved
+  /// it (persistence::database::due_timers). Also how long a payment provider call may stay owed
+  /// (journaled, not yet confirmed) before a wake-up timer activates its entity to make it: the
+  /// call is made at once after the commit, so this matters only after a crash or a passivation.
+  std::chrono::milliseconds timer_retry{10'000};
   size_t snapshot_every = 100;      ///< events between snapshots of an entity (0: never)
   /// An entity with no subscriber and no command for this long is snapshotted and stopped; the
   /// next command re-activates it (0: never).

@@ -324,9 +324,13 @@ public:
   void load_snapshot(uuid entity,
                      std::function<void(result<std::optional<snapshot_record>>)> done);
 
-  /// Timers due at or before `now`, oldest first, at most `limit`. Rows locked by another
-  /// sweeper are skipped (`for update skip locked`), so several nodes never take the same one.
-  void due_timers(millis now, size_t limit,
+  /// Timers due at or before `now`, oldest first, at most `limit`, each with the due time it
+  /// had. Rows locked by another sweeper are skipped (`for update skip locked`), so several nodes
+  /// never take the same one. With `retry` > 0 each row handed out is moved to `now + retry` in
+  /// the same statement: delivery stays at least once (an entity that neither clears nor moves its
+  /// timer gets it again after `retry`), and such rows go behind those due meanwhile instead of
+  /// being read at every sweep.
+  void due_timers(millis now, size_t limit, millis retry,
                   std::function<void(result<std::vector<due_timer>>)> done);
 
   // -- accounts -------------------------------------------------------------------------------
