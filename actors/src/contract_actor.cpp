@@ -662,10 +662,10 @@ caf::behavior running(self_ptr self) {
       return reply;
     },
     [=](timer_atom, const std::string& kind, millis) {
-      if (kind == provider_calls_timer)
-        make_calls(self); // woken (activated) for what is owed; calls already in flight stay so
-      else
+      if (kind != provider_calls_timer)
         on_timer(self);
+      else if (!self->state.in_flight) // the machine is ahead of the journal while one is: its
+        make_calls(self);              // calls wait for the commit (on_appended makes them)
     },
     [=](append_done& d) { on_appended(self, d); },
     [=](provider_answer& a) { on_provider_answer(self, a); },

@@ -612,7 +612,8 @@ caf::behavior running(self_ptr self) {
     },
     [=](timer_atom, const std::string& kind, millis) {
       if (kind == provider_calls_timer) {
-        make_calls(self); // woken (activated) for what is owed; calls already in flight stay so
+        if (!self->state.in_flight) // the machine is ahead of the journal while one is: its calls
+          make_calls(self);         // wait for the commit (on_appended makes them)
         return;
       }
       if (self->state.machine.release_due()) {

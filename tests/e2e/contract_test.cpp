@@ -176,6 +176,13 @@ protected:
     return count;
   }
 
+  /// How many calls the sandbox provider has recorded (any kind, any key).
+  int64_t provider_calls() {
+    pqxx::connection db{url()};
+    pqxx::nontransaction q{db};
+    return q.exec("select count(*) from sandbox_calls")[0][0].as<int64_t>();
+  }
+
   /// Holds a lock on the sandbox provider's call table: no provider call can start (it waits)
   /// until the returned transaction ends. A crash meanwhile leaves every such call unmade.
   static std::unique_ptr<pqxx::work> hold_provider_calls(pqxx::connection& db) {
@@ -622,13 +629,15 @@ TEST_F(ContractEndToEnd, ARefundJournaledButNeverSentBeforeACrashIsSentAfterTheR
   ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
   await_status(contract, "funded");
 
+  const auto calls = provider_calls();
   pqxx::connection locker{url()};
   auto lock = hold_provider_calls(locker);
   ASSERT_EQ(await_journaled(contract, "contract.refunded", 1), 1) << "the deadline refunds";
   std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the call is waiting for the lock
   server_->kill_now();
   lock->abort();
-  EXPECT_EQ(journaled(contract, "contract.provider_confirmed"), 0) << "the refund never reached the provider";
+  ASSERT_EQ(provider_calls(), calls) << "the refund never reached the provider";
+  EXPECT_EQ(journaled(contract, "contract.provider_confirmed"), 0);
   EXPECT_EQ(ledger_check(), 0);
 
   restart_with(args_);
@@ -655,6 +664,7 @@ TEST_F(ContractEndToEnd, APayoutJournaledButNeverSentBeforeACrashIsPaidAfterTheR
   ASSERT_NO_FATAL_FAILURE(verify_creator());
   start({"--settlement-window-s", "0", "--timer-retry-ms", "500"});
 
+  const auto calls = provider_calls();
   pqxx::connection locker{url()};
   auto lock = hold_provider_calls(locker);
   auto w = http_call(ep(), "POST", "/api/v1/users/me/withdrawals",
@@ -666,7 +676,8 @@ TEST_F(ContractEndToEnd, APayoutJournaledButNeverSentBeforeACrashIsPaidAfterTheR
   server_->kill_now();
   lock->abort();
   EXPECT_EQ(journaled(creator_.id, "wallet.withdrawal_requested"), 1);
-  EXPECT_EQ(journaled(creator_.id, "wallet.withdrawal_paid"), 0) << "the payout never reached the provider";
+  ASSERT_EQ(provider_calls(), calls) << "the payout never reached the provider";
+  EXPECT_EQ(journaled(creator_.id, "wallet.withdrawal_paid"), 0);
 
   restart_with(args_);
   EXPECT_EQ(await_journaled(creator_.id, "wallet.withdrawal_paid", 1), 1) << "the payout is made unasked";
