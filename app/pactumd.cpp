@@ -24,6 +24,7 @@
 #include "pactum/gateway/server.hpp"
 #include "pactum/payments/sandbox.hpp"
 #include "pactum/persistence/database.hpp"
+#include "pactum/persistence/retention.hpp"
 #include "pactum/social/client.hpp"
 #include "pactum/social/simulated.hpp"
 
@@ -161,6 +162,11 @@ struct options {
   size_t auth_cache_entries = 100'000;
   size_t billing_interval_ms = 60'000;
   size_t max_room_members = 200;
+  size_t retention_interval_s = 3600;
+  size_t retention_tokens_s = 24 * 3600;
+  size_t retention_logins_s = 30 * 24 * 3600;
+  size_t retention_login_codes_s = 24 * 3600;
+  size_t retention_sent_mail_s = 7 * 24 * 3600;
 };
 
 constexpr const char* usage = R"(usage: pactumd [options]
@@ -367,6 +373,13 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --auth-cache-entries N    access tokens cached at most [PACTUM_AUTH_CACHE_ENTRIES] (100000)
   --billing-interval-ms N   cpc/cpv campaigns bill valid clicks and views every N ms; 0 never
                             [PACTUM_BILLING_INTERVAL_MS] (60000)
+  --retention-interval-s N  delete ended tokens, logins, login codes and sent mail every N s
+                            (and at start); 0 never [PACTUM_RETENTION_INTERVAL_S] (3600)
+  --retention-tokens-s N    keep tokens N s past their expiry [PACTUM_RETENTION_TOKENS_S] (86400)
+  --retention-logins-s N    keep revoked or expired logins N s [PACTUM_RETENTION_LOGINS_S] (2592000)
+  --retention-login-codes-s N  keep login codes N s past their expiry
+                            [PACTUM_RETENTION_LOGIN_CODES_S] (86400)
+  --retention-sent-mail-s N keep sent mail rows N s [PACTUM_RETENTION_SENT_MAIL_S] (604800)
   --ledger-check            verify the ledger's invariants, print what is broken, exit 1 if any
   --help                    show this text
 )";
@@ -518,6 +531,11 @@ options parse(int argc, char** argv) {
     {"auth-cache-ttl-ms", "PACTUM_AUTH_CACHE_TTL_MS"},
     {"auth-cache-entries", "PACTUM_AUTH_CACHE_ENTRIES"},
     {"billing-interval-ms", "PACTUM_BILLING_INTERVAL_MS"},
+    {"retention-interval-s", "PACTUM_RETENTION_INTERVAL_S"},
+    {"retention-tokens-s", "PACTUM_RETENTION_TOKENS_S"},
+    {"retention-logins-s", "PACTUM_RETENTION_LOGINS_S"},
+    {"retention-login-codes-s", "PACTUM_RETENTION_LOGIN_CODES_S"},
+    {"retention-sent-mail-s", "PACTUM_RETENTION_SENT_MAIL_S"},
   };
   for (auto& [name, var] : env)
     if (auto* v = std::getenv(var); v && *v)
@@ -703,6 +721,11 @@ options parse(int argc, char** argv) {
     else if (name == "auth-cache-ttl-ms") o.auth_cache_ttl_ms = to_size(name, v);
     else if (name == "auth-cache-entries") o.auth_cache_entries = to_size(name, v);
     else if (name == "billing-interval-ms") o.billing_interval_ms = to_size(name, v);
+    else if (name == "retention-interval-s") o.retention_interval_s = to_size(name, v);
+    else if (name == "retention-tokens-s") o.retention_tokens_s = to_size(name, v);
+    else if (name == "retention-logins-s") o.retention_logins_s = to_size(name, v);
+    else if (name == "retention-login-codes-s") o.retention_login_codes_s = to_size(name, v);
+    else if (name == "retention-sent-mail-s") o.retention_sent_mail_s = to_size(name, v);
   }
   if (o.social_provider != "simulated" && o.social_provider != "none")
     die("--social-provider must be simulated or none");
@@ -1115,6 +1138,18 @@ int main(int argc, char** argv) {
     std::rename(tmp.c_str(), opt.port_file.c_str());
   }
 
+  // Retention of what only expires, on a thread of its own (persistence/retention.hpp).
+  std::unique_ptr<pactum::persistence::retention_job> retention;
+  if (opt.retention_interval_s > 0) {
+    pactum::persistence::retention_rules rr;
+    rr.tokens = std::chrono::seconds(opt.retention_tokens_s);
+    rr.logins = std::chrono::seconds(opt.retention_logins_s);
+    rr.login_codes = std::chrono::seconds(opt.retention_login_codes_s);
+    rr.sent_mail = std::chrono::seconds(opt.retention_sent_mail_s);
+    retention = std::make_unique<pactum::persistence::retention_job>(
+      db, rr, std::chrono::seconds(opt.retention_interval_s), [] { return pactum::now_millis(); });
+  }
+
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -1128,6 +1163,7 @@ int main(int argc, char** argv) {
   if (social_client)
     social_client->stop(); // wakes waiting requests; queued ones fail fast
   rt.reset();
+  retention.reset(); // its round in flight answers first
   db.stop();
   spdlog::info("stopped");
   return 0;

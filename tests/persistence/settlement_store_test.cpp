@@ -42,19 +42,6 @@ protected:
     database_test::TearDown();
   }
 
-  void sql(const std::string& statement) {
-    pqxx::connection c{url()};
-    pqxx::work tx{c};
-    tx.exec0(statement);
-    tx.commit();
-  }
-
-  int64_t scalar(const std::string& query) {
-    pqxx::connection c{url()};
-    pqxx::read_transaction tx{c};
-    return tx.exec1(query)[0].as<int64_t>();
-  }
-
   /// `n` clicks of the creator in the campaign with the given verdict (now).
   void clicks(int n, const std::string& verdict = "valid") {
     sql("insert into link_clicks (code, campaign_id, creator_id, product_id, at, client_hash, verdict)"

@@ -48,13 +48,6 @@ protected:
     database_test::TearDown();
   }
 
-  void sql(const std::string& statement) {
-    pqxx::connection c{url()};
-    pqxx::work tx{c};
-    tx.exec0(statement);
-    tx.commit();
-  }
-
   pqxx::row sql1(const std::string& query) {
     pqxx::connection c{url()};
     pqxx::work tx{c};

@@ -102,6 +102,21 @@ protected:
   const std::string& url() const { return db_->url(); }
   const test_database& db() const { return *db_; }
 
+  /// Runs one statement on a connection of its own, committed.
+  void sql(const std::string& statement) const {
+    pqxx::connection c{url()};
+    pqxx::work tx{c};
+    tx.exec0(statement);
+    tx.commit();
+  }
+
+  /// The single value `query` returns, as an integer.
+  int64_t scalar(const std::string& query) const {
+    pqxx::connection c{url()};
+    pqxx::read_transaction tx{c};
+    return tx.exec1(query)[0].as<int64_t>();
+  }
+
 private:
   std::optional<test_database> db_;
 };
