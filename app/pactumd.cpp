@@ -1140,6 +1140,14 @@ int main(int argc, char** argv) {
 
   // Retention of what only expires, on a thread of its own (persistence/retention.hpp).
   std::unique_ptr<pactum::persistence::retention_job> retention;
+  constexpr size_t ten_years_s = size_t{10} * 366 * 24 * 3600;
+  for (auto [name, value] : {std::pair{"--retention-interval-s", opt.retention_interval_s},
+                             std::pair{"--retention-tokens-s", opt.retention_tokens_s},
+                             std::pair{"--retention-logins-s", opt.retention_logins_s},
+                             std::pair{"--retention-login-codes-s", opt.retention_login_codes_s},
+                             std::pair{"--retention-sent-mail-s", opt.retention_sent_mail_s}})
+    if (value > ten_years_s)
+      die(std::string{name} + " must be at most 10 years (" + std::to_string(ten_years_s) + " s)");
   if (opt.retention_interval_s > 0) {
     pactum::persistence::retention_rules rr;
     rr.tokens = std::chrono::seconds(opt.retention_tokens_s);

@@ -80,6 +80,9 @@ protected:
 TEST_F(RetentionTest, WhatEndedLongEnoughAgoGoesAndEverythingElseStays) {
   const std::string ahead = "now() + interval '20 days'";
   auto live = login(ahead);                                          // a live login: kept
+  // Its refresh tokens of long ago (used at each rotation) stay with it: a replay of one is what
+  // reveals theft. Its old access token goes like any other.
+  sql("update auth_tokens set expires_at = now() - interval '40 days' where session_id = '" + live + "'");
   auto old_revoked = login(ahead, "now() - interval '31 days'");     // goes with its tokens
   auto recent_revoked = login(ahead, "now() - interval '2 days'");   // kept (30 days)
   auto old_expired = login("now() - interval '40 days'");            // goes
@@ -97,7 +100,8 @@ TEST_F(RetentionTest, WhatEndedLongEnoughAgoGoesAndEverythingElseStays) {
   auto r = purge();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->logins, 2);
-  EXPECT_EQ(r->tokens, 1) << "the old ticket; the purged logins' tokens went with them";
+  EXPECT_EQ(r->tokens, 2) << "the old ticket and the live login's old access token; the purged"
+                             " logins' tokens went with them";
   EXPECT_EQ(r->login_codes, 1);
   EXPECT_EQ(r->sent_mail, 2);
 
@@ -108,7 +112,9 @@ TEST_F(RetentionTest, WhatEndedLongEnoughAgoGoesAndEverythingElseStays) {
     return scalar("select count(*) from auth_tokens where session_id = '" + id + "'");
   };
   EXPECT_EQ(sessions(live), 1);
-  EXPECT_EQ(tokens_of(live), 2) << "a live login keeps its used refresh token: it reveals a replay";
+  EXPECT_EQ(tokens_of(live), 1);
+  EXPECT_EQ(scalar("select count(*) from auth_tokens where session_id = '" + live + "' and kind = 'refresh'"), 1)
+    << "a live login keeps its used refresh token, however old: it reveals a replay";
   EXPECT_EQ(sessions(recent_revoked), 1);
   EXPECT_EQ(sessions(old_revoked), 0);
   EXPECT_EQ(tokens_of(old_revoked), 0);
@@ -134,32 +140,54 @@ TEST_F(RetentionTest, ABacklogIsDeletedInBoundedBatchesAndTheRulesAreConfigurabl
   rules.tokens = 1h;
   auto r = purge(rules);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->tokens, 2500) << "three rounds of 1,000, 1,000 and 500";
+  EXPECT_EQ(r->tokens, 2500);
+  EXPECT_EQ(r->statements, 3 + 3) << "three deletes of 1,000, 1,000 and 500 tokens, one per other table";
   EXPECT_EQ(scalar("select count(*) from auth_tokens"), 0);
 }
 
-TEST_F(RetentionTest, TheJobPurgesAtStartThenEveryIntervalAndStopsPromptly) {
-  token("now() - interval '3 days'");
-  auto job = std::make_unique<retention_job>(*db_, retention_rules{}, 200ms, [] { return now_millis(); });
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (scalar("select count(*) from auth_tokens") > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(scalar("select count(*) from auth_tokens"), 0) << "purged at start";
-  token("now() - interval '3 days'");
-  while (scalar("select count(*) from auth_tokens") > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(scalar("select count(*) from auth_tokens"), 0) << "and again a round later";
-  EXPECT_GE(job->rounds(), 2u);
-  job.reset();
+TEST_F(RetentionTest, AStopBetweenStatementsLeavesTheRestOfABacklogForTheNextRound) {
+  sql("insert into auth_tokens (token_hash, user_id, expires_at, kind)"
+      " select uuid_send(gen_random_uuid()), '" + user_ + "', now() - interval '2 days', 'access' from generate_series(1, 2500)");
+  retention_rules rules;
+  rules.batch = 1000;
+  int asked = 0;
+  auto r = await<purge_counts>([&](auto cb) {
+    purge_expired(*db_, rules, now_millis(), cb, [&] { return ++asked < 2; });
+  });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->stopped);
+  EXPECT_EQ(r->tokens, 2000) << "two statements ran, the stop came before the third";
+  EXPECT_EQ(scalar("select count(*) from auth_tokens"), 500);
+  auto next = purge(rules);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->tokens, 500);
+}
 
-  // A job between rounds of an hour stops at once: it does not wait the hour out.
+TEST_F(RetentionTest, TheJobPurgesAtStartThenEveryIntervalAndStopsPromptly) {
+  auto tokens = [&] { return scalar("select count(*) from auth_tokens"); };
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  auto until = [&](auto done) {
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+  };
+  // An hourly job's first round is its start: the expired token goes then, not an hour later.
+  token("now() - interval '3 days'");
   auto hourly = std::make_unique<retention_job>(*db_, retention_rules{}, 1h, [] { return now_millis(); });
-  while (hourly->rounds() < 1 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  until([&] { return hourly->rounds() >= 1; });
   ASSERT_EQ(hourly->rounds(), 1u);
+  EXPECT_EQ(tokens(), 0) << "purged at start";
+  // And it stops at once between rounds: it does not wait the hour out.
   auto before = std::chrono::steady_clock::now();
   hourly.reset();
   EXPECT_LT(std::chrono::steady_clock::now() - before, 10s);
+
+  // A job of 200 ms rounds purges what expired meanwhile at a later round.
+  auto job = std::make_unique<retention_job>(*db_, retention_rules{}, 200ms, [] { return now_millis(); });
+  until([&] { return job->rounds() >= 1; });
+  token("now() - interval '3 days'");
+  until([&] { return tokens() == 0 && job->rounds() >= 2; });
+  EXPECT_EQ(tokens(), 0) << "purged by a later round";
+  EXPECT_GE(job->rounds(), 2u);
 }
 
 } // namespace

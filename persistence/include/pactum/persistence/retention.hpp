@@ -9,6 +9,7 @@
 // while a round fills its batch, so a backlog never holds long locks); `retention_job` calls it
 // every interval on a thread of its own, never on a CAF scheduler or Asio thread.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -22,11 +23,11 @@ namespace pactum::persistence {
 
 /// How long rows outlive their end before they are deleted.
 struct retention_rules {
-  /// Access, refresh and ticket tokens, after `expires_at`. A used refresh token is what reveals a
-  /// replay (theft) while its login lives; a login's refresh tokens expire with it.
+  /// Access and ticket tokens, after `expires_at`. Refresh tokens are kept as long as their
+  /// login: a used one is what reveals a replay (theft) while the login lives.
   std::chrono::seconds tokens{24 * 3600};
   /// Logins (auth_sessions), after they were revoked or their refresh expiry passed; their
-  /// tokens go with them. Ended logins are listed nowhere (GET /users/me/sessions lists live ones).
+  /// tokens (refresh ones included) go with them. Ended logins are listed nowhere (GET /users/me/sessions lists live ones).
   std::chrono::seconds logins{30 * 24 * 3600};
   /// One-time login codes, after `expires_at` (used and dead codes expire too).
   std::chrono::seconds login_codes{24 * 3600};
@@ -38,16 +39,20 @@ struct retention_rules {
   size_t batch = 10'000;
 };
 
-/// Rows deleted by one purge, per table.
+/// Rows deleted by one purge, per table, and how it went.
 struct purge_counts {
   int64_t tokens = 0;
-  int64_t logins = 0;
+  int64_t logins = 0;   ///< their tokens are not counted in `tokens`
   int64_t login_codes = 0;
   int64_t sent_mail = 0;
+  int64_t statements = 0; ///< delete statements run (each at most `batch` rows)
+  bool stopped = false;   ///< `go_on` ended it early; the rest waits for the next round
 };
 
-/// Deletes what `rules` says has ended as of `now` (ms since the epoch).
-void purge_expired(database& db, retention_rules rules, millis now, std::function<void(result<purge_counts>)> done);
+/// Deletes what `rules` says has ended as of `now` (ms since the epoch). `go_on`, if given, is
+/// asked between statements whether to continue (a stopping server does not wait out a backlog).
+void purge_expired(database& db, retention_rules rules, millis now, std::function<void(result<purge_counts>)> done,
+                   std::function<bool()> go_on = {});
 
 /// Runs purge_expired at start and then every `interval` until destroyed (or stop()), logging
 /// what it deleted. `now` gives the time of each round.
@@ -74,6 +79,7 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::atomic<bool> stop_requested_{false};
   uint64_t rounds_ = 0;
   std::thread thread_;
 };
