@@ -84,9 +84,9 @@ namespace {
 using self_ptr = caf::stateful_actor<session_state>*;
 using protocol::error_code;
 
-void finish(self_ptr self, const protocol::request_id& id) {
-  --*self->state.in_flight;
-  --self->state.svc->in_flight;
+/// Records the answered command's latency. Called before its reply is sent: a client that reads
+/// /metrics after the reply must find it counted.
+void observe(self_ptr self, const protocol::request_id& id) {
   auto& t = self->state.timings;
   for (size_t i = 0; i < t.size(); ++i)
     if (t[i].id.value == id.value) {
@@ -97,17 +97,26 @@ void finish(self_ptr self, const protocol::request_id& id) {
     }
 }
 
+/// The request is no longer in flight. Called after its reply is queued: a drain that sees no
+/// request in flight must find every reply queued before it closes the sockets.
+void finish(self_ptr self) {
+  --*self->state.in_flight;
+  --self->state.svc->in_flight;
+}
+
 void reply_ok(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
               const protocol::reply_body& body) {
+  observe(self, id);
   self->state.sink->send(protocol::encode_ok(id, body, enc), enc);
-  finish(self, id);
+  finish(self);
 }
 
 void reply_error(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
                  error_code code, std::string_view message) {
-  self->state.sink->send(protocol::encode_error(&id, code, message, enc), enc);
+  observe(self, id);
   server_metrics::error_answered(code, "ws");
-  finish(self, id);
+  self->state.sink->send(protocol::encode_error(&id, code, message, enc), enc);
+  finish(self);
 }
 
 void reply_caf_error(self_ptr self, const protocol::request_id& id, protocol::encoding enc,
