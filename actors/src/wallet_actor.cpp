@@ -2,7 +2,8 @@
 // the rules). Its journal is keyed by the user's id, entity type "wallet".
 //
 // Lifecycle: activated by the directory on the first withdrawal or payout outcome; replays its
-// journal, then serves commands one at a time. A withdrawal first reads, off the actor, what the
+// journal, then serves commands one at a time. Idle for `passivate_after` with no payout pending,
+// it is passivated (the directory stops it; the next message activates it again). A withdrawal first reads, off the actor, what the
 // ledger allows (balance less reservations, less what is still settling) and the owner's KYC
 // status; the machine decides; the request is journaled with its ledger reservation in one
 // append; then the payout is made (and made again, idempotently, on every activation while it
@@ -46,6 +47,8 @@ struct wallet_actor_state {
   std::map<std::string, int> attempts; ///< payout calls made since activation
   bool calls_timer = false; ///< the provider-calls wake-up timer is stored (entity_support.hpp)
   bool calls_timer_after = false; ///< what the append in flight stores
+  caf::actor_clock::time_point last_active; ///< the last command or query
+  bool retiring = false;                    ///< the directory agreed to passivate it
   /// The command being decided: its requester, the withdrawal waiting for its facts, the event
   /// waiting for its append.
   caf::response_promise current_rp;
@@ -187,8 +190,15 @@ void on_facts(self_ptr self, wallet_facts_loaded& loaded) {
 /// Decides the next queued command (reading the ledger first for a withdrawal).
 void next(self_ptr self) {
   auto& st = self->state;
-  if (st.busy || st.queued.empty())
+  if (st.busy)
     return;
+  if (st.queued.empty()) {
+    if (st.retiring) { // passivation was agreed while a command was being decided
+      ++st.svc->passivations;
+      self->quit();
+    }
+    return;
+  }
   auto current = std::move(st.queued.front());
   st.queued.pop_front();
   st.busy = true;
@@ -211,17 +221,28 @@ void next(self_ptr self) {
                            });
 }
 
+void schedule_idle_check(self_ptr self) {
+  auto idle = self->state.svc->cfg.passivate_after;
+  if (idle.count() > 0)
+    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
+                       idle_check_atom_v);
+}
+
 caf::behavior running(self_ptr self) {
+  self->state.last_active = self->clock().now();
+  schedule_idle_check(self);
   for (auto& payout : wallet::payouts_due(self->state.machine))
     pay(self, payout); // owed since before this activation
   return {
     [=](wallet_atom, wallet_command& c) {
       auto rp = self->make_response_promise();
+      self->state.last_active = self->clock().now();
       self->state.queued.push_back({std::move(c), rp});
       next(self);
       return rp;
     },
     [=](wallet_atom) -> std::vector<withdrawal_info> {
+      self->state.last_active = self->clock().now();
       std::vector<withdrawal_info> out;
       for (auto& [payout, w] : self->state.machine.withdrawals)
         out.push_back(info_of(self->state.machine, payout, false));
@@ -249,6 +270,24 @@ caf::behavior running(self_ptr self) {
     },
     [=](append_done& d) { on_appended(self, d); },
     [=](wallet_facts_loaded& f) { on_facts(self, f); },
+    [=](idle_check_atom) {
+      // Idle long enough, nothing being decided, and no payout pending (one that is stays live
+      // for its outcome; the provider-calls timer would only wake it again): the directory stops
+      // it; the next command or outcome activates it from its journal.
+      auto& st = self->state;
+      if (st.retiring)
+        return;
+      if (!st.busy && st.queued.empty() && wallet::payouts_due(st.machine).empty()
+          && self->clock().now() - st.last_active >= st.svc->cfg.passivate_after) {
+        self->send(st.svc->directory, passivate_atom_v, st.machine.user);
+        return;
+      }
+      schedule_idle_check(self);
+    },
+    [=](passivate_atom) {
+      self->state.retiring = true;
+      next(self); // stops now when idle, else once the command being decided is answered
+    },
   };
 }
 

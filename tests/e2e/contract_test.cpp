@@ -684,3 +684,42 @@ TEST_F(ContractEndToEnd, APayoutJournaledButNeverSentBeforeACrashIsPaidAfterTheR
   EXPECT_EQ(balance(creator_), 3'000);
   EXPECT_EQ(ledger_check(), 0);
 }
+
+TEST_F(ContractEndToEnd, AnIdleWalletIsPassivatedAndComesBackWithItsHistory) {
+  // A wallet used to stay in memory from its first withdrawal until the server stopped: one live
+  // actor for every user who ever withdrew. Idle, with no payout pending, it is now passivated,
+  // and the next request activates it from its journal.
+  ASSERT_NO_FATAL_FAILURE(pay_creator(20'000));
+  ASSERT_NO_FATAL_FAILURE(verify_creator());
+  start({"--settlement-window-s", "0", "--passivate-after-ms", "300"});
+  auto passivated_wallets = [&] {
+    auto r = http_call(ep(), "GET", "/metrics", {}, {}, "");
+    const std::string series = "pactum_actor_passivations_total{type=\"wallet\"} ";
+    auto at = r.body.find(series);
+    return at == std::string::npos ? -1.0 : std::stod(r.body.substr(at + series.size()));
+  };
+  auto withdraw = [&](const std::string& key, int64_t amount) {
+    return http_call(ep(), "POST", "/api/v1/users/me/withdrawals",
+                     json{{"key", key}, {"amount", amount}, {"currency", "USD"}, {"destination", "acct_cleo"}}.dump(),
+                     creator_.token);
+  };
+  auto list = [&] { return http_call(ep(), "GET", "/api/v1/users/me/withdrawals", "", creator_.token).json_body(); };
+  ASSERT_EQ(passivated_wallets(), 0);
+  ASSERT_EQ(withdraw("w1", 5'000).status, 200);
+  ASSERT_EQ(await_journaled(creator_.id, "wallet.withdrawal_paid", 1), 1);
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (passivated_wallets() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(passivated_wallets(), 1) << "idle with nothing pending: passivated";
+
+  auto history = list();
+  ASSERT_EQ(history["withdrawals"].size(), 1u) << history.dump();
+  EXPECT_EQ(history["withdrawals"][0]["status"], "paid") << "activated again from its journal";
+  auto again = withdraw("w1", 5'000);
+  EXPECT_EQ(again.json_body()["duplicate"], true) << "and it remembers its keys: " << again.body;
+  ASSERT_EQ(withdraw("w2", 4'000).status, 200);
+  ASSERT_EQ(await_journaled(creator_.id, "wallet.withdrawal_paid", 2), 2);
+  EXPECT_EQ(balance(creator_), 18'000 - 9'000);
+  EXPECT_EQ(ledger_check(), 0);
+}
