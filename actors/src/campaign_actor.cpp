@@ -979,9 +979,7 @@ void schedule_idle_check(self_ptr self) {
   auto idle = self->state.svc->cfg.passivate_after;
   if (!self->state.machine.exists())
     idle = std::chrono::seconds(4); // an id nobody created: do not linger
-  if (idle.count() > 0)
-    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
-                       idle_check_atom_v);
+  schedule_idle_check_after(self, idle);
 }
 
 /// Activates a committed, unsettled contract: an activated contract reports its budget again

@@ -84,7 +84,6 @@ struct contract_actor_state {
   std::optional<in_flight_command> in_flight; ///< set while an append is outstanding
   uint64_t batch = 0;
   millis timer_due = 0; ///< the durable timer as stored with the last append (0: none)
-  bool calls_timer = false; ///< the provider-calls wake-up timer is stored (entity_support.hpp)
   /// What the journal's terminal event gave the creator (gross; 0 for a refund or cancel): the
   /// settle report's figure when it is made again after a restart.
   int64_t paid_gross = 0;
@@ -368,8 +367,9 @@ void start_next(self_ptr self) {
       timers.push_back({std::string{contract::timer_kind}, want, want == 0});
       st.timer_due = want;
     }
-    if (auto wake = provider_calls_timer_change(!contract::calls_due(st.machine).empty(), st.calls_timer,
-                                                now, st.svc->cfg.timer_retry.count()))
+    if (auto wake = provider_calls_timer_change(!contract::calls_due(before).empty(),
+                                                !contract::calls_due(st.machine).empty(), now,
+                                                st.svc->cfg.timer_retry.count()))
       timers.push_back(std::move(*wake));
     auto batch = ++st.batch;
     auto handle = caf::actor_cast<caf::actor>(self);
@@ -601,10 +601,7 @@ std::optional<caf::error> refused(const contract_actor_state& st, const contract
 }
 
 void schedule_idle_check(self_ptr self) {
-  auto idle = self->state.svc->cfg.passivate_after;
-  if (idle.count() > 0)
-    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
-                       idle_check_atom_v);
+  schedule_idle_check_after(self, self->state.svc->cfg.passivate_after);
 }
 
 caf::behavior running(self_ptr self) {
@@ -798,7 +795,6 @@ caf::actor spawn_contract(caf::local_actor* parent, services* svc, uuid id) {
         }
         st.committed = st.machine.head;
         st.timer_due = st.machine.next_timer(st.rules); // what the last append stored
-        st.calls_timer = !contract::calls_due(st.machine).empty();
         self->set_default_handler(caf::print_and_drop);
         self->become(st.machine.exists() ? running(self) : absent(self));
       },

@@ -602,10 +602,7 @@ void on_history_loaded(self_ptr self, history_loaded& h) {
 }
 
 void schedule_idle_check(self_ptr self) {
-  auto idle = self->state.svc->cfg.passivate_after;
-  if (idle.count() > 0)
-    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
-                       idle_check_atom_v);
+  schedule_idle_check_after(self, self->state.svc->cfg.passivate_after);
 }
 
 /// Queues an entry into a campaign room (vouched for by the campaign actor). Into a room not

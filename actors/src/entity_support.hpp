@@ -2,6 +2,8 @@
 
 // Small pieces every entity actor (conversation, contract, wallet, pledge) uses the same way.
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,15 +40,24 @@ inline protocol::error_code from_persistence(persistence::errc code) {
 /// sweeper offers it again every `timer_retry` (to a live entity, a no-op).
 inline constexpr std::string_view provider_calls_timer = "provider_calls";
 
-/// The change of the provider-calls timer an append must carry, if any: set (due `retry` after
-/// `now`) when calls are owed after it and none was stored, cleared when none are owed any more.
-/// `stored` follows what the append will store.
-inline std::optional<persistence::timer_change> provider_calls_timer_change(bool owed, bool& stored,
+/// The change of the provider-calls timer an append must carry, if any, from whether calls are
+/// owed in the committed state before it and in the state after it: set (due `retry` after `now`)
+/// when they become owed, cleared when none are owed any more. (The stored timer always follows
+/// the committed state, so it needs no bookkeeping of its own.)
+inline std::optional<persistence::timer_change> provider_calls_timer_change(bool owed_before, bool owed_after,
                                                                              millis now, millis retry) {
-  if (owed == stored)
+  if (owed_before == owed_after)
     return std::nullopt;
-  stored = owed;
-  return persistence::timer_change{std::string{provider_calls_timer}, now + retry, !owed};
+  return persistence::timer_change{std::string{provider_calls_timer}, now + retry, !owed_after};
+}
+
+/// Sends the entity its next `idle_check` after half of `idle` (at least 10 ms); none when `idle`
+/// is 0 (passivation off).
+template <class Self>
+void schedule_idle_check_after(Self* self, std::chrono::milliseconds idle) {
+  if (idle.count() > 0)
+    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
+                       idle_check_atom_v);
 }
 
 /// Answers a command's sender; an entity's own commands (timers, provider outcomes) have none.

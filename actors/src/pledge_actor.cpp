@@ -91,7 +91,6 @@ struct pledge_actor_state {
   std::optional<pledge_in_flight> in_flight;
   uint64_t batch = 0;
   millis timer_due = 0;
-  bool calls_timer = false; ///< the provider-calls wake-up timer is stored (entity_support.hpp)
   struct call_state {
     int attempts = 0;
     bool accepted = false;
@@ -339,7 +338,8 @@ void start_next(self_ptr self) {
     timers.push_back({std::string{pledge::timer_kind}, want, want == 0});
     st.timer_due = want;
   }
-  if (auto wake = provider_calls_timer_change(!pledge::calls_due(st.machine).empty(), st.calls_timer, now,
+  if (auto wake = provider_calls_timer_change(!pledge::calls_due(before).empty(),
+                                              !pledge::calls_due(st.machine).empty(), now,
                                               st.svc->cfg.timer_retry.count()))
     timers.push_back(std::move(*wake));
   auto batch = ++st.batch;
@@ -551,7 +551,7 @@ std::string backers_json(const pledge_actor_state& st) {
 void schedule_idle_check(self_ptr self) {
   auto idle = self->state.svc->cfg.passivate_after;
   if (idle.count() > 0)
-    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)), idle_check_atom_v);
+    schedule_idle_check_after(self, idle);
   else if (!self->state.machine.exists())
     self->delayed_send(self, std::chrono::seconds(2), idle_check_atom_v);
 }
@@ -693,7 +693,6 @@ caf::actor spawn_pledge(caf::local_actor* parent, services* svc, uuid id) {
         }
         st.committed = st.machine.head;
         st.timer_due = st.machine.next_timer();
-        st.calls_timer = !pledge::calls_due(st.machine).empty(); // as the last append stored it
         self->set_default_handler(caf::print_and_drop);
         self->become(running(self));
       },

@@ -45,8 +45,6 @@ struct wallet_actor_state {
   bool busy = false;     ///< a command is being decided or appended
   uint64_t ticket = 0;   ///< the facts read / append in flight
   std::map<std::string, int> attempts; ///< payout calls made since activation
-  bool calls_timer = false; ///< the provider-calls wake-up timer is stored (entity_support.hpp)
-  bool calls_timer_after = false; ///< what the append in flight stores
   caf::actor_clock::time_point last_active; ///< the last command or query
   bool retiring = false;                    ///< the directory agreed to passivate it
   /// The command being decided: its requester, the withdrawal waiting for its facts, the event
@@ -122,9 +120,9 @@ void append(self_ptr self, protocol::wallet_event ev) {
   // A payout owed after this event keeps (or gets) the wake-up timer that survives a crash.
   auto after = st.machine;
   wallet::apply(after, seq, ev);
-  st.calls_timer_after = st.calls_timer;
-  if (auto wake = provider_calls_timer_change(!wallet::payouts_due(after).empty(), st.calls_timer_after,
-                                              st.svc->now(), st.svc->cfg.timer_retry.count()))
+  if (auto wake = provider_calls_timer_change(!wallet::payouts_due(st.machine).empty(),
+                                              !wallet::payouts_due(after).empty(), st.svc->now(),
+                                              st.svc->cfg.timer_retry.count()))
     req.timers.push_back(std::move(*wake));
   st.appending = std::move(ev);
   st.svc->store.append(std::move(req));
@@ -151,7 +149,6 @@ void on_appended(self_ptr self, append_done& done) {
     return;
   }
   wallet::apply(st.machine, st.machine.head + 1, ev);
-  st.calls_timer = st.calls_timer_after;
   if (auto* paid = std::get_if<protocol::withdrawal_paid>(&ev))
     notify_payout(*st.svc, st.machine.user, st.machine.head, info_of(st.machine, paid->payout, false));
   if (auto* req = std::get_if<protocol::withdrawal_requested>(&ev)) {
@@ -222,10 +219,7 @@ void next(self_ptr self) {
 }
 
 void schedule_idle_check(self_ptr self) {
-  auto idle = self->state.svc->cfg.passivate_after;
-  if (idle.count() > 0)
-    self->delayed_send(self, std::max<caf::timespan>(idle / 2, std::chrono::milliseconds(10)),
-                       idle_check_atom_v);
+  schedule_idle_check_after(self, self->state.svc->cfg.passivate_after);
 }
 
 caf::behavior running(self_ptr self) {
@@ -320,7 +314,6 @@ caf::actor spawn_wallet(caf::local_actor* parent, services* svc, uuid id) {
           }
           wallet::apply(st.machine, rec.seq, ev.value());
         }
-        st.calls_timer = !wallet::payouts_due(st.machine).empty(); // as the last append stored it
         self->set_default_handler(caf::print_and_drop);
         self->become(running(self));
       },
