@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 
 #include "pactum/persistence/database.hpp"
+#include "started_database.hpp"
 #include "test_database.hpp"
 
 #include "await.hpp"
@@ -31,12 +32,7 @@ protected:
     database_test::SetUp();
     if (HasFatalFailure())
       return;
-    config c;
-    c.url = url();
-    c.pool_threads = 3;
-    db_ = std::make_unique<database>(c);
-    db_->migrate();
-    db_->start();
+    db_ = test_support::start_database(url(), 3);
     user_.id = uuid::v7();
     user_.email = "ana@example.com";
     user_.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";

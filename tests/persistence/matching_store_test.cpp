@@ -12,6 +12,7 @@
 #include "pactum/persistence/matching_store.hpp"
 #include "pactum/persistence/profile_store.hpp"
 #include "pactum/protocol/contract_events.hpp"
+#include "started_database.hpp"
 #include "test_database.hpp"
 
 #include "await.hpp"
@@ -28,12 +29,7 @@ protected:
     database_test::SetUp();
     if (HasFatalFailure())
       return;
-    config c;
-    c.url = url();
-    c.pool_threads = 2;
-    db_ = std::make_unique<database>(c);
-    db_->migrate();
-    db_->start();
+    db_ = test_support::start_database(url(), 2);
   }
 
   void TearDown() override {

@@ -13,6 +13,7 @@
 
 #include "pactum/persistence/database.hpp"
 #include "await.hpp"
+#include "started_database.hpp"
 #include "test_database.hpp"
 
 namespace pactum::persistence {
@@ -26,12 +27,7 @@ protected:
     database_test::SetUp();
     if (HasFatalFailure())
       return;
-    config c;
-    c.url = url();
-    c.pool_threads = 2;
-    db_ = std::make_unique<database>(c);
-    db_->migrate();
-    db_->start();
+    db_ = test_support::start_database(url(), 2);
   }
 
   void TearDown() override {

@@ -11,6 +11,7 @@
 
 #include "pactum/persistence/database.hpp"
 #include "pactum/persistence/retention.hpp"
+#include "started_database.hpp"
 #include "test_database.hpp"
 
 #include "await.hpp"
@@ -27,11 +28,7 @@ protected:
     database_test::SetUp();
     if (HasFatalFailure())
       return;
-    config c;
-    c.url = url();
-    db_ = std::make_unique<database>(c);
-    db_->migrate();
-    db_->start();
+    db_ = test_support::start_database(url());
     user_ = uuid::v7().str();
     sql("insert into users (id, email, password_hash, display_name, role) values ('" + user_
         + "', 'r-" + user_ + "@example.com', 'x', 'R', 'creator')");

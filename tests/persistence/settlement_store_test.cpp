@@ -14,6 +14,7 @@
 
 #include "pactum/persistence/database.hpp"
 #include "pactum/persistence/settlement_store.hpp"
+#include "started_database.hpp"
 #include "test_database.hpp"
 
 #include "await.hpp"
@@ -29,12 +30,7 @@ protected:
     database_test::SetUp();
     if (HasFatalFailure())
       return;
-    config c;
-    c.url = url();
-    c.pool_threads = 2; // two claims can run at the same instant
-    db_ = std::make_unique<database>(c);
-    db_->migrate();
-    db_->start();
+    db_ = test_support::start_database(url(), 2); // two claims can run at the same instant
   }
 
   void TearDown() override {

@@ -11,6 +11,7 @@
 #include "pactum/persistence/database.hpp"
 #include "pactum/persistence/profile_store.hpp"
 #include "pactum/persistence/social_store.hpp"
+#include "started_database.hpp"
 #include "test_database.hpp"
 
 #include "await.hpp"
@@ -30,12 +31,7 @@ protected:
     database_test::SetUp();
     if (HasFatalFailure())
       return;
-    config c;
-    c.url = url();
-    c.pool_threads = 2;
-    db_ = std::make_unique<database>(c);
-    db_->migrate();
-    db_->start();
+    db_ = test_support::start_database(url(), 2);
     creator_ = {uuid::v7(), "rose@example.com", "x", "Rose", "creator", 0};
     moderator_ = {uuid::v7(), "mod@example.com", "x", "Mod", "moderator", 0};
     ASSERT_EQ(code_of(await<unit>([&](auto cb) { db_->create_user(creator_, cb); })), errc{});

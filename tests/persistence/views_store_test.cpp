@@ -12,6 +12,7 @@
 
 #include "pactum/persistence/database.hpp"
 #include "pactum/persistence/views_store.hpp"
+#include "started_database.hpp"
 #include "test_database.hpp"
 
 #include "await.hpp"
@@ -27,12 +28,7 @@ protected:
     database_test::SetUp();
     if (HasFatalFailure())
       return;
-    config c;
-    c.url = url();
-    c.pool_threads = 2;
-    db_ = std::make_unique<database>(c);
-    db_->migrate();
-    db_->start();
+    db_ = test_support::start_database(url(), 2);
     brand_ = {uuid::v7(), "brand@example.com", "x", "BikeCo", "brand", 0};
     creator_ = {uuid::v7(), "cleo@example.com", "x", "Cleo", "creator", 0};
     ASSERT_TRUE(await<unit>([&](auto cb) { db_->create_user(brand_, cb); }));
