@@ -220,11 +220,13 @@ TEST_F(AffiliateE2E, LinksRedirectAndClicks) {
   EXPECT_EQ(http_call(ep(), "GET", "/r/AAAAAAAAAAAA").status, 404);
   EXPECT_EQ(http_call(ep(), "GET", "/r/nope").status, 404);
 
+  // Each click is recorded 'pending' and classified by the analytics pipeline within
+  // --analytics-interval-ms; wait for both verdicts rather than race the pipeline.
   pqxx::result clicks;
-  for (int i = 0; i < 100; ++i) {
-    clicks = query("select code, campaign_id::text, creator_id::text, length(client_hash), user_agent, referrer, verdict"
-                   " from link_clicks order by id");
-    if (clicks.size() == 2)
+  for (int i = 0; i < 200; ++i) {
+    clicks = query("select code, campaign_id::text, creator_id::text, length(client_hash), user_agent, referrer, verdict,"
+                   " coalesce(reason, '') from link_clicks order by id");
+    if (clicks.size() == 2 && clicks[0][6].as<std::string>() != "pending" && clicks[1][6].as<std::string>() != "pending")
       break;
     std::this_thread::sleep_for(50ms);
   }
@@ -235,7 +237,9 @@ TEST_F(AffiliateE2E, LinksRedirectAndClicks) {
   EXPECT_EQ(clicks[0][3].as<int>(), 16) << "a keyed hash, not the address";
   EXPECT_EQ(clicks[0][4].as<std::string>().size(), 256u) << "user agent truncated";
   EXPECT_EQ(clicks[0][5].as<std::string>(), "https://blog.example/post");
-  EXPECT_EQ(clicks[0][6].as<std::string>(), "pending");
+  EXPECT_EQ(clicks[0][6].as<std::string>(), "valid");
+  EXPECT_EQ(clicks[1][6].as<std::string>(), "invalid") << "the same address on the same link again is not billed twice";
+  EXPECT_EQ(clicks[1][7].as<std::string>(), "repeat_click");
   EXPECT_EQ(query("select count(*) from link_clicks where position('127.0.0.1' in encode(client_hash, 'escape')) > 0")
               .at(0).at(0).as<int>(), 0);
   EXPECT_EQ(query("select count(distinct client_hash) from link_clicks").at(0).at(0).as<int>(), 1)
@@ -305,10 +309,19 @@ TEST_F(AffiliateE2E, SignedConversionsAreIdempotent) {
   auto foreign_code = convert(other.id, other_secret, json{{"order_id", "ORD-4"}, {"code", code}, {"amount", 1}, {"currency", "EUR"}});
   EXPECT_EQ(foreign_code.status, 400) << "a code of another brand is not attributed";
 
-  auto rows = query("select order_id, code, amount, verdict, length(client_hash) from conversions order by id");
+  // The conversion is stored 'pending' and attributed by the analytics pipeline's next round;
+  // wait for its verdict rather than race the pipeline.
+  pqxx::result rows;
+  for (int i = 0; i < 200; ++i) {
+    rows = query("select order_id, code, amount, verdict, length(client_hash), coalesce(reason, '') from conversions order by id");
+    if (rows.size() != 1 || rows[0][3].as<std::string>() != "pending")
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
   ASSERT_EQ(rows.size(), 1u) << "refused posts store nothing";
   EXPECT_EQ(rows[0][1].as<std::string>(), code);
-  EXPECT_EQ(rows[0][3].as<std::string>(), "pending");
+  EXPECT_EQ(rows[0][3].as<std::string>(), "invalid") << "no click of that client came before it";
+  EXPECT_EQ(rows[0][5].as<std::string>(), "conversion_without_click");
   EXPECT_EQ(rows[0][4].as<int>(), 16);
 
   // Rotation: the old key stops working.
