@@ -6,6 +6,7 @@
 // restart neither double-counts nor loses anything. The live stream (analytics.subscribe) pushes
 // the brand new figures soon after a batch, at most once a second, and nothing after unsubscribe.
 
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <thread>
@@ -58,6 +59,18 @@ protected:
     auto r = http_call(ep(), "POST", "/api/v1/brands/campaigns", d.dump(), brand.token);
     EXPECT_EQ(r.status, 201) << r.body;
     return r.json_body()["campaign"]["id"].get<std::string>();
+  }
+
+  /// Waits (up to 10 s) until the campaigns read model, projected after the commit, has
+  /// `campaign`: until then its report answers 404.
+  void await_report(const account& brand, const std::string& campaign) {
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         std::chrono::steady_clock::now() < until;) {
+      if (call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance").status == 200)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "the report of campaign " << campaign << " never appeared";
   }
 
   void sql(const std::string& statement) {
@@ -117,8 +130,7 @@ TEST_F(AnalyticsE2E, ReportsExcludeInvalidTrafficAndSurviveARestart) {
   ASSERT_EQ(run_pactumd("--set-role " + mod.email + "=moderator"), 0);
   auto campaign = cpc_campaign(brand, 5);
   // The campaigns read model is projected after the commit: wait until the report sees it.
-  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance").status != 200; ++i)
-    std::this_thread::sleep_for(50ms);
+  await_report(brand, campaign);
 
   std::string product = "0190a000-0000-7000-8000-000000000001";
   sql("insert into products (id, brand_id, sku, name, category, url, price, currency) values ('" + product + "', '"
@@ -231,8 +243,7 @@ TEST_F(AnalyticsE2E, AClickFarmBurstIsFlaggedByVelocityAndNotBilled) {
   auto brand = make_account(ep(), "brand", "FarmTarget");
   auto cara = make_account(ep(), "creator", "Cara");
   auto campaign = cpc_campaign(brand, 3);
-  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance").status != 200; ++i)
-    std::this_thread::sleep_for(50ms);
+  await_report(brand, campaign);
   std::string product = "0190a000-0000-7000-8000-000000000002";
   sql("insert into products (id, brand_id, sku, name, category, url, price, currency) values ('" + product + "', '"
       + brand.id + "', 'sku-2', 'Trail', 'shoes', 'https://shop.example/trail', 12900, 'EUR');"
@@ -268,8 +279,7 @@ TEST_F(AnalyticsE2E, TheBrandSeesLiveFiguresCoalescedToOnePushASecond) {
   auto other = make_account(ep(), "brand", "Snoop");
   auto dora = make_account(ep(), "creator", "Dora");
   auto campaign = cpc_campaign(brand, 2);
-  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + campaign + "/performance").status != 200; ++i)
-    std::this_thread::sleep_for(50ms);
+  await_report(brand, campaign);
   std::string product = "0190a000-0000-7000-8000-000000000003";
   sql("insert into products (id, brand_id, sku, name, category, url, price, currency) values ('" + product + "', '"
       + brand.id + "', 'sku-3', 'Road', 'shoes', 'https://shop.example/road', 8900, 'EUR');"
@@ -298,9 +308,11 @@ TEST_F(AnalyticsE2E, TheBrandSeesLiveFiguresCoalescedToOnePushASecond) {
   auto inserted = std::chrono::steady_clock::now();
   sql(click("dora1", "c1", browser, 3) + click("dora1", "c2", browser, 2) + click("dora1", "c3", browser, 1));
   auto first = pactum::test_support::wait_event(
-    live, [&](const json& e) { return is_update(e) && e["event"]["totals"]["clicks"] == 3; }, 2500ms);
-  ASSERT_TRUE(first.has_value()) << "no analytics.updated with the three clicks within 2.5 s";
-  EXPECT_LT(std::chrono::steady_clock::now() - inserted, 2500ms);
+    live, [&](const json& e) { return is_update(e) && e["event"]["totals"]["clicks"] == 3; }, 10s);
+  ASSERT_TRUE(first.has_value()) << "no analytics.updated with the three clicks within 10 s";
+  // About 1 s in a release build (a 100 ms pipeline round, then at most one push a second); the
+  // bound leaves room for a sanitizer build on a shared machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - inserted, 5s);
   auto ev = (*first)["event"];
   EXPECT_EQ(ev["campaign"], campaign);
   EXPECT_EQ(ev["totals"]["spend"], 6) << "3 valid clicks at 2";
@@ -312,17 +324,20 @@ TEST_F(AnalyticsE2E, TheBrandSeesLiveFiguresCoalescedToOnePushASecond) {
   EXPECT_FALSE(snoop.next_event(200ms).has_value()) << "the stranger receives nothing";
 
   // A burst: a click every 100 ms for 3 s (each in its own batch) gives about one push a second.
+  std::atomic<int64_t> writer_ms{0};
   std::thread writer{[&] {
+    auto began = std::chrono::steady_clock::now();
     for (int i = 0; i < 30; ++i) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "%04x", 0x2000 + i);
       sql(click("dora1", hex, browser, 0));
       std::this_thread::sleep_for(100ms);
     }
+    writer_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count();
   }};
   std::vector<std::chrono::steady_clock::time_point> arrivals;
   json last;
-  auto until = std::chrono::steady_clock::now() + 6s;
+  auto until = std::chrono::steady_clock::now() + 20s; // the loop ends at the 33rd click
   while (std::chrono::steady_clock::now() < until) {
     auto e = live.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()));
     if (!e)
@@ -343,7 +358,10 @@ TEST_F(AnalyticsE2E, TheBrandSeesLiveFiguresCoalescedToOnePushASecond) {
   // At most one push per second: n pushes span at least (n - 1) s on the server; the client's
   // clock may see two arrivals closer by delivery jitter, so allow 300 ms per gap.
   EXPECT_GE(arrivals.size(), 2u) << "a 3 s burst gives more than one push";
-  EXPECT_LE(arrivals.size(), 5u) << "about 3 s of changes: at most one push a second, not one per batch";
+  // The writer takes 3 s and a little (longer on a slow machine): at most one push for each
+  // second of changes and one for the last, not one per batch.
+  auto writer_s = static_cast<size_t>((writer_ms.load() + 999) / 1000);
+  EXPECT_LE(arrivals.size(), writer_s + 2) << "the writer took " << writer_ms.load() << " ms";
   EXPECT_GE(span_ms, static_cast<int64_t>(arrivals.size() - 1) * 700) << arrivals.size() << " pushes in " << span_ms << " ms";
   for (size_t i = 1; i < arrivals.size(); ++i)
     EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(arrivals[i] - arrivals[i - 1]).count(), 500);
@@ -351,8 +369,8 @@ TEST_F(AnalyticsE2E, TheBrandSeesLiveFiguresCoalescedToOnePushASecond) {
   // A per-connection limit (--analytics-max-subscriptions 2 here); subscribing again is no new one.
   auto second = cpc_campaign(brand, 1, "an-second");
   auto third = cpc_campaign(brand, 1, "an-third");
-  for (int i = 0; i < 50 && call(brand, "/api/v1/analytics/campaigns/" + third + "/performance").status != 200; ++i)
-    std::this_thread::sleep_for(50ms);
+  await_report(brand, second);
+  await_report(brand, third);
   EXPECT_EQ(live.request(json{{"type", "analytics.subscribe"}, {"campaign", campaign}})["type"], "ok");
   EXPECT_EQ(live.request(json{{"type", "analytics.subscribe"}, {"campaign", second}})["type"], "ok");
   auto over = live.request(json{{"type", "analytics.subscribe"}, {"campaign", third}});

@@ -247,7 +247,7 @@ TEST_F(CampaignRoomE2E, ExportHoldsTheRoomAndErasureReachesIt) {
   auto erased = http_call(ep(), "DELETE", "/api/v1/users/me", json{{"password", ann.password}}.dump(), ann.token);
   ASSERT_EQ(erased.status, 200) << erased.body;
   std::map<std::string, std::string> after;
-  for (int i = 0; i < 50; ++i) { // the room restarts from its (sealed) journal
+  for (int i = 0; i < 150; ++i) { // the room restarts from its (sealed) journal
     after = history_texts(b, conv);
     if (after.count(ann.id) && after[ann.id].empty())
       break;

@@ -5,10 +5,12 @@
 // is renewed, and a kill -9 during the capture settles exactly once. `pactumd --ledger-check` must
 // stay clean after each.
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "pactum/common/time.hpp"
 #include "pactum/payments/webhook.hpp"
@@ -276,16 +278,26 @@ TEST_F(AuthorizeCaptureEndToEnd, AnAuthorizationThatLapsesFallsBackToChargingOnA
 
 TEST_F(AuthorizeCaptureEndToEnd, AnApprovalAsTheAuthorizationLapsesStillPaysTheCreatorOnce) {
   // The approval comes just after the authorization lapsed at the provider (2.5 s after it was
-  // made; the approval ~2.8 s after the fund request): either the lapse was reported first
+  // made; the approval 300 ms after its expiry): either the lapse was reported first
   // (fallback, then the approval charges) or the capture is refused with authorization_expired
   // (capture_failed, then the charge). Both must pay exactly once.
   start({"--sandbox-short-authorization-ms", "2500"});
   auto contract = deal(30'000);
-  auto funded_at = std::chrono::steady_clock::now();
   ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", short_card}}).status, 200);
   await_status(contract, "funded");
   deliver(contract);
-  std::this_thread::sleep_until(funded_at + std::chrono::milliseconds(2800));
+  // The authorization is made after the fund request is answered: time the approval from its
+  // expiry as the provider stored it, not from the request.
+  int64_t expires_at = 0;
+  {
+    pqxx::connection c{url()};
+    pqxx::read_transaction tx{c};
+    expires_at = tx.exec1("select (extract(epoch from max(expires_at)) * 1000)::bigint from sandbox_intents"
+                          " where kind = 'payment'")[0]
+                   .as<int64_t>();
+  }
+  ASSERT_GT(expires_at, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::max<int64_t>(0, expires_at + 300 - pactum::now_millis())));
   auto approved = act_when_free(brand_, contract, "approve", {{"key", "a"}});
   ASSERT_EQ(approved.status, 200) << approved.body;
   auto view = await_status(contract, "released");

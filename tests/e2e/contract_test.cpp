@@ -313,7 +313,7 @@ TEST_F(ContractEndToEnd, AModeratorSplitsADisputedEscrow) {
   ASSERT_EQ(act(brand_, contract, "dispute", {{"key", "x"}, {"reason", "half of it is missing"}}).status, 200);
   // The moderator joins the deal's conversation to mediate (once the contract has told it).
   json joined;
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 150; ++i) {
     joined = m.request(json{{"type", "conversation.join"}, {"conversation", conv}});
     if (joined["type"] == "ok")
       break;
@@ -545,7 +545,7 @@ TEST_F(ContractEndToEnd, ADisputedConversationAdmitsModeratorsUpToTheMemberCap) 
   ws_client m1{ep(), first.token};
   ws_client m2{ep(), second.token, ws_client::mode::msgpack};
   json joined;
-  for (int i = 0; i < 50; ++i) { // once the contract has told the conversation of the dispute
+  for (int i = 0; i < 150; ++i) { // once the contract has told the conversation of the dispute
     joined = m1.request(json{{"type", "conversation.join"}, {"conversation", conv}});
     if (joined["type"] == "ok")
       break;

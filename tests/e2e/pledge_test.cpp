@@ -190,8 +190,10 @@ TEST_F(PledgeEndToEnd, ABurstOfPledgesNeverOversellsATierAndChargesNothingForThe
 }
 
 TEST_F(PledgeEndToEnd, AReachedGoalIsCapturedAndPaidToTheVerifiedCreatorOnlyOnceVerified) {
-  auto id = campaign(5'000, json::array({json{{"title", "Standard"}, {"price", 2'000}, {"quantity", 0}}}), 3'000);
+  // The backers register first (argon2id is slow under a sanitizer), and the campaign ends 6 s
+  // later: every pledge and its authorization must be in before the end to count.
   auto people = backers(3);
+  auto id = campaign(5'000, json::array({json{{"title", "Standard"}, {"price", 2'000}, {"quantity", 0}}}), 6'000);
   ASSERT_EQ(back(people[0], id, 0, 3'000).status, 200);
   ASSERT_EQ(back(people[1], id, 0).status, 200);
   ASSERT_EQ(back(people[2], id, 0).status, 200);
@@ -214,11 +216,11 @@ TEST_F(PledgeEndToEnd, AReachedGoalIsCapturedAndPaidToTheVerifiedCreatorOnlyOnce
 }
 
 TEST_F(PledgeEndToEnd, AMissedGoalVoidsEveryPledgeAndReleasesEveryAuthorization) {
-  auto id = campaign(100'000, json::array({json{{"title", "Standard"}, {"price", 2'000}, {"quantity", 10}}}), 2'500);
   auto people = backers(3);
+  auto declined = make_account(ep(), "brand", "Declined");
+  auto id = campaign(100'000, json::array({json{{"title", "Standard"}, {"price", 2'000}, {"quantity", 10}}}), 5'000);
   for (auto& p : people)
     ASSERT_EQ(back(p, id, 0).status, 200);
-  auto declined = make_account(ep(), "brand", "Declined");
   ASSERT_EQ(back(declined, id, 0, 0, "4000000000000002").status, 200);
   auto v = await(id, [](const json& v) { return v["status"] == "failed"; });
   EXPECT_EQ(v["pledged"], 0);
@@ -239,12 +241,14 @@ TEST_F(PledgeEndToEnd, AMissedGoalVoidsEveryPledgeAndReleasesEveryAuthorization)
 
 TEST_F(PledgeEndToEnd, TheEndDateFiresAfterARestartThatSpannedIt) {
   ASSERT_EQ(run_pactumd("--set-kyc " + creator_.email + "=verified"), 0);
-  auto id = campaign(1'000, json::array({json{{"title", "Standard"}, {"price", 1'000}, {"quantity", 0}}}), 2'000);
   auto backer = make_account(ep(), "brand", "Bea");
+  auto end_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(4'000);
+  auto id = campaign(1'000, json::array({json{{"title", "Standard"}, {"price", 1'000}, {"quantity", 0}}}), 4'000);
   ASSERT_EQ(back(backer, id, 0).status, 200);
   await(id, [](const json& v) { return v["pledged"] == 1'000; });
   server_.reset(); // down across the end date
-  std::this_thread::sleep_for(std::chrono::milliseconds(2'500));
+  ASSERT_LT(std::chrono::steady_clock::now(), end_at) << "the server must go down before the end to test this";
+  std::this_thread::sleep_until(end_at + std::chrono::milliseconds(500));
   restart_with(args_);
   auto v = await(id, [](const json& v) { return v["released"] == true; });
   EXPECT_EQ(v["status"], "succeeded");
@@ -275,8 +279,12 @@ TEST_F(PledgeEndToEnd, DraftsAreTheCreatorsAloneAndOnlyCreatorsCreate) {
   ASSERT_EQ(list.status, 200);
   EXPECT_TRUE(list.json_body()["pledges"].empty()) << "drafts are not listed";
   ASSERT_EQ(http_call(ep(), "POST", "/api/v1/pledges/" + id + "/launch", json{{"key", "l"}}.dump(), creator_.token).status, 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the listing follows the journal
-  list = http_call(ep(), "GET", "/api/v1/pledges", "", other.token);
+  for (int i = 0; i < 200; ++i) { // the listing follows the journal
+    list = http_call(ep(), "GET", "/api/v1/pledges", "", other.token);
+    if (list.status == 200 && list.json_body()["pledges"].size() == 1)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   ASSERT_EQ(list.json_body()["pledges"].size(), 1u) << list.body;
   EXPECT_EQ(list.json_body()["pledges"][0]["id"], id);
 }

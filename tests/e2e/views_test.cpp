@@ -187,20 +187,35 @@ TEST_F(ViewsE2E, ApprovedPostsViewsReachTheReportLiveAndSurviveARestart) {
 
   // A few more rounds: the missing post failed once and was retired (no error loop), the
   // counted one keeps growing; the delta rows are what the report shows.
-  std::this_thread::sleep_for(1500ms);
   auto gone = sql1("select status, failures, coalesce(last_error, ''), last_total is null from tracked_posts"
                    " where submission = " + std::to_string(missing));
+  auto increases = [&] {
+    return sql1("select count(*) from content_view_deltas where campaign_id = '" + campaign + "'")[0].as<int64_t>();
+  };
+  for (int i = 0; i < 200 && (gone[0].as<std::string>() != "gone" || increases() < 2); ++i) {
+    std::this_thread::sleep_for(50ms);
+    gone = sql1("select status, failures, coalesce(last_error, ''), last_total is null from tracked_posts"
+                " where submission = " + std::to_string(missing));
+  }
   EXPECT_EQ(gone[0].as<std::string>(), "gone");
   EXPECT_EQ(gone[1].as<int>(), 1);
   EXPECT_NE(gone[2].as<std::string>().find("not_found"), std::string::npos) << gone[2].as<std::string>();
   EXPECT_TRUE(gone[3].as<bool>());
   EXPECT_EQ(sql1("select count(*) from content_view_deltas where submission = " + std::to_string(missing))[0]
               .as<int64_t>(), 0);
-  report = performance(brand, campaign);
-  std::tie(views, spend) = creator_views(report, cleo.id);
-  auto deltas = sql1("select coalesce(sum(views), 0), count(*), count(distinct total), min(views) > 0,"
-                     " bool_and(platform = 'tiktok' and creator_id::text = '" + cleo.id + "')"
-                     " from content_view_deltas where campaign_id = '" + campaign + "'");
+  // The poller keeps committing deltas between the report and the query: read both until a
+  // quiet moment sees them agree.
+  auto deltas = sql1("select 0");
+  for (int i = 0; i < 50; ++i) {
+    report = performance(brand, campaign);
+    std::tie(views, spend) = creator_views(report, cleo.id);
+    deltas = sql1("select coalesce(sum(views), 0), count(*), count(distinct total), min(views) > 0,"
+                  " bool_and(platform = 'tiktok' and creator_id::text = '" + cleo.id + "')"
+                  " from content_view_deltas where campaign_id = '" + campaign + "'");
+    if (deltas[0].as<int64_t>() == views)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
   EXPECT_EQ(deltas[0].as<int64_t>(), views) << report.dump();
   EXPECT_GE(deltas[1].as<int64_t>(), 2) << "several polls saw increases";
   EXPECT_EQ(deltas[1].as<int64_t>(), deltas[2].as<int64_t>()) << "each increase once";
