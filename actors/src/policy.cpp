@@ -44,6 +44,8 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::session_list, "session.list", "GET /api/v1/users/me/sessions", OWN, none, none},
   {action::session_revoke, "session.revoke", "DELETE /api/v1/users/me/sessions/{id}",
    {"n....", ".YYYY", ".....", ".....", ".....", ".nnnn"}, none, no_session},
+  {action::session_revoke_all, "session.revoke_all", "DELETE /api/v1/users/me/sessions", OWN, none, none},
+  {action::password_change, "password.change", "PUT /api/v1/users/me/password", OWN, none, none},
   {action::ws_ticket, "ws.ticket", "POST /api/v1/ws-ticket", OWN, none, none},
   {action::balance_get, "balance.get", "GET /api/v1/users/me/balance", OWN, none, none},
   {action::withdrawal_list, "withdrawal.list", "GET /api/v1/users/me/withdrawals", OWN, none, none},
@@ -128,6 +130,7 @@ constexpr std::array<rule, static_cast<size_t>(action::count)> table{{
   {action::role_change, "role.change", "PUT /api/v1/admin/users/{id}/role", STAFF("nnnnY"), admins_only, none},
   {action::login_code_request, "login_code.request", "POST /api/v1/users/login/code", PUBLIC, none, none},
   {action::login_code_verify, "login_code.verify", "POST /api/v1/users/login/code/verify", PUBLIC, none, none},
+  {action::password_reset, "password.reset", "POST /api/v1/users/password/reset", PUBLIC, none, none},
   // Privacy: only ever the caller's own account.
   {action::user_export, "user.export", "GET /api/v1/users/me/export", OWN, none, none},
   {action::user_erase, "user.erase", "DELETE /api/v1/users/me", OWN, none, none},

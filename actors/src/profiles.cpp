@@ -351,7 +351,8 @@ void runtime::request_login_code(std::string email, login_context ctx,
     email, "Your Pactum login code",
     "Your Pactum login code is " + code + ".\n\nIt works once and expires in "
       + std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes")
-      + ". If you did not ask for it, ignore this email: nobody can log in without it.\n"};
+      + ". It logs you in, or sets a new password if you forgot yours. If you did not ask for"
+        " it, ignore this email: nobody can log in without it.\n"};
   auto hash = code_hash(email, code);
   sodium_memzero(code.data(), code.size());
   // The answer does not wait for the database, so neither its content nor its timing tells
@@ -411,6 +412,56 @@ void runtime::login_with_code(std::string email, std::string code, login_context
                            in->who.session_id, "ok");
                    done(std::move(in));
                  });
+    });
+}
+
+void runtime::reset_password(std::string email, std::string code, std::string next, login_context ctx,
+                             std::function<void(expected<bool, api_error>)> done) {
+  auto& cfg = config();
+  if (!cfg.login_codes)
+    return done(make_error(404, error_code::not_found, "login by email code is not enabled"));
+  email = normalised_email(std::move(email));
+  // Audited like a code login: failures anonymously, by the email's hash.
+  auto failed = [svc = &services_(), email, addr = ctx.client_address](const char* outcome) {
+    audit(*svc, audit_actor::anonymous(addr), "password.reset", "", outcome, {{"email_hash", email_hash(email)}});
+  };
+  // The rules first, so a refused password does not use up the code.
+  if (auto bad = password_problem(next, email)) {
+    auto e = make_error(400, error_code::bad_request, "some fields are invalid");
+    e.fields.emplace_back("new_password", std::move(*bad));
+    failed("bad_request");
+    return done(std::move(e));
+  }
+  if (auto wait = login_wait(email, ctx.client_address); wait > 0) {
+    failed("rate_limited");
+    auto e = make_error(429, error_code::rate_limited, "too many failed logins; retry later");
+    e.retry_after_s = wait;
+    return done(std::move(e));
+  }
+  auto fail = [this, email, addr = ctx.client_address, done, failed]() {
+    login_failed(email, addr);
+    failed("unauthorized");
+    done(make_error(401, error_code::unauthorized, "wrong or expired code"));
+  };
+  if (email.empty() || email.size() > 254 || !plausible_code(code))
+    return fail();
+  persistence::use_login_code(
+    database_(), email, code_hash(email, code), cfg.login_code_attempts,
+    [this, email, next = std::move(next), addr = ctx.client_address, fail,
+     done](persistence::result<persistence::code_check> r) mutable {
+      if (!r)
+        return done(storage_error(r.error()));
+      if (r->outcome != persistence::code_outcome::accepted)
+        return fail();
+      login_succeeded(email);
+      auto user = r->user->id;
+      auto role = r->user->role;
+      replace_password(user, std::move(next), std::nullopt, "the password was reset",
+                       [svc = &services_(), user, role, addr, done](expected<bool, api_error> in) {
+                         audit(*svc, {user, role, addr}, "password.reset", user.str(),
+                               audit_outcome(in ? nullptr : &in.error()));
+                         done(std::move(in));
+                       });
     });
 }
 

@@ -398,14 +398,8 @@ void runtime::register_user(registration in,
   in.email = normalise_email(in.email);
   if (!plausible_email(in.email))
     err.fields.emplace_back("email", "must be an email address like name@example.com");
-  auto pw_len = utf8_chars(in.password);
-  if (pw_len < 10 || pw_len > 128)
-    err.fields.emplace_back("password", "must be 10 to 128 characters long");
-  else if (std::all_of(in.password.begin(), in.password.end(),
-                       [&](char c) { return c == in.password[0]; }))
-    err.fields.emplace_back("password", "must not be one character repeated");
-  else if (normalise_email(in.password) == in.email)
-    err.fields.emplace_back("password", "must not be your email address");
+  if (auto bad = password_problem(in.password, in.email))
+    err.fields.emplace_back("password", std::move(*bad));
   auto name_len = utf8_chars(in.display_name);
   if (name_len < 1 || name_len > 80)
     err.fields.emplace_back("display_name", "must be 1 to 80 characters long");
@@ -490,14 +484,18 @@ void runtime::login(std::string email, std::string password, login_context ctx,
       principal who{found->id, found->role, found->display_name, login.id.str()};
       login_result out{who, pair.access, pair.access_expires_at, pair.refresh,
                        pair.refresh_expires_at};
-      self->svc.db->create_login(std::move(login), std::move(pair.grants),
-                                 [self, out, done, addr](persistence::result<persistence::unit> r) {
-                                   if (!r)
-                                     return done(from_persistence(r.error()));
-                                   audit(self->svc, {out.who.user, out.who.role, addr}, "user.login",
-                                         out.who.session_id, "ok");
-                                   done(out);
-                                 });
+      self->svc.db->create_login(
+        std::move(login), std::move(pair.grants),
+        [self, out, done, addr, fail](persistence::result<persistence::unit> r) {
+          // `conflict`: the password was changed while this one was being verified.
+          if (!r && r.error().code == persistence::errc::conflict)
+            return fail();
+          if (!r)
+            return done(from_persistence(r.error()));
+          audit(self->svc, {out.who.user, out.who.role, addr}, "user.login", out.who.session_id, "ok");
+          done(out);
+        },
+        hash);
     };
     if (!self->cpu.post(std::move(job)))
       done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
@@ -641,6 +639,100 @@ void runtime::revoke_login(principal who, std::string login_id,
                                self->kick(who.user, id.str(), "session revoked");
                                done(true);
                              });
+}
+
+void runtime::revoke_all_logins(principal who, std::function<void(expected<bool, api_error>)> done) {
+  done = audited<bool>(&impl_->svc, audit_actor::of(who), "session.revoke_all", who.user.str(),
+                       std::move(done));
+  if (auto no = refused(policy::action::session_revoke_all, who, policy::relation::owner))
+    return done(std::move(*no));
+  auto* self = impl_.get();
+  self->svc.db->revoke_logins(
+    who.user, std::nullopt, std::nullopt,
+    [self, who, done](persistence::result<std::vector<uuid>> r) {
+      if (!r)
+        return done(from_persistence(r.error()));
+      // Every socket of the user, also one opened with a token from before logins existed.
+      self->kick(who.user, "", "logged out everywhere");
+      spdlog::info("accounts: user {} logged out everywhere ({} logins)", who.user.str(), r->size());
+      done(true);
+    });
+}
+
+std::optional<std::string> runtime::password_problem(const std::string& password, const std::string& email) {
+  auto length = utf8_chars(password);
+  if (length < 10 || length > 128)
+    return "must be 10 to 128 characters long";
+  if (std::all_of(password.begin(), password.end(), [&](char c) { return c == password[0]; }))
+    return "must not be one character repeated";
+  if (normalise_email(password) == email)
+    return "must not be your email address";
+  return std::nullopt;
+}
+
+void runtime::replace_password(uuid user, std::string password, std::optional<uuid> keep, std::string reason,
+                               std::function<void(expected<bool, api_error>)> done) {
+  auto* self = impl_.get();
+  auto job = [self, user, password = std::move(password), keep, reason = std::move(reason), done]() mutable {
+    char buf[crypto_pwhash_STRBYTES];
+    int rc = crypto_pwhash_str_alg(buf, password.data(), password.size(), self->svc.cfg.pwhash_opslimit,
+                                   self->svc.cfg.pwhash_memlimit, crypto_pwhash_ALG_ARGON2ID13);
+    sodium_memzero(password.data(), password.size());
+    if (rc != 0)
+      return done(make_api_error(503, error_code::overloaded, "out of memory; retry shortly"));
+    self->svc.db->revoke_logins(
+      user, keep, std::string{buf},
+      [self, user, reason, done](persistence::result<std::vector<uuid>> r) {
+        if (!r)
+          return done(from_persistence(r.error()));
+        for (const auto& login : *r)
+          self->kick(user, login.str(), reason);
+        spdlog::info("accounts: password of user {} replaced; {} other logins revoked", user.str(), r->size());
+        done(true);
+      });
+  };
+  if (!self->cpu.post(std::move(job)))
+    done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
+}
+
+void runtime::change_password(principal who, std::string current, std::string next,
+                              std::function<void(expected<bool, api_error>)> done) {
+  done = audited<bool>(&impl_->svc, audit_actor::of(who), "password.change",
+                       who.user.str(), std::move(done));
+  if (auto no = refused(policy::action::password_change, who, policy::relation::owner))
+    return done(std::move(*no));
+  auto* self = impl_.get();
+  self->svc.db->find_user(who.user, [this, self, who, current = std::move(current), next = std::move(next),
+                                     done](persistence::result<persistence::user_row> found) mutable {
+    if (!found)
+      return done(from_persistence(found.error()));
+    auto email = found->email;
+    auto err = make_api_error(400, error_code::bad_request, "some fields are invalid");
+    if (current.empty() || current.size() > 1024)
+      err.fields.emplace_back("current_password", "is required");
+    if (auto bad = password_problem(next, email))
+      err.fields.emplace_back("new_password", std::move(*bad));
+    else if (next == current)
+      err.fields.emplace_back("new_password", "must differ from the current password");
+    if (!err.fields.empty())
+      return done(std::move(err));
+    // Guessing the current password with a stolen access token is throttled like a login.
+    if (auto wait = self->throttle.retry_after(email, who.address); wait > 0)
+      return done(throttled(wait));
+    auto keep = uuid::parse(who.session_id);
+    auto job = [this, self, who, hash = found->password_hash, email, current = std::move(current),
+                next = std::move(next), keep, done]() mutable {
+      bool ok = crypto_pwhash_str_verify(hash.c_str(), current.data(), current.size()) == 0;
+      sodium_memzero(current.data(), current.size());
+      if (!ok) {
+        self->throttle.failed(email, who.address);
+        return done(make_api_error(403, error_code::forbidden, "wrong password"));
+      }
+      replace_password(who.user, std::move(next), keep, "the password was changed", std::move(done));
+    };
+    if (!self->cpu.post(std::move(job)))
+      done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
+  });
 }
 
 void runtime::issue_ws_ticket(principal who,

@@ -114,8 +114,6 @@ void with_principal(const http::request<http::string_body>& req, const std::stri
   });
 }
 
-namespace {
-
 http_response no_content(const http::request<http::string_body>& req) {
   http_response res{http::status::no_content, req.version()};
   res.set(http::field::server, "pactumd");
@@ -124,6 +122,8 @@ http_response no_content(const http::request<http::string_body>& req) {
   res.prepare_payload();
   return res;
 }
+
+namespace {
 
 constexpr std::string_view landing_page = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Pactum</title>
@@ -248,9 +248,33 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     });
     return;
   }
+  if (path == "/api/v1/users/me/sessions" && method == http::verb::delete_) {
+    with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
+      gw.rt.revoke_all_logins(std::move(who), [head, send](expected<bool, actors::api_error> r) {
+        send(r ? no_content(*head) : error_response(*head, r.error()));
+      });
+    });
+    return;
+  }
+  if (path == "/api/v1/users/me/password") {
+    if (method != http::verb::put)
+      return wrong_method("PUT");
+    auto body = object_body(req, send);
+    if (!body)
+      return;
+    with_principal(req, client_address, gw, head, send,
+                   [&gw, head, send, current = string_field(*body, "current_password"),
+                    next = string_field(*body, "new_password")](actors::principal who) mutable {
+                     gw.rt.change_password(std::move(who), std::move(current), std::move(next),
+                                           [head, send](expected<bool, actors::api_error> r) {
+                                             send(r ? no_content(*head) : error_response(*head, r.error()));
+                                           });
+                   });
+    return;
+  }
   if (path == "/api/v1/users/me/sessions") {
     if (method != http::verb::get)
-      return wrong_method("GET");
+      return wrong_method("GET, DELETE");
     with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
       gw.rt.list_logins(std::move(who), [head, send](
                                           expected<std::vector<actors::login_info>, actors::api_error> r) {

@@ -134,6 +134,20 @@ bool handle_profiles_rest(const request& req, const std::string& client_address,
                           });
     return true;
   }
+  if (path == "/api/v1/users/password/reset") {
+    if (!post_only())
+      return true;
+    auto body = object_body(req, send);
+    if (!body)
+      return true;
+    gw.rt.reset_password(string_field(*body, "email"), string_field(*body, "code"),
+                         string_field(*body, "new_password"),
+                         actors::login_context{client_address, std::string{req[http::field::user_agent]}},
+                         [head, send](expected<bool, actors::api_error> r) {
+                           send(r ? no_content(*head) : error_response(*head, r.error()));
+                         });
+    return true;
+  }
   if (constexpr std::string_view prefix = "/api/v1/admin/users/";
       path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix && path.ends_with("/role")) {
     if (req.method() != http::verb::put) {

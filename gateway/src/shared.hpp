@@ -125,6 +125,9 @@ http_response json_text(const http::request<http::string_body>& req, http::statu
 http_response json_response(const http::request<http::string_body>& req, http::status status,
                             const nlohmann::json& body);
 
+/// `204 No Content` (no-store, keep-alive as `req`).
+http_response no_content(const http::request<http::string_body>& req);
+
 /// Sends `405` ("use <allowed>") with the `Allow` header.
 void wrong_method(const http::request<http::string_body>& req,
                   const std::function<void(http_response)>& send, const char* allowed);

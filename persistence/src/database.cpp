@@ -141,6 +141,11 @@ const std::pair<const char*, std::string> pool_statements[] = {
    "update auth_sessions set revoked_at = now()"
    " where id = $1 and user_id = $2 and revoked_at is null"},
   {"drop_login_tokens", "delete from auth_tokens where session_id = $1 and kind <> 'refresh'"},
+  {"lock_password", "select password_hash from users where id = $1 for share"},
+  {"set_password", "update users set password_hash = $2 where id = $1 returning id"},
+  {"revoke_logins",
+   "update auth_sessions set revoked_at = now()"
+   " where user_id = $1 and revoked_at is null and id::text <> $2 returning id::text"},
   {"list_logins",
    "select id::text, user_id::text, floor(extract(epoch from created_at) * 1000)::bigint,"
    " floor(extract(epoch from last_used_at) * 1000)::bigint, user_agent,"
@@ -567,12 +572,23 @@ void insert_login_tokens(pqxx::work& tx, const uuid& user, const uuid& login,
 } // namespace
 
 void database::create_login(login_row login, std::vector<token_grant> tokens,
-                            std::function<void(result<unit>)> done) {
+                            std::function<void(result<unit>)> done,
+                            std::optional<std::string> verified_password_hash) {
   impl_->submit<unit>(
     "create_login", std::move(done),
-    [login = std::move(login), tokens = std::move(tokens)](pqxx::connection& conn) -> result<unit> {
+    [login = std::move(login), tokens = std::move(tokens),
+     verified = std::move(verified_password_hash)](pqxx::connection& conn) -> result<unit> {
       try {
         pqxx::work tx{conn};
+        if (verified) {
+          // Share-locks the user row: a password change (revoke_logins) updates it, so either it
+          // commits first and this login is refused, or it waits and then revokes this login.
+          auto rows = tx.exec_prepared("lock_password", login.user.str());
+          if (rows.empty())
+            return make_failure(errc::not_found, "no such user");
+          if (rows[0][0].as<std::string>() != *verified)
+            return make_failure(errc::conflict, "the password changed meanwhile");
+        }
         tx.exec_prepared0("insert_login", login.id.str(), login.user.str(), login.user_agent,
                           login.refresh_expires_at);
         insert_login_tokens(tx, login.user, login.id, tokens);
@@ -654,6 +670,28 @@ void database::revoke_login(uuid user, uuid login, std::function<void(result<boo
                         tx.commit();
                         return was_live;
                       });
+}
+
+void database::revoke_logins(uuid user, std::optional<uuid> keep,
+                             std::optional<std::string> new_password_hash,
+                             std::function<void(result<std::vector<uuid>>)> done) {
+  impl_->submit<std::vector<uuid>>(
+    "revoke_logins", std::move(done),
+    [user, keep, hash = std::move(new_password_hash)](pqxx::connection& conn) -> result<std::vector<uuid>> {
+      pqxx::work tx{conn};
+      // The user row first (updated or locked): serialises with create_login's check.
+      auto found = hash ? tx.exec_prepared("set_password", user.str(), *hash)
+                        : tx.exec_prepared("lock_password", user.str());
+      if (found.empty())
+        return make_failure(errc::not_found, "no such user");
+      std::vector<uuid> out;
+      for (const auto& row : tx.exec_prepared("revoke_logins", user.str(), keep ? keep->str() : std::string{}))
+        out.push_back(to_uuid(row[0]));
+      for (const auto& id : out)
+        tx.exec_prepared0("drop_login_tokens", id.str());
+      tx.commit();
+      return out;
+    });
 }
 
 void database::list_logins(uuid user, std::function<void(result<std::vector<login_row>>)> done) {

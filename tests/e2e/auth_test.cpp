@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "pactum/sim/client.hpp"
+#include "mail_outbox.hpp"
 #include "pactumd_process.hpp"
 #include "test_database.hpp"
 
@@ -390,4 +391,110 @@ TEST_F(AuthEndToEnd, TheTokenCacheLifetimeIsBounded) {
   int rc = std::system(cmd.c_str());
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 2)
     << "a revocation made elsewhere must apply within a minute; status " << rc;
+}
+
+// -- password change, log out everywhere, password reset (docs/protocol.md, docs/api.md) ----------
+
+TEST_F(AuthEndToEnd, APasswordChangeKeepsThisLoginAndEndsEveryOther) {
+  start();
+  auto a = make_account(ep(), "brand", "Ana");
+  auto phone = login(a.email, a.password).json_body();
+  ws_client phone_ws{ep(), phone["token"].get<std::string>()};
+  ws_client laptop_ws{ep(), a.token};
+  auto change = [&](const std::string& current, const std::string& next, const std::string& token) {
+    return http_call(ep(), "PUT", "/api/v1/users/me/password",
+                     json{{"current_password", current}, {"new_password", next}}.dump(), token);
+  };
+  const std::string next = "a brand new passphrase";
+
+  EXPECT_EQ(change(a.password, next, "").status, 401);
+  auto wrong = change("not my password", next, a.token);
+  EXPECT_EQ(wrong.status, 403) << wrong.body;
+  EXPECT_EQ(wrong.json_body()["error"]["message"], "wrong password");
+  auto weak = change(a.password, "short", a.token);
+  ASSERT_EQ(weak.status, 400) << weak.body;
+  EXPECT_EQ(weak.json_body()["error"]["fields"]["new_password"], "must be 10 to 128 characters long");
+  auto same = change(a.password, a.password, a.token);
+  EXPECT_EQ(same.status, 400) << same.body;
+  EXPECT_EQ(same.json_body()["error"]["fields"]["new_password"], "must differ from the current password");
+  EXPECT_TRUE(still_open(phone_ws)) << "refused changes revoke nothing";
+
+  auto ok = change(a.password, next, a.token);
+  ASSERT_EQ(ok.status, 204) << ok.body;
+  expect_revoked_close(phone_ws);
+  EXPECT_TRUE(refused_401(phone["token"]));
+  EXPECT_EQ(refresh(phone["refresh_token"]).status, 401) << "the other login's refresh is dead too";
+  EXPECT_TRUE(still_open(laptop_ws)) << "the login that changed the password stays";
+  EXPECT_EQ(http_call(ep(), "GET", "/api/v1/users/me/sessions", "", a.token).json_body()["sessions"].size(), 1u);
+  EXPECT_EQ(login(a.email, a.password).status, 401) << "the old password is gone";
+  EXPECT_EQ(login(a.email, next).status, 200);
+}
+
+TEST_F(AuthEndToEnd, GuessingTheCurrentPasswordIsThrottledLikeALogin) {
+  start();
+  auto a = make_account(ep(), "creator", "Cleo");
+  int status = 0;
+  for (int i = 0; i < 6 && status != 429; ++i)
+    status = http_call(ep(), "PUT", "/api/v1/users/me/password",
+                       json{{"current_password", "guess " + std::to_string(i)}, {"new_password", "a brand new passphrase"}}.dump(),
+                       a.token)
+               .status;
+  EXPECT_EQ(status, 429) << "five wrong passwords, then the login throttle";
+  EXPECT_EQ(login(a.email, a.password).status, 429) << "the same counters as a password login";
+}
+
+TEST_F(AuthEndToEnd, LogoutEverywhereEndsEveryLoginIncludingThisOne) {
+  start();
+  auto a = make_account(ep(), "brand", "Ana");
+  auto b = make_account(ep(), "creator", "Bo");
+  auto phone = login(a.email, a.password).json_body();
+  ws_client phone_ws{ep(), phone["token"].get<std::string>()};
+  ws_client laptop_ws{ep(), a.token};
+  ws_client other_user{ep(), b.token};
+
+  EXPECT_EQ(http_call(ep(), "DELETE", "/api/v1/users/me/sessions").status, 401);
+  auto out = http_call(ep(), "DELETE", "/api/v1/users/me/sessions", "", a.token);
+  ASSERT_EQ(out.status, 204) << out.body;
+  expect_revoked_close(phone_ws);
+  expect_revoked_close(laptop_ws);
+  EXPECT_TRUE(refused_401(a.token));
+  EXPECT_TRUE(refused_401(phone["token"]));
+  EXPECT_EQ(refresh(phone["refresh_token"]).status, 401);
+  EXPECT_TRUE(still_open(other_user)) << "another user is untouched";
+  EXPECT_EQ(login(a.email, a.password).status, 200) << "the password still works";
+}
+
+TEST_F(AuthEndToEnd, AForgottenPasswordIsResetWithAnEmailedCode) {
+  start();
+  auto a = make_account(ep(), "creator", "Cleo");
+  ws_client laptop_ws{ep(), a.token};
+  auto reset = [&](const std::string& code, const std::string& next) {
+    return http_call(ep(), "POST", "/api/v1/users/password/reset",
+                     json{{"email", a.email}, {"code", code}, {"new_password", next}}.dump());
+  };
+  auto before = pactum::test_support::last_mail_id(url());
+  ASSERT_EQ(http_call(ep(), "POST", "/api/v1/users/login/code", json{{"email", a.email}}.dump()).status, 202);
+  auto code = pactum::test_support::mailed_login_code(url(), a.email, before);
+  ASSERT_EQ(code.size(), 6u);
+
+  auto weak = reset(code, "aaaaaaaaaaaa");
+  ASSERT_EQ(weak.status, 400) << weak.body;
+  EXPECT_EQ(weak.json_body()["error"]["fields"]["new_password"], "must not be one character repeated");
+  auto wrong = reset(code == "000000" ? "111111" : "000000", "a brand new passphrase");
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  EXPECT_EQ(wrong.json_body()["error"]["message"], "wrong or expired code");
+  EXPECT_TRUE(still_open(laptop_ws));
+
+  auto ok = reset(code, "a brand new passphrase");
+  ASSERT_EQ(ok.status, 204) << ok.body << " (the refused password did not use up the code)";
+  expect_revoked_close(laptop_ws);
+  EXPECT_TRUE(refused_401(a.token)) << "every login ends, since someone else may hold one";
+  EXPECT_EQ(login(a.email, a.password).status, 401);
+  EXPECT_EQ(login(a.email, "a brand new passphrase").status, 200);
+  EXPECT_EQ(reset(code, "yet another passphrase").status, 401) << "a code works once";
+  EXPECT_EQ(http_call(ep(), "POST", "/api/v1/users/password/reset",
+                      json{{"email", "nobody@example.test"}, {"code", code}, {"new_password", "a brand new passphrase"}}.dump())
+              .status,
+            401)
+    << "an unknown email answers like a wrong code";
 }

@@ -484,6 +484,20 @@ protected:
         auto target = rel == relation::owner ? login(*me) : login(s_);
         return from_http(rest(me, "DELETE", "/api/v1/users/me/sessions/" + target["session_id"].get<std::string>()));
       }
+      case action::session_revoke_all: {
+        if (!me)
+          return from_http(rest(nullptr, "DELETE", "/api/v1/users/me/sessions"));
+        auto leaving = fresh(r); // logging a fixture account out everywhere would end the test
+        return from_http(rest(&leaving, "DELETE", "/api/v1/users/me/sessions"));
+      }
+      case action::password_change: {
+        json body{{"current_password", "whatever it is"}, {"new_password", "a brand new passphrase"}};
+        if (!me)
+          return from_http(rest(nullptr, "PUT", "/api/v1/users/me/password", body));
+        auto changing = fresh(r); // its other logins end
+        body["current_password"] = changing.password;
+        return from_http(rest(&changing, "PUT", "/api/v1/users/me/password", body));
+      }
       case action::ws_ticket:
         return from_http(rest(me, "POST", "/api/v1/ws-ticket"));
       case action::balance_get:
@@ -594,6 +608,16 @@ protected:
         EXPECT_EQ(asked.status, 202) << asked.body;
         return from_http(rest(nullptr, "POST", "/api/v1/users/login/code/verify",
                               json{{"email", coder_.email}, {"code", mailed_code(coder_.email, before)}}));
+      }
+      case action::password_reset: {
+        auto forgetful = make_account(ep(), "creator", "Forgetful"); // its logins all end
+        auto before = pactum::test_support::last_mail_id(url());
+        auto asked = rest(nullptr, "POST", "/api/v1/users/login/code", json{{"email", forgetful.email}});
+        EXPECT_EQ(asked.status, 202) << asked.body;
+        return from_http(rest(nullptr, "POST", "/api/v1/users/password/reset",
+                              json{{"email", forgetful.email},
+                                   {"code", mailed_code(forgetful.email, before)},
+                                   {"new_password", "a brand new passphrase"}}));
       }
       case action::user_export:
         return from_http(rest(me, "GET", "/api/v1/users/me/export"));

@@ -154,5 +154,48 @@ TEST_F(AccountsTest, RevokingOneLoginLeavesTheOthersAndTicketsAreSingleUse) {
   EXPECT_GT(logins->front().created_at, 0);
 }
 
+TEST_F(AccountsTest, APasswordChangeKeepsOnlyTheCurrentLoginAndLogoutEverywhereKeepsNone) {
+  auto one = new_login("1");
+  auto two = new_login("2");
+  auto three = new_login("3");
+  auto revoked = await<std::vector<uuid>>([&](auto cb) {
+    db_->revoke_logins(user_.id, one, std::string{"$argon2id$new"}, cb);
+  });
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_EQ(std::set<uuid>(revoked->begin(), revoked->end()), (std::set<uuid>{two, three}));
+  EXPECT_TRUE(access_ok("1")) << "the login that changed the password stays";
+  EXPECT_FALSE(access_ok("2"));
+  EXPECT_FALSE(access_ok("3"));
+  EXPECT_EQ(rotate("2", "2b")->outcome, refresh_outcome::invalid) << "a revoked login's refresh is dead";
+  auto stored = await<user_row>([&](auto cb) { db_->find_user(user_.id, cb); });
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->password_hash, "$argon2id$new");
+
+  // A login that verified the old password and is stored after the change is refused.
+  login_row late{uuid::v7(), user_.id, 0, 0, "late", now_millis() + 3'600'000};
+  std::vector<token_grant> grants{{"a-late", "access", now_millis() + 60'000}};
+  EXPECT_EQ(code_of(await<unit>([&](auto cb) { db_->create_login(late, grants, cb, user_.password_hash); })),
+            errc::conflict);
+  EXPECT_FALSE(access_ok("late"));
+  login_row current{uuid::v7(), user_.id, 0, 0, "now", now_millis() + 3'600'000};
+  std::vector<token_grant> now_grants{{"a-now", "access", now_millis() + 60'000}};
+  EXPECT_EQ(code_of(await<unit>([&](auto cb) { db_->create_login(current, now_grants, cb, std::string{"$argon2id$new"}); })),
+            errc{});
+  EXPECT_TRUE(access_ok("now"));
+
+  // Log out everywhere: no login is kept, the password is unchanged.
+  auto all = await<std::vector<uuid>>([&](auto cb) { db_->revoke_logins(user_.id, std::nullopt, std::nullopt, cb); });
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(std::set<uuid>(all->begin(), all->end()), (std::set<uuid>{one, current.id}));
+  EXPECT_FALSE(access_ok("1"));
+  EXPECT_FALSE(access_ok("now"));
+  EXPECT_EQ(await<user_row>([&](auto cb) { db_->find_user(user_.id, cb); })->password_hash, "$argon2id$new");
+  auto none = await<std::vector<uuid>>([&](auto cb) { db_->revoke_logins(user_.id, std::nullopt, std::nullopt, cb); });
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(code_of(await<std::vector<uuid>>([&](auto cb) { db_->revoke_logins(uuid::v7(), std::nullopt, std::nullopt, cb); })),
+            errc::not_found);
+}
+
 } // namespace
 } // namespace pactum::persistence

@@ -36,6 +36,8 @@ enum class action : uint8_t {
   user_logout,
   session_list,
   session_revoke,
+  session_revoke_all,
+  password_change,
   ws_ticket,
   balance_get,
   withdrawal_list,
@@ -83,6 +85,7 @@ enum class action : uint8_t {
   role_change,
   login_code_request,
   login_code_verify,
+  password_reset,
   // privacy (REST)
   user_export,
   user_erase,

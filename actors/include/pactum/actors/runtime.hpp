@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -457,6 +458,14 @@ public:
   /// its WebSockets with 4003.
   void revoke_login(principal who, std::string login_id,
                     std::function<void(expected<bool, api_error>)> done);
+  /// Log out everywhere: revokes every live login of `who`, the one in use included, and closes
+  /// all their WebSockets with 4003.
+  void revoke_all_logins(principal who, std::function<void(expected<bool, api_error>)> done);
+  /// Replaces `who`'s password after checking `current` (403 when wrong; a wrong one counts as a
+  /// failed login for the throttle), then revokes every other login of theirs (their sockets close
+  /// with 4003); the login in use stays.
+  void change_password(principal who, std::string current, std::string next,
+                       std::function<void(expected<bool, api_error>)> done);
   /// A single-use ticket for `/ws?ticket=`, valid `ticket_ttl`, bound to `who`'s login.
   void issue_ws_ticket(principal who, std::function<void(expected<ws_ticket, api_error>)> done);
 
@@ -566,6 +575,11 @@ public:
   /// Logs in with a code from `request_login_code`: the same answer as a password login.
   void login_with_code(std::string email, std::string code, login_context ctx,
                        std::function<void(expected<login_result, api_error>)> done);
+  /// Sets a new password with a code from `request_login_code` (which proves the mailbox), and
+  /// revokes every login of the account: the forgotten-password path. Answers 401 like
+  /// `login_with_code` for a wrong code, 400 for a password the rules refuse (the code stays).
+  void reset_password(std::string email, std::string code, std::string next, login_context ctx,
+                      std::function<void(expected<bool, api_error>)> done);
 
   // -- creator search (REST; actors/src/search.cpp) --
 
@@ -703,6 +717,13 @@ private:
   int64_t login_wait(const std::string& email, const std::string& address);
   void login_failed(const std::string& email, const std::string& address);
   void login_succeeded(const std::string& email);
+  /// Why `password` may not be the password of the account with `email` (the registration
+  /// rules), or nullopt when it may.
+  static std::optional<std::string> password_problem(const std::string& password, const std::string& email);
+  /// Hashes `password` (on the CPU pool), stores it for `user` and revokes every login of theirs
+  /// but `keep`, closing their sockets with `reason`.
+  void replace_password(uuid user, std::string password, std::optional<uuid> keep, std::string reason,
+                        std::function<void(expected<bool, api_error>)> done);
   /// Opens a login (tokens) for a user who proved who they are.
   void open_login(uuid user, std::string role, std::string display_name, std::string user_agent,
                   std::function<void(expected<login_result, api_error>)> done);

@@ -352,9 +352,13 @@ public:
   /// live; `not_found` otherwise.
   void find_user_by_token(std::string token_hash, std::function<void(result<user_row>)> done);
 
-  /// Stores a new login of `login.user` and its first tokens, in one transaction.
+  /// Stores a new login of `login.user` and its first tokens, in one transaction. With
+  /// `verified_password_hash` (a password login) the login is only stored while the user's
+  /// password is still that one: a login that verified a password changed meanwhile is refused
+  /// with `conflict`, so a password change can never miss it.
   void create_login(login_row login, std::vector<token_grant> tokens,
-                    std::function<void(result<unit>)> done);
+                    std::function<void(result<unit>)> done,
+                    std::optional<std::string> verified_password_hash = std::nullopt);
 
   /// The owner of an unexpired access token of a live login (or a pre-login token);
   /// `not_found` otherwise. Touches the login's `last_used_at` (at most once a minute).
@@ -369,6 +373,13 @@ public:
   /// Revokes the login `login` of `user` and deletes its access tokens and tickets (refresh
   /// tokens stay, so a replay is still recognised). True when it was live.
   void revoke_login(uuid user, uuid login, std::function<void(result<bool>)> done);
+
+  /// Revokes every live login of `user` except `keep` (none when nullopt) and deletes their
+  /// access tokens and tickets, in one transaction; with `new_password_hash` the user's password
+  /// is replaced in the same transaction. Answers the revoked logins; `not_found` when there is
+  /// no such user.
+  void revoke_logins(uuid user, std::optional<uuid> keep, std::optional<std::string> new_password_hash,
+                     std::function<void(result<std::vector<uuid>>)> done);
 
   /// The user's live logins (not revoked, refresh not expired), newest first, at most 100.
   void list_logins(uuid user, std::function<void(result<std::vector<login_row>>)> done);
