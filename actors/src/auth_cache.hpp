@@ -9,8 +9,9 @@
 // - An entry lives at most `ttl` after it was read from the database, and never past the token's
 //   own expiry: a token that expires is refused from then on, cache or not.
 // - Everything that revokes or changes what a token stands for through this process drops the
-//   affected entries before it answers: logout and session revocation (`drop_login`), refresh
-//   token reuse (`drop_login`), a role change and an erasure (`drop_user`).
+//   affected entries before it answers: logout, session revocation and a password change
+//   (`drop_login`, per revoked login), refresh token reuse (`drop_login`), a role change, an
+//   erasure, log out everywhere and a password reset (`drop_user`).
 // - A database read that was in flight while such a drop happened is not cached (a generation
 //   counter), so a revocation can never be undone by a late answer.
 // - Changes made outside this process (another pactumd on the same database, SQL by hand) are

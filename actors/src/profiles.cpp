@@ -445,24 +445,29 @@ void runtime::reset_password(std::string email, std::string code, std::string ne
   };
   if (email.empty() || email.size() > 254 || !plausible_code(code))
     return fail();
-  persistence::use_login_code(
-    database_(), email, code_hash(email, code), cfg.login_code_attempts,
-    [this, email, next = std::move(next), addr = ctx.client_address, fail,
-     done](persistence::result<persistence::code_check> r) mutable {
-      if (!r)
-        return done(storage_error(r.error()));
-      if (r->outcome != persistence::code_outcome::accepted)
-        return fail();
-      login_succeeded(email);
-      auto user = r->user->id;
-      auto role = r->user->role;
-      replace_password(user, std::move(next), std::nullopt, "the password was reset",
-                       [svc = &services_(), user, role, addr, done](expected<bool, api_error> in) {
-                         audit(*svc, {user, role, addr}, "password.reset", user.str(),
-                               audit_outcome(in ? nullptr : &in.error()));
-                         done(std::move(in));
-                       });
-    });
+  // The new hash first, so that once the code is spent only the database can fail the reset.
+  hash_password(std::move(next), [this, email, code = std::move(code), addr = ctx.client_address, fail,
+                                  done](expected<std::string, api_error> fresh) mutable {
+    if (!fresh)
+      return done(fresh.error());
+    auto& cfg = config();
+    persistence::use_login_code(
+      database_(), email, code_hash(email, code), cfg.login_code_attempts,
+      [this, email, fresh = std::move(*fresh), addr, fail, done](persistence::result<persistence::code_check> r) mutable {
+        if (!r)
+          return done(storage_error(r.error()));
+        if (r->outcome != persistence::code_outcome::accepted)
+          return fail();
+        login_succeeded(email);
+        auto& u = *r->user;
+        replace_password(u.id, u.password_hash, std::move(fresh), std::nullopt, "the password was reset",
+                         [svc = &services_(), user = u.id, role = u.role, addr, done](expected<bool, api_error> in) {
+                           audit(*svc, {user, role, addr}, "password.reset", user.str(),
+                                 audit_outcome(in ? nullptr : &in.error()));
+                           done(std::move(in));
+                         });
+      });
+  });
 }
 
 } // namespace pactum::actors

@@ -670,29 +670,42 @@ std::optional<std::string> runtime::password_problem(const std::string& password
   return std::nullopt;
 }
 
-void runtime::replace_password(uuid user, std::string password, std::optional<uuid> keep, std::string reason,
-                               std::function<void(expected<bool, api_error>)> done) {
+void runtime::hash_password(std::string password, std::function<void(expected<std::string, api_error>)> done) {
   auto* self = impl_.get();
-  auto job = [self, user, password = std::move(password), keep, reason = std::move(reason), done]() mutable {
+  auto job = [self, password = std::move(password), done]() mutable {
     char buf[crypto_pwhash_STRBYTES];
     int rc = crypto_pwhash_str_alg(buf, password.data(), password.size(), self->svc.cfg.pwhash_opslimit,
                                    self->svc.cfg.pwhash_memlimit, crypto_pwhash_ALG_ARGON2ID13);
     sodium_memzero(password.data(), password.size());
     if (rc != 0)
       return done(make_api_error(503, error_code::overloaded, "out of memory; retry shortly"));
-    self->svc.db->revoke_logins(
-      user, keep, std::string{buf},
-      [self, user, reason, done](persistence::result<std::vector<uuid>> r) {
-        if (!r)
-          return done(from_persistence(r.error()));
-        for (const auto& login : *r)
-          self->kick(user, login.str(), reason);
-        spdlog::info("accounts: password of user {} replaced; {} other logins revoked", user.str(), r->size());
-        done(true);
-      });
+    done(std::string{buf});
   };
   if (!self->cpu.post(std::move(job)))
     done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
+}
+
+void runtime::replace_password(uuid user, std::string expected_hash, std::string new_hash,
+                               std::optional<uuid> keep, std::string reason,
+                               std::function<void(expected<bool, api_error>)> done) {
+  auto* self = impl_.get();
+  self->svc.db->revoke_logins(
+    user, keep, persistence::database::password_swap{std::move(expected_hash), std::move(new_hash)},
+    [self, user, keep, reason, done](persistence::result<std::vector<uuid>> r) {
+      if (!r && r.error().code == persistence::errc::conflict)
+        return done(make_api_error(409, error_code::conflict,
+                                   "the password or this login changed meanwhile; log in again"));
+      if (!r)
+        return done(from_persistence(r.error()));
+      if (keep) {
+        for (const auto& login : *r)
+          self->kick(user, login.str(), reason);
+      } else {
+        self->kick(user, "", reason); // every socket, also one of a token from before logins
+      }
+      spdlog::info("accounts: password of user {} replaced; {} logins revoked", user.str(), r->size());
+      done(true);
+    });
 }
 
 void runtime::change_password(principal who, std::string current, std::string next,
@@ -728,7 +741,11 @@ void runtime::change_password(principal who, std::string current, std::string ne
         self->throttle.failed(email, who.address);
         return done(make_api_error(403, error_code::forbidden, "wrong password"));
       }
-      replace_password(who.user, std::move(next), keep, "the password was changed", std::move(done));
+      hash_password(std::move(next), [this, who, hash, keep, done](expected<std::string, api_error> fresh) {
+        if (!fresh)
+          return done(fresh.error());
+        replace_password(who.user, hash, std::move(*fresh), keep, "the password was changed", done);
+      });
     };
     if (!self->cpu.post(std::move(job)))
       done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));

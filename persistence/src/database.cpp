@@ -142,7 +142,11 @@ const std::pair<const char*, std::string> pool_statements[] = {
    " where id = $1 and user_id = $2 and revoked_at is null"},
   {"drop_login_tokens", "delete from auth_tokens where session_id = $1 and kind <> 'refresh'"},
   {"lock_password", "select password_hash from users where id = $1 for share"},
-  {"set_password", "update users set password_hash = $2 where id = $1 returning id"},
+  {"lock_user_for_logins", "select password_hash from users where id = $1 for no key update"},
+  {"lock_live_login",
+   "select 1 from auth_sessions where id = $1 and user_id = $2 and revoked_at is null for update"},
+  {"set_password", "update users set password_hash = $2 where id = $1"},
+  {"drop_loginless_tokens", "delete from auth_tokens where user_id = $1 and session_id is null"},
   {"revoke_logins",
    "update auth_sessions set revoked_at = now()"
    " where user_id = $1 and revoked_at is null and id::text <> $2 returning id::text"},
@@ -672,23 +676,31 @@ void database::revoke_login(uuid user, uuid login, std::function<void(result<boo
                       });
 }
 
-void database::revoke_logins(uuid user, std::optional<uuid> keep,
-                             std::optional<std::string> new_password_hash,
+void database::revoke_logins(uuid user, std::optional<uuid> keep, std::optional<password_swap> password,
                              std::function<void(result<std::vector<uuid>>)> done) {
   impl_->submit<std::vector<uuid>>(
     "revoke_logins", std::move(done),
-    [user, keep, hash = std::move(new_password_hash)](pqxx::connection& conn) -> result<std::vector<uuid>> {
+    [user, keep, password = std::move(password)](pqxx::connection& conn) -> result<std::vector<uuid>> {
       pqxx::work tx{conn};
-      // The user row first (updated or locked): serialises with create_login's check.
-      auto found = hash ? tx.exec_prepared("set_password", user.str(), *hash)
-                        : tx.exec_prepared("lock_password", user.str());
-      if (found.empty())
+      // The user row first, locked so that it conflicts with create_login's share lock: a login
+      // in progress either commits before (and is revoked here) or checks after (and is refused
+      // or is genuinely later).
+      auto user_row = tx.exec_prepared("lock_user_for_logins", user.str());
+      if (user_row.empty())
         return make_failure(errc::not_found, "no such user");
+      if (password) {
+        if (user_row[0][0].as<std::string>() != password->expected_hash)
+          return make_failure(errc::conflict, "the password changed meanwhile");
+        if (keep && tx.exec_prepared("lock_live_login", keep->str(), user.str()).empty())
+          return make_failure(errc::conflict, "this login was revoked meanwhile");
+        tx.exec_prepared0("set_password", user.str(), password->new_hash);
+      }
       std::vector<uuid> out;
       for (const auto& row : tx.exec_prepared("revoke_logins", user.str(), keep ? keep->str() : std::string{}))
         out.push_back(to_uuid(row[0]));
       for (const auto& id : out)
         tx.exec_prepared0("drop_login_tokens", id.str());
+      tx.exec_prepared0("drop_loginless_tokens", user.str());
       tx.commit();
       return out;
     });

@@ -1,6 +1,7 @@
 // Logins and their token families against a real PostgreSQL: rotation, reuse detection (also
 // when two refreshes race), revocation, single-use tickets.
 
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <set>
@@ -155,11 +156,18 @@ TEST_F(AccountsTest, RevokingOneLoginLeavesTheOthersAndTicketsAreSingleUse) {
 }
 
 TEST_F(AccountsTest, APasswordChangeKeepsOnlyTheCurrentLoginAndLogoutEverywhereKeepsNone) {
+  using swap = database::password_swap;
   auto one = new_login("1");
   auto two = new_login("2");
   auto three = new_login("3");
+  auto stale = await<std::vector<uuid>>([&](auto cb) {
+    db_->revoke_logins(user_.id, one, swap{"$argon2id$not-the-stored-one", "$argon2id$new"}, cb);
+  });
+  EXPECT_EQ(code_of(stale), errc::conflict) << "a hash changed since it was checked is not overwritten";
+  EXPECT_TRUE(access_ok("2")) << "and nothing is revoked";
+
   auto revoked = await<std::vector<uuid>>([&](auto cb) {
-    db_->revoke_logins(user_.id, one, std::string{"$argon2id$new"}, cb);
+    db_->revoke_logins(user_.id, one, swap{user_.password_hash, "$argon2id$new"}, cb);
   });
   ASSERT_TRUE(revoked.has_value());
   EXPECT_EQ(std::set<uuid>(revoked->begin(), revoked->end()), (std::set<uuid>{two, three}));
@@ -170,6 +178,14 @@ TEST_F(AccountsTest, APasswordChangeKeepsOnlyTheCurrentLoginAndLogoutEverywhereK
   auto stored = await<user_row>([&](auto cb) { db_->find_user(user_.id, cb); });
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(stored->password_hash, "$argon2id$new");
+
+  // A change from a login revoked meanwhile (say by a reset) changes nothing.
+  EXPECT_EQ(code_of(await<std::vector<uuid>>([&](auto cb) {
+              db_->revoke_logins(user_.id, two, swap{"$argon2id$new", "$argon2id$attacker"}, cb);
+            })),
+            errc::conflict);
+  EXPECT_EQ(await<user_row>([&](auto cb) { db_->find_user(user_.id, cb); })->password_hash, "$argon2id$new");
+  EXPECT_TRUE(access_ok("1"));
 
   // A login that verified the old password and is stored after the change is refused.
   login_row late{uuid::v7(), user_.id, 0, 0, "late", now_millis() + 3'600'000};
@@ -182,6 +198,10 @@ TEST_F(AccountsTest, APasswordChangeKeepsOnlyTheCurrentLoginAndLogoutEverywhereK
   EXPECT_EQ(code_of(await<unit>([&](auto cb) { db_->create_login(current, now_grants, cb, std::string{"$argon2id$new"}); })),
             errc{});
   EXPECT_TRUE(access_ok("now"));
+  // A token from before logins existed (no login id).
+  ASSERT_EQ(code_of(await<unit>([&](auto cb) { db_->insert_token("a-old", user_.id, now_millis() + 60'000, cb); })),
+            errc{});
+  EXPECT_TRUE(access_ok("old"));
 
   // Log out everywhere: no login is kept, the password is unchanged.
   auto all = await<std::vector<uuid>>([&](auto cb) { db_->revoke_logins(user_.id, std::nullopt, std::nullopt, cb); });
@@ -189,12 +209,53 @@ TEST_F(AccountsTest, APasswordChangeKeepsOnlyTheCurrentLoginAndLogoutEverywhereK
   EXPECT_EQ(std::set<uuid>(all->begin(), all->end()), (std::set<uuid>{one, current.id}));
   EXPECT_FALSE(access_ok("1"));
   EXPECT_FALSE(access_ok("now"));
+  EXPECT_FALSE(access_ok("old")) << "tokens without a login go too";
   EXPECT_EQ(await<user_row>([&](auto cb) { db_->find_user(user_.id, cb); })->password_hash, "$argon2id$new");
   auto none = await<std::vector<uuid>>([&](auto cb) { db_->revoke_logins(user_.id, std::nullopt, std::nullopt, cb); });
   ASSERT_TRUE(none.has_value());
   EXPECT_TRUE(none->empty());
   EXPECT_EQ(code_of(await<std::vector<uuid>>([&](auto cb) { db_->revoke_logins(uuid::v7(), std::nullopt, std::nullopt, cb); })),
             errc::not_found);
+}
+
+// The race itself: a password login whose check overlaps a password change that has not
+// committed yet waits for it, then is refused; and a revocation waits for a login that is being
+// stored, then revokes it too.
+TEST_F(AccountsTest, ALoginRacingAPasswordChangeNeverOutlivesIt) {
+  auto hold = [&](const std::string& statement) {
+    auto c = std::make_unique<pqxx::connection>(url());
+    auto tx = std::make_unique<pqxx::work>(*c);
+    tx->exec(statement);
+    return std::make_pair(std::move(c), std::move(tx));
+  };
+  // 1. The change's update is in flight (uncommitted) when the login checks the old hash.
+  {
+    auto [c, tx] = hold("update users set password_hash = '$argon2id$changed' where id = '" + user_.id.str() + "'");
+    login_row racing{uuid::v7(), user_.id, 0, 0, "racing", now_millis() + 3'600'000};
+    std::vector<token_grant> grants{{"a-racing", "access", now_millis() + 60'000}};
+    auto login = std::async(std::launch::async, [&] {
+      return await<unit>([&](auto cb) { db_->create_login(racing, grants, cb, user_.password_hash); });
+    });
+    EXPECT_EQ(login.wait_for(300ms), std::future_status::timeout) << "the login waits for the change";
+    tx->commit();
+    EXPECT_EQ(code_of(login.get()), errc::conflict);
+    EXPECT_FALSE(access_ok("racing"));
+  }
+  // 2. A login holds its share lock (as create_login does, uncommitted) when everything is revoked.
+  {
+    auto [c, tx] = hold("select 1 from users where id = '" + user_.id.str() + "' for share");
+    auto pending = uuid::v7();
+    tx->exec0("insert into auth_sessions (id, user_id, user_agent, refresh_expires_at) values ('" + pending.str()
+              + "', '" + user_.id.str() + "', 'pending', now() + interval '1 hour')");
+    auto revoke = std::async(std::launch::async, [&] {
+      return await<std::vector<uuid>>([&](auto cb) { db_->revoke_logins(user_.id, std::nullopt, std::nullopt, cb); });
+    });
+    EXPECT_EQ(revoke.wait_for(300ms), std::future_status::timeout) << "the revocation waits for the login";
+    tx->commit();
+    auto revoked = revoke.get();
+    ASSERT_TRUE(revoked.has_value());
+    EXPECT_EQ(std::count(revoked->begin(), revoked->end(), pending), 1) << "and then revokes it";
+  }
 }
 
 } // namespace

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
 import { currentSession, logout, onSessionChange, Tokens } from "./api";
 import { match, navigate, usePath } from "./router";
 import { setStore, Store } from "./store";
@@ -16,10 +16,12 @@ import { Bell } from "./pages/Notifications";
 import { Notifications } from "./notifications";
 import { AnalyticsPage } from "./pages/Analytics";
 
+// The session and the path are both external stores read with useSyncExternalStore, so a render
+// never sees one updated and not the other: a state copy of the session used to lag behind a
+// navigate("/login") right after a logout, and the shell then redirected the stale session to
+// /chats, leaving a signed-out user on the welcome page instead of the login form.
 function useSession(): Tokens | null {
-  const [s, set] = useState(currentSession());
-  useEffect(() => onSessionChange(() => set(currentSession())), []);
-  return s;
+  return useSyncExternalStore(onSessionChange, currentSession);
 }
 
 export function App() {

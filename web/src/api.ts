@@ -140,6 +140,18 @@ export async function logout() {
     setSession(null);
   }
 }
+/** Replaces the password; the server revokes every other login (this one stays). */
+export async function changePassword(current_password: string, new_password: string) {
+  await api("PUT", "/api/v1/users/me/password", { current_password, new_password });
+}
+/** Revokes every login of the user, this one included, then forgets the session here. */
+export async function logoutEverywhere() {
+  try {
+    await api("DELETE", "/api/v1/users/me/sessions");
+  } finally {
+    setSession(null);
+  }
+}
 export async function wsTicket(): Promise<string> {
   const r = await api<{ ticket: string }>("POST", "/api/v1/ws-ticket");
   return r.ticket;

@@ -844,6 +844,36 @@ async function main() {
     for (const deadline = Date.now() + T; Date.now() < deadline && subs("analytics.unsubscribe") === 0;) await new Promise((r) => setTimeout(r, 100));
     assert(subs("analytics.unsubscribe") === 1, "leaving the dashboard unsubscribes");
   });
+
+  await step("account security: a password change ends the creator's other login; log out everywhere, then back in", async () => {
+    const json = (path, method, body, token) => fetch(h.url + path, {
+      method,
+      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const phone = await (await json("/api/v1/users/login", "POST", { email: creatorUser.email, password: creatorUser.password })).json();
+    assert(phone.token, "a second login (the creator's phone)");
+    await creator.getByRole("link", { name: "Profile & media kit" }).click();
+    await creator.getByLabel("Current password").fill("not my password");
+    await creator.getByLabel("New password").fill("a fresh passphrase 2026");
+    await creator.getByRole("button", { name: "Change password" }).click();
+    await see(creator, "This is not your current password.");
+    await creator.getByLabel("Current password").fill(creatorUser.password);
+    await creator.getByRole("button", { name: "Change password" }).click();
+    await see(creator, "Password changed. Your other devices were logged out.");
+    await allLabelled(creator, "the account security card");
+    assert((await json("/api/v1/users/me/sessions", "GET", undefined, phone.token)).status === 401, "the phone's login ended");
+    await creator.getByRole("link", { name: "Conversations" }).click();
+    await seeText(creator.getByTestId("connection"), "Live");
+    await creator.getByRole("link", { name: "Profile & media kit" }).click();
+    await creator.getByRole("button", { name: "Log out everywhere" }).click();
+    await creator.waitForURL(/\/login$/, { timeout: T });
+    await creator.getByLabel("Email").fill(creatorUser.email);
+    await creator.getByLabel("Password").fill("a fresh passphrase 2026");
+    await creator.getByRole("button", { name: "Log in" }).click();
+    await creator.waitForURL(/\/chats$/, { timeout: T });
+    await seeText(creator.getByTestId("connection"), "Live");
+  });
 }
 
 let pages = {};

@@ -1,5 +1,5 @@
 import { FormEvent, useEffect, useRef, useState } from "react";
-import { ApiError, brandProfile, creatorProfile, currentSession, ownProfile, Profile, Role, saveProfile } from "../api";
+import { ApiError, brandProfile, changePassword, creatorProfile, currentSession, logoutEverywhere, ownProfile, Profile, Role, saveProfile } from "../api";
 import { deliverableLabel, DELIVERABLE_TYPES, money } from "../format";
 import { navigate } from "../router";
 import { useStore } from "../store";
@@ -201,7 +201,64 @@ export function ProfilePage() {
           <ProfileForm key={profile?.version ?? 0} role={s.user.role} initial={profile} submitLabel="Save profile" onSaved={setProfile} />
         </section>
       )}
+      <AccountSecurity />
     </div>
+  );
+}
+
+/** Change the password (other devices are logged out) and log out everywhere. */
+function AccountSecurity() {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [errors, setErrors] = useState<Errors>({});
+  const [status, setStatus] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const change = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setStatus(null);
+    try {
+      await changePassword(current, next);
+      setCurrent("");
+      setNext("");
+      setStatus({ kind: "ok", text: "Password changed. Your other devices were logged out." });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "forbidden") setErrors({ current_password: "This is not your current password." });
+      else if (err instanceof ApiError && Object.keys(err.fields).length) setErrors(err.fields);
+      else if (err instanceof ApiError && err.code === "rate_limited")
+        setStatus({ kind: "error", text: `Too many wrong passwords. Try again in ${err.retryAfter ?? 60} seconds.` });
+      else setStatus({ kind: "error", text: errorText(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const everywhere = async () => {
+    setBusy(true);
+    try {
+      await logoutEverywhere();
+      navigate("/login");
+    } catch (err) {
+      setStatus({ kind: "error", text: errorText(err) });
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="security-title">
+      <h2 id="security-title">Account security</h2>
+      <form onSubmit={change} noValidate aria-label="Change password">
+        {status && <Notice kind={status.kind}>{status.text}</Notice>}
+        <Field label="Current password" error={errors.current_password}>
+          {(a) => <input {...a} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required />}
+        </Field>
+        <Field label="New password" error={errors.new_password} hint="10 to 128 characters">
+          {(a) => <input {...a} type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} required />}
+        </Field>
+        <button className="btn btn-primary" disabled={busy}>Change password</button>
+      </form>
+      <p className="muted small">Lost a phone or logged in somewhere you should not have? End every login, this one included.</p>
+      <button className="btn btn-ghost" onClick={() => void everywhere()} disabled={busy}>Log out everywhere</button>
+    </section>
   );
 }
 

@@ -115,7 +115,8 @@ struct runtime_config {
   wallet::rules wallet_rules;
   unsigned long long pwhash_opslimit = 3;
   size_t pwhash_memlimit = 64ull << 20;
-  /// One-time email login codes (docs/security.md): off answers the two endpoints 404; a code
+  /// One-time email login codes (docs/security.md): off answers the three endpoints (request,
+  /// verify, password reset) 404; a code
   /// lives `login_code_ttl` and dies after `login_code_attempts` wrong guesses; code requests are
   /// limited per email and per client address (token buckets: this many per hour, all at once at
   /// most).
@@ -720,10 +721,13 @@ private:
   /// Why `password` may not be the password of the account with `email` (the registration
   /// rules), or nullopt when it may.
   static std::optional<std::string> password_problem(const std::string& password, const std::string& email);
-  /// Hashes `password` (on the CPU pool), stores it for `user` and revokes every login of theirs
-  /// but `keep`, closing their sockets with `reason`.
-  void replace_password(uuid user, std::string password, std::optional<uuid> keep, std::string reason,
-                        std::function<void(expected<bool, api_error>)> done);
+  /// argon2id of `password`, on the CPU pool.
+  void hash_password(std::string password, std::function<void(expected<std::string, api_error>)> done);
+  /// Stores `new_hash` for `user` while the stored hash is still `expected_hash` (and `keep` is
+  /// still live) and revokes every login of theirs but `keep`, closing their sockets with
+  /// `reason`; 409 when either changed meanwhile.
+  void replace_password(uuid user, std::string expected_hash, std::string new_hash, std::optional<uuid> keep,
+                        std::string reason, std::function<void(expected<bool, api_error>)> done);
   /// Opens a login (tokens) for a user who proved who they are.
   void open_login(uuid user, std::string role, std::string display_name, std::string user_agent,
                   std::function<void(expected<login_result, api_error>)> done);

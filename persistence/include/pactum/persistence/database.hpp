@@ -374,11 +374,17 @@ public:
   /// tokens stay, so a replay is still recognised). True when it was live.
   void revoke_login(uuid user, uuid login, std::function<void(result<bool>)> done);
 
-  /// Revokes every live login of `user` except `keep` (none when nullopt) and deletes their
-  /// access tokens and tickets, in one transaction; with `new_password_hash` the user's password
-  /// is replaced in the same transaction. Answers the revoked logins; `not_found` when there is
-  /// no such user.
-  void revoke_logins(uuid user, std::optional<uuid> keep, std::optional<std::string> new_password_hash,
+  /// Revokes every live login of `user` except `keep` (none when nullopt), deletes their access
+  /// tokens and tickets and the user's tokens from before logins existed, in one transaction with
+  /// the user's row locked against concurrent logins. With `password` the hash is replaced in
+  /// the same transaction, but only while it is still `password->expected_hash` (the one the
+  /// caller verified) and, with `keep`, while that login is still live: `conflict` otherwise, and
+  /// nothing is changed. Answers the revoked logins; `not_found` when there is no such user.
+  struct password_swap {
+    std::string expected_hash;
+    std::string new_hash;
+  };
+  void revoke_logins(uuid user, std::optional<uuid> keep, std::optional<password_swap> password,
                      std::function<void(result<std::vector<uuid>>)> done);
 
   /// The user's live logins (not revoked, refresh not expired), newest first, at most 100.
