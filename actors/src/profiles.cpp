@@ -405,7 +405,7 @@ void runtime::login_with_code(std::string email, std::string code, login_context
         return fail();
       login_succeeded(email);
       auto& u = *r->user;
-      open_login(u.id, u.role, u.display_name, agent,
+      open_login(u.id, u.role, u.display_name, agent, u.password_hash,
                  [svc = &services_(), addr, done](expected<login_result, api_error> in) {
                    if (in)
                      audit(*svc, {in->who.user, in->who.role, addr}, "login_code.verify",

@@ -670,17 +670,22 @@ std::optional<std::string> runtime::password_problem(const std::string& password
   return std::nullopt;
 }
 
+namespace {
+/// argon2id of `password` with the configured costs, on the calling thread; wipes `password`.
+expected<std::string, api_error> argon2id(std::string& password, const runtime_config& cfg) {
+  char buf[crypto_pwhash_STRBYTES];
+  int rc = crypto_pwhash_str_alg(buf, password.data(), password.size(), cfg.pwhash_opslimit, cfg.pwhash_memlimit,
+                                 crypto_pwhash_ALG_ARGON2ID13);
+  sodium_memzero(password.data(), password.size());
+  if (rc != 0)
+    return make_api_error(503, error_code::overloaded, "out of memory; retry shortly");
+  return std::string{buf};
+}
+} // namespace
+
 void runtime::hash_password(std::string password, std::function<void(expected<std::string, api_error>)> done) {
   auto* self = impl_.get();
-  auto job = [self, password = std::move(password), done]() mutable {
-    char buf[crypto_pwhash_STRBYTES];
-    int rc = crypto_pwhash_str_alg(buf, password.data(), password.size(), self->svc.cfg.pwhash_opslimit,
-                                   self->svc.cfg.pwhash_memlimit, crypto_pwhash_ALG_ARGON2ID13);
-    sodium_memzero(password.data(), password.size());
-    if (rc != 0)
-      return done(make_api_error(503, error_code::overloaded, "out of memory; retry shortly"));
-    done(std::string{buf});
-  };
+  auto job = [self, password = std::move(password), done]() mutable { done(argon2id(password, self->svc.cfg)); };
   if (!self->cpu.post(std::move(job)))
     done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
 }
@@ -733,6 +738,8 @@ void runtime::change_password(principal who, std::string current, std::string ne
     if (auto wait = self->throttle.retry_after(email, who.address); wait > 0)
       return done(throttled(wait));
     auto keep = uuid::parse(who.session_id);
+    if (!keep) // the login that asks stays: a token from before logins has none
+      return done(make_api_error(401, error_code::unauthorized, "this token predates logins; log in again"));
     auto job = [this, self, who, hash = found->password_hash, email, current = std::move(current),
                 next = std::move(next), keep, done]() mutable {
       bool ok = crypto_pwhash_str_verify(hash.c_str(), current.data(), current.size()) == 0;
@@ -741,11 +748,11 @@ void runtime::change_password(principal who, std::string current, std::string ne
         self->throttle.failed(email, who.address);
         return done(make_api_error(403, error_code::forbidden, "wrong password"));
       }
-      hash_password(std::move(next), [this, who, hash, keep, done](expected<std::string, api_error> fresh) {
-        if (!fresh)
-          return done(fresh.error());
-        replace_password(who.user, hash, std::move(*fresh), keep, "the password was changed", done);
-      });
+      // Still on the CPU pool: the new hash in the same job (not a second trip through the queue).
+      auto fresh = argon2id(next, self->svc.cfg);
+      if (!fresh)
+        return done(fresh.error());
+      replace_password(who.user, hash, std::move(*fresh), keep, "the password was changed", done);
     };
     if (!self->cpu.post(std::move(job)))
       done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
@@ -1130,19 +1137,24 @@ void runtime::login_succeeded(const std::string& email) {
 }
 
 void runtime::open_login(uuid user, std::string role, std::string display_name,
-                         std::string user_agent,
+                         std::string user_agent, std::string current_hash,
                          std::function<void(expected<login_result, api_error>)> done) {
   auto pair = impl_->new_pair();
   persistence::login_row login{uuid::v7(), user, 0, 0, user_agent.substr(0, 256),
                                pair.refresh_expires_at};
   principal who{user, std::move(role), std::move(display_name), login.id.str()};
   login_result out{who, pair.access, pair.access_expires_at, pair.refresh, pair.refresh_expires_at};
-  impl_->svc.db->create_login(std::move(login), std::move(pair.grants),
-                              [out, done](persistence::result<persistence::unit> r) {
-                                if (!r)
-                                  return done(from_persistence(r.error()));
-                                done(out);
-                              });
+  impl_->svc.db->create_login(
+    std::move(login), std::move(pair.grants),
+    [out, done](persistence::result<persistence::unit> r) {
+      if (!r && r.error().code == persistence::errc::conflict)
+        return done(make_api_error(401, error_code::unauthorized,
+                                   "the account changed while logging in; log in again"));
+      if (!r)
+        return done(from_persistence(r.error()));
+      done(out);
+    },
+    std::move(current_hash));
 }
 
 bool runtime::drain(std::chrono::milliseconds timeout) {

@@ -144,7 +144,7 @@ const std::pair<const char*, std::string> pool_statements[] = {
   {"lock_password", "select password_hash from users where id = $1 for share"},
   {"lock_user_for_logins", "select password_hash from users where id = $1 for no key update"},
   {"lock_live_login",
-   "select 1 from auth_sessions where id = $1 and user_id = $2 and revoked_at is null for update"},
+   "select 1 from auth_sessions where id = $1 and user_id = $2 and revoked_at is null for no key update"},
   {"set_password", "update users set password_hash = $2 where id = $1"},
   {"drop_loginless_tokens", "delete from auth_tokens where user_id = $1 and session_id is null"},
   {"revoke_logins",
@@ -682,9 +682,9 @@ void database::revoke_logins(uuid user, std::optional<uuid> keep, std::optional<
     "revoke_logins", std::move(done),
     [user, keep, password = std::move(password)](pqxx::connection& conn) -> result<std::vector<uuid>> {
       pqxx::work tx{conn};
-      // The user row first, locked so that it conflicts with create_login's share lock: a login
-      // in progress either commits before (and is revoked here) or checks after (and is refused
-      // or is genuinely later).
+      // The user row first, locked so that it conflicts with create_login's share lock (taken by
+      // password and code logins alike): a login in progress either commits before (and is
+      // revoked here) or checks after (and is refused, or is genuinely later).
       auto user_row = tx.exec_prepared("lock_user_for_logins", user.str());
       if (user_row.empty())
         return make_failure(errc::not_found, "no such user");

@@ -256,6 +256,35 @@ TEST_F(AccountsTest, ALoginRacingAPasswordChangeNeverOutlivesIt) {
     ASSERT_TRUE(revoked.has_value());
     EXPECT_EQ(std::count(revoked->begin(), revoked->end(), pending), 1) << "and then revokes it";
   }
+  // 3. A change checked the stored hash, and a reset commits another one before the change writes.
+  using swap = database::password_swap;
+  auto keep = new_login("k");
+  {
+    auto [c, tx] = hold("update users set password_hash = '$argon2id$reset' where id = '" + user_.id.str() + "'");
+    auto change = std::async(std::launch::async, [&] {
+      return await<std::vector<uuid>>([&](auto cb) {
+        db_->revoke_logins(user_.id, keep, swap{"$argon2id$changed", "$argon2id$attacker"}, cb);
+      });
+    });
+    EXPECT_EQ(change.wait_for(300ms), std::future_status::timeout) << "the change waits for the reset";
+    tx->commit();
+    EXPECT_EQ(code_of(change.get()), errc::conflict);
+    EXPECT_EQ(await<user_row>([&](auto cb) { db_->find_user(user_.id, cb); })->password_hash, "$argon2id$reset");
+    EXPECT_TRUE(access_ok("k")) << "nothing revoked";
+  }
+  // 4. The login that asks for the change is revoked (uncommitted) while the change runs.
+  {
+    auto [c, tx] = hold("update auth_sessions set revoked_at = now() where id = '" + keep.str() + "'");
+    auto change = std::async(std::launch::async, [&] {
+      return await<std::vector<uuid>>([&](auto cb) {
+        db_->revoke_logins(user_.id, keep, swap{"$argon2id$reset", "$argon2id$attacker"}, cb);
+      });
+    });
+    EXPECT_EQ(change.wait_for(300ms), std::future_status::timeout) << "the change waits for the revocation";
+    tx->commit();
+    EXPECT_EQ(code_of(change.get()), errc::conflict) << "a revoked login cannot change the password";
+    EXPECT_EQ(await<user_row>([&](auto cb) { db_->find_user(user_.id, cb); })->password_hash, "$argon2id$reset");
+  }
 }
 
 } // namespace

@@ -146,11 +146,10 @@ export async function changePassword(current_password: string, new_password: str
 }
 /** Revokes every login of the user, this one included, then forgets the session here. */
 export async function logoutEverywhere() {
-  try {
-    await api("DELETE", "/api/v1/users/me/sessions");
-  } finally {
-    setSession(null);
-  }
+  // Only a success forgets the session: on a failure the user must see that the other devices
+  // may still be logged in (a 401 whose refresh fails already signs out in api()).
+  await api("DELETE", "/api/v1/users/me/sessions");
+  setSession(null);
 }
 export async function wsTicket(): Promise<string> {
   const r = await api<{ ticket: string }>("POST", "/api/v1/ws-ticket");

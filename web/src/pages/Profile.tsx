@@ -239,7 +239,7 @@ function AccountSecurity() {
       await logoutEverywhere();
       navigate("/login");
     } catch (err) {
-      setStatus({ kind: "error", text: errorText(err) });
+      setStatus({ kind: "error", text: `Could not log out everywhere: ${errorText(err)}. Your other devices may still be logged in; try again.` });
       setBusy(false);
     }
   };

@@ -729,8 +729,10 @@ private:
   void replace_password(uuid user, std::string expected_hash, std::string new_hash, std::optional<uuid> keep,
                         std::string reason, std::function<void(expected<bool, api_error>)> done);
   /// Opens a login (tokens) for a user who proved who they are.
+  /// The login is stored only while the user's password hash is still `current_hash` (what the
+  /// proof read), so a reset, a log out everywhere or an erasure committed meanwhile wins.
   void open_login(uuid user, std::string role, std::string display_name, std::string user_agent,
-                  std::function<void(expected<login_result, api_error>)> done);
+                  std::string current_hash, std::function<void(expected<login_result, api_error>)> done);
 
   // For social.cpp: the client and the per-creator refresh limit, published once.
   struct social_state;
