@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <memory>
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -370,41 +371,59 @@ void runtime::request_login_code(std::string email, login_context ctx,
   done(true);
 }
 
-void runtime::login_with_code(std::string email, std::string code, login_context ctx,
-                              std::function<void(expected<login_result, api_error>)> done) {
-  auto& cfg = config();
-  if (!cfg.login_codes)
-    return done(make_error(404, error_code::not_found, "login by email code is not enabled"));
-  email = normalised_email(std::move(email));
-  // Every attempt is audited like a password login: failures anonymously, by the email's hash.
-  auto failed_login = [svc = &services_(), email, addr = ctx.client_address](const char* outcome) {
-    audit(*svc, audit_actor::anonymous(addr), "login_code.verify", "", outcome,
-          {{"email_hash", email_hash(email)}});
-  };
+namespace {
+/// An emailed-code refusal in the audit log: anonymous, by the email's hash.
+void audit_code_refusal(services& svc, const char* action, const std::string& email, const std::string& address,
+                        const char* outcome) {
+  audit(svc, audit_actor::anonymous(address), action, "", outcome, {{"email_hash", email_hash(email)}});
+}
+} // namespace
+
+void runtime::use_emailed_code(std::string email, std::string code, std::string address, const char* action,
+                               std::function<void(api_error)> refuse,
+                               std::function<void(std::function<void()>)> prepare,
+                               std::function<void(persistence::user_row)> accepted) {
   // The password login's throttle: a wrong code is a failed login for this email and address.
-  if (auto wait = login_wait(email, ctx.client_address); wait > 0) {
-    failed_login("rate_limited");
+  if (auto wait = login_wait(email, address); wait > 0) {
+    audit_code_refusal(services_(), action, email, address, "rate_limited");
     auto e = make_error(429, error_code::rate_limited, "too many failed logins; retry later");
     e.retry_after_s = wait;
-    return done(std::move(e));
+    return refuse(std::move(e));
   }
-  auto fail = [this, email, addr = ctx.client_address, done, failed_login]() {
-    login_failed(email, addr);
-    failed_login("unauthorized");
-    done(make_error(401, error_code::unauthorized, "wrong or expired code"));
+  auto fail = [this, email, address, action, refuse]() {
+    login_failed(email, address);
+    audit_code_refusal(services_(), action, email, address, "unauthorized");
+    refuse(make_error(401, error_code::unauthorized, "wrong or expired code"));
   };
   if (email.empty() || email.size() > 254 || !plausible_code(code))
     return fail();
-  persistence::use_login_code(
-    database_(), email, code_hash(email, code), cfg.login_code_attempts,
-    [this, email, agent = ctx.user_agent, addr = ctx.client_address, fail,
-     done](persistence::result<persistence::code_check> r) {
-      if (!r)
-        return done(storage_error(r.error()));
-      if (r->outcome != persistence::code_outcome::accepted)
-        return fail();
-      login_succeeded(email);
-      auto& u = *r->user;
+  auto spend = [this, email, code = std::move(code), fail, refuse, accepted = std::move(accepted)]() {
+    persistence::use_login_code(
+      database_(), email, code_hash(email, code), config().login_code_attempts,
+      [this, email, fail, refuse, accepted](persistence::result<persistence::code_check> r) {
+        if (!r)
+          return refuse(storage_error(r.error()));
+        if (r->outcome != persistence::code_outcome::accepted)
+          return fail();
+        login_succeeded(email);
+        accepted(std::move(*r->user));
+      });
+  };
+  if (prepare)
+    prepare(std::move(spend));
+  else
+    spend();
+}
+
+void runtime::login_with_code(std::string email, std::string code, login_context ctx,
+                              std::function<void(expected<login_result, api_error>)> done) {
+  if (!config().login_codes)
+    return done(make_error(404, error_code::not_found, "login by email code is not enabled"));
+  // Every attempt is audited like a password login.
+  use_emailed_code(
+    normalised_email(std::move(email)), std::move(code), ctx.client_address, "login_code.verify",
+    [done](api_error e) { done(std::move(e)); }, nullptr,
+    [this, agent = ctx.user_agent, addr = ctx.client_address, done](persistence::user_row u) {
       open_login(u.id, u.role, u.display_name, agent, u.password_hash,
                  [svc = &services_(), addr, done](expected<login_result, api_error> in) {
                    if (in)
@@ -417,57 +436,37 @@ void runtime::login_with_code(std::string email, std::string code, login_context
 
 void runtime::reset_password(std::string email, std::string code, std::string next, login_context ctx,
                              std::function<void(expected<bool, api_error>)> done) {
-  auto& cfg = config();
-  if (!cfg.login_codes)
+  if (!config().login_codes)
     return done(make_error(404, error_code::not_found, "login by email code is not enabled"));
   email = normalised_email(std::move(email));
-  // Audited like a code login: failures anonymously, by the email's hash.
-  auto failed = [svc = &services_(), email, addr = ctx.client_address](const char* outcome) {
-    audit(*svc, audit_actor::anonymous(addr), "password.reset", "", outcome, {{"email_hash", email_hash(email)}});
-  };
   // The rules first, so a refused password does not use up the code.
   if (auto bad = password_problem(next, email)) {
     auto e = make_error(400, error_code::bad_request, "some fields are invalid");
     e.fields.emplace_back("new_password", std::move(*bad));
-    failed("bad_request");
+    audit_code_refusal(services_(), "password.reset", email, ctx.client_address, "bad_request");
     return done(std::move(e));
   }
-  if (auto wait = login_wait(email, ctx.client_address); wait > 0) {
-    failed("rate_limited");
-    auto e = make_error(429, error_code::rate_limited, "too many failed logins; retry later");
-    e.retry_after_s = wait;
-    return done(std::move(e));
-  }
-  auto fail = [this, email, addr = ctx.client_address, done, failed]() {
-    login_failed(email, addr);
-    failed("unauthorized");
-    done(make_error(401, error_code::unauthorized, "wrong or expired code"));
+  // The new hash before the code is spent, so that once it is spent only the database can fail
+  // the reset.
+  auto fresh = std::make_shared<std::string>();
+  auto prepare = [this, next = std::move(next), fresh, done](std::function<void()> spend) mutable {
+    hash_password(std::move(next), [fresh, spend = std::move(spend), done](expected<std::string, api_error> h) {
+      if (!h)
+        return done(h.error());
+      *fresh = std::move(*h);
+      spend();
+    });
   };
-  if (email.empty() || email.size() > 254 || !plausible_code(code))
-    return fail();
-  // The new hash first, so that once the code is spent only the database can fail the reset.
-  hash_password(std::move(next), [this, email, code = std::move(code), addr = ctx.client_address, fail,
-                                  done](expected<std::string, api_error> fresh) mutable {
-    if (!fresh)
-      return done(fresh.error());
-    auto& cfg = config();
-    persistence::use_login_code(
-      database_(), email, code_hash(email, code), cfg.login_code_attempts,
-      [this, email, fresh = std::move(*fresh), addr, fail, done](persistence::result<persistence::code_check> r) mutable {
-        if (!r)
-          return done(storage_error(r.error()));
-        if (r->outcome != persistence::code_outcome::accepted)
-          return fail();
-        login_succeeded(email);
-        auto& u = *r->user;
-        replace_password(u.id, u.password_hash, std::move(fresh), std::nullopt, "the password was reset",
-                         [svc = &services_(), user = u.id, role = u.role, addr, done](expected<bool, api_error> in) {
-                           audit(*svc, {user, role, addr}, "password.reset", user.str(),
-                                 audit_outcome(in ? nullptr : &in.error()));
-                           done(std::move(in));
-                         });
-      });
-  });
+  use_emailed_code(
+    email, std::move(code), ctx.client_address, "password.reset", [done](api_error e) { done(std::move(e)); },
+    std::move(prepare), [this, fresh, addr = ctx.client_address, done](persistence::user_row u) {
+      replace_password(u.id, u.password_hash, std::move(*fresh), std::nullopt, "the password was reset",
+                       [svc = &services_(), user = u.id, role = u.role, addr, done](expected<bool, api_error> in) {
+                         audit(*svc, {user, role, addr}, "password.reset", user.str(),
+                               audit_outcome(in ? nullptr : &in.error()));
+                         done(std::move(in));
+                       });
+    });
 }
 
 } // namespace pactum::actors

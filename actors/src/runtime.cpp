@@ -63,6 +63,17 @@ api_error make_api_error(int status, error_code code, std::string msg) {
   return api_error{status, code, std::move(msg), {}};
 }
 
+/// argon2id of `password` with the configured costs, on the calling thread; wipes `password`.
+expected<std::string, api_error> argon2id(std::string& password, const runtime_config& cfg) {
+  char buf[crypto_pwhash_STRBYTES];
+  int rc = crypto_pwhash_str_alg(buf, password.data(), password.size(), cfg.pwhash_opslimit, cfg.pwhash_memlimit,
+                                 crypto_pwhash_ALG_ARGON2ID13);
+  sodium_memzero(password.data(), password.size());
+  if (rc != 0)
+    return make_api_error(503, error_code::overloaded, "out of memory; retry shortly");
+  return std::string{buf};
+}
+
 /// The policy's refusal of `who` doing `what` in relation `rel`, as an api_error (nullopt: allowed).
 std::optional<api_error> refused(policy::action what, const principal& who,
                                  policy::relation rel = policy::relation::none) {
@@ -285,13 +296,11 @@ struct runtime::impl {
       sweeper = spawn_timer_sweeper(sys, &svc);
     // A fixed hash to verify against when the email is unknown, so that the answer takes as long
     // as for a wrong password (no user enumeration by timing).
-    char buf[crypto_pwhash_STRBYTES];
     std::string pw = new_token();
-    if (crypto_pwhash_str_alg(buf, pw.data(), pw.size(), svc.cfg.pwhash_opslimit,
-                              svc.cfg.pwhash_memlimit, crypto_pwhash_ALG_ARGON2ID13)
-        != 0)
+    auto dummy = argon2id(pw, svc.cfg);
+    if (!dummy)
       throw std::runtime_error("argon2id: out of memory");
-    dummy_hash = buf;
+    dummy_hash = std::move(*dummy);
     privacy = std::make_unique<privacy_service>(svc, privacy_db, *keys, cpu);
     campaigns = std::make_unique<campaign_service>(svc, sys);
     campaigns->heal_read_model();
@@ -411,13 +420,10 @@ void runtime::register_user(registration in,
     return done(std::move(err));
   auto* self = impl_.get();
   auto job = [self, in = std::move(in), done]() mutable {
-    char buf[crypto_pwhash_STRBYTES];
-    if (crypto_pwhash_str_alg(buf, in.password.data(), in.password.size(),
-                              self->svc.cfg.pwhash_opslimit, self->svc.cfg.pwhash_memlimit,
-                              crypto_pwhash_ALG_ARGON2ID13)
-        != 0)
-      return done(make_api_error(503, error_code::overloaded, "out of memory; retry shortly"));
-    persistence::user_row row{uuid::v7(), in.email, buf, in.display_name, in.role, now_millis()};
+    auto hash = argon2id(in.password, self->svc.cfg);
+    if (!hash)
+      return done(hash.error());
+    persistence::user_row row{uuid::v7(), in.email, std::move(*hash), in.display_name, in.role, now_millis()};
     principal who{row.id, row.role, row.display_name, {}};
     auto consents = std::move(in.consents);
     self->svc.db->create_user(std::move(row), [self, who, consents, done](
@@ -669,19 +675,6 @@ std::optional<std::string> runtime::password_problem(const std::string& password
     return "must not be your email address";
   return std::nullopt;
 }
-
-namespace {
-/// argon2id of `password` with the configured costs, on the calling thread; wipes `password`.
-expected<std::string, api_error> argon2id(std::string& password, const runtime_config& cfg) {
-  char buf[crypto_pwhash_STRBYTES];
-  int rc = crypto_pwhash_str_alg(buf, password.data(), password.size(), cfg.pwhash_opslimit, cfg.pwhash_memlimit,
-                                 crypto_pwhash_ALG_ARGON2ID13);
-  sodium_memzero(password.data(), password.size());
-  if (rc != 0)
-    return make_api_error(503, error_code::overloaded, "out of memory; retry shortly");
-  return std::string{buf};
-}
-} // namespace
 
 void runtime::hash_password(std::string password, std::function<void(expected<std::string, api_error>)> done) {
   auto* self = impl_.get();

@@ -62,6 +62,13 @@ answer_json(std::shared_ptr<http::request<http::string_body>> head,
   };
 }
 
+std::function<void(expected<bool, actors::api_error>)>
+answer_no_content(std::shared_ptr<http::request<http::string_body>> head, std::function<void(http_response)> send) {
+  return [head, send](expected<bool, actors::api_error> r) {
+    send(r ? no_content(*head) : error_response(*head, r.error()));
+  };
+}
+
 http_response json_response(const http::request<http::string_body>& req, http::status status,
                             const json& body) {
   return json_text(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -242,17 +249,13 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     if (method != http::verb::post)
       return wrong_method("POST");
     with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
-      gw.rt.logout(std::move(who), [head, send](expected<bool, actors::api_error> r) {
-        send(r ? no_content(*head) : error_response(*head, r.error()));
-      });
+      gw.rt.logout(std::move(who), answer_no_content(head, send));
     });
     return;
   }
   if (path == "/api/v1/users/me/sessions" && method == http::verb::delete_) {
     with_principal(req, client_address, gw, head, send, [&gw, head, send](actors::principal who) {
-      gw.rt.revoke_all_logins(std::move(who), [head, send](expected<bool, actors::api_error> r) {
-        send(r ? no_content(*head) : error_response(*head, r.error()));
-      });
+      gw.rt.revoke_all_logins(std::move(who), answer_no_content(head, send));
     });
     return;
   }
@@ -266,9 +269,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
                    [&gw, head, send, current = string_field(*body, "current_password"),
                     next = string_field(*body, "new_password")](actors::principal who) mutable {
                      gw.rt.change_password(std::move(who), std::move(current), std::move(next),
-                                           [head, send](expected<bool, actors::api_error> r) {
-                                             send(r ? no_content(*head) : error_response(*head, r.error()));
-                                           });
+                                           answer_no_content(head, send));
                    });
     return;
   }
@@ -298,9 +299,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
       return wrong_method("DELETE");
     auto id = std::string{path.substr(prefix.size())};
     with_principal(req, client_address, gw, head, send, [&gw, head, send, id](actors::principal who) {
-      gw.rt.revoke_login(std::move(who), id, [head, send](expected<bool, actors::api_error> r) {
-        send(r ? no_content(*head) : error_response(*head, r.error()));
-      });
+      gw.rt.revoke_login(std::move(who), id, answer_no_content(head, send));
     });
     return;
   }
@@ -358,9 +357,7 @@ void handle_rest(const http::request<http::string_body>& req, const std::string&
     auto verdict = string_field(*body, "verdict");
     with_principal(req, client_address, gw, head, send, [&gw, head, send, id, verdict](actors::principal who) {
       gw.rt.review_guard_hit(std::move(who), id, verdict,
-                             [head, send](expected<bool, actors::api_error> r) {
-                               send(r ? no_content(*head) : error_response(*head, r.error()));
-                             });
+                             answer_no_content(head, send));
     });
     return;
   }

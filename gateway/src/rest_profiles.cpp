@@ -143,9 +143,7 @@ bool handle_profiles_rest(const request& req, const std::string& client_address,
     gw.rt.reset_password(string_field(*body, "email"), string_field(*body, "code"),
                          string_field(*body, "new_password"),
                          actors::login_context{client_address, std::string{req[http::field::user_agent]}},
-                         [head, send](expected<bool, actors::api_error> r) {
-                           send(r ? no_content(*head) : error_response(*head, r.error()));
-                         });
+                         answer_no_content(head, send));
     return true;
   }
   if (constexpr std::string_view prefix = "/api/v1/admin/users/";

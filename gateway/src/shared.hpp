@@ -136,6 +136,10 @@ std::function<void(expected<std::string, actors::api_error>)>
 answer_json(std::shared_ptr<http::request<http::string_body>> head,
             std::function<void(http_response)> send, http::status ok = http::status::ok);
 
+/// The callback that answers `204 No Content` for a service's success, or its api_error.
+std::function<void(expected<bool, actors::api_error>)>
+answer_no_content(std::shared_ptr<http::request<http::string_body>> head, std::function<void(http_response)> send);
+
 /// The body as a JSON object; nullopt (415 or 400 already sent) when it is not one.
 std::optional<nlohmann::json> object_body(const http::request<http::string_body>& req,
                                           const std::function<void(http_response)>& send);

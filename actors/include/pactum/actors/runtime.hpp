@@ -30,6 +30,7 @@
 
 namespace pactum::persistence {
 class database;
+struct user_row;
 }
 
 namespace pactum::payments {
@@ -728,6 +729,15 @@ private:
   /// `reason`; 409 when either changed meanwhile.
   void replace_password(uuid user, std::string expected_hash, std::string new_hash, std::optional<uuid> keep,
                         std::string reason, std::function<void(expected<bool, api_error>)> done);
+  /// What every use of an emailed code shares (a code login, a password reset): the login
+  /// throttle, the code's shape, then the code itself, spent when it matches; a wrong one is a
+  /// failed login. `prepare` (may be empty) runs once the cheap checks passed and before the code
+  /// is spent: it calls its argument to go on, or answers the request itself. Refusals go to
+  /// `refuse` and are audited as `action`, anonymously with the email's hash.
+  void use_emailed_code(std::string email, std::string code, std::string address, const char* action,
+                        std::function<void(api_error)> refuse,
+                        std::function<void(std::function<void()>)> prepare,
+                        std::function<void(persistence::user_row)> accepted);
   /// Opens a login (tokens) for a user who proved who they are.
   /// The login is stored only while the user's password hash is still `current_hash` (what the
   /// proof read), so a reset, a log out everywhere or an erasure committed meanwhile wins.
