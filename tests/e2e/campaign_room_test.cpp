@@ -4,6 +4,7 @@
 // any conversation; an offer is refused; the contact guard still masks; the member limit holds;
 // a creator who comes before the brand still finds the room; the room survives a restart.
 
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -75,10 +76,21 @@ protected:
   }
 
   /// The message.posted events on `stream` that arrive within `wait`, by client_id.
-  static std::map<std::string, int> posted(ws_client& c, const std::string& stream, std::chrono::milliseconds wait) {
+  /// The `message.posted` pushes on `stream` by client_id: read until each of `expected` has
+  /// arrived (at most 10 s), then 300 ms more, so that a duplicate would be counted too.
+  static std::map<std::string, int> posted(ws_client& c, const std::string& stream,
+                                           const std::vector<std::string>& expected) {
     std::map<std::string, int> out;
-    auto deadline = std::chrono::steady_clock::now() + wait;
+    auto all_seen = [&] {
+      return std::all_of(expected.begin(), expected.end(), [&](const std::string& id) { return out.count(id) > 0; });
+    };
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    bool draining = false;
     while (std::chrono::steady_clock::now() < deadline) {
+      if (!draining && all_seen()) {
+        draining = true;
+        deadline = std::chrono::steady_clock::now() + 300ms;
+      }
       auto ev = c.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
       if (!ev)
         break;
@@ -152,7 +164,7 @@ TEST_F(CampaignRoomE2E, BrandAndApprovedCreatorsChatInTheRoomStrangersAndOffersA
   auto reply = a.request(json{{"type", "message.send"}, {"conversation", conv}, {"client_id", "ann-1"}, {"text", "Got it"}});
   ASSERT_EQ(reply["type"], "ok") << reply.dump();
   for (auto* ws : {&b, &a, &o}) {
-    auto seen = posted(*ws, stream, 1500ms);
+    auto seen = posted(*ws, stream, {"brief-1", "ann-1"});
     EXPECT_EQ(seen["brief-1"], 1);
     EXPECT_EQ(seen["ann-1"], 1);
     EXPECT_EQ(seen.size(), 2u);

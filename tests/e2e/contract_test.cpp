@@ -278,7 +278,9 @@ TEST_F(ContractEndToEnd, DeclinedAndInvalidCardsLeaveTheContractWaitingForAnothe
 TEST_F(ContractEndToEnd, AnUndeliveredContractRefundsAtItsDeadlineAndAReviewLapseReleases) {
   start({"--contract-day-ms", "3000", "--review-window-s", "2"});
   auto late = deal(10'000, 1, 1);   // one (3-second) day to deliver
-  auto silent = deal(20'000, 1, 2); // delivered, then never reviewed
+  // Delivered, then never reviewed. Five days (15 s) to deliver: its delivery deadline must not
+  // come before a slow build has funded it and delivered (what lapses here is the review).
+  auto silent = deal(20'000, 1, 5);
   ASSERT_EQ(act(brand_, late, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
   ASSERT_EQ(act(brand_, silent, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
   await_status(silent, "funded");
@@ -624,7 +626,9 @@ TEST_F(ContractEndToEnd, ARefundJournaledButNeverSentBeforeACrashIsSentAfterTheR
   // The crash is real: the provider's call table is locked so the call cannot start, pactumd is
   // killed, and after the restart nobody reads or touches the contract (the test watches the
   // journal in PostgreSQL, which activates nothing).
-  start({"--contract-day-ms", "2000", "--timer-retry-ms", "500"});
+  // A 6-second day: the lock on the provider's calls must be taken before the deadline refunds,
+  // after funding is seen, on however slow a build.
+  start({"--contract-day-ms", "6000", "--timer-retry-ms", "500"});
   auto contract = deal(7'000, 1, 1);
   ASSERT_EQ(act(brand_, contract, "fund", {{"key", "f"}, {"payment_method", good_card}}).status, 200);
   await_status(contract, "funded");

@@ -242,8 +242,10 @@ TEST_F(PledgeEndToEnd, AMissedGoalVoidsEveryPledgeAndReleasesEveryAuthorization)
 TEST_F(PledgeEndToEnd, TheEndDateFiresAfterARestartThatSpannedIt) {
   ASSERT_EQ(run_pactumd("--set-kyc " + creator_.email + "=verified"), 0);
   auto backer = make_account(ep(), "brand", "Bea");
-  auto end_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(4'000);
-  auto id = campaign(1'000, json::array({json{{"title", "Standard"}, {"price", 1'000}, {"quantity", 0}}}), 4'000);
+  // 8 s: creating, launching, pledging and seeing the authorization must fit before the end on
+  // a sanitizer build too (the test sleeps until the end either way).
+  auto end_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(8'000);
+  auto id = campaign(1'000, json::array({json{{"title", "Standard"}, {"price", 1'000}, {"quantity", 0}}}), 8'000);
   ASSERT_EQ(back(backer, id, 0).status, 200);
   await(id, [](const json& v) { return v["pledged"] == 1'000; });
   server_.reset(); // down across the end date
