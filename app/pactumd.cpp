@@ -161,6 +161,7 @@ struct options {
   size_t auth_cache_ttl_ms = 30'000;
   size_t auth_cache_entries = 100'000;
   size_t billing_interval_ms = 60'000;
+  size_t billing_end_grace_ms = 60'000;
   size_t max_room_members = 200;
   size_t retention_interval_s = 3600;
   size_t retention_tokens_s = 24 * 3600;
@@ -373,6 +374,9 @@ Every option can also be set in the environment (shown in brackets); a flag wins
   --auth-cache-entries N    access tokens cached at most [PACTUM_AUTH_CACHE_ENTRIES] (100000)
   --billing-interval-ms N   cpc/cpv campaigns bill valid clicks and views every N ms; 0 never
                             [PACTUM_BILLING_INTERVAL_MS] (60000)
+  --billing-end-grace-ms N  a cpc campaign's end waits up to N ms for the verdicts on clicks made
+                            before it, then bills; 0 bills what is judged
+                            [PACTUM_BILLING_END_GRACE_MS] (60000)
   --retention-interval-s N  delete ended tokens, logins, login codes and sent mail every N s
                             (and at start); 0 never [PACTUM_RETENTION_INTERVAL_S] (3600)
   --retention-tokens-s N    keep tokens N s past their expiry [PACTUM_RETENTION_TOKENS_S] (86400)
@@ -531,6 +535,7 @@ options parse(int argc, char** argv) {
     {"auth-cache-ttl-ms", "PACTUM_AUTH_CACHE_TTL_MS"},
     {"auth-cache-entries", "PACTUM_AUTH_CACHE_ENTRIES"},
     {"billing-interval-ms", "PACTUM_BILLING_INTERVAL_MS"},
+    {"billing-end-grace-ms", "PACTUM_BILLING_END_GRACE_MS"},
     {"retention-interval-s", "PACTUM_RETENTION_INTERVAL_S"},
     {"retention-tokens-s", "PACTUM_RETENTION_TOKENS_S"},
     {"retention-logins-s", "PACTUM_RETENTION_LOGINS_S"},
@@ -721,6 +726,7 @@ options parse(int argc, char** argv) {
     else if (name == "auth-cache-ttl-ms") o.auth_cache_ttl_ms = to_size(name, v);
     else if (name == "auth-cache-entries") o.auth_cache_entries = to_size(name, v);
     else if (name == "billing-interval-ms") o.billing_interval_ms = to_size(name, v);
+    else if (name == "billing-end-grace-ms") o.billing_end_grace_ms = to_size(name, v);
     else if (name == "retention-interval-s") o.retention_interval_s = to_size(name, v);
     else if (name == "retention-tokens-s") o.retention_tokens_s = to_size(name, v);
     else if (name == "retention-logins-s") o.retention_logins_s = to_size(name, v);
@@ -954,6 +960,7 @@ int main(int argc, char** argv) {
   rcfg.timer_retry = std::chrono::milliseconds(
     std::max<size_t>(opt.timer_retry_ms == 0 ? 10 * rcfg.timer_sweep_interval.count() : opt.timer_retry_ms, 10));
   rcfg.billing_interval = std::chrono::milliseconds(opt.billing_interval_ms == 0 ? 0 : std::max<size_t>(opt.billing_interval_ms, 10));
+  rcfg.billing_end_grace = std::chrono::milliseconds(opt.billing_end_grace_ms);
   rcfg.pwhash_memlimit = opt.pwhash_memlimit_kib * 1024;
   rcfg.access_ttl = std::chrono::seconds(opt.access_token_ttl_s);
   rcfg.refresh_ttl = std::chrono::seconds(opt.refresh_token_ttl_s);

@@ -67,6 +67,9 @@ constexpr auto max_call_backoff = std::chrono::seconds(60);
 
 /// The most tracking rows one performance bill counts (a backlog is billed over several rounds).
 constexpr size_t max_bill_rows = 100'000;
+/// How soon a performance contract's end counts again while clicks from before it await their
+/// verdicts (at most `billing_end_grace` past the end).
+constexpr auto end_recount_delay = std::chrono::milliseconds(250);
 
 } // namespace
 
@@ -225,15 +228,26 @@ void count_units(self_ptr self) {
   auto handle = caf::actor_cast<caf::actor>(self);
   auto id = st.id;
   auto after = m.billed_through;
+  // Traffic from the funding to the end (the campaign's, or the delivery deadline's) is the
+  // contract's. The count at the end also asks whether anything from before it is left for a
+  // later count: a click made in the last moments may still await its verdict, and the end
+  // waits for it (up to the grace).
+  const millis end = m.running_deadline();
+  const bool check = st.then_timer && end != 0 && st.svc->now() < end + st.svc->cfg.billing_end_grace.count();
   persistence::claim_unbilled(
-    *st.svc->db, id, m.performance->campaign, m.creator, m.performance->model, after, m.funded_at,
-    max_bill_rows, [handle, id, after](persistence::result<persistence::unbilled_units> r) {
+    *st.svc->db,
+    persistence::unbilled_query{id, m.performance->campaign, m.creator, m.performance->model, after,
+                                m.funded_at, end, max_bill_rows, check},
+    [handle, id, after](persistence::result<persistence::unbilled_units> r) {
       contract::bill b{after, after, 0};
-      if (!r)
+      bool complete = true;
+      if (!r) {
         spdlog::warn("contract {}: unbilled units not counted: {}", id.str(), r.error().message);
-      else
+      } else {
         b = contract::bill{after, r.value().through, r.value().units};
-      caf::anon_send(handle, contract_atom_v, contract_command{b});
+        complete = r.value().complete;
+      }
+      caf::anon_send(handle, contract_atom_v, contract_command{b, {}, complete});
     });
 }
 
@@ -629,7 +643,14 @@ caf::behavior running(self_ptr self) {
       }
       if (auto* b = std::get_if<contract::bill>(&c.cmd); b && c.role.empty()) {
         st.counting = false; // the count's answer
-        const bool last = std::exchange(st.then_timer, false);
+        bool last = std::exchange(st.then_timer, false);
+        if (last && !c.complete) {
+          // The end's count left clicks from before the end awaiting their verdicts: what it
+          // counted is billed now, the rest after the next count; the end is decided after that.
+          spdlog::debug("contract {}: end waits for clicks still being judged", st.id.str());
+          self->delayed_send(self, end_recount_delay, timer_atom_v, std::string{"end_recount"}, millis{0});
+          last = false;
+        }
         if (b->units <= 0) {
           if (last)
             enqueue(self, contract_command{contract::timer_fired{}}, {});

@@ -71,6 +71,10 @@ struct contract_command {
   /// The sender's account role for the authorization policy; empty for the system's own commands
   /// (provider outcomes, timers), which the policy does not judge.
   std::string role = {};
+  /// A `bill` answering a performance contract's count at its end: false while something of the
+  /// contract's from before the end was left for a later count (a click still awaiting its
+  /// verdict), so the end waits and counts again.
+  bool complete = true;
 };
 
 /// A command to a user's wallet: the owner's withdrawal (the actor adds what the ledger allows)

@@ -41,47 +41,59 @@ void performance_pricing(database& db, uuid conversation,
     });
 }
 
-void claim_unbilled(database& db, uuid contract, uuid campaign, uuid creator, std::string model,
-                    int64_t after, millis since, size_t limit,
-                    std::function<void(result<unbilled_units>)> done) {
-  submit<unbilled_units>(
-    db, "claim_unbilled", std::move(done),
-    [contract, campaign, creator, model = std::move(model), after, since,
-     limit](pqxx::connection& conn) -> result<unbilled_units> {
-      pqxx::work tx{conn};
-      const auto n = static_cast<int64_t>(std::clamp<size_t>(limit, 1, 1'000'000));
-      // The rows are locked in id order (every claimer orders the same way, so two claimers wait
-      // for each other instead of deadlocking); a row another contract claimed meanwhile is
-      // re-checked after its claimer's commit and left out.
-      pqxx::result rows;
-      if (model == "cpc")
-        rows = tx.exec_params(
-          "with picked as ("
-          " select id from link_clicks where campaign_id = $1 and creator_id = $2"
-          " and verdict = 'valid' and billed_at is null and (claimed_by is null or claimed_by = $6)"
-          " and id > $3 and at >= " PACTUM_TS("$4")
-          " and id < coalesce((select min(id) from link_clicks where verdict = 'pending'),"
-          "                   9223372036854775807)"
-          " order by id limit $5 for update),"
-          " claimed as (update link_clicks l set claimed_by = $6 from picked where l.id = picked.id"
-          "  returning l.id)"
-          " select coalesce(max(id), 0), count(*), count(*) from claimed",
-          campaign.str(), creator.str(), after, since, n, contract.str());
-      else
-        rows = tx.exec_params(
-          "with picked as ("
-          " select id from content_view_deltas where campaign_id = $1 and creator_id = $2"
-          " and billed_at is null and (claimed_by is null or claimed_by = $6)"
-          " and id > $3 and at >= " PACTUM_TS("$4")
-          " order by id limit $5 for update),"
-          " claimed as (update content_view_deltas d set claimed_by = $6 from picked"
-          "  where d.id = picked.id returning d.id, d.views)"
-          " select coalesce(max(id), 0), coalesce(sum(views), 0)::bigint, count(*) from claimed",
-          campaign.str(), creator.str(), after, since, n, contract.str());
-      tx.commit();
-      return unbilled_units{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(),
-                            rows[0][2].as<int64_t>()};
-    });
+void claim_unbilled(database& db, unbilled_query q, std::function<void(result<unbilled_units>)> done) {
+  submit<unbilled_units>(db, "claim_unbilled", std::move(done), [q = std::move(q)](pqxx::connection& conn) -> result<unbilled_units> {
+    pqxx::work tx{conn};
+    const auto n = static_cast<int64_t>(std::clamp<size_t>(q.limit, 1, 1'000'000));
+    const int64_t until = q.until > 0 ? q.until : int64_t{253'402'300'799'999}; // 0: 9999-12-31
+    const bool cpc = q.model == "cpc";
+    // The rows are locked in id order (every claimer orders the same way, so two claimers wait
+    // for each other instead of deadlocking); a row another contract claimed meanwhile is
+    // re-checked after its claimer's commit and left out.
+    pqxx::result rows;
+    if (cpc)
+      rows = tx.exec_params(
+        "with picked as ("
+        " select id from link_clicks where campaign_id = $1 and creator_id = $2"
+        " and verdict = 'valid' and billed_at is null and (claimed_by is null or claimed_by = $6)"
+        " and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$7")
+        " and id < coalesce((select min(id) from link_clicks where verdict = 'pending'),"
+        "                   9223372036854775807)"
+        " order by id limit $5 for update),"
+        " claimed as (update link_clicks l set claimed_by = $6 from picked where l.id = picked.id"
+        "  returning l.id)"
+        " select coalesce(max(id), 0), count(*), count(*) from claimed",
+        q.campaign.str(), q.creator.str(), q.after, q.since, n, q.contract.str(), until);
+    else
+      rows = tx.exec_params(
+        "with picked as ("
+        " select id from content_view_deltas where campaign_id = $1 and creator_id = $2"
+        " and billed_at is null and (claimed_by is null or claimed_by = $6)"
+        " and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$7")
+        " order by id limit $5 for update),"
+        " claimed as (update content_view_deltas d set claimed_by = $6 from picked"
+        "  where d.id = picked.id returning d.id, d.views)"
+        " select coalesce(max(id), 0), coalesce(sum(views), 0)::bigint, count(*) from claimed",
+        q.campaign.str(), q.creator.str(), q.after, q.since, n, q.contract.str(), until);
+    unbilled_units out{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>()};
+    if (q.check_complete) {
+      // Anything of the contract's in range above what this count reached: a click still
+      // awaiting its verdict, a valid one held back behind another campaign's pending click, or
+      // rows beyond the limit. (This transaction sees its own claims: those rows are below.)
+      const int64_t above = out.rows > 0 ? out.through : q.after;
+      auto left = tx.exec_params(
+        cpc ? "select exists (select 1 from link_clicks where campaign_id = $1 and creator_id = $2"
+              " and billed_at is null and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$5")
+              " and (verdict = 'pending' or (verdict = 'valid' and (claimed_by is null or claimed_by = $6))))"
+            : "select exists (select 1 from content_view_deltas where campaign_id = $1 and creator_id = $2"
+              " and billed_at is null and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$5")
+              " and (claimed_by is null or claimed_by = $6))",
+        q.campaign.str(), q.creator.str(), above, q.since, until, q.contract.str());
+      out.complete = !left[0][0].as<bool>();
+    }
+    tx.commit();
+    return out;
+  });
 }
 
 void mark_billed(database& db, uuid contract, uuid campaign, uuid creator, std::string model,

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "pactum/common/time.hpp"
 #include "pactum/persistence/database.hpp"
 #include "pactum/persistence/settlement_store.hpp"
 #include "started_database.hpp"
@@ -53,7 +54,7 @@ protected:
 
   unbilled_units claim(uuid contract, int64_t after, const std::string& model = "cpc", size_t limit = 100'000) {
     auto r = await<unbilled_units>([&](auto cb) {
-      claim_unbilled(*db_, contract, campaign_, creator_, model, after, 0, limit, cb);
+      claim_unbilled(*db_, unbilled_query{contract, campaign_, creator_, model, after, 0, 0, limit}, cb);
     });
     EXPECT_TRUE(r) << (r ? "" : r.error().message);
     return r ? *r : unbilled_units{};
@@ -128,6 +129,45 @@ TEST_F(SettlementStoreTest, ClicksFromTheOldestPendingOnAreNobodysYet) {
   EXPECT_GT(b.through, a.through);
 }
 
+TEST_F(SettlementStoreTest, TheCountAtTheEndStopsThereAndSaysWhatIsStillBeingJudged) {
+  // A contract that ends in a minute: two valid clicks, one awaiting its verdict, one valid after
+  // it, and two valid clicks made after the end.
+  const millis end = now_millis() + 60'000;
+  clicks(2);
+  clicks(1, "pending");
+  clicks(1);
+  sql("insert into link_clicks (code, campaign_id, creator_id, product_id, at, client_hash, verdict)"
+      " select 'c', '" + campaign_.str() + "', '" + creator_.str() + "', '" + product_.str()
+      + "', now() + interval '2 minutes', '\\x00'::bytea, 'valid' from generate_series(1, 2)");
+  auto count = [&](int64_t after, bool check) {
+    auto r = await<unbilled_units>([&](auto cb) {
+      claim_unbilled(*db_, unbilled_query{first_, campaign_, creator_, "cpc", after, 0, end, 100'000, check}, cb);
+    });
+    EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    return r ? *r : unbilled_units{};
+  };
+  auto a = count(0, true);
+  EXPECT_EQ(a.units, 2);
+  EXPECT_FALSE(a.complete) << "a click from before the end awaits its verdict";
+  sql("update link_clicks set verdict = 'valid' where verdict = 'pending'");
+  auto b = count(a.through, true);
+  EXPECT_EQ(b.units, 2) << "the judged click and the one behind it; none from after the end";
+  EXPECT_TRUE(b.complete);
+  auto c = count(b.through, true);
+  EXPECT_EQ(c.units, 0) << "clicks after the end are not the contract's";
+  EXPECT_TRUE(c.complete);
+  // A count cut short by its limit is not complete either.
+  clicks(3);
+  auto d = await<unbilled_units>([&](auto cb) {
+    claim_unbilled(*db_, unbilled_query{first_, campaign_, creator_, "cpc", b.through, 0, end, 2, true}, cb);
+  });
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->units, 2);
+  EXPECT_FALSE(d->complete);
+  // A contract without an end counts the clicks after the first one's end, and the one left over.
+  EXPECT_EQ(claim(second_, 0).units, 3);
+}
+
 TEST_F(SettlementStoreTest, TwoClaimsAtTheSameInstantSplitTheRows) {
   constexpr int total = 3'000;
   clicks(total);
@@ -137,7 +177,7 @@ TEST_F(SettlementStoreTest, TwoClaimsAtTheSameInstantSplitTheRows) {
     int64_t after = 0, units = 0;
     for (;;) {
       auto r = await<unbilled_units>([&](auto cb) {
-        claim_unbilled(*db_, contract, campaign_, creator_, "cpc", after, 0, 100, cb);
+        claim_unbilled(*db_, unbilled_query{contract, campaign_, creator_, "cpc", after, 0, 0, 100}, cb);
       });
       if (!r)
         throw std::runtime_error(r.error().message);

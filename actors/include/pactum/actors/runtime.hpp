@@ -181,6 +181,9 @@ struct runtime_config {
   /// contracts it asks per round.
   std::chrono::milliseconds billing_interval{60'000};
   size_t billing_batch = 10'000;
+  /// At a performance contract's end its last bill waits, at most this long past the end, for
+  /// the analytics pipeline to judge the clicks made before the end (0: it bills what is judged).
+  std::chrono::milliseconds billing_end_grace{60'000};
   /// Members of a campaign room at once: its brand and the creators who entered (campaign.room).
   size_t max_room_members = 200;
 };

@@ -40,20 +40,35 @@ struct unbilled_units {
   int64_t through = 0; ///< the highest row id counted (0: none)
   int64_t units = 0;
   int64_t rows = 0;
+  /// Asked for (`unbilled_query::check_complete`): no row of the contract's before `until` was
+  /// left for a later count. False while a click made before `until` still awaits its verdict
+  /// (or lies above another one that does), or when `limit` cut the count short.
+  bool complete = true;
 };
 
-/// Claims and counts the unbilled units of (campaign, creator) for `contract`: rows with id >
-/// `after` and a time `at` no earlier than `since` (the contract's funding: traffic before it is
-/// not the contract's), unclaimed or already claimed by this contract, at most `limit` rows in id
-/// order. In one transaction the rows get `claimed_by = contract` (migration 0035), so no other
+/// What `claim_unbilled` counts: the rows of (campaign, creator) with id > `after` and a time
+/// `at` in [`since`, `until`) (`until` 0: no end).
+struct unbilled_query {
+  uuid contract;
+  uuid campaign;
+  uuid creator;
+  std::string model; ///< "cpc" or "cpv"
+  int64_t after = 0;
+  millis since = 0; ///< the contract's funding: traffic before it is not the contract's
+  millis until = 0; ///< the contract's end: traffic after it is not the contract's either
+  size_t limit = 100'000;
+  bool check_complete = false; ///< answer `complete` (one more indexed probe)
+};
+
+/// Claims and counts the unbilled units of (campaign, creator) for `contract`: the rows of the
+/// query (see `unbilled_query`), unclaimed or already claimed by this contract, at most `limit`
+/// rows in id order. In one transaction the rows get `claimed_by = contract` (migration 0035), so no other
 /// contract of the same creator and campaign counts them: a row is billed by at most one
 /// contract. A claim the contract did not bill (a crash, a refused bill) is counted again by its
 /// next claim. cpc: valid clicks only, and only below the oldest click still awaiting its verdict
 /// (the pipeline classifies in id order, so no valid click can appear below `through` later). cpv:
 /// the view deltas (one poller writes them, in id order).
-void claim_unbilled(database& db, uuid contract, uuid campaign, uuid creator, std::string model,
-                    int64_t after, millis since, size_t limit,
-                    std::function<void(result<unbilled_units>)> done);
+void claim_unbilled(database& db, unbilled_query query, std::function<void(result<unbilled_units>)> done);
 
 /// Sets `billed_at` (now) on the unbilled rows of (campaign, creator) claimed by `contract` (or
 /// unclaimed: billed before migration 0035) with id <= `through` and `at` >= `since` (cpc: valid
