@@ -6,6 +6,7 @@
 #include "pactum/actors/runtime.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstring>
 #include <list>
@@ -170,7 +171,12 @@ int64_t millis_from_now(std::chrono::milliseconds d) {
 /// "i:<client address>"; the same rules apply whether or not the account exists, so throttling
 /// tells nothing about which emails are registered. Bounded: at most `max_entries` keys, the least
 /// recently touched evicted first. Thread-safe (a mutex; every operation is O(1)).
-class login_throttle {
+///
+/// A password check takes an argon2id job, far longer than the check of the counters, so an
+/// attempt is also counted while it is in flight: an account has at most as many password checks
+/// in flight as it has free failures left (at least one). Without that a burst of parallel
+/// guesses would all pass the counters before the first of them failed.
+class login_throttle : public std::enable_shared_from_this<login_throttle> {
 public:
   using clock = std::chrono::steady_clock;
 
@@ -183,6 +189,49 @@ public:
     return std::max(wait_s(find("a:" + account, now), now), wait_s(find("i:" + address, now), now));
   }
 
+  /// An admitted password check, counted in flight until `finish()` (called once the check is
+  /// answered, after a failure was counted) or, failing that, until the last copy is gone.
+  class ticket {
+  public:
+    ticket(std::weak_ptr<login_throttle> owner, std::string key) : owner_(std::move(owner)), key_(std::move(key)) {}
+    ticket(const ticket&) = delete;
+    ticket& operator=(const ticket&) = delete;
+    ~ticket() { finish(); }
+    void finish() {
+      if (!done_.exchange(true))
+        if (auto owner = owner_.lock())
+          owner->release(key_);
+    }
+
+  private:
+    std::weak_ptr<login_throttle> owner_;
+    std::string key_;
+    std::atomic<bool> done_{false};
+  };
+
+  /// Admitted: `hold` set. Not admitted: `wait_s` > 0 (blocked, or as many checks of this
+  /// account in flight as it has free failures left: retry in a second).
+  struct admission {
+    int64_t wait_s = 0;
+    std::shared_ptr<ticket> hold;
+  };
+  admission admit(const std::string& account, const std::string& address) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto now = clock::now();
+    auto key = "a:" + account;
+    auto* a = find(key, now);
+    if (auto w = std::max(wait_s(a, now), wait_s(find("i:" + address, now), now)); w > 0)
+      return {w, nullptr};
+    const size_t failures = a ? a->failures : 0;
+    const size_t allowed = failures < cfg_.login_free_failures ? cfg_.login_free_failures - failures : 1;
+    if (a && a->in_flight >= allowed)
+      return {1, nullptr};
+    if (!a)
+      a = touch(key);
+    ++a->in_flight;
+    return {0, std::make_shared<ticket>(weak_from_this(), key)};
+  }
+
   void failed(const std::string& account, const std::string& address) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto now = clock::now();
@@ -193,14 +242,16 @@ public:
   void succeeded(const std::string& account) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (auto i = table_.find("a:" + account); i != table_.end()) {
-      lru_.erase(i->second.lru);
-      table_.erase(i);
+      i->second.failures = 0;
+      i->second.blocked_until = {};
+      forget_if_idle(i);
     }
   }
 
 private:
   struct entry {
     size_t failures = 0;
+    size_t in_flight = 0; ///< admitted password checks not yet answered
     clock::time_point last_failure;
     clock::time_point blocked_until;
     std::list<std::string>::iterator lru;
@@ -211,11 +262,45 @@ private:
     if (i == table_.end())
       return nullptr;
     if (now - i->second.last_failure > 4 * cfg_.login_backoff_max) { // quiet long enough: forget
-      lru_.erase(i->second.lru);
-      table_.erase(i);
-      return nullptr;
+      i->second.failures = 0;
+      i->second.blocked_until = {};
+      if (forget_if_idle(i))
+        return nullptr;
     }
     return &i->second;
+  }
+
+  /// Drops an entry that counts nothing (no failure, nothing in flight); true if dropped.
+  bool forget_if_idle(std::unordered_map<std::string, entry>::iterator i) {
+    if (i->second.failures > 0 || i->second.in_flight > 0)
+      return false;
+    lru_.erase(i->second.lru);
+    table_.erase(i);
+    return true;
+  }
+
+  void release(const std::string& key) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = table_.find(key); i != table_.end() && i->second.in_flight > 0) {
+      --i->second.in_flight;
+      forget_if_idle(i);
+    }
+  }
+
+  /// The entry of `key`, made (evicting the least recently touched when full) or moved to the front.
+  entry* touch(const std::string& key) {
+    if (auto i = table_.find(key); i != table_.end()) {
+      lru_.splice(lru_.begin(), lru_, i->second.lru);
+      return &i->second;
+    }
+    if (table_.size() >= std::max<size_t>(cfg_.login_throttle_entries, 2)) {
+      table_.erase(lru_.back());
+      lru_.pop_back();
+    }
+    lru_.push_front(key);
+    auto* e = &table_[key];
+    e->lru = lru_.begin();
+    return e;
   }
 
   static int64_t wait_s(const entry* e, clock::time_point now) {
@@ -226,18 +311,8 @@ private:
   }
 
   void bump(const std::string& key, size_t free, clock::time_point now) {
-    auto* e = find(key, now);
-    if (!e) {
-      if (table_.size() >= std::max<size_t>(cfg_.login_throttle_entries, 2)) {
-        table_.erase(lru_.back());
-        lru_.pop_back();
-      }
-      lru_.push_front(key);
-      e = &table_[key];
-      e->lru = lru_.begin();
-    } else {
-      lru_.splice(lru_.begin(), lru_, e->lru);
-    }
+    find(key, now); // forgets a quiet count first
+    auto* e = touch(key);
     ++e->failures;
     e->last_failure = now;
     if (e->failures >= free) {
@@ -286,7 +361,7 @@ struct runtime::impl {
       svc{std::move(c), &db, *store, {}, {}, {}},
       cpu("pactum-cpu", svc.cfg.cpu_threads, svc.cfg.cpu_queue_limit),
       sys(configure(caf_cfg, svc.cfg)),
-      throttle(svc.cfg) {
+      throttle(std::make_shared<login_throttle>(svc.cfg)) {
     svc.message_rate = std::make_unique<rate_limiter>(
       rate_limiter::config{svc.cfg.message_rate_per_s, svc.cfg.message_burst, 100'000});
     svc.directory = spawn_directory(sys, &svc);
@@ -345,7 +420,7 @@ struct runtime::impl {
   caf::actor_system_config caf_cfg; // CAF keeps a reference: must outlive `sys`
   caf::actor_system sys;
   std::string dummy_hash;
-  login_throttle throttle;
+  std::shared_ptr<login_throttle> throttle; ///< shared: an admission's release may outlive the runtime
   caf::actor sweeper; ///< durable timers (none when the interval is 0)
   std::unique_ptr<campaign_service> campaigns;
   std::unique_ptr<promotion_service> promotions; ///< created by runtime's constructor (needs the runtime)
@@ -458,12 +533,16 @@ void runtime::login(std::string email, std::string password, login_context ctx,
     audit(self->svc, audit_actor::anonymous(addr), "user.login", "", outcome,
           {{"email_hash", email_hash(email)}});
   };
-  if (auto wait = self->throttle.retry_after(email, ctx.client_address); wait > 0) {
+  auto admitted = self->throttle->admit(email, ctx.client_address);
+  if (admitted.wait_s > 0) {
     failed_login("rate_limited");
-    return done(throttled(wait));
+    return done(throttled(admitted.wait_s));
   }
-  auto fail = [self, email, addr = ctx.client_address, done, failed_login]() {
-    self->throttle.failed(email, addr);
+  // The failure is counted before the check's slot is freed, and both before the answer: the
+  // client's next attempt sees them.
+  auto fail = [self, email, addr = ctx.client_address, done, failed_login, hold = admitted.hold]() {
+    self->throttle->failed(email, addr);
+    hold->finish();
     failed_login("unauthorized");
     done(unauthorized("wrong email or password"));
   };
@@ -471,20 +550,24 @@ void runtime::login(std::string email, std::string password, login_context ctx,
     return fail();
   auto agent = ctx.user_agent.substr(0, 256);
   auto addr = ctx.client_address;
-  self->svc.db->find_user_by_email(email, [self, email, password, agent, fail, done, addr](
+  // The admission is held until the password check is answered.
+  self->svc.db->find_user_by_email(email, [self, email, password, agent, fail, done, addr, hold = admitted.hold](
                                            persistence::result<persistence::user_row> user) {
-    if (!user && user.error().code != persistence::errc::not_found)
+    if (!user && user.error().code != persistence::errc::not_found) {
+      hold->finish();
       return done(from_persistence(user.error()));
+    }
     std::optional<persistence::user_row> found;
     if (user)
       found = std::move(user.value());
-    auto job = [self, email, password, agent, fail, done, found, addr]() {
+    auto job = [self, email, password, agent, fail, done, found, addr, hold]() {
       // Verify even when the user is unknown, so both cases cost the same time.
       auto& hash = found ? found->password_hash : self->dummy_hash;
       bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
       if (!ok || !found)
         return fail();
-      self->throttle.succeeded(email);
+      self->throttle->succeeded(email);
+      hold->finish();
       auto pair = self->new_pair();
       persistence::login_row login{uuid::v7(), found->id, 0, 0, agent, pair.refresh_expires_at};
       principal who{found->id, found->role, found->display_name, login.id.str()};
@@ -503,8 +586,10 @@ void runtime::login(std::string email, std::string password, login_context ctx,
         },
         hash);
     };
-    if (!self->cpu.post(std::move(job)))
+    if (!self->cpu.post(std::move(job))) {
+      hold->finish();
       done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
+    }
   });
 }
 
@@ -728,19 +813,22 @@ void runtime::change_password(principal who, std::string current, std::string ne
     if (!err.fields.empty())
       return done(std::move(err));
     // Guessing the current password with a stolen access token is throttled like a login.
-    if (auto wait = self->throttle.retry_after(email, who.address); wait > 0)
-      return done(throttled(wait));
+    auto admitted = self->throttle->admit(email, who.address);
+    if (admitted.wait_s > 0)
+      return done(throttled(admitted.wait_s));
     auto keep = uuid::parse(who.session_id);
     if (!keep) // the login that asks stays: a token from before logins has none
       return done(make_api_error(401, error_code::unauthorized, "this token predates logins; log in again"));
     auto job = [this, self, who, hash = found->password_hash, email, current = std::move(current),
-                next = std::move(next), keep, done]() mutable {
+                next = std::move(next), keep, done, hold = admitted.hold]() mutable {
       bool ok = crypto_pwhash_str_verify(hash.c_str(), current.data(), current.size()) == 0;
       sodium_memzero(current.data(), current.size());
       if (!ok) {
-        self->throttle.failed(email, who.address);
+        self->throttle->failed(email, who.address);
+        hold->finish(); // after the failure is counted
         return done(make_api_error(403, error_code::forbidden, "wrong password"));
       }
+      hold->finish();
       // Still on the CPU pool: the new hash in the same job (not a second trip through the queue).
       auto fresh = argon2id(next, self->svc.cfg);
       if (!fresh)
@@ -1118,15 +1206,15 @@ services& runtime::services_() const noexcept {
 }
 
 int64_t runtime::login_wait(const std::string& email, const std::string& address) {
-  return impl_->throttle.retry_after(email, address);
+  return impl_->throttle->retry_after(email, address);
 }
 
 void runtime::login_failed(const std::string& email, const std::string& address) {
-  impl_->throttle.failed(email, address);
+  impl_->throttle->failed(email, address);
 }
 
 void runtime::login_succeeded(const std::string& email) {
-  impl_->throttle.succeeded(email);
+  impl_->throttle->succeeded(email);
 }
 
 void runtime::open_login(uuid user, std::string role, std::string display_name,

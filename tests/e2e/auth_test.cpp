@@ -6,6 +6,7 @@
 // instantiated here and in the sim library must agree on it, or the linker merges incompatible
 // code.
 
+#include <atomic>
 #include <map>
 #include <optional>
 #include <sys/wait.h>
@@ -272,6 +273,46 @@ TEST_F(AuthEndToEnd, ASuccessfulLoginResetsTheAccountsCounter) {
       ASSERT_EQ(login(a.email, "wrong password").status, 401) << round << "/" << i;
     ASSERT_EQ(login(a.email, a.password).status, 200) << round;
   }
+}
+
+TEST_F(AuthEndToEnd, AParallelBurstOfGuessesGetsNoMoreThanTheFreeFailures) {
+  // Each guess costs an argon2id check, far longer than the throttle's own check: 24 guesses
+  // sent at the same instant used to pass the throttle before the first of them had failed.
+  start();
+  auto a = make_account(ep(), "brand", "Ana");
+  constexpr int n = 24;
+  std::vector<http_reply> replies(n);
+  std::atomic<bool> go{false};
+  std::vector<std::thread> guessers;
+  for (int i = 0; i < n; ++i)
+    guessers.emplace_back([&, i] {
+      while (!go.load())
+        std::this_thread::yield();
+      replies[i] = login(a.email, "guess number " + std::to_string(i));
+    });
+  go = true;
+  for (auto& t : guessers)
+    t.join();
+  int wrong = 0, limited = 0;
+  for (auto& r : replies) {
+    if (r.status == 401)
+      ++wrong;
+    else if (r.status == 429 && !r.retry_after.empty())
+      ++limited;
+    else
+      ADD_FAILURE() << r.status << " " << r.body;
+  }
+  EXPECT_GE(wrong, 1);
+  EXPECT_LE(wrong, 5) << "no more guesses are checked than the account's 5 free failures";
+  EXPECT_EQ(wrong + limited, n);
+  // The owner gets in once the wait (if the burst used up the free failures) is over.
+  http_reply in;
+  for (int i = 0; i < 50 && in.status != 200; ++i) {
+    in = login(a.email, a.password);
+    if (in.status != 200)
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(in.status, 200) << in.body;
 }
 
 TEST_F(AuthEndToEnd, FailuresFromOneAddressAreThrottledAcrossAccounts) {
