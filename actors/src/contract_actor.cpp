@@ -68,8 +68,13 @@ constexpr auto max_call_backoff = std::chrono::seconds(60);
 /// The most tracking rows one performance bill counts (a backlog is billed over several rounds).
 constexpr size_t max_bill_rows = 100'000;
 /// How soon a performance contract's end counts again while clicks from before it await their
-/// verdicts (at most `billing_end_grace` past the end).
+/// verdicts (at most `billing_end_grace` past the end), or while a bill or count is under way.
 constexpr auto end_recount_delay = std::chrono::milliseconds(250);
+/// The end's last count is made no sooner than this past the end (bounded by the grace): a click
+/// is stamped at its redirect and written a moment later, in the click writer's next batch.
+constexpr millis end_settle_ms = 2'000;
+/// The kind of the actor's own delayed timer message that makes the end count again.
+constexpr const char* end_recount_timer = "end_recount";
 
 } // namespace
 
@@ -104,6 +109,7 @@ struct contract_actor_state {
   /// A performance contract's end is due: the count in flight is the last bill, then the timer
   /// (which gives the rest back) is decided.
   bool then_timer = false;
+  bool end_recount_scheduled = false; ///< the end's next count is on its way (schedule_end_recount)
 
   /// Declared so CAF default-constructs the state (it would otherwise try the actor pointer).
   contract_actor_state() {}
@@ -203,8 +209,11 @@ void mark_billed(self_ptr self) {
     return;
   auto id = st.id;
   auto through = st.machine.billed_through;
+  // The counts' end (after the contract ended: the campaign's), for rows billed before claims.
+  const millis until = st.machine.running_deadline() != 0 ? st.machine.running_deadline()
+                                                          : st.machine.performance->ends_at;
   persistence::mark_billed(*st.svc->db, st.id, st.machine.performance->campaign, st.machine.creator,
-                           st.machine.performance->model, st.machine.funded_at, through,
+                           st.machine.performance->model, st.machine.funded_at, until, through,
                            [id, through](persistence::result<int64_t> r) {
                              if (!r)
                                spdlog::warn("contract {}: billed rows through {} not marked (again on activation): {}",
@@ -234,31 +243,49 @@ void count_units(self_ptr self) {
   // waits for it (up to the grace).
   const millis end = m.running_deadline();
   const bool check = st.then_timer && end != 0 && st.svc->now() < end + st.svc->cfg.billing_end_grace.count();
+  const bool end_count = st.then_timer;
   persistence::claim_unbilled(
     *st.svc->db,
     persistence::unbilled_query{id, m.performance->campaign, m.creator, m.performance->model, after,
                                 m.funded_at, end, max_bill_rows, check},
-    [handle, id, after](persistence::result<persistence::unbilled_units> r) {
+    [handle, id, after, check, end_count](persistence::result<persistence::unbilled_units> r) {
       contract::bill b{after, after, 0};
       bool complete = true;
       if (!r) {
         spdlog::warn("contract {}: unbilled units not counted: {}", id.str(), r.error().message);
+        complete = !check; // the end counts again within its grace
       } else {
         b = contract::bill{after, r.value().through, r.value().units};
         complete = r.value().complete;
       }
-      caf::anon_send(handle, contract_atom_v, contract_command{b, {}, complete});
+      caf::anon_send(handle, contract_atom_v, contract_command{b, {}, complete, end_count});
     });
+}
+
+/// Makes the end count again in a moment (once: a recount already scheduled covers this one).
+void schedule_end_recount(self_ptr self, millis delay_ms) {
+  auto& st = self->state;
+  if (st.end_recount_scheduled)
+    return;
+  st.end_recount_scheduled = true;
+  self->delayed_send(self, std::chrono::milliseconds(std::max<millis>(delay_ms, end_recount_delay.count())),
+                     timer_atom_v, std::string{end_recount_timer}, millis{0});
 }
 
 /// The durable timer fired (or fell due while away). A performance contract whose end is due
 /// first bills what its creator earned up to now (a last count), then decides the timer, which
-/// gives the rest of the cap back: the units of the last billing interval are paid too.
+/// gives the rest of the cap back: the units of the last billing interval are paid too. The last
+/// count waits for the click writer (`end_settle_ms`) and for any bill or count under way, so
+/// that its watermark is the journal's and its answer is the end's own.
 void on_timer(self_ptr self) {
   auto& st = self->state;
   const auto& m = st.machine;
   const millis deadline = m.running_deadline();
-  if (m.performance && deadline != 0 && st.svc->now() >= deadline) {
+  const millis now = st.svc->now();
+  if (m.performance && deadline != 0 && now >= deadline) {
+    const millis settled = deadline + std::min<millis>(end_settle_ms, st.svc->cfg.billing_end_grace.count());
+    if (now < settled || st.counting || st.in_flight || !st.queued.empty())
+      return schedule_end_recount(self, settled - now);
     st.then_timer = true;
     count_units(self);
     if (st.counting)
@@ -643,12 +670,12 @@ caf::behavior running(self_ptr self) {
       }
       if (auto* b = std::get_if<contract::bill>(&c.cmd); b && c.role.empty()) {
         st.counting = false; // the count's answer
-        bool last = std::exchange(st.then_timer, false);
+        bool last = std::exchange(st.then_timer, false) && c.end_count;
         if (last && !c.complete) {
           // The end's count left clicks from before the end awaiting their verdicts: what it
           // counted is billed now, the rest after the next count; the end is decided after that.
           spdlog::debug("contract {}: end waits for clicks still being judged", st.id.str());
-          self->delayed_send(self, end_recount_delay, timer_atom_v, std::string{"end_recount"}, millis{0});
+          schedule_end_recount(self, 0);
           last = false;
         }
         if (b->units <= 0) {
@@ -680,6 +707,8 @@ caf::behavior running(self_ptr self) {
       return reply;
     },
     [=](timer_atom, const std::string& kind, millis) {
+      if (kind == end_recount_timer)
+        self->state.end_recount_scheduled = false;
       if (kind != provider_calls_timer)
         on_timer(self);
       else if (!self->state.in_flight) // the machine is ahead of the journal while one is: its

@@ -61,7 +61,7 @@ protected:
   }
 
   int64_t mark(uuid contract, int64_t through, const std::string& model = "cpc") {
-    auto r = await<int64_t>([&](auto cb) { mark_billed(*db_, contract, campaign_, creator_, model, 0, through, cb); });
+    auto r = await<int64_t>([&](auto cb) { mark_billed(*db_, contract, campaign_, creator_, model, 0, 0, through, cb); });
     EXPECT_TRUE(r) << (r ? "" : r.error().message);
     return r ? *r : -1;
   }
@@ -164,6 +164,11 @@ TEST_F(SettlementStoreTest, TheCountAtTheEndStopsThereAndSaysWhatIsStillBeingJud
   ASSERT_TRUE(d);
   EXPECT_EQ(d->units, 2);
   EXPECT_FALSE(d->complete);
+  // After the bill, the marking takes the contract's own rows only: the two clicks after its end
+  // lie below its watermark, unclaimed, and are not its to mark.
+  auto marked = await<int64_t>([&](auto cb) { mark_billed(*db_, first_, campaign_, creator_, "cpc", 0, end, d->through, cb); });
+  ASSERT_TRUE(marked);
+  EXPECT_EQ(*marked, 6);
   // A contract without an end counts the clicks after the first one's end, and the one left over.
   EXPECT_EQ(claim(second_, 0).units, 3);
 }
