@@ -209,11 +209,8 @@ void mark_billed(self_ptr self) {
     return;
   auto id = st.id;
   auto through = st.machine.billed_through;
-  // The counts' end (after the contract ended: the campaign's), for rows billed before claims.
-  const millis until = st.machine.running_deadline() != 0 ? st.machine.running_deadline()
-                                                          : st.machine.performance->ends_at;
   persistence::mark_billed(*st.svc->db, st.id, st.machine.performance->campaign, st.machine.creator,
-                           st.machine.performance->model, st.machine.funded_at, until, through,
+                           st.machine.performance->model, st.machine.funded_at, through,
                            [id, through](persistence::result<int64_t> r) {
                              if (!r)
                                spdlog::warn("contract {}: billed rows through {} not marked (again on activation): {}",

@@ -812,13 +812,13 @@ void runtime::change_password(principal who, std::string current, std::string ne
       err.fields.emplace_back("new_password", "must differ from the current password");
     if (!err.fields.empty())
       return done(std::move(err));
+    auto keep = uuid::parse(who.session_id);
+    if (!keep) // the login that asks stays: a token from before logins has none
+      return done(make_api_error(401, error_code::unauthorized, "this token predates logins; log in again"));
     // Guessing the current password with a stolen access token is throttled like a login.
     auto admitted = self->throttle->admit(email, who.address);
     if (admitted.wait_s > 0)
       return done(throttled(admitted.wait_s));
-    auto keep = uuid::parse(who.session_id);
-    if (!keep) // the login that asks stays: a token from before logins has none
-      return done(make_api_error(401, error_code::unauthorized, "this token predates logins; log in again"));
     auto job = [this, self, who, hash = found->password_hash, email, current = std::move(current),
                 next = std::move(next), keep, done, hold = admitted.hold]() mutable {
       bool ok = crypto_pwhash_str_verify(hash.c_str(), current.data(), current.size()) == 0;
@@ -835,8 +835,10 @@ void runtime::change_password(principal who, std::string current, std::string ne
         return done(fresh.error());
       replace_password(who.user, hash, std::move(*fresh), keep, "the password was changed", done);
     };
-    if (!self->cpu.post(std::move(job)))
+    if (!self->cpu.post(std::move(job))) {
+      admitted.hold->finish();
       done(make_api_error(503, error_code::overloaded, "the server is busy; retry shortly"));
+    }
   });
 }
 

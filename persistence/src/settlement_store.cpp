@@ -97,23 +97,23 @@ void claim_unbilled(database& db, unbilled_query q, std::function<void(result<un
 }
 
 void mark_billed(database& db, uuid contract, uuid campaign, uuid creator, std::string model,
-                 millis since, millis until, int64_t through, std::function<void(result<int64_t>)> done) {
+                 millis since, int64_t through, std::function<void(result<int64_t>)> done) {
   submit<int64_t>(
     db, "mark_billed", std::move(done),
-    [contract, campaign, creator, model = std::move(model), since, until,
+    [contract, campaign, creator, model = std::move(model), since,
      through](pqxx::connection& conn) -> result<int64_t> {
       pqxx::work tx{conn};
-      // Unclaimed rows in range are rows billed before migration 0035 (a claim leaves none
-      // behind it before the contract's end: every valid row in a claimed range is claimed by
-      // someone). After the end, unclaimed rows are not the contract's.
-      const int64_t end = until > 0 ? until : int64_t{253'402'300'799'999}; // 0: 9999-12-31
+      // Unclaimed rows in range are rows billed before migration 0035 when they are older than
+      // migration 0037 (until then a claim left none behind it); a newer one lies after the
+      // contract's end (counts stop there) and is not the contract's.
       const char* table = model == "cpc" ? "link_clicks" : "content_view_deltas";
       auto r = tx.exec_params(std::string{"update "} + table + " set billed_at = now() where campaign_id = $1"
                                 + " and creator_id = $2 and billed_at is null"
                                 + (model == "cpc" ? " and verdict = 'valid'" : "")
-                                + " and (claimed_by = $5 or (claimed_by is null and at < " PACTUM_TS("$6") "))"
+                                + " and (claimed_by = $5 or (claimed_by is null and at < (select at from"
+                                  " settlement_epochs where name = 'bounded_counts')))"
                                 + " and id <= $3 and at >= " PACTUM_TS("$4"),
-                              campaign.str(), creator.str(), through, since, contract.str(), end);
+                              campaign.str(), creator.str(), through, since, contract.str());
       tx.commit();
       return static_cast<int64_t>(r.affected_rows());
     });

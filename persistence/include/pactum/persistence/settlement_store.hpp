@@ -71,12 +71,12 @@ struct unbilled_query {
 void claim_unbilled(database& db, unbilled_query query, std::function<void(result<unbilled_units>)> done);
 
 /// Sets `billed_at` (now) on the unbilled rows of (campaign, creator) claimed by `contract` (or
-/// unclaimed with `at` before `until`, 0: no end: billed before migration 0035) with id <=
-/// `through` and `at` >= `since` (cpc: valid clicks only): exactly the rows the contract's bills
-/// up to `through` counted. (A row after the contract's end can lie below its watermark
-/// unclaimed; it is not the contract's to mark.) Idempotent; answers how many rows it marked.
+/// unclaimed and older than migration 0037: billed before migration 0035) with id <= `through`
+/// and `at` >= `since` (cpc: valid clicks only): exactly the rows the contract's bills up to
+/// `through` counted. (A newer unclaimed row below the watermark lies after the contract's end:
+/// not its to mark.) Idempotent; answers how many rows it marked.
 void mark_billed(database& db, uuid contract, uuid campaign, uuid creator, std::string model,
-                 millis since, millis until, int64_t through, std::function<void(result<int64_t>)> done);
+                 millis since, int64_t through, std::function<void(result<int64_t>)> done);
 
 /// The settlement job's candidates: the contracts (ids from offer.accepted, oldest acceptance
 /// first, at most `limit`) of the conversations of (campaign, creator) pairs that have unbilled
