@@ -240,12 +240,11 @@ void count_units(self_ptr self) {
   // waits for it (up to the grace).
   const millis end = m.running_deadline();
   const bool check = st.then_timer && end != 0 && st.svc->now() < end + st.svc->cfg.billing_end_grace.count();
-  const bool end_count = st.then_timer;
   persistence::claim_unbilled(
     *st.svc->db,
     persistence::unbilled_query{id, m.performance->campaign, m.creator, m.performance->model, after,
                                 m.funded_at, end, max_bill_rows, check},
-    [handle, id, after, check, end_count](persistence::result<persistence::unbilled_units> r) {
+    [handle, id, after, check](persistence::result<persistence::unbilled_units> r) {
       contract::bill b{after, after, 0};
       bool complete = true;
       if (!r) {
@@ -255,7 +254,7 @@ void count_units(self_ptr self) {
         b = contract::bill{after, r.value().through, r.value().units};
         complete = r.value().complete;
       }
-      caf::anon_send(handle, contract_atom_v, contract_command{b, {}, complete, end_count});
+      caf::anon_send(handle, contract_atom_v, contract_command{b, {}, complete});
     });
 }
 
@@ -667,7 +666,9 @@ caf::behavior running(self_ptr self) {
       }
       if (auto* b = std::get_if<contract::bill>(&c.cmd); b && c.role.empty()) {
         st.counting = false; // the count's answer
-        bool last = std::exchange(st.then_timer, false) && c.end_count;
+        // `then_timer` is set only by the end, and only while no other count runs: this is the
+        // answer to the end's own count.
+        bool last = std::exchange(st.then_timer, false);
         if (last && !c.complete) {
           // The end's count left clicks from before the end awaiting their verdicts: what it
           // counted is billed now, the rest after the next count; the end is decided after that.

@@ -75,7 +75,6 @@ struct contract_command {
   /// contract's from before the end was left for a later count (a click still awaiting its
   /// verdict), so the end waits and counts again.
   bool complete = true;
-  bool end_count = false; ///< a `bill` answering the end's own count (not the settlement job's)
 };
 
 /// A command to a user's wallet: the owner's withdrawal (the actor adds what the ledger allows)

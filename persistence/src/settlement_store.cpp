@@ -47,34 +47,26 @@ void claim_unbilled(database& db, unbilled_query q, std::function<void(result<un
     const auto n = static_cast<int64_t>(std::clamp<size_t>(q.limit, 1, 1'000'000));
     const int64_t until = q.until > 0 ? q.until : int64_t{253'402'300'799'999}; // 0: 9999-12-31
     const bool cpc = q.model == "cpc";
+    const std::string table = cpc ? "link_clicks" : "content_view_deltas";
+    // The contract's unbilled rows in range ($1 campaign, $2 creator, $3 above, $4 since, $5
+    // until, $6 contract): unclaimed or its own.
+    const std::string mine = " from " + table + " where campaign_id = $1 and creator_id = $2 and billed_at is null"
+                             " and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$5");
+    const std::string unclaimed_or_mine = " and (claimed_by is null or claimed_by = $6)";
     // The rows are locked in id order (every claimer orders the same way, so two claimers wait
     // for each other instead of deadlocking); a row another contract claimed meanwhile is
-    // re-checked after its claimer's commit and left out.
-    pqxx::result rows;
-    if (cpc)
-      rows = tx.exec_params(
-        "with picked as ("
-        " select id from link_clicks where campaign_id = $1 and creator_id = $2"
-        " and verdict = 'valid' and billed_at is null and (claimed_by is null or claimed_by = $6)"
-        " and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$7")
-        " and id < coalesce((select min(id) from link_clicks where verdict = 'pending'),"
-        "                   9223372036854775807)"
-        " order by id limit $5 for update),"
-        " claimed as (update link_clicks l set claimed_by = $6 from picked where l.id = picked.id"
-        "  returning l.id)"
-        " select coalesce(max(id), 0), count(*), count(*) from claimed",
-        q.campaign.str(), q.creator.str(), q.after, q.since, n, q.contract.str(), until);
-    else
-      rows = tx.exec_params(
-        "with picked as ("
-        " select id from content_view_deltas where campaign_id = $1 and creator_id = $2"
-        " and billed_at is null and (claimed_by is null or claimed_by = $6)"
-        " and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$7")
-        " order by id limit $5 for update),"
-        " claimed as (update content_view_deltas d set claimed_by = $6 from picked"
-        "  where d.id = picked.id returning d.id, d.views)"
-        " select coalesce(max(id), 0), coalesce(sum(views), 0)::bigint, count(*) from claimed",
-        q.campaign.str(), q.creator.str(), q.after, q.since, n, q.contract.str(), until);
+    // re-checked after its claimer's commit and left out. Clicks: valid ones only, below the
+    // oldest click still awaiting its verdict.
+    auto rows = tx.exec_params(
+      "with picked as (select id" + mine + unclaimed_or_mine
+        + (cpc ? " and verdict = 'valid' and id < coalesce((select min(id) from link_clicks where verdict = 'pending'),"
+                 " 9223372036854775807)"
+               : "")
+        + " order by id limit $7 for update),"
+          " claimed as (update " + table + " t set claimed_by = $6 from picked where t.id = picked.id"
+          " returning t.id" + (cpc ? ", 1::bigint as units" : ", t.views as units") + ")"
+          " select coalesce(max(id), 0), coalesce(sum(units), 0)::bigint, count(*) from claimed",
+      q.campaign.str(), q.creator.str(), q.after, q.since, until, q.contract.str(), n);
     unbilled_units out{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>()};
     if (q.check_complete) {
       // Anything of the contract's in range above what this count reached: a click still
@@ -82,12 +74,8 @@ void claim_unbilled(database& db, unbilled_query q, std::function<void(result<un
       // rows beyond the limit. (This transaction sees its own claims: those rows are below.)
       const int64_t above = out.rows > 0 ? out.through : q.after;
       auto left = tx.exec_params(
-        cpc ? "select exists (select 1 from link_clicks where campaign_id = $1 and creator_id = $2"
-              " and billed_at is null and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$5")
-              " and (verdict = 'pending' or (verdict = 'valid' and (claimed_by is null or claimed_by = $6))))"
-            : "select exists (select 1 from content_view_deltas where campaign_id = $1 and creator_id = $2"
-              " and billed_at is null and id > $3 and at >= " PACTUM_TS("$4") " and at < " PACTUM_TS("$5")
-              " and (claimed_by is null or claimed_by = $6))",
+        "select exists (select 1" + mine
+          + (cpc ? " and (verdict = 'pending' or (verdict = 'valid'" + unclaimed_or_mine + "))" : unclaimed_or_mine) + ")",
         q.campaign.str(), q.creator.str(), above, q.since, until, q.contract.str());
       out.complete = !left[0][0].as<bool>();
     }

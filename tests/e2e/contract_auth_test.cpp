@@ -18,6 +18,7 @@
 #include "e2e_fixture.hpp"
 
 using namespace pactum::sim;
+using pactum::test_support::event_of;
 
 namespace {
 
@@ -121,12 +122,6 @@ protected:
     return n;
   }
 
-  static json event_of(const json& view, const std::string& type) {
-    for (auto& e : view["events"])
-      if (e["event"]["type"] == type)
-        return e["event"];
-    return nullptr;
-  }
 
   /// Polls until the timeline holds `n` events of `type`; the view then, or nullopt.
   std::optional<json> await_events(const std::string& contract, const std::string& type, size_t n,

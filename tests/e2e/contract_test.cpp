@@ -17,6 +17,7 @@
 #include "e2e_fixture.hpp"
 
 using namespace pactum::sim;
+using pactum::test_support::event_of;
 
 namespace {
 
@@ -101,14 +102,6 @@ protected:
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return std::nullopt;
-  }
-
-  /// The first event of `type` in a contract view's timeline (null when none).
-  static json event_of(const json& view, const std::string& type) {
-    for (auto& e : view["events"])
-      if (e["event"]["type"] == type)
-        return e["event"];
-    return nullptr;
   }
 
   /// True when the contract's timeline holds an event of `type`.

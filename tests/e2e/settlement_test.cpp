@@ -21,6 +21,7 @@
 #include "pactum/sim/client.hpp"
 
 using namespace pactum::sim;
+using pactum::test_support::event_of;
 using namespace std::chrono_literals;
 
 namespace {
@@ -398,14 +399,6 @@ protected:
     exec("update link_clicks set verdict = case when user_agent like 'curl/%' then 'invalid' else 'valid' end,"
          " reason = case when user_agent like 'curl/%' then 'bot_agent' end"
          " where campaign_id = '" + campaign + "' and verdict = 'pending'");
-  }
-
-  json event_of(const json& view, const std::string& type) {
-    json found;
-    for (auto& ev : view.value("events", json::array()))
-      if (ev["event"].value("type", "") == type)
-        found = ev["event"];
-    return found;
   }
 
   void sleep_until_millis(int64_t at) {

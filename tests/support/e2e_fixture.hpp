@@ -65,4 +65,13 @@ inline std::optional<sim::json> wait_event(sim::ws_client& c,
   return std::nullopt;
 }
 
+/// The first event of `type` in a contract view's timeline (`GET /api/v1/contracts/{id}`; null
+/// when none).
+inline sim::json event_of(const sim::json& view, const std::string& type) {
+  for (auto& e : view.value("events", sim::json::array()))
+    if (e["event"].value("type", "") == type)
+      return e["event"];
+  return nullptr;
+}
+
 } // namespace pactum::test_support
